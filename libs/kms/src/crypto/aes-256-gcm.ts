@@ -1,0 +1,75 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { DecryptionFailedError } from '../errors/decryption-failed.error.js';
+import { UnsupportedCryptoParametersError } from '../errors/unsupported-crypto-parameters.error.js';
+
+/** The one AES-GCM profile nest-kms speaks: 256-bit key, 96-bit IV, 128-bit tag. */
+export const AES_256_GCM = {
+  name: 'aes-256-gcm',
+  keyBytes: 32,
+  ivBytes: 12,
+  tagBytes: 16,
+} as const;
+
+export interface GcmSealed {
+  iv: Buffer;
+  ciphertext: Buffer;
+  tag: Buffer;
+}
+
+function needsLength(what: string, actual: number, expected: number): void {
+  if (actual !== expected) {
+    throw new UnsupportedCryptoParametersError(`${what} must be ${expected} bytes (got ${actual})`);
+  }
+}
+
+/** Encrypts under a fresh 12-byte IV from the CSPRNG. */
+export function gcmSeal(key: Buffer, plaintext: Buffer, aad: Buffer): GcmSealed {
+  return gcmSealWithIv(key, randomBytes(AES_256_GCM.ivBytes), plaintext, aad);
+}
+
+/**
+ * Encrypts under a caller-chosen IV. Internal: known-answer tests need it; nothing public
+ * reaches it, because a repeated IV under one key breaks GCM.
+ */
+export function gcmSealWithIv(key: Buffer, iv: Buffer, plaintext: Buffer, aad: Buffer): GcmSealed {
+  /* Precondition: the profile's key and IV sizes. */
+  needsLength('key', key.length, AES_256_GCM.keyBytes);
+  needsLength('iv', iv.length, AES_256_GCM.ivBytes);
+  const cipher = createCipheriv(AES_256_GCM.name, key, iv, { authTagLength: AES_256_GCM.tagBytes });
+  cipher.setAAD(aad);
+  const head = cipher.update(plaintext);
+  const tail = cipher.final();
+  const ciphertext = tail.length === 0 ? head : Buffer.concat([head, tail]);
+  return { iv, ciphertext, tag: cipher.getAuthTag() };
+}
+
+/**
+ * Decrypts and verifies. The plaintext is returned only after `final()` has checked the tag;
+ * on failure the partial output is zeroed and a DecryptionFailedError thrown.
+ */
+export function gcmOpen(
+  key: Buffer,
+  iv: Buffer,
+  ciphertext: Buffer,
+  tag: Buffer,
+  aad: Buffer,
+): Buffer {
+  /* Precondition: the profile's sizes; Node 20 would otherwise accept a truncated tag. */
+  needsLength('key', key.length, AES_256_GCM.keyBytes);
+  needsLength('iv', iv.length, AES_256_GCM.ivBytes);
+  needsLength('tag', tag.length, AES_256_GCM.tagBytes);
+  const decipher = createDecipheriv(AES_256_GCM.name, key, iv, {
+    authTagLength: AES_256_GCM.tagBytes,
+  });
+  decipher.setAuthTag(tag);
+  decipher.setAAD(aad);
+  const head = decipher.update(ciphertext);
+  let tail: Buffer;
+  try {
+    tail = decipher.final();
+  } catch {
+    head.fill(0);
+    throw new DecryptionFailedError();
+  }
+  return tail.length === 0 ? head : Buffer.concat([head, tail]);
+}

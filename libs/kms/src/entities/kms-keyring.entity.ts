@@ -1,0 +1,18 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { epochMillis } from './epoch-millis.transformer.js';
+
+/** One row per keyring: the fingerprint of the master key that wraps its data keys. */
+@Entity({ name: 'kms_keyring' })
+export class KmsKeyringEntity {
+  @PrimaryColumn({ type: 'varchar', length: 32 })
+  id: string;
+
+  @Column({ name: 'master_key_fingerprint', type: 'varchar', length: 128 })
+  masterKeyFingerprint: string;
+
+  @Column({ name: 'created_at', type: 'bigint', transformer: epochMillis })
+  createdAt: number;
+
+  @Column({ name: 'updated_at', type: 'bigint', transformer: epochMillis })
+  updatedAt: number;
+}

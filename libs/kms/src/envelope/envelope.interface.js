@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=envelope.interface.js.map

@@ -1,0 +1,12 @@
+import { KMS_MESSAGES } from '../kms.messages.js';
+import { KmsError } from './kms.error.js';
+
+/** An operation ran before `KmsService.initialize()` finished (KmsModule calls it at start-up). */
+export class KmsNotInitializedError extends KmsError {
+  readonly code = 'KMS_NOT_INITIALIZED';
+  constructor() {
+    super(
+      `${KMS_MESSAGES.notInitialized}: await KmsService.initialize() (KmsModule does it during application start-up) before using it`,
+    );
+  }
+}

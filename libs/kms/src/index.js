@@ -1,0 +1,26 @@
+export { KmsModule } from './kms.module.js';
+export { KmsService } from './kms.service.js';
+export {
+  fromCompactEnvelope,
+  toCompactEnvelope,
+  validateEnvelope,
+} from './envelope/envelope-conversion.js';
+export { LocalMasterKeyProvider } from './master-key/local-master-key.provider.js';
+export { KMS_ENTITIES, KMS_MIGRATIONS } from './kms.constants.js';
+export { KMS_EVENTS, KMS_MESSAGES } from './kms.messages.js';
+export { KmsDataKeyEntity } from './entities/kms-data-key.entity.js';
+export { KmsKeyringEntity } from './entities/kms-keyring.entity.js';
+export { KmsError } from './errors/kms.error.js';
+export { AadMismatchError } from './errors/aad-mismatch.error.js';
+export { DataKeyNotFoundError } from './errors/data-key-not-found.error.js';
+export { DecryptionFailedError } from './errors/decryption-failed.error.js';
+export { InvalidInputError } from './errors/invalid-input.error.js';
+export { InvalidMasterKeyError } from './errors/invalid-master-key.error.js';
+export { KeyringIntegrityError } from './errors/keyring-integrity.error.js';
+export { KmsConfigurationError } from './errors/kms-configuration.error.js';
+export { KmsNotInitializedError } from './errors/kms-not-initialized.error.js';
+export { MalformedEnvelopeError } from './errors/malformed-envelope.error.js';
+export { MasterKeyMismatchError } from './errors/master-key-mismatch.error.js';
+export { MasterKeyMissingError } from './errors/master-key-missing.error.js';
+export { UnsupportedCryptoParametersError } from './errors/unsupported-crypto-parameters.error.js';
+//# sourceMappingURL=index.js.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=kms-module-options.interface.js.map

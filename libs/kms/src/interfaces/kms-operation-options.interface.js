@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=kms-operation-options.interface.js.map

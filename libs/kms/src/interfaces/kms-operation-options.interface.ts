@@ -1,0 +1,17 @@
+import type { AadInput } from '../envelope/envelope.interface.js';
+
+export interface EncryptOptions {
+  /** Context to bind the envelope to (e.g. a user id, or `{ tenant, field }`); authenticated. */
+  aad?: AadInput;
+}
+
+export interface DecryptOptions {
+  /**
+   * The context the caller expects. When given, an envelope bound to anything else (or to
+   * nothing) is rejected with AadMismatchError. When omitted, the envelope's own (authenticated)
+   * AAD is accepted as it is.
+   */
+  aad?: AadInput;
+  /** Return the plaintext as a UTF-8 string (default) or a Buffer. */
+  as?: 'string' | 'buffer';
+}

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=kms-status.interface.js.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=keyring-store.interface.js.map

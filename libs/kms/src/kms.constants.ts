@@ -1,0 +1,13 @@
+import { KmsDataKeyEntity } from './entities/kms-data-key.entity.js';
+import { KmsKeyringEntity } from './entities/kms-keyring.entity.js';
+import { CreateKmsKeyring1764288000000 } from './migrations/1764288000000-create-kms-keyring.js';
+
+/** Entities to add to an application's DataSource when KmsModule uses it (`dataSource` option). */
+export const KMS_ENTITIES = [KmsKeyringEntity, KmsDataKeyEntity];
+/** Migrations creating the KMS tables, in order; run them with the application's own migrations. */
+export const KMS_MIGRATIONS = [CreateKmsKeyring1764288000000];
+
+/** Injection token of the resolved (defaults merged) module options. */
+export const KMS_RESOLVED_OPTIONS = Symbol('nest-kms:resolved-options');
+/** Id of the keyring row: one keyring per database. */
+export const KEYRING_ID = 'default';

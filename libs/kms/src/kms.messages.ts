@@ -1,0 +1,18 @@
+/**
+ * Texts users grep for. The design document fixed these; error messages start with them and
+ * may add a hint after, so `message.startsWith(...)` and log searches keep working.
+ */
+export const KMS_MESSAGES = {
+  notInitialized: 'KMS not initialized',
+  masterKeyLength: 'Master key must be 32 bytes',
+  dataKeyNotFound: 'Data key not found',
+  decryptionFailed: 'Decryption failed - authentication tag verification failed',
+} as const;
+
+/** Structured log event names (the design document's, so existing dashboards keep matching). */
+export const KMS_EVENTS = {
+  initialized: 'kms_initialized',
+  dataKeyRotated: 'data_key_rotated',
+  decryptionFailed: 'decryption_failed',
+  developmentMasterKey: 'kms_development_master_key',
+} as const;

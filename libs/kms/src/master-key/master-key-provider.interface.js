@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=master-key-provider.interface.js.map

@@ -1,0 +1,84 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { DataSource } from 'typeorm';
+import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
+import { KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
+import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
+import { KMS_ENTITIES, KMS_MIGRATIONS, KMS_RESOLVED_OPTIONS } from '../kms.constants.js';
+import type { ResolvedKmsOptions } from '../kms.options.js';
+
+/**
+ * The DataSource the keyring lives in: the application's, or one this module opens, migrates
+ * and, being its creator, closes at shutdown.
+ */
+@Injectable()
+export class KmsStorage implements OnApplicationShutdown {
+  private opening: Promise<DataSource> | undefined;
+  private owned: DataSource | undefined;
+
+  constructor(
+    @Inject(KMS_RESOLVED_OPTIONS) private readonly options: ResolvedKmsOptions,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  dataSource(): Promise<DataSource> {
+    this.opening ??= this.open().catch((error: unknown) => {
+      this.opening = undefined;
+      throw error;
+    });
+    return this.opening;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const owned = this.owned;
+    this.owned = undefined;
+    this.opening = undefined;
+    if (owned?.isInitialized) await owned.destroy();
+  }
+
+  private async open(): Promise<DataSource> {
+    const { storage } = this.options;
+    if (storage.kind === 'owned') {
+      const { connection } = storage;
+      if (connection.type === 'better-sqlite3' && connection.database !== ':memory:') {
+        await mkdir(dirname(connection.database), { recursive: true, mode: 0o700 });
+      }
+      const dataSource = new DataSource({
+        ...connection,
+        entities: KMS_ENTITIES,
+        migrations: KMS_MIGRATIONS,
+        migrationsRun: true,
+        synchronize: false,
+      } as typeof connection);
+      await dataSource.initialize();
+      this.owned = dataSource;
+      return dataSource;
+    }
+    const dataSource =
+      typeof storage.dataSource === 'string'
+        ? this.registered(storage.dataSource)
+        : storage.dataSource;
+    if (!dataSource.isInitialized) {
+      throw new KmsConfigurationError('the DataSource given to KmsModule is not initialized');
+    }
+    if (!dataSource.hasMetadata(KmsDataKeyEntity) || !dataSource.hasMetadata(KmsKeyringEntity)) {
+      throw new KmsConfigurationError(
+        'the application DataSource does not include the KMS entities: add ...KMS_ENTITIES to its entities and ...KMS_MIGRATIONS to its migrations',
+      );
+    }
+    return dataSource;
+  }
+
+  private registered(name: string): DataSource {
+    try {
+      return this.moduleRef.get<DataSource>(getDataSourceToken(name), { strict: false });
+    } catch {
+      throw new KmsConfigurationError(
+        `no TypeORM DataSource named "${name}" is registered; import TypeOrmModule.forRoot(...) before KmsModule`,
+      );
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { randomBytes } from 'node:crypto';
+import {
+  KmsModule,
+  KmsService,
+  type KmsModuleOptions,
+  type KmsOptionsFactory,
+} from '@nest-kms/kms';
+import { CapturedLogger } from './captured-logger.js';
+import type { TestDatabase } from './databases.js';
+
+/** A fresh random master key, base64. */
+export const newMasterKey = (): string => randomBytes(32).toString('base64');
+
+export interface KmsApp {
+  readonly app: INestApplicationContext;
+  readonly kms: KmsService;
+  readonly logger: CapturedLogger;
+  close(): Promise<void>;
+}
+
+type Registration = 'forRoot' | 'useFactory' | 'useClass' | 'useExisting';
+
+/** Builds real Nest application contexts around KmsModule on a test database. */
+export const KmsFixture = {
+  /** `KmsModule.forRoot(options)` on `db`. */
+  start(
+    db: TestDatabase,
+    masterKey: string,
+    extra: Partial<KmsModuleOptions> = {},
+  ): Promise<KmsApp> {
+    return KmsFixture.register('forRoot', { masterKey, connection: db.connection, ...extra });
+  },
+
+  /** The same options through any of the four registration styles; all must behave alike. */
+  async register(style: Registration, options: KmsModuleOptions): Promise<KmsApp> {
+    const logger = new CapturedLogger();
+    const moduleRef = await Test.createTestingModule({ imports: [importFor(style, options)] })
+      .setLogger(logger)
+      .compile();
+    const app = await moduleRef.init();
+    return {
+      app,
+      kms: app.get(KmsService),
+      logger,
+      close: () => app.close(),
+    };
+  },
+};
+
+function importFor(style: Registration, options: KmsModuleOptions) {
+  switch (style) {
+    case 'forRoot':
+      return KmsModule.forRoot(options);
+    case 'useFactory':
+      return KmsModule.forRootAsync({ useFactory: async () => options });
+    case 'useClass': {
+      @Injectable()
+      class OptionsFactory implements KmsOptionsFactory {
+        createKmsOptions(): KmsModuleOptions {
+          return options;
+        }
+      }
+      return KmsModule.forRootAsync({ useClass: OptionsFactory });
+    }
+    case 'useExisting': {
+      @Injectable()
+      class ExistingFactory implements KmsOptionsFactory {
+        createKmsOptions(): KmsModuleOptions {
+          return options;
+        }
+      }
+      @Module({ providers: [ExistingFactory], exports: [ExistingFactory] })
+      class OptionsModule {}
+      return KmsModule.forRootAsync({ imports: [OptionsModule], useExisting: ExistingFactory });
+    }
+  }
+}
