@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=envelope.interface.js.map

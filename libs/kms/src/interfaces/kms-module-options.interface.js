@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=kms-module-options.interface.js.map

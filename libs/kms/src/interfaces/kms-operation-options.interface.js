@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=kms-operation-options.interface.js.map

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=kms-status.interface.js.map

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=keyring-store.interface.js.map

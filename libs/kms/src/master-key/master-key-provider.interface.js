@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=master-key-provider.interface.js.map
