@@ -160,6 +160,55 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
     expect(during()).toEqual([]);
   });
 
+  it('lets replicas starting together on an empty database agree on one keyring', async () => {
+    const masterKey = newMasterKey();
+    const replicas = await Promise.all([start(masterKey), start(masterKey), start(masterKey)]);
+    const statuses = replicas.map((replica) => replica.kms.getStatus());
+    expect(new Set(statuses.map((status) => status.activeKeyId)).size).toBe(1);
+    expect(statuses.map((status) => status.dataKeysCount)).toEqual([1, 1, 1]);
+    const envelope = await replicas[0].kms.encryptData('shared');
+    for (const replica of replicas) expect(await replica.kms.decryptData(envelope)).toBe('shared');
+  });
+
+  it('runs concurrent rotations in one process one after another', async () => {
+    const { kms } = await start(newMasterKey());
+    const before = await kms.encryptData('before');
+    const rotated = await Promise.all(Array.from({ length: 5 }, () => kms.rotateDataKey()));
+    expect(new Set(rotated).size).toBe(5);
+    expect(kms.getStatus()).toMatchObject({ dataKeysCount: 6, activeKeyId: rotated[4] });
+    await expectOneActiveKey(6);
+    expect(await kms.decryptData(before)).toBe('before');
+  });
+
+  // Several processes on one SQLite file are not supported (DESIGN.md: SQLite is one process).
+  it.runIf(engine === 'postgres')(
+    'serialises rotations from several replicas: each succeeds, one key ends active',
+    async () => {
+      const masterKey = newMasterKey();
+      const replicas = [await start(masterKey), await start(masterKey)];
+      const written = await Promise.all(
+        replicas.map((replica) => replica.kms.encryptData('before')),
+      );
+      const rotated = await Promise.all(
+        [0, 1, 0, 1, 0, 1].map((index) => replicas[index].kms.rotateDataKey()),
+      );
+      expect(new Set(rotated).size).toBe(6);
+      await expectOneActiveKey(7);
+      for (const replica of replicas) {
+        for (const envelope of written)
+          expect(await replica.kms.decryptData(envelope)).toBe('before');
+      }
+    },
+  );
+
+  async function expectOneActiveKey(total: number): Promise<void> {
+    const tables = await openKmsTables(db);
+    const rows = await tables.getRepository(KmsDataKeyEntity).find();
+    await tables.destroy();
+    expect(rows).toHaveLength(total);
+    expect(rows.filter((row) => row.status === 'active')).toHaveLength(1);
+  }
+
   it('answers an unknown key id with "Data key not found"', async () => {
     const { kms } = await start(newMasterKey());
     const envelope = await kms.encryptData('x');

@@ -11,3 +11,5 @@ export const KMS_MIGRATIONS = [CreateKmsKeyring1764288000000];
 export const KMS_RESOLVED_OPTIONS = Symbol('nest-kms:resolved-options');
 /** Id of the keyring row: one keyring per database. */
 export const KEYRING_ID = 'default';
+/** Postgres advisory lock (two-int form) held while the shipped migrations run: 'nkms', 1. */
+export const MIGRATION_ADVISORY_LOCK: [number, number] = [0x6e6b6d73, 1];

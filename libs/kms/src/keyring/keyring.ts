@@ -32,6 +32,7 @@ export class Keyring {
   private activeKey!: DataKey;
   private readonly lookups = new Map<string, Promise<DataKey>>();
   private readonly missing = new Map<string, number>();
+  private rotations: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly provider: MasterKeyProvider,
@@ -109,8 +110,18 @@ export class Keyring {
     return lookup;
   }
 
-  /** Makes a new data key active; the previous one stays for decryption. */
-  async rotate(): Promise<Rotation> {
+  /**
+   * Makes a new data key active; the previous one stays for decryption. Rotations in this
+   * process run one at a time (one SQLite connection cannot hold two transactions); across
+   * processes the store serialises them.
+   */
+  rotate(): Promise<Rotation> {
+    const rotation = this.rotations.then(() => this.rotateNow());
+    this.rotations = rotation.catch(() => undefined);
+    return rotation;
+  }
+
+  private async rotateNow(): Promise<Rotation> {
     const next = await this.newKey();
     let previousKeyId: string | null;
     try {

@@ -7,7 +7,12 @@ import { DataSource } from 'typeorm';
 import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
 import { KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
-import { KMS_ENTITIES, KMS_MIGRATIONS, KMS_RESOLVED_OPTIONS } from '../kms.constants.js';
+import {
+  KMS_ENTITIES,
+  KMS_MIGRATIONS,
+  KMS_RESOLVED_OPTIONS,
+  MIGRATION_ADVISORY_LOCK,
+} from '../kms.constants.js';
 import type { ResolvedKmsOptions } from '../kms.options.js';
 
 /**
@@ -50,10 +55,16 @@ export class KmsStorage implements OnApplicationShutdown {
         ...connection,
         entities: KMS_ENTITIES,
         migrations: KMS_MIGRATIONS,
-        migrationsRun: true,
+        migrationsRun: false,
         synchronize: false,
       } as typeof connection);
       await dataSource.initialize();
+      try {
+        await runMigrationsExclusively(dataSource);
+      } catch (error) {
+        await dataSource.destroy();
+        throw error;
+      }
       this.owned = dataSource;
       return dataSource;
     }
@@ -80,5 +91,28 @@ export class KmsStorage implements OnApplicationShutdown {
         `no TypeORM DataSource named "${name}" is registered; import TypeOrmModule.forRoot(...) before KmsModule`,
       );
     }
+  }
+}
+
+/**
+ * TypeORM's migration runner takes no lock: replicas starting together on an empty Postgres
+ * would each try to create the tables. A session advisory lock lets one migrate while the
+ * others wait, then find nothing pending. SQLite is one process and needs none.
+ */
+async function runMigrationsExclusively(dataSource: DataSource): Promise<void> {
+  if (dataSource.options.type !== 'postgres') {
+    await dataSource.runMigrations({ transaction: 'all' });
+    return;
+  }
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1, $2)', MIGRATION_ADVISORY_LOCK);
+    await dataSource.runMigrations({ transaction: 'all' });
+  } finally {
+    await runner
+      .query('SELECT pg_advisory_unlock($1, $2)', MIGRATION_ADVISORY_LOCK)
+      .catch(() => undefined);
+    await runner.release();
   }
 }
