@@ -181,9 +181,8 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
   });
 
   // Several processes on one SQLite file are not supported (DESIGN.md: SQLite is one process).
-  it.runIf(engine === 'postgres')(
-    'serialises rotations from several replicas: each succeeds, one key ends active',
-    async () => {
+  if (engine === 'postgres') {
+    it('serialises rotations from several replicas: each succeeds, one key ends active', async () => {
       const masterKey = newMasterKey();
       const replicas = [await start(masterKey), await start(masterKey)];
       const written = await Promise.all(
@@ -198,8 +197,8 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
         for (const envelope of written)
           expect(await replica.kms.decryptData(envelope)).toBe('before');
       }
-    },
-  );
+    });
+  }
 
   async function expectOneActiveKey(total: number): Promise<void> {
     const tables = await openKmsTables(db);
