@@ -1,5 +1,6 @@
 export { KmsModule } from './kms.module.js';
 export { KmsService } from './kms.service.js';
+export { KmsStorage, type KmsStorageExtension } from './storage/kms-storage.js';
 export type {
   KmsConnectionOptions,
   KmsModuleOptions,

@@ -5,7 +5,7 @@ export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYN
   new ConfigurableModuleBuilder<KmsModuleOptions>({ moduleName: 'Kms' })
     .setClassMethodName('forRoot')
     .setFactoryMethodName('createKmsOptions')
-    .setExtras({ isGlobal: false }, (definition, extras) => ({
+    .setExtras({ isGlobal: true }, (definition, extras) => ({
       ...definition,
       global: extras.isGlobal,
     }))

@@ -7,8 +7,8 @@ import { KmsService } from './kms.service.js';
 import { KmsStorage } from './storage/kms-storage.js';
 
 /**
- * `KmsModule.forRoot({...})` / `forRootAsync({ useFactory, inject })`; `isGlobal: true` to
- * provide KmsService everywhere.
+ * `KmsModule.forRoot({...})` / `forRootAsync({ useFactory, inject })`. Global by default, as
+ * TypeORM's core module is: one keyring per application, visible to the libraries built on it.
  */
 @Module({
   providers: [
@@ -20,6 +20,6 @@ import { KmsStorage } from './storage/kms-storage.js';
     KmsStorage,
     KmsService,
   ],
-  exports: [KmsService],
+  exports: [KmsService, KmsStorage],
 })
 export class KmsModule extends ConfigurableModuleClass {}

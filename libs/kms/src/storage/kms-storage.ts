@@ -15,20 +15,44 @@ import {
 } from '../kms.constants.js';
 import type { ResolvedKmsOptions } from '../kms.options.js';
 
+/** Tables an extension library (e.g. @nest-kms/secrets) keeps beside the keyring. */
+export interface KmsStorageExtension {
+  /** Shown in errors: which library asked. */
+  readonly name: string;
+  readonly entities: readonly Function[];
+  readonly migrations: readonly Function[];
+}
+
 /**
  * The DataSource the keyring lives in: the application's, or one this module opens, migrates
- * and, being its creator, closes at shutdown.
+ * and, being its creator, closes at shutdown. Extension libraries register their tables
+ * here so that everything nest-kms stores shares one connection (and one backup).
  */
 @Injectable()
 export class KmsStorage implements OnApplicationShutdown {
   private opening: Promise<DataSource> | undefined;
   private owned: DataSource | undefined;
+  private readonly extensions: KmsStorageExtension[] = [];
 
   constructor(
     @Inject(KMS_RESOLVED_OPTIONS) private readonly options: ResolvedKmsOptions,
     private readonly moduleRef: ModuleRef,
   ) {}
 
+  /**
+   * Adds an extension's entities and migrations. Call it from a provider's constructor: the
+   * DataSource opens during module initialisation, after which registration is refused.
+   */
+  register(extension: KmsStorageExtension): void {
+    if (this.opening) {
+      throw new KmsConfigurationError(
+        `${extension.name} registered its tables after the KMS DataSource opened`,
+      );
+    }
+    this.extensions.push(extension);
+  }
+
+  /** The DataSource, opened (and, when owned, migrated) on first call. */
   dataSource(): Promise<DataSource> {
     this.opening ??= this.open().catch((error: unknown) => {
       this.opening = undefined;
@@ -53,8 +77,11 @@ export class KmsStorage implements OnApplicationShutdown {
       }
       const dataSource = new DataSource({
         ...connection,
-        entities: KMS_ENTITIES,
-        migrations: KMS_MIGRATIONS,
+        entities: [...KMS_ENTITIES, ...this.extensions.flatMap((extension) => extension.entities)],
+        migrations: [
+          ...KMS_MIGRATIONS,
+          ...this.extensions.flatMap((extension) => extension.migrations),
+        ],
         migrationsRun: false,
         synchronize: false,
       } as typeof connection);
@@ -79,6 +106,13 @@ export class KmsStorage implements OnApplicationShutdown {
       throw new KmsConfigurationError(
         'the application DataSource does not include the KMS entities: add ...KMS_ENTITIES to its entities and ...KMS_MIGRATIONS to its migrations',
       );
+    }
+    for (const extension of this.extensions) {
+      if (!extension.entities.every((entity) => dataSource.hasMetadata(entity))) {
+        throw new KmsConfigurationError(
+          `the application DataSource does not include the entities of ${extension.name}: add them (and its migrations) to it`,
+        );
+      }
     }
     return dataSource;
   }
