@@ -148,7 +148,9 @@ export class KmsService implements OnModuleInit, OnApplicationShutdown {
       production: this.options.production,
     });
     try {
-      const store = new TypeOrmKeyringStore(await this.storage.dataSource());
+      const store = new TypeOrmKeyringStore(await this.storage.dataSource(), (work) =>
+        this.storage.transaction(work),
+      );
       const { keyring, created } = await Keyring.open(provider, store);
       this.provider = provider;
       this.keyring = keyring;

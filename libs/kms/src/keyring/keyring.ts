@@ -111,9 +111,8 @@ export class Keyring {
   }
 
   /**
-   * Makes a new data key active; the previous one stays for decryption. Rotations in this
-   * process run one at a time (one SQLite connection cannot hold two transactions); across
-   * processes the store serialises them.
+   * Makes a new data key active; the previous one stays for decryption. Rotations of this
+   * process run one at a time, so memory switches keys in the order the database committed.
    */
   rotate(): Promise<Rotation> {
     const rotation = this.rotations.then(() => this.rotateNow());

@@ -3,7 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
 import { KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
@@ -33,6 +33,7 @@ export class KmsStorage implements OnApplicationShutdown {
   private opening: Promise<DataSource> | undefined;
   private owned: DataSource | undefined;
   private readonly extensions: KmsStorageExtension[] = [];
+  private sqliteTransactions: Promise<unknown> = Promise.resolve();
 
   constructor(
     @Inject(KMS_RESOLVED_OPTIONS) private readonly options: ResolvedKmsOptions,
@@ -59,6 +60,18 @@ export class KmsStorage implements OnApplicationShutdown {
       throw error;
     });
     return this.opening;
+  }
+
+  /**
+   * Runs `work` in a transaction. On SQLite the transactions of this process run one at a
+   * time: TypeORM gives SQLite one connection, and a second BEGIN on it fails.
+   */
+  async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const dataSource = await this.dataSource();
+    if (dataSource.options.type === 'postgres') return dataSource.transaction(work);
+    const run = this.sqliteTransactions.then(() => dataSource.transaction(work));
+    this.sqliteTransactions = run.catch(() => undefined);
+    return run;
   }
 
   async onApplicationShutdown(): Promise<void> {

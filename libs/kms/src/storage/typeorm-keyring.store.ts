@@ -7,7 +7,10 @@ import { isUniqueViolation } from './unique-violation.js';
 
 /** KeyringStore on a TypeORM DataSource (Postgres or SQLite). */
 export class TypeOrmKeyringStore implements KeyringStore {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly transaction: <T>(work: (manager: EntityManager) => Promise<T>) => Promise<T>,
+  ) {}
 
   async readFingerprint(): Promise<string | null> {
     const row = await this.dataSource.getRepository(KmsKeyringEntity).findOneBy({ id: KEYRING_ID });
@@ -16,7 +19,7 @@ export class TypeOrmKeyringStore implements KeyringStore {
 
   async createKeyring(fingerprint: string, firstKey: StoredDataKey): Promise<boolean> {
     try {
-      await this.dataSource.transaction(async (manager) => {
+      await this.transaction(async (manager) => {
         await manager.insert(KmsKeyringEntity, {
           id: KEYRING_ID,
           masterKeyFingerprint: fingerprint,
@@ -45,7 +48,7 @@ export class TypeOrmKeyringStore implements KeyringStore {
   }
 
   rotate(next: StoredDataKey): Promise<string | null> {
-    return this.dataSource.transaction(async (manager) => {
+    return this.transaction(async (manager) => {
       await this.lockKeyring(manager);
       const previous = await manager.findOneBy(KmsDataKeyEntity, { status: 'active' });
       if (previous) {
