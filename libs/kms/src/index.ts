@@ -18,10 +18,14 @@ export {
   validateEnvelope,
 } from './envelope/envelope-conversion.js';
 export type { MasterKeyProvider } from './master-key/master-key-provider.interface.js';
+export type { ExportedDataKey, ExportedKeyring } from './keyring/exported-keyring.js';
+export type { SealedExport } from './keyring/sealed-export.js';
 export { LocalMasterKeyProvider } from './master-key/local-master-key.provider.js';
 export { KMS_ENTITIES, KMS_MIGRATIONS } from './kms.constants.js';
 export { KMS_EVENTS, KMS_MESSAGES } from './kms.messages.js';
 export { KmsDataKeyEntity } from './entities/kms-data-key.entity.js';
+export { epochMillis } from './entities/epoch-millis.transformer.js';
+export { isUniqueViolation } from './storage/unique-violation.js';
 export { KmsKeyringEntity } from './entities/kms-keyring.entity.js';
 export { KmsError } from './errors/kms.error.js';
 export { AadMismatchError } from './errors/aad-mismatch.error.js';
@@ -29,6 +33,7 @@ export { DataKeyNotFoundError } from './errors/data-key-not-found.error.js';
 export { DecryptionFailedError } from './errors/decryption-failed.error.js';
 export { InvalidInputError } from './errors/invalid-input.error.js';
 export { InvalidMasterKeyError } from './errors/invalid-master-key.error.js';
+export { InvalidExportError } from './errors/invalid-export.error.js';
 export { KeyringIntegrityError } from './errors/keyring-integrity.error.js';
 export { KmsConfigurationError } from './errors/kms-configuration.error.js';
 export { KmsNotInitializedError } from './errors/kms-not-initialized.error.js';

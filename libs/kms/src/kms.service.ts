@@ -19,7 +19,14 @@ import type {
   EncryptOptions,
 } from './interfaces/kms-operation-options.interface.js';
 import type { KmsStatus } from './interfaces/kms-status.interface.js';
+import {
+  fromExportedKey,
+  toExportedKey,
+  type ExportedKeyring,
+} from './keyring/exported-keyring.js';
 import { Keyring } from './keyring/keyring.js';
+import { openExport, sealExport, type SealedExport } from './keyring/sealed-export.js';
+import { MasterKeyMismatchError } from './errors/master-key-mismatch.error.js';
 import { KMS_RESOLVED_OPTIONS } from './kms.constants.js';
 import { KMS_EVENTS } from './kms.messages.js';
 import type { ResolvedKmsOptions } from './kms.options.js';
@@ -122,6 +129,38 @@ export class KmsService implements OnModuleInit, OnApplicationShutdown {
     const { keyId, previousKeyId } = await this.ready().rotate();
     this.logger.log({ event: KMS_EVENTS.dataKeyRotated, keyId, previousKeyId, reason });
     return keyId;
+  }
+
+  /** Every data key in its stored, wrapped form (never plain), for a backup. */
+  async exportKeyring(): Promise<ExportedKeyring> {
+    const keyring = this.ready();
+    const keys = await keyring.exportKeys();
+    return { masterKeyFingerprint: keyring.fingerprint, dataKeys: keys.map(toExportedKey) };
+  }
+
+  /**
+   * Adds the data keys of an export made under this master key, as retired keys (they decrypt,
+   * never encrypt). Refused whole, before any write, when a key does not unwrap here or an id
+   * already held carries another key. Returns the ids added.
+   */
+  async importKeyring(exported: ExportedKeyring): Promise<string[]> {
+    const keyring = this.ready();
+    if (exported.masterKeyFingerprint !== keyring.fingerprint) {
+      throw new MasterKeyMismatchError(exported.masterKeyFingerprint, keyring.fingerprint);
+    }
+    return keyring.importKeys(exported.dataKeys.map(fromExportedKey));
+  }
+
+  /** Seals a payload (a backup) under a one-off key wrapped by the master key. */
+  sealExport(payload: Buffer, purpose: string): Promise<SealedExport> {
+    const keyring = this.ready();
+    return sealExport(this.provider!, keyring.fingerprint, payload, purpose);
+  }
+
+  /** Opens what sealExport made; anything altered or foreign is an InvalidExportError. */
+  openExport(sealed: unknown, purpose: string): Promise<Buffer> {
+    const keyring = this.ready();
+    return openExport(this.provider!, keyring.fingerprint, sealed, purpose);
   }
 
   getStatus(): KmsStatus {

@@ -24,4 +24,6 @@ export interface KeyringStore {
    * against rotations by other processes. Returns the id of the key it retired.
    */
   rotate(next: StoredDataKey): Promise<string | null>;
+  /** Adds keys (from an export) as retired, in one transaction. */
+  insertRetired(keys: StoredDataKey[], retiredAt: number): Promise<void>;
 }

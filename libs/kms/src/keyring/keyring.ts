@@ -143,6 +143,47 @@ export class Keyring {
     return { keyId: key.id, previousKeyId };
   }
 
+  /** The stored (wrapped) form of every data key, for an export. */
+  exportKeys(): Promise<StoredDataKey[]> {
+    return this.store.listKeys();
+  }
+
+  /**
+   * Adds data keys exported from a keyring under the same master key, as retired keys. Each
+   * must unwrap here (its id bound in); an id already held must carry the same key. Any
+   * refusal comes before anything is written. Returns the ids added.
+   */
+  async importKeys(keys: readonly StoredDataKey[]): Promise<string[]> {
+    const incoming: DataKey[] = [];
+    try {
+      for (const row of keys) incoming.push(await this.unwrap(row));
+      const fresh: DataKey[] = [];
+      for (const key of incoming) {
+        const held =
+          this.keys.get(key.id) ??
+          (await this.store.findKey(key.id).then((row) => row && this.unwrap(row)));
+        if (!held) fresh.push(key);
+        else if (!held.material.equals(key.material)) {
+          throw new KeyringIntegrityError(
+            key.id,
+            'the imported key differs from the stored key of the same id',
+          );
+        }
+      }
+      const freshIds = new Set(fresh.map((key) => key.id));
+      await this.store.insertRetired(
+        keys.filter((row) => freshIds.has(row.id)),
+        this.now(),
+      );
+      for (const key of fresh) this.keys.set(key.id, { ...key, status: 'retired' });
+      for (const key of incoming) if (!freshIds.has(key.id)) key.material.fill(0);
+      return [...freshIds];
+    } catch (error) {
+      for (const key of incoming) key.material.fill(0);
+      throw error;
+    }
+  }
+
   /** Zeroes every key in memory. The keyring is unusable afterwards. */
   destroy(): void {
     for (const key of this.keys.values()) key.material.fill(0);

@@ -67,6 +67,18 @@ export class TypeOrmKeyringStore implements KeyringStore {
     });
   }
 
+  async insertRetired(keys: StoredDataKey[], retiredAt: number): Promise<void> {
+    if (keys.length === 0) return;
+    await this.transaction(async (manager) => {
+      for (const key of keys) {
+        await manager.insert(
+          KmsDataKeyEntity,
+          toRow({ ...key, status: 'retired', retiredAt: key.retiredAt ?? retiredAt }),
+        );
+      }
+    });
+  }
+
   /**
    * Serialises rotations across processes: on Postgres a row lock on the keyring row, held to
    * commit. SQLite allows one writer per database file, so its transaction already does.

@@ -1,0 +1,103 @@
+import { Logger } from '@nestjs/common';
+import type { DataSource, EntityManager } from 'typeorm';
+import {
+  SecretAuditEntity,
+  type AuditAction,
+  type AuditOutcome,
+} from '../entities/secret-audit.entity.js';
+import { AuditWriteFailedError } from '../errors/audit-write-failed.error.js';
+import { SECRETS_EVENTS } from '../secrets.messages.js';
+
+export interface AuditEntry {
+  action: AuditAction;
+  secretName?: string | null;
+  version?: number | null;
+  actor?: string;
+  outcome: AuditOutcome;
+  errorCode?: string | null;
+}
+
+/** Buffered records beyond this are written at once rather than waiting for the timer. */
+const FLUSH_AT = 500;
+
+/**
+ * The audit trail. Writes record theirs inside their own transaction; reads, lists and backups
+ * either wait for their record (fail-closed) or buffer it for a batched write, so a cache hit
+ * does not wait on the database.
+ */
+export class SecretsAudit {
+  private readonly logger = new Logger('SecretsAudit');
+  private buffer: SecretAuditEntity[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly failClosed: boolean,
+    private readonly flushIntervalMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** Inside a write's transaction: the write and its record commit together. */
+  async recordIn(manager: EntityManager, entry: AuditEntry): Promise<void> {
+    await manager.insert(SecretAuditEntity, this.row(entry));
+  }
+
+  /**
+   * A read, list or backup record. Buffered: returns at once (undefined). Fail-closed: returns
+   * the write, which rejects with AuditWriteFailedError when the record cannot be written.
+   */
+  record(entry: AuditEntry): Promise<void> | undefined {
+    if (this.failClosed) return this.writeNow(entry);
+    this.buffer.push(this.row(entry));
+    if (this.buffer.length >= FLUSH_AT) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.flushIntervalMs).unref();
+    return undefined;
+  }
+
+  private async writeNow(entry: AuditEntry): Promise<void> {
+    try {
+      await this.dataSource.getRepository(SecretAuditEntity).insert(this.row(entry));
+    } catch {
+      this.logger.error({
+        event: SECRETS_EVENTS.auditFailed,
+        action: entry.action,
+        secretName: entry.secretName,
+      });
+      throw new AuditWriteFailedError(entry.action);
+    }
+  }
+
+  /** Writes buffered records now. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.buffer;
+    this.buffer = [];
+    if (batch.length > 0) {
+      this.flushing = this.flushing.then(() => this.write(batch));
+    }
+    return this.flushing;
+  }
+
+  private async write(batch: SecretAuditEntity[]): Promise<void> {
+    try {
+      await this.dataSource.getRepository(SecretAuditEntity).insert(batch);
+    } catch {
+      // Not fail-closed: the operations already answered. Say so loudly, never with values.
+      this.logger.error({ event: SECRETS_EVENTS.auditFailed, lostRecords: batch.length });
+    }
+  }
+
+  private row(entry: AuditEntry): SecretAuditEntity {
+    return {
+      at: this.now(),
+      action: entry.action,
+      secretName: entry.secretName ?? null,
+      version: entry.version ?? null,
+      actor: entry.actor ?? null,
+      outcome: entry.outcome,
+      errorCode: entry.errorCode ?? null,
+    } as SecretAuditEntity;
+  }
+}

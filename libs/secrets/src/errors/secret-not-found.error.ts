@@ -1,0 +1,13 @@
+import { KmsError } from '@nest-kms/kms';
+import { SECRETS_MESSAGES } from '../secrets.messages.js';
+
+/** "Secret not found": never stored, destroyed, or (subclasses) expired, deleted, no such version. */
+export class SecretNotFoundError extends KmsError {
+  readonly code: string = 'SECRET_NOT_FOUND';
+  constructor(
+    readonly secretName: string,
+    detail = 'no such secret',
+  ) {
+    super(`${SECRETS_MESSAGES.notFound}: ${secretName} (${detail})`);
+  }
+}

@@ -1,0 +1,39 @@
+export { SecretsModule } from './secrets.module.js';
+export { SecretsService } from './secrets.service.js';
+export { SecretRef } from './secret-ref.js';
+export { InjectSecret } from './secrets.decorators.js';
+export { getSecretToken } from './secrets.utils.js';
+export { SECRETS_ENTITIES, SECRETS_MIGRATIONS } from './secrets.constants.js';
+export { SECRETS_EVENTS, SECRETS_MESSAGES } from './secrets.messages.js';
+export { MAX_SECRET_VALUE_BYTES, SECRET_NAME_PATTERN } from './secrets.validation.js';
+export type {
+  SecretsAuditOptions,
+  SecretsModuleOptions,
+  SecretsOptionsFactory,
+} from './interfaces/secrets-module-options.interface.js';
+export type {
+  ActorOptions,
+  GetSecretOptions,
+  ListSecretsOptions,
+  SecretChange,
+  SecretMetadata,
+  SecretsStatus,
+  SecretVersionMetadata,
+  SecretVersionStage,
+  SetSecretOptions,
+} from './interfaces/secret-operations.interface.js';
+export type { RotationPolicy } from './entities/secret.entity.js';
+export { SecretEntity } from './entities/secret.entity.js';
+export { SecretVersionEntity } from './entities/secret-version.entity.js';
+export {
+  SecretAuditEntity,
+  type AuditAction,
+  type AuditOutcome,
+} from './entities/secret-audit.entity.js';
+export { SecretNotFoundError } from './errors/secret-not-found.error.js';
+export { SecretExpiredError } from './errors/secret-expired.error.js';
+export { SecretDeletedError } from './errors/secret-deleted.error.js';
+export { SecretVersionNotFoundError } from './errors/secret-version-not-found.error.js';
+export { InvalidSecretInputError } from './errors/invalid-secret-input.error.js';
+export { SecretStateError } from './errors/secret-state.error.js';
+export { AuditWriteFailedError } from './errors/audit-write-failed.error.js';

@@ -1,0 +1,76 @@
+import type { KmsStatus } from '@nest-kms/kms';
+import type { RotationPolicy } from '../entities/secret.entity.js';
+
+export interface ActorOptions {
+  /** Who asks (a user or service id), recorded in the audit trail. */
+  actor?: string;
+}
+
+export interface SetSecretOptions extends ActorOptions {
+  /** @default 'manual' (or the secret's current policy) */
+  rotationPolicy?: RotationPolicy;
+  /** Days until each new version expires; null for never. @default the secret's current setting, else never */
+  ttlDays?: number | null;
+  /** Flat string tags; replace the current tags when given. */
+  tags?: Record<string, string>;
+  description?: string | null;
+}
+
+export interface GetSecretOptions extends ActorOptions {
+  /** An older version instead of the current one. */
+  version?: number;
+}
+
+export interface ListSecretsOptions extends ActorOptions {
+  /** `key` (has the tag) or `key=value` (has it with that value). */
+  tag?: string;
+}
+
+/** What listSecrets returns: metadata only, never a value. */
+export interface SecretMetadata {
+  name: string;
+  currentVersion: number;
+  createdAt: Date;
+  updatedAt: Date;
+  expiresAt: Date | null;
+  /** Data key of the current version's envelope. */
+  keyId: string;
+  tags: Record<string, string>;
+  rotationPolicy: RotationPolicy;
+  description: string | null;
+}
+
+export type SecretVersionStage = 'current' | 'previous' | 'inactive';
+
+export interface SecretVersionMetadata {
+  version: number;
+  stage: SecretVersionStage;
+  createdAt: Date;
+  expiresAt: Date | null;
+  keyId: string;
+}
+
+/** A change to a secret, as SecretRef.changes and SecretsService.watch() deliver it. Never the value. */
+export interface SecretChange {
+  name: string;
+  /** The new current version; null when the secret is gone (deleted, destroyed). */
+  version: number | null;
+  reason:
+    | 'created'
+    | 'updated'
+    | 'rotated'
+    | 'deleted'
+    | 'recovered'
+    | 'destroyed'
+    | 'restored'
+    | 'cleared';
+}
+
+export interface SecretsStatus {
+  cacheSize: number;
+  cacheHits: number;
+  cacheMisses: number;
+  /** hits / (hits + misses), 0 before any read. */
+  cacheHitRate: number;
+  kmsStatus: KmsStatus & { secretsCount: number; expiredSecretsCount: number };
+}

@@ -1,0 +1,43 @@
+export interface SecretsAuditOptions {
+  /**
+   * Refuse an operation whose audit record cannot be written. Writes always record their audit
+   * row in their own transaction; this makes reads, lists and backups wait for theirs too.
+   * @default false (read records are buffered and written in batches, off the hot path)
+   */
+  failClosed?: boolean;
+  /**
+   * How often buffered audit records are written.
+   * @default 1000
+   */
+  flushIntervalMs?: number;
+}
+
+export interface SecretsModuleOptions {
+  /**
+   * How long a decrypted value stays in memory. 0 disables the cache.
+   * @default 300000 (5 minutes)
+   */
+  cacheTtlMs?: number;
+  /**
+   * Most values held at once; the least recently used go first.
+   * @default 1000
+   */
+  cacheMaxEntries?: number;
+  /**
+   * Days a deleted secret can be recovered with recoverSecret().
+   * @default 30
+   */
+  recoveryWindowDays?: number;
+  /** @default { failClosed: false, flushIntervalMs: 1000 } */
+  audit?: SecretsAuditOptions;
+  /**
+   * The clock (epoch milliseconds). For tests of expiry and TTLs.
+   * @default Date.now
+   */
+  clock?: () => number;
+}
+
+/** For `SecretsModule.forRootAsync({ useClass })`. */
+export interface SecretsOptionsFactory {
+  createSecretsOptions(): Promise<SecretsModuleOptions> | SecretsModuleOptions;
+}

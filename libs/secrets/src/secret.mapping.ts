@@ -1,0 +1,49 @@
+import type { SecretVersionEntity } from './entities/secret-version.entity.js';
+import type { SecretEntity } from './entities/secret.entity.js';
+import type {
+  SecretMetadata,
+  SecretVersionMetadata,
+} from './interfaces/secret-operations.interface.js';
+
+/**
+ * The AAD of a secret version's envelope: an envelope copied onto another secret's row, or
+ * onto another version, no longer decrypts there.
+ */
+export const secretBinding = (name: string, version: number): Record<string, string> => ({
+  secret: name,
+  version: String(version),
+});
+
+const date = (epochMs: number | null): Date | null => (epochMs === null ? null : new Date(epochMs));
+
+export function toMetadata(row: SecretEntity): SecretMetadata {
+  return {
+    name: row.name,
+    currentVersion: row.currentVersion,
+    createdAt: new Date(row.createdAt),
+    updatedAt: new Date(row.updatedAt),
+    expiresAt: date(row.expiresAt),
+    keyId: row.currentKeyId,
+    tags: JSON.parse(row.tags) as Record<string, string>,
+    rotationPolicy: row.rotationPolicy,
+    description: row.description,
+  };
+}
+
+export function toVersionMetadata(
+  row: SecretVersionEntity,
+  currentVersion: number,
+): SecretVersionMetadata {
+  return {
+    version: row.version,
+    stage:
+      row.version === currentVersion
+        ? 'current'
+        : row.version === currentVersion - 1
+          ? 'previous'
+          : 'inactive',
+    createdAt: new Date(row.createdAt),
+    expiresAt: date(row.expiresAt),
+    keyId: row.keyId,
+  };
+}

@@ -1,0 +1,13 @@
+import { SecretAuditEntity } from './entities/secret-audit.entity.js';
+import { SecretVersionEntity } from './entities/secret-version.entity.js';
+import { SecretEntity } from './entities/secret.entity.js';
+import { CreateSecrets1764374400000 } from './migrations/1764374400000-create-secrets.js';
+
+/** Entities to add to an application DataSource that KmsModule uses (`dataSource` option). */
+export const SECRETS_ENTITIES = [SecretEntity, SecretVersionEntity, SecretAuditEntity];
+/** Migrations of the secrets tables; run them after KMS_MIGRATIONS. */
+export const SECRETS_MIGRATIONS = [CreateSecrets1764374400000];
+
+/** Injection token of the resolved (defaults merged) options. */
+export const SECRETS_RESOLVED_OPTIONS = Symbol('nest-kms:secrets-resolved-options');
+export const DAY_MS = 86_400_000;

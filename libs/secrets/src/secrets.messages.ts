@@ -1,0 +1,18 @@
+/** The design document's text for a missing secret; SecretNotFoundError messages start with it. */
+export const SECRETS_MESSAGES = {
+  notFound: 'Secret not found',
+} as const;
+
+/** Structured log event names (the design document's `secret_*`). */
+export const SECRETS_EVENTS = {
+  created: 'secret_created',
+  updated: 'secret_updated',
+  read: 'secret_read',
+  rotated: 'secret_rotated',
+  deleted: 'secret_deleted',
+  recovered: 'secret_recovered',
+  destroyed: 'secret_destroyed',
+  expired: 'secret_expired',
+  restored: 'secrets_restored',
+  auditFailed: 'secret_audit_failed',
+} as const;

@@ -1,0 +1,36 @@
+import { KmsConfigurationError } from '@nest-kms/kms';
+import type { SecretsModuleOptions } from './interfaces/secrets-module-options.interface.js';
+
+export interface ResolvedSecretsOptions {
+  cacheTtlMs: number;
+  cacheMaxEntries: number;
+  recoveryWindowDays: number;
+  auditFailClosed: boolean;
+  auditFlushIntervalMs: number;
+  clock: () => number;
+}
+
+/** The one place defaults are merged. */
+export function resolveSecretsOptions(options: SecretsModuleOptions): ResolvedSecretsOptions {
+  const resolved: ResolvedSecretsOptions = {
+    cacheTtlMs: options.cacheTtlMs ?? 300_000,
+    cacheMaxEntries: options.cacheMaxEntries ?? 1_000,
+    recoveryWindowDays: options.recoveryWindowDays ?? 30,
+    auditFailClosed: options.audit?.failClosed ?? false,
+    auditFlushIntervalMs: options.audit?.flushIntervalMs ?? 1_000,
+    clock: options.clock ?? Date.now,
+  };
+  for (const field of [
+    'cacheTtlMs',
+    'cacheMaxEntries',
+    'recoveryWindowDays',
+    'auditFlushIntervalMs',
+  ] as const) {
+    if (!Number.isSafeInteger(resolved[field]) || resolved[field] < 0) {
+      throw new KmsConfigurationError(
+        `SecretsModule option ${field} must be a non-negative integer`,
+      );
+    }
+  }
+  return resolved;
+}

@@ -1,0 +1,277 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { Subject, filter, type Observable } from 'rxjs';
+import { KmsError, KmsService, KmsStorage } from '@nest-kms/kms';
+import { SecretsAudit, type AuditEntry } from './audit/secrets-audit.js';
+import { SecretCache } from './cache/secret-cache.js';
+import { SecretDeletedError } from './errors/secret-deleted.error.js';
+import { SecretExpiredError } from './errors/secret-expired.error.js';
+import { SecretNotFoundError } from './errors/secret-not-found.error.js';
+import { SecretVersionNotFoundError } from './errors/secret-version-not-found.error.js';
+import type {
+  ActorOptions,
+  GetSecretOptions,
+  ListSecretsOptions,
+  SecretChange,
+  SecretMetadata,
+  SecretsStatus,
+  SecretVersionMetadata,
+  SetSecretOptions,
+} from './interfaces/secret-operations.interface.js';
+import { SecretWriter } from './secret-writer.js';
+import { secretBinding, toMetadata, toVersionMetadata } from './secret.mapping.js';
+import {
+  SECRETS_ENTITIES,
+  SECRETS_MIGRATIONS,
+  SECRETS_RESOLVED_OPTIONS,
+} from './secrets.constants.js';
+import { SECRETS_EVENTS } from './secrets.messages.js';
+import type { ResolvedSecretsOptions } from './secrets.options.js';
+import { SecretsStore } from './secrets.store.js';
+import { checkActor, checkName, checkVersion, matchesTag } from './secrets.validation.js';
+
+interface Loaded {
+  value: string;
+  version: number;
+}
+
+/**
+ * Secrets with versions, expiry, tags and an audit trail, encrypted by KmsService. A cached
+ * read touches no database; a miss is one primary-key read and one decryption, and concurrent
+ * misses for a name share it.
+ */
+@Injectable()
+export class SecretsService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(SecretsService.name);
+  private readonly cache: SecretCache;
+  private readonly now: () => number;
+  private store!: SecretsStore;
+  private audit!: SecretsAudit;
+  private writer!: SecretWriter;
+  private readonly inflight = new Map<string, Promise<Loaded>>();
+  private readonly changeStream = new Subject<SecretChange>();
+  /** Bumped by every write: a miss that began before one does not fill the cache. */
+  private writes = 0;
+
+  constructor(
+    private readonly kms: KmsService,
+    private readonly storage: KmsStorage,
+    @Inject(SECRETS_RESOLVED_OPTIONS) private readonly options: ResolvedSecretsOptions,
+  ) {
+    this.now = options.clock;
+    storage.register({
+      name: '@nest-kms/secrets',
+      entities: SECRETS_ENTITIES,
+      migrations: SECRETS_MIGRATIONS,
+    });
+    this.cache = new SecretCache(options.cacheTtlMs, options.cacheMaxEntries, options.clock);
+  }
+
+  async onModuleInit(): Promise<void> {
+    // Writes encrypt: the keyring must be loaded whichever module initialises first.
+    await this.kms.initialize();
+    const dataSource = await this.storage.dataSource();
+    this.store = new SecretsStore(dataSource, this.storage);
+    this.audit = new SecretsAudit(
+      dataSource,
+      this.options.auditFailClosed,
+      this.options.auditFlushIntervalMs,
+      this.now,
+    );
+    this.writer = new SecretWriter(this.kms, this.store, this.audit, this.options, (change) =>
+      this.changed(change),
+    );
+  }
+
+  /** Stores a new version (creating the secret on first use) and makes it current; clears its cache entry. */
+  setSecret(name: string, value: string, options?: SetSecretOptions): Promise<SecretMetadata> {
+    return this.writer.setSecret(name, value, options);
+  }
+
+  /** A new current value for an existing secret; the old one becomes `previous`. The cache entry goes at once. */
+  rotateSecret(name: string, newValue: string, options?: ActorOptions): Promise<SecretMetadata> {
+    return this.writer.rotateSecret(name, newValue, options);
+  }
+
+  /** Soft delete, undone by recoverSecret() within the recovery window. */
+  deleteSecret(name: string, options?: ActorOptions): Promise<SecretMetadata> {
+    return this.writer.deleteSecret(name, options);
+  }
+
+  recoverSecret(name: string, options?: ActorOptions): Promise<SecretMetadata> {
+    return this.writer.recoverSecret(name, options);
+  }
+
+  /** Removes a deleted secret and every version for good. */
+  destroySecret(name: string, options?: ActorOptions): Promise<SecretMetadata> {
+    return this.writer.destroySecret(name, options);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.audit?.flush();
+    this.cache.clear();
+    this.changeStream.complete();
+  }
+
+  /** The current value (or `{ version }`'s). Expired, deleted or unknown: SecretNotFoundError and subclasses. */
+  async getSecret(name: string, options: GetSecretOptions = {}): Promise<string> {
+    if (options.version === undefined) {
+      const hit = this.cache.get(name);
+      if (hit !== undefined) {
+        const audited = this.audit.record({
+          action: 'read',
+          secretName: name,
+          version: hit.version,
+          actor: options.actor,
+          outcome: 'success',
+        });
+        if (audited) await audited;
+        return hit.value;
+      }
+    }
+    try {
+      checkActor(options.actor);
+      const loaded =
+        options.version === undefined
+          ? await this.loadCurrent(name)
+          : await this.loadVersion(name, options.version);
+      await this.audit.record({
+        action: 'read',
+        secretName: name,
+        version: loaded.version,
+        actor: options.actor,
+        outcome: 'success',
+      });
+      return loaded.value;
+    } catch (error) {
+      await this.recordFailure(
+        { action: 'read', secretName: name, version: options.version, actor: options.actor },
+        error,
+      );
+      throw error;
+    }
+  }
+
+  /** Metadata of live secrets (no values), optionally those with tag `key` or `key=value`. */
+  async listSecrets(options: ListSecretsOptions = {}): Promise<SecretMetadata[]> {
+    checkActor(options.actor);
+    const rows = await this.store.listLive();
+    const secrets = rows
+      .map(toMetadata)
+      .filter((secret) => options.tag === undefined || matchesTag(secret.tags, options.tag));
+    await this.audit.record({ action: 'list', actor: options.actor, outcome: 'success' });
+    return secrets;
+  }
+
+  /** Version history of a secret, newest first: metadata only. */
+  async listSecretVersions(name: string): Promise<SecretVersionMetadata[]> {
+    checkName(name);
+    const secret = await this.store.find(name);
+    if (!secret) throw new SecretNotFoundError(name);
+    const versions = await this.store.listVersions(name);
+    return versions.map((version) => toVersionMetadata(version, secret.currentVersion));
+  }
+
+  /** Changes of one secret (or all, without a name): no values, only names, versions and reasons. */
+  watch(name?: string): Observable<SecretChange> {
+    return name === undefined
+      ? this.changeStream.asObservable()
+      : this.changeStream.pipe(filter((change) => change.name === name));
+  }
+
+  /** Forgets every cached value: the next reads go to the database. */
+  clearCache(): void {
+    this.cache.clear();
+    this.inflight.clear();
+    this.writes++;
+  }
+
+  async getStatus(): Promise<SecretsStatus> {
+    const counts = await this.store.counts(this.now());
+    return {
+      cacheSize: this.cache.size,
+      cacheHits: this.cache.hits,
+      cacheMisses: this.cache.misses,
+      cacheHitRate: this.cache.hitRate,
+      kmsStatus: { ...this.kms.getStatus(), ...counts },
+    };
+  }
+
+  private changed(change: SecretChange): void {
+    this.writes++;
+    this.cache.delete(change.name);
+    this.inflight.delete(change.name);
+    this.changeStream.next(change);
+  }
+
+  private loadCurrent(name: string): Promise<Loaded> {
+    let loading = this.inflight.get(name);
+    if (!loading) {
+      loading = this.fetchCurrent(name).finally(() => {
+        if (this.inflight.get(name) === loading) this.inflight.delete(name);
+      });
+      this.inflight.set(name, loading);
+    }
+    return loading;
+  }
+
+  private async fetchCurrent(name: string): Promise<Loaded> {
+    checkName(name);
+    const writesBefore = this.writes;
+    const row = await this.store.readCurrent(name);
+    if (row === undefined) throw new SecretNotFoundError(name);
+    if (row.deletedAt !== null)
+      throw new SecretDeletedError(
+        name,
+        row.recoverableUntil === null ? null : new Date(row.recoverableUntil),
+      );
+    this.checkExpiry(name, row.currentVersion, row.expiresAt);
+    const value = await this.kms.decryptData(row.currentEnvelope, {
+      aad: secretBinding(name, row.currentVersion),
+    });
+    if (this.writes === writesBefore)
+      this.cache.set(name, value, row.currentVersion, row.expiresAt);
+    this.logger.debug({ event: SECRETS_EVENTS.read, name, version: row.currentVersion });
+    return { value, version: row.currentVersion };
+  }
+
+  private async loadVersion(name: string, version: number): Promise<Loaded> {
+    checkName(name);
+    checkVersion(version);
+    const secret = await this.store.find(name);
+    if (!secret) throw new SecretNotFoundError(name);
+    if (secret.deletedAt !== null)
+      throw new SecretDeletedError(
+        name,
+        secret.recoverableUntil === null ? null : new Date(secret.recoverableUntil),
+      );
+    const row = await this.store.findVersion(name, version);
+    if (!row) throw new SecretVersionNotFoundError(name, version);
+    this.checkExpiry(name, version, row.expiresAt);
+    const value = await this.kms.decryptData(row.envelope, { aad: secretBinding(name, version) });
+    this.logger.debug({ event: SECRETS_EVENTS.read, name, version });
+    return { value, version };
+  }
+
+  private checkExpiry(name: string, version: number, expiresAt: number | null): void {
+    if (expiresAt !== null && expiresAt <= this.now()) {
+      this.logger.warn({
+        event: SECRETS_EVENTS.expired,
+        name,
+        version,
+        expiredAt: new Date(expiresAt).toISOString(),
+      });
+      throw new SecretExpiredError(name, new Date(expiresAt));
+    }
+  }
+
+  private async recordFailure(entry: Omit<AuditEntry, 'outcome'>, error: unknown): Promise<void> {
+    const errorCode = error instanceof KmsError ? error.code : 'UNEXPECTED';
+    await this.audit.record({ ...entry, outcome: 'failure', errorCode })?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,48 @@
+import { type INestApplicationContext, type ModuleMetadata } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { KmsModule, KmsService } from '@nest-kms/kms';
+import { SecretsModule, SecretsService, type SecretsModuleOptions } from '@nest-kms/secrets';
+import { CapturedLogger } from './captured-logger.js';
+import type { TestDatabase } from './databases.js';
+import type { SqlRecorder } from './sql-recorder.js';
+
+export interface SecretsApp {
+  readonly app: INestApplicationContext;
+  readonly secrets: SecretsService;
+  readonly kms: KmsService;
+  readonly logger: CapturedLogger;
+  close(): Promise<void>;
+}
+
+export interface SecretsAppOptions {
+  masterKey: string;
+  secrets?: SecretsModuleOptions;
+  /** Feature modules and providers of the app under test. */
+  imports?: ModuleMetadata['imports'];
+  providers?: ModuleMetadata['providers'];
+  sql?: SqlRecorder;
+}
+
+/** A real Nest application context with KmsModule and SecretsModule on a test database. */
+export async function startSecretsApp(db: TestDatabase, options: SecretsAppOptions): Promise<SecretsApp> {
+  const logger = new CapturedLogger();
+  const connection = options.sql ? options.sql.attach(db.connection) : db.connection;
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      KmsModule.forRoot({ masterKey: options.masterKey, connection }),
+      SecretsModule.forRoot(options.secrets ?? {}),
+      ...(options.imports ?? []),
+    ],
+    providers: options.providers ?? [],
+  })
+    .setLogger(logger)
+    .compile();
+  const app = await moduleRef.init();
+  return {
+    app,
+    secrets: app.get(SecretsService),
+    kms: app.get(KmsService),
+    logger,
+    close: () => app.close(),
+  };
+}
