@@ -470,6 +470,20 @@ describe('parseEnvelope', () => {
     expect([compactError.field, compactError.problem]).toEqual(['ciphertext', 'is too long']);
   });
 
+  it('rejects an aad one byte past its limit, though its base64 fits the character bound', () => {
+    const over = { ...PARTS, aad: Buffer.alloc(MAX_AAD_BYTES + 1, 7) };
+    for (const form of [formatEnvelope(over), formatCompactEnvelope(over)]) {
+      const error = parseError(form);
+      expect([error.field, error.problem]).toEqual([
+        'aad',
+        `decodes to more than ${MAX_AAD_BYTES} bytes`,
+      ]);
+    }
+    expect(
+      parseEnvelope(formatEnvelope({ ...PARTS, aad: Buffer.alloc(MAX_AAD_BYTES, 7) })).aad,
+    ).toHaveLength(MAX_AAD_BYTES);
+  });
+
   it('accepts the edges of every field', () => {
     const edges: ParsedEnvelope[] = [
       { ...PARTS, keyId: 'K'.repeat(64) },

@@ -145,6 +145,9 @@ function decodeBounded(
   nonEmpty: boolean,
 ): Buffer {
   const decoded = decodeField(field, value, encoding, Math.ceil(maxBytes / 3) * 4);
+  // The character bound above allows up to two bytes more than maxBytes.
+  if (decoded.length > maxBytes)
+    throw new MalformedEnvelopeError(field, `decodes to more than ${maxBytes} bytes`);
   if (nonEmpty && decoded.length === 0) {
     throw new MalformedEnvelopeError(field, 'must not be empty (omit it instead)');
   }

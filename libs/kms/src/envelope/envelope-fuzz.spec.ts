@@ -269,7 +269,64 @@ function flippable(parts: ParsedEnvelope): BinaryField[] {
   );
 }
 
+/*
+ * Look-alike spellings of one value: what a lenient decoder would read as the same thing. These
+ * are the mutants most likely to slip through, so they are drawn on purpose, not left to chance.
+ */
+const STANDARD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const URL_SAFE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+function insertAt(text: string, at: number, piece: string): string {
+  const position = at % (text.length + 1);
+  return text.slice(0, position) + piece + text.slice(position);
+}
+
+function base64LookAlikes(text: string, encoding: 'base64' | 'base64url', at: number): string[] {
+  const [own, other] = encoding === 'base64' ? [STANDARD, URL_SAFE] : [URL_SAFE, STANDARD];
+  const data = text.replace(/=+$/, '');
+  const variants = [
+    `${text}=`,
+    data,
+    data + '='.repeat((4 - (data.length % 4)) % 4),
+    [...text].map((c) => (own.indexOf(c) >= 62 ? other[own.indexOf(c)] : c)).join(''),
+    insertAt(text, at, ' '),
+    insertAt(text, at, '\n'),
+    `${text}A`,
+  ];
+  if (data.length % 4 !== 0) {
+    // The last character carries padding bits: flip the lowest one.
+    const last = data.length - 1;
+    variants.push(data.slice(0, last) + own[own.indexOf(data[last]) ^ 1] + text.slice(data.length));
+  }
+  return variants;
+}
+
+function lookAlikes(field: string, value: unknown, at: number, compact: boolean): unknown[] {
+  const text = String(value);
+  switch (field) {
+    case 'v':
+      return compact ? ['KMS1', ' kms1', 'kms1 ', 'kms01'] : ['1', true, [1], '01'];
+    case 'alg':
+      return ['AES-256-GCM', ' aes-256-gcm', 'aes-256-gcm\n', 'aes256gcm'];
+    case 'keyId':
+      return [` ${text}`, `${text} `, `${text}\n`, `${text}\u0000`, text.toUpperCase()];
+    case 'timestamp': {
+      const spellings = [
+        `0${text}`,
+        `+${text}`,
+        ` ${text}`,
+        `${text}\n`,
+        Number(text).toExponential(),
+      ];
+      return compact ? spellings : [...spellings, text, [value], { $numberLong: text }];
+    }
+    default:
+      return base64LookAlikes(text, compact ? 'base64url' : 'base64', at);
+  }
+}
+
 type ObjectMutation =
+  | { kind: 'lookAlike'; field: string; pick: number; at: number }
   | { kind: 'set'; field: string; value: unknown }
   | { kind: 'delete'; field: string }
   | { kind: 'flip'; pick: number; bit: number }
@@ -282,6 +339,12 @@ const fieldNameArb = fc.oneof(
 );
 
 const objectMutationArb: fc.Arbitrary<ObjectMutation> = fc.oneof(
+  fc.record({
+    kind: fc.constant('lookAlike' as const),
+    field: fc.constantFrom(...ENVELOPE_FIELDS),
+    pick: fc.nat(),
+    at: fc.nat(),
+  }),
   fc.record({ kind: fc.constant('set' as const), field: fieldNameArb, value: fc.jsonValue() }),
   fc.record({ kind: fc.constant('delete' as const), field: fc.constantFrom(...ENVELOPE_FIELDS) }),
   fc.record({ kind: fc.constant('flip' as const), pick: fc.nat(), bit: fc.nat() }),
@@ -299,6 +362,12 @@ const objectMutationArb: fc.Arbitrary<ObjectMutation> = fc.oneof(
 function mutateObject(parts: ParsedEnvelope, m: ObjectMutation): Record<string, unknown> {
   const envelope: Record<string, unknown> = { ...formatEnvelope(parts) };
   switch (m.kind) {
+    case 'lookAlike': {
+      if (envelope[m.field] === undefined) return envelope; // an absent aad has no spelling
+      const variants = lookAlikes(m.field, envelope[m.field], m.at, false);
+      envelope[m.field] = variants[m.pick % variants.length];
+      break;
+    }
     case 'set':
       envelope[m.field] = m.value;
       break;
@@ -323,6 +392,7 @@ function mutateObject(parts: ParsedEnvelope, m: ObjectMutation): Record<string, 
 }
 
 type CompactMutation =
+  | { kind: 'lookAlike'; part: number; pick: number; at: number }
   | { kind: 'edit'; edit: Edit }
   | { kind: 'flip'; pick: number; bit: number }
   | { kind: 'timestamp'; value: number }
@@ -330,6 +400,12 @@ type CompactMutation =
   | { kind: 'dropLast' };
 
 const compactMutationArb: fc.Arbitrary<CompactMutation> = fc.oneof(
+  fc.record({
+    kind: fc.constant('lookAlike' as const),
+    part: fc.nat(),
+    pick: fc.nat(),
+    at: fc.nat(),
+  }),
   { arbitrary: fc.record({ kind: fc.constant('edit' as const), edit: editArb }), weight: 4 },
   fc.record({ kind: fc.constant('flip' as const), pick: fc.nat(), bit: fc.nat() }),
   fc.record({
@@ -341,11 +417,18 @@ const compactMutationArb: fc.Arbitrary<CompactMutation> = fc.oneof(
 );
 
 const COMPACT_INDEX: Record<BinaryField, number> = { iv: 3, tag: 4, ciphertext: 5, aad: 6 };
+const COMPACT_PARTS = ['v', 'keyId', 'timestamp', 'iv', 'tag', 'ciphertext', 'aad'];
 
 function mutateCompact(parts: ParsedEnvelope, m: CompactMutation): string {
   const compact = formatCompactEnvelope(parts);
   const pieces = compact.split('.');
   switch (m.kind) {
+    case 'lookAlike': {
+      const index = m.part % pieces.length;
+      const variants = lookAlikes(COMPACT_PARTS[index], pieces[index], m.at, true);
+      pieces[index] = String(variants[m.pick % variants.length]);
+      return pieces.join('.');
+    }
     case 'edit':
       return applyEdit(compact, m.edit);
     case 'flip': {
