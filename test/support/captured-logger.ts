@@ -2,10 +2,18 @@ import { ConsoleLogger } from '@nestjs/common';
 
 /**
  * Records every log call (message and context) as JSON text, so a suite can scan all of its
- * log output for secrets, keys and plaintexts.
+ * log output for secrets, keys and plaintexts. Nest's logger is process-global (the app built
+ * last receives every line), so each line is also kept in `CapturedLogger.everything`.
  */
 export class CapturedLogger extends ConsoleLogger {
+  /** Every line any CapturedLogger of this test file recorded. */
+  static readonly everything: string[] = [];
   readonly lines: string[] = [];
+
+  /** All log output of this test file so far: what a leak scan should read. */
+  static allText(): string {
+    return CapturedLogger.everything.join('\n');
+  }
 
   constructor() {
     super('test', { json: true });
@@ -13,12 +21,17 @@ export class CapturedLogger extends ConsoleLogger {
 
   protected override printMessages(messages: unknown[], context = '', logLevel = 'log'): void {
     for (const message of messages) {
-      this.lines.push(JSON.stringify({ level: logLevel, context, message }, bufferAware));
+      this.keep(JSON.stringify({ level: logLevel, context, message }));
     }
   }
 
   override printStackTrace(stack: string): void {
-    this.lines.push(JSON.stringify({ stack }));
+    this.keep(JSON.stringify({ stack }));
+  }
+
+  private keep(line: string): void {
+    this.lines.push(line);
+    CapturedLogger.everything.push(line);
   }
 
   /** Every recorded line, joined: what a scan for leaked values reads. */
@@ -35,8 +48,4 @@ export class CapturedLogger extends ConsoleLogger {
           typeof m === 'object' && m !== null && (m as { event?: unknown }).event === name,
       );
   }
-}
-
-function bufferAware(_key: string, value: unknown): unknown {
-  return value;
 }
