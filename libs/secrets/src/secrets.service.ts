@@ -1,4 +1,5 @@
 import {
+  type BeforeApplicationShutdown,
   Inject,
   Injectable,
   Logger,
@@ -46,7 +47,9 @@ interface Loaded {
  * misses for a name share it.
  */
 @Injectable()
-export class SecretsService implements OnModuleInit, OnApplicationShutdown {
+export class SecretsService
+  implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger(SecretsService.name);
   private readonly cache: SecretCache;
   private readonly now: () => number;
@@ -112,14 +115,20 @@ export class SecretsService implements OnModuleInit, OnApplicationShutdown {
     return this.writer.destroySecret(name, options);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before any module closes its connections (KmsStorage closes the DataSource on shutdown). */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.audit?.flush();
+  }
+
+  onApplicationShutdown(): void {
     this.cache.clear();
     this.changeStream.complete();
   }
 
   /** The current value (or `{ version }`'s). Expired, deleted or unknown: SecretNotFoundError and subclasses. */
   async getSecret(name: string, options: GetSecretOptions = {}): Promise<string> {
+    // Even on a hit: one bad actor would fail the whole buffered audit batch later.
+    checkActor(options.actor);
     if (options.version === undefined) {
       const hit = this.cache.get(name);
       if (hit !== undefined) {
@@ -135,7 +144,6 @@ export class SecretsService implements OnModuleInit, OnApplicationShutdown {
       }
     }
     try {
-      checkActor(options.actor);
       const loaded =
         options.version === undefined
           ? await this.loadCurrent(name)
