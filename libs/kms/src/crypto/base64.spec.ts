@@ -1,0 +1,78 @@
+import fc from 'fast-check';
+import { decodeCanonical } from './base64.js';
+
+/** The definition: a string is canonical when re-encoding its bytes gives it back. */
+function reference(text: string, encoding: 'base64' | 'base64url'): Buffer | undefined {
+  const bytes = Buffer.from(text, encoding);
+  return bytes.toString(encoding) === text ? bytes : undefined;
+}
+
+const runs = Number(process.env.FUZZ_RUNS ?? 20_000);
+const tricky = fc.constantFrom(
+  '=',
+  '-',
+  '_',
+  '+',
+  '/',
+  ' ',
+  '\n',
+  '.',
+  'A',
+  'Q',
+  'g',
+  'w',
+  'z',
+  '9',
+  'é',
+  '\u0000',
+);
+
+/** Canonical encodings of random bytes, then mutated: replace, insert or delete characters. */
+const mutated = (encoding: 'base64' | 'base64url') =>
+  fc
+    .tuple(
+      fc.uint8Array({ maxLength: 40 }),
+      fc.array(fc.tuple(fc.constantFrom('replace', 'insert', 'delete'), fc.nat(), tricky), {
+        maxLength: 3,
+      }),
+    )
+    .map(([bytes, edits]) => {
+      let text = Buffer.from(bytes).toString(encoding);
+      for (const [kind, at, char] of edits) {
+        const i = text.length === 0 ? 0 : at % (text.length + (kind === 'insert' ? 1 : 0));
+        if (kind === 'replace' && text.length > 0)
+          text = text.slice(0, i) + char + text.slice(i + 1);
+        if (kind === 'insert') text = text.slice(0, i) + char + text.slice(i);
+        if (kind === 'delete' && text.length > 0) text = text.slice(0, i) + text.slice(i + 1);
+      }
+      return text;
+    });
+
+describe.each(['base64', 'base64url'] as const)('decodeCanonical(%s)', (encoding) => {
+  it('agrees with re-encoding on canonical and mutated strings', () => {
+    fc.assert(
+      fc.property(mutated(encoding), (text) => {
+        expect(decodeCanonical(text, encoding)).toEqual(reference(text, encoding));
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  it('agrees with re-encoding on arbitrary strings', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 24 }), (text) => {
+        expect(decodeCanonical(text, encoding)).toEqual(reference(text, encoding));
+      }),
+      { numRuns: runs },
+    );
+  });
+});
+
+it('refuses the classic aliases of a canonical string', () => {
+  expect(decodeCanonical('QUI=', 'base64')).toEqual(Buffer.from('AB'));
+  for (const alias of ['QUJ=', 'QUI', 'QU I=', 'QUI==', 'QUI=\n'])
+    expect(decodeCanonical(alias, 'base64')).toBeUndefined();
+  expect(decodeCanonical('-_8', 'base64url')).toEqual(Buffer.from([0xfb, 0xff]));
+  for (const alias of ['+/8', '-_8=', '-_9'])
+    expect(decodeCanonical(alias, 'base64url')).toBeUndefined();
+});
