@@ -1,0 +1,305 @@
+/**
+ * KmsService.encryptData / decryptData against the floor: raw node:crypto AES-256-GCM on the same
+ * payload sizes, measured side by side in the same process and the same round.
+ *
+ *   npm run bench                       (compiles with bench/tsconfig.json, then runs)
+ *   BENCH_TIME_MS=2000 BENCH_ROUNDS=7 npm run bench   (defaults: 800 ms per task, 5 rounds, ~65 s)
+ *
+ * Not a test: nothing here asserts on time. The only checks are that each operation round-trips,
+ * so a broken build cannot produce a flattering number.
+ */
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { Bench, type Task } from 'tinybench';
+import { KmsModule, KmsService, type EnvelopeV1 } from '../libs/kms/src/index.js';
+
+const SIZES = [
+  { label: '32 B', bytes: 32 },
+  { label: '1 KiB', bytes: 1024 },
+  { label: '64 KiB', bytes: 64 * 1024 },
+] as const;
+type SizeLabel = (typeof SIZES)[number]['label'];
+type Operation = 'encrypt' | 'decrypt';
+type Implementation = 'floor' | 'kms';
+
+/** The issue's target: at 1 KiB, KMS ops/s at least this share of the floor's, both directions. */
+const TARGET_RATIO = 0.6;
+const TARGET_SIZE: SizeLabel = '1 KiB';
+
+const TIME_MS = positiveInt('BENCH_TIME_MS', 800);
+const WARMUP_MS = positiveInt('BENCH_WARMUP_MS', 200);
+const ROUNDS = positiveInt('BENCH_ROUNDS', 5);
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new Error(`${name} must be a positive integer (got "${raw}")`);
+  }
+  return value;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The floor: what one AES-256-GCM seal/open costs in node:crypto with nothing around it.      */
+/* ------------------------------------------------------------------------------------------ */
+
+interface FloorSealed {
+  iv: Buffer;
+  ciphertext: Buffer;
+  tag: Buffer;
+}
+
+function floorEncrypt(key: Buffer, plaintext: Buffer, aad: Buffer): FloorSealed {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: 16 });
+  cipher.setAAD(aad);
+  const ciphertext = cipher.update(plaintext);
+  cipher.final();
+  return { iv, ciphertext, tag: cipher.getAuthTag() };
+}
+
+function floorDecrypt(key: Buffer, sealed: FloorSealed, aad: Buffer): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.iv, { authTagLength: 16 });
+  decipher.setAuthTag(sealed.tag);
+  decipher.setAAD(aad);
+  const plaintext = decipher.update(sealed.ciphertext);
+  decipher.final();
+  return plaintext;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+interface Row {
+  operation: Operation;
+  implementation: Implementation;
+  size: SizeLabel;
+  /** ops/s of each round: 1000 / mean latency (ms), i.e. iterations ÷ measured time. */
+  opsPerSecond: number[];
+  p50Ms: number[];
+  p99Ms: number[];
+  samples: number[];
+}
+
+const sink: unknown[] = [undefined];
+
+async function main(): Promise<void> {
+  printMachine();
+
+  const app = await NestFactory.createApplicationContext(
+    KmsModule.forRoot({
+      masterKey: randomBytes(32).toString('base64'),
+      connection: { type: 'better-sqlite3', database: ':memory:' },
+    }),
+    { logger: false },
+  );
+  try {
+    const kms = app.get(KmsService);
+    const status = kms.getStatus();
+    if (!status.initialized || status.activeKeyId === null) {
+      throw new Error('KmsService did not initialize');
+    }
+
+    // The floor authenticates as many AAD bytes as the KMS header does for an envelope without
+    // caller AAD, so both sides hash the same amount of additional data.
+    const floorKey = randomBytes(32);
+    const floorAad = randomBytes(headerAadBytes(status.activeKeyId));
+
+    const rows = new Map<string, Row>();
+    const fixtures = await Promise.all(
+      SIZES.map(async (size) => {
+        const payload = randomBytes(size.bytes);
+        const envelope: EnvelopeV1 = await kms.encryptData(payload);
+        const sealed = floorEncrypt(floorKey, payload, floorAad);
+        // Round-trip checks: a wrong result would make every figure below meaningless.
+        const opened = await kms.decryptData(envelope, { as: 'buffer' });
+        if (!opened.equals(payload)) throw new Error(`KMS round trip failed at ${size.label}`);
+        if (!floorDecrypt(floorKey, sealed, floorAad).equals(payload)) {
+          throw new Error(`floor round trip failed at ${size.label}`);
+        }
+        return { size, payload, envelope, sealed };
+      }),
+    );
+
+    for (let round = 1; round <= ROUNDS; round++) {
+      const bench = new Bench({
+        name: `round ${round}`,
+        time: TIME_MS,
+        warmupTime: WARMUP_MS,
+        throws: true,
+      });
+      // Per size, each KMS task runs right after its floor, so a noisy neighbour hits both alike.
+      for (const { size, payload, envelope, sealed } of fixtures) {
+        bench.add(
+          taskName('encrypt', 'floor', size.label),
+          () => {
+            sink[0] = floorEncrypt(floorKey, payload, floorAad);
+          },
+          { async: false },
+        );
+        bench.add(
+          taskName('encrypt', 'kms', size.label),
+          async () => {
+            sink[0] = await kms.encryptData(payload);
+          },
+          { async: true },
+        );
+        bench.add(
+          taskName('decrypt', 'floor', size.label),
+          () => {
+            sink[0] = floorDecrypt(floorKey, sealed, floorAad);
+          },
+          { async: false },
+        );
+        bench.add(
+          taskName('decrypt', 'kms', size.label),
+          async () => {
+            sink[0] = await kms.decryptData(envelope, { as: 'buffer' });
+          },
+          { async: true },
+        );
+      }
+      const started = performance.now();
+      const tasks = await bench.run();
+      process.stdout.write(
+        `round ${round}/${ROUNDS} done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+      );
+      for (const task of tasks) record(rows, task);
+    }
+
+    printTable(rows);
+  } finally {
+    await app.close();
+  }
+}
+
+/** Bytes of the GCM additional data KMS builds for an envelope without caller AAD. */
+function headerAadBytes(keyId: string): number {
+  // 'nest-kms/envelope' | v | alg length | 'aes-256-gcm' | keyId length | keyId | u64 ts | 0
+  return 'nest-kms/envelope'.length + 1 + 1 + 'aes-256-gcm'.length + 1 + keyId.length + 8 + 1;
+}
+
+function taskName(operation: Operation, implementation: Implementation, size: SizeLabel): string {
+  return `${operation}|${implementation}|${size}`;
+}
+
+function record(rows: Map<string, Row>, task: Task): void {
+  const result = task.result;
+  if (result.state !== 'completed') {
+    throw new Error(
+      `task ${task.name} ended ${result.state}${'error' in result ? `: ${String(result.error)}` : ''}`,
+    );
+  }
+  const [operation, implementation, size] = task.name.split('|') as [
+    Operation,
+    Implementation,
+    SizeLabel,
+  ];
+  let row = rows.get(task.name);
+  if (row === undefined) {
+    row = { operation, implementation, size, opsPerSecond: [], p50Ms: [], p99Ms: [], samples: [] };
+    rows.set(task.name, row);
+  }
+  row.opsPerSecond.push(1000 / result.period);
+  row.p50Ms.push(result.latency.p50);
+  row.p99Ms.push(result.latency.p99);
+  row.samples.push(result.latency.samplesCount);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function printTable(rows: Map<string, Row>): void {
+  const header = [
+    'operation',
+    'impl',
+    'size',
+    'ops/s',
+    'ratio',
+    'ratio min–max',
+    'p50 ratio',
+    'p50 µs',
+    'p99 µs',
+    'ops/s per round',
+  ];
+  const lines: string[][] = [];
+  const verdicts: string[] = [];
+  for (const operation of ['encrypt', 'decrypt'] as const) {
+    for (const { label } of SIZES) {
+      const floor = rows.get(taskName(operation, 'floor', label));
+      const kms = rows.get(taskName(operation, 'kms', label));
+      if (floor === undefined || kms === undefined) continue;
+      // Ratio per round (floor and KMS measured back to back), then the median of the rounds.
+      const ratios = kms.opsPerSecond.map((ops, i) => ops / floor.opsPerSecond[i]);
+      for (const row of [floor, kms]) {
+        const isKms = row === kms;
+        lines.push([
+          operation,
+          isKms ? 'KmsService' : 'floor',
+          label,
+          formatOps(median(row.opsPerSecond)),
+          isKms ? `${(median(ratios) * 100).toFixed(1)} %` : '100 %',
+          isKms
+            ? `${(Math.min(...ratios) * 100).toFixed(1)}–${(Math.max(...ratios) * 100).toFixed(1)} %`
+            : '',
+          isKms ? `${((median(floor.p50Ms) / median(kms.p50Ms)) * 100).toFixed(1)} %` : '',
+          (median(row.p50Ms) * 1000).toFixed(2),
+          (median(row.p99Ms) * 1000).toFixed(2),
+          row.opsPerSecond.map(formatOps).join(' / '),
+        ]);
+      }
+      if (label === TARGET_SIZE) {
+        const ratio = median(ratios);
+        verdicts.push(
+          `${operation} at ${label}: ${(ratio * 100).toFixed(1)} % of the floor (target ≥ ${TARGET_RATIO * 100} %): ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'}`,
+        );
+      }
+    }
+  }
+  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((l) => l[i].length)));
+  const numeric = new Set([3, 4, 5, 6, 7, 8]);
+  const format = (cells: string[]): string =>
+    cells
+      .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  process.stdout.write(
+    `\nmedian of ${ROUNDS} round(s), ${TIME_MS} ms per task per round (+${WARMUP_MS} ms warm-up)\n`,
+  );
+  process.stdout.write(
+    [
+      'ops/s = iterations ÷ measured time (1 / mean latency); ratio = KmsService ops/s ÷ floor',
+      'ops/s, per round, then the median (min–max over rounds); p50 ratio = floor p50 ÷ KMS p50',
+      '',
+      '',
+    ].join('\n'),
+  );
+  process.stdout.write(`${format(header)}\n${format(widths.map((w) => '-'.repeat(w)))}\n`);
+  for (const line of lines) process.stdout.write(`${format(line)}\n`);
+  process.stdout.write(`\n${verdicts.join('\n')}\n`);
+}
+
+function formatOps(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+function printMachine(): void {
+  const cpuList = cpus();
+  const [load1, load5] = loadavg();
+  process.stdout.write(
+    [
+      `node ${process.version} (V8 ${process.versions.v8}, OpenSSL ${process.versions.openssl})`,
+      `cpu: ${cpuList[0]?.model ?? 'unknown'}, ${cpuList.length} logical cores (available parallelism ${availableParallelism()})`,
+      `os: ${platform()} ${release()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, load average ${load1.toFixed(2)} / ${load5.toFixed(2)} (1 / 5 min)`,
+      `payloads: ${SIZES.map((s) => s.label).join(', ')}; KMS without caller AAD, decrypt { as: 'buffer' }`,
+      '',
+    ].join('\n'),
+  );
+}
+
+await main();
