@@ -22,6 +22,10 @@ export type {
   SecretVersionStage,
   SetSecretOptions,
 } from './interfaces/secret-operations.interface.js';
+export type {
+  SecretsBackupResult,
+  SecretsRestoreResult,
+} from './backup/secrets-backup.interface.js';
 export type { RotationPolicy } from './entities/secret.entity.js';
 export { SecretEntity } from './entities/secret.entity.js';
 export { SecretVersionEntity } from './entities/secret-version.entity.js';
@@ -37,3 +41,5 @@ export { SecretVersionNotFoundError } from './errors/secret-version-not-found.er
 export { InvalidSecretInputError } from './errors/invalid-secret-input.error.js';
 export { SecretStateError } from './errors/secret-state.error.js';
 export { AuditWriteFailedError } from './errors/audit-write-failed.error.js';
+export { InvalidBackupError } from './errors/invalid-backup.error.js';
+export { SecretRestoreConflictError } from './errors/secret-restore-conflict.error.js';

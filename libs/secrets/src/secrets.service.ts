@@ -9,6 +9,11 @@ import {
 import { Subject, filter, type Observable } from 'rxjs';
 import { KmsError, KmsService, KmsStorage } from '@nest-kms/kms';
 import { SecretsAudit, type AuditEntry } from './audit/secrets-audit.js';
+import { SecretsBackup } from './backup/secrets-backup.js';
+import type {
+  SecretsBackupResult,
+  SecretsRestoreResult,
+} from './backup/secrets-backup.interface.js';
 import { SecretCache } from './cache/secret-cache.js';
 import { SecretDeletedError } from './errors/secret-deleted.error.js';
 import { SecretExpiredError } from './errors/secret-expired.error.js';
@@ -56,6 +61,7 @@ export class SecretsService
   private store!: SecretsStore;
   private audit!: SecretsAudit;
   private writer!: SecretWriter;
+  private backups!: SecretsBackup;
   private readonly inflight = new Map<string, Promise<Loaded>>();
   private readonly changeStream = new Subject<SecretChange>();
   /** Bumped by every write: a miss that began before one does not fill the cache. */
@@ -89,6 +95,14 @@ export class SecretsService
     this.writer = new SecretWriter(this.kms, this.store, this.audit, this.options, (change) =>
       this.changed(change),
     );
+    this.backups = new SecretsBackup(
+      this.kms,
+      dataSource,
+      this.store,
+      this.audit,
+      this.now,
+      (change) => this.changed(change),
+    );
   }
 
   /** Stores a new version (creating the secret on first use) and makes it current; clears its cache entry. */
@@ -113,6 +127,24 @@ export class SecretsService
   /** Removes a deleted secret and every version for good. */
   destroySecret(name: string, options?: ActorOptions): Promise<SecretMetadata> {
     return this.writer.destroySecret(name, options);
+  }
+
+  /**
+   * The metadata snapshot of live secrets, plus `artifact`: an encrypted, self-contained export
+   * (wrapped data keys, every secret and version as stored) for restoreSecrets(). No value is
+   * decrypted to make it.
+   */
+  backupSecrets(options?: ActorOptions): Promise<SecretsBackupResult> {
+    return this.backups.backup(options);
+  }
+
+  /**
+   * Loads a backupSecrets() artifact into this database (empty or not) under the same master
+   * key. Refused whole, nothing written, when the artifact was altered or a secret here has
+   * other content (SecretRestoreConflictError); restoring twice is harmless.
+   */
+  restoreSecrets(artifact: unknown, options?: ActorOptions): Promise<SecretsRestoreResult> {
+    return this.backups.restore(artifact, options);
   }
 
   /** Before any module closes its connections (KmsStorage closes the DataSource on shutdown). */

@@ -1,3 +1,5 @@
+import { decodeCanonical } from '../crypto/base64.js';
+import { KEY_ID_PATTERN } from '../envelope/envelope.constants.js';
 import { InvalidExportError } from '../errors/invalid-export.error.js';
 import type { StoredDataKey } from './keyring-store.interface.js';
 
@@ -21,19 +23,25 @@ export function toExportedKey(key: StoredDataKey): ExportedDataKey {
 }
 
 export function fromExportedKey(key: ExportedDataKey): StoredDataKey {
+  const wrappedKey =
+    typeof key?.wrappedKey === 'string' ? decodeCanonical(key.wrappedKey, 'base64') : undefined;
   if (
     typeof key?.id !== 'string' ||
-    typeof key.wrappedKey !== 'string' ||
-    !Number.isSafeInteger(key.createdAt)
+    !KEY_ID_PATTERN.test(key.id) ||
+    wrappedKey === undefined ||
+    (key.status !== 'active' && key.status !== 'retired') ||
+    typeof key.masterKeyFingerprint !== 'string' ||
+    !Number.isSafeInteger(key.createdAt) ||
+    (key.retiredAt !== null && !Number.isSafeInteger(key.retiredAt))
   ) {
     throw new InvalidExportError('a data key entry is malformed');
   }
   return {
     id: key.id,
-    wrappedKey: Buffer.from(key.wrappedKey, 'base64'),
-    status: key.status === 'active' ? 'active' : 'retired',
+    wrappedKey,
+    status: key.status,
     masterKeyFingerprint: key.masterKeyFingerprint,
     createdAt: key.createdAt,
-    retiredAt: key.retiredAt ?? null,
+    retiredAt: key.retiredAt,
   };
 }

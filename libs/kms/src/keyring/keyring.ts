@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { DataKeyNotFoundError } from '../errors/data-key-not-found.error.js';
 import { KeyringIntegrityError } from '../errors/keyring-integrity.error.js';
 import { KmsError } from '../errors/kms.error.js';
@@ -159,11 +159,13 @@ export class Keyring {
       for (const row of keys) incoming.push(await this.unwrap(row));
       const fresh: DataKey[] = [];
       for (const key of incoming) {
-        const held =
-          this.keys.get(key.id) ??
-          (await this.store.findKey(key.id).then((row) => row && this.unwrap(row)));
+        // A key another replica holds joins this keyring as any looked-up key does.
+        const held = await this.fetch(key.id).catch((error: unknown) => {
+          if (error instanceof DataKeyNotFoundError) return undefined;
+          throw error;
+        });
         if (!held) fresh.push(key);
-        else if (!held.material.equals(key.material)) {
+        else if (!timingSafeEqual(held.material, key.material)) {
           throw new KeyringIntegrityError(
             key.id,
             'the imported key differs from the stored key of the same id',

@@ -40,7 +40,17 @@ export class SecretsAudit {
 
   /** Inside a write's transaction: the write and its record commit together. */
   async recordIn(manager: EntityManager, entry: AuditEntry): Promise<void> {
-    await manager.insert(SecretAuditEntity, this.row(entry));
+    try {
+      await manager.insert(SecretAuditEntity, this.row(entry));
+    } catch {
+      // Throwing rolls the write back: a write never commits without its record.
+      this.logger.error({
+        event: SECRETS_EVENTS.auditFailed,
+        action: entry.action,
+        secretName: entry.secretName,
+      });
+      throw new AuditWriteFailedError(entry.action);
+    }
   }
 
   /**

@@ -1,0 +1,172 @@
+import { Logger } from '@nestjs/common';
+import { isUniqueViolation, KmsError, type KmsService } from '@nest-kms/kms';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { SecretsAudit } from '../audit/secrets-audit.js';
+import type { AuditAction } from '../entities/secret-audit.entity.js';
+import { SecretVersionEntity } from '../entities/secret-version.entity.js';
+import { SecretEntity } from '../entities/secret.entity.js';
+import { SecretRestoreConflictError } from '../errors/secret-restore-conflict.error.js';
+import type { ActorOptions, SecretChange } from '../interfaces/secret-operations.interface.js';
+import { toMetadata } from '../secret.mapping.js';
+import { SECRETS_EVENTS } from '../secrets.messages.js';
+import type { SecretsStore } from '../secrets.store.js';
+import { checkActor } from '../secrets.validation.js';
+import {
+  BACKUP_FORMAT,
+  BACKUP_PURPOSE,
+  toBackupSecret,
+  type BackupPayload,
+  type BackupSecret,
+} from './backup-payload.js';
+import { parseBackupPayload } from './parse-backup-payload.js';
+import { insertSecrets, planRestore } from './restore-plan.js';
+import type { SecretsBackupResult, SecretsRestoreResult } from './secrets-backup.interface.js';
+
+/**
+ * Backups as sealed exports and their restore. Values are never decrypted: envelopes travel
+ * as stored, with the wrapped data keys that open them, so a backup is as safe to keep as the
+ * database it came from and opens only under the same master key.
+ */
+export class SecretsBackup {
+  private readonly logger = new Logger('SecretsService');
+
+  constructor(
+    private readonly kms: KmsService,
+    private readonly dataSource: DataSource,
+    private readonly store: SecretsStore,
+    private readonly audit: SecretsAudit,
+    private readonly now: () => number,
+    private readonly changed: (change: SecretChange) => void,
+  ) {}
+
+  /**
+   * The metadata snapshot of live secrets and a sealed artifact of everything (soft-deleted
+   * secrets, every version, the keyring's wrapped data keys) for restore().
+   */
+  async backup(options: ActorOptions = {}): Promise<SecretsBackupResult> {
+    checkActor(options.actor);
+    return this.recorded('backup', options.actor, async () => {
+      const { rows, versions } = await this.snapshot();
+      // After the snapshot: every key its envelopes name already existed when it was read.
+      const keyring = await this.kms.exportKeyring();
+      const byName = new Map<string, SecretVersionEntity[]>();
+      for (const version of versions) {
+        const held = byName.get(version.secretName);
+        if (held) held.push(version);
+        else byName.set(version.secretName, [version]);
+      }
+      const createdAt = new Date(this.now());
+      const payload: BackupPayload = {
+        format: BACKUP_FORMAT,
+        v: 1,
+        createdAt: createdAt.toISOString(),
+        keyring,
+        secrets: rows.map((row) => toBackupSecret(row, byName.get(row.name) ?? [])),
+      };
+      const json = Buffer.from(JSON.stringify(payload), 'utf8');
+      // A backup that would not restore is refused now, not discovered during a recovery.
+      parseBackupPayload(json);
+      const artifact = await this.kms.sealExport(json, BACKUP_PURPOSE);
+      await this.audit.record({ action: 'backup', actor: options.actor, outcome: 'success' });
+      return {
+        createdAt,
+        secrets: rows.filter((row) => row.deletedAt === null).map(toMetadata),
+        artifact,
+      };
+    });
+  }
+
+  /**
+   * Loads a backup made under this master key. Refused whole, before any write, when the
+   * artifact is altered or foreign (InvalidExportError), its payload malformed
+   * (InvalidBackupError), or a secret exists here with other content
+   * (SecretRestoreConflictError). Secrets already here as in the backup are left alone, so
+   * restoring twice is harmless.
+   */
+  async restore(artifact: unknown, options: ActorOptions = {}): Promise<SecretsRestoreResult> {
+    checkActor(options.actor);
+    const { result, restored } = await this.recorded('restore', options.actor, async () => {
+      const payload = parseBackupPayload(await this.kms.openExport(artifact, BACKUP_PURPOSE));
+      const plan = await this.store.transaction((manager) => planRestore(manager, payload.secrets));
+      if (plan.conflicts.length > 0) throw new SecretRestoreConflictError(plan.conflicts);
+      // Refuses keys that do not unwrap here before writing any; the secrets need them to decrypt.
+      const dataKeysAdded = (await this.kms.importKeyring(payload.keyring)).length;
+      const write = () => this.insert(payload.secrets, options.actor);
+      // A concurrent restore may insert the same names first: the second pass sees them.
+      const done = await write().catch((error: unknown) =>
+        isUniqueViolation(error) ? write() : Promise.reject(error),
+      );
+      return {
+        result: {
+          restored: done.restored.map((secret) => secret.name),
+          unchanged: done.unchanged,
+          dataKeysAdded,
+        },
+        restored: done.restored,
+      };
+    });
+    for (const secret of restored) {
+      this.changed({
+        name: secret.name,
+        version: secret.deletedAt === null ? secret.currentVersion : null,
+        reason: 'restored',
+      });
+    }
+    this.logger.log({
+      event: SECRETS_EVENTS.restored,
+      restoredCount: result.restored.length,
+      unchangedCount: result.unchanged.length,
+      dataKeysAdded: result.dataKeysAdded,
+      restored: result.restored,
+      actor: options.actor,
+    });
+    return result;
+  }
+
+  /**
+   * Secrets and versions as of one moment: read apart, a write between the two reads would
+   * leave a secret whose versions do not match its row.
+   */
+  private snapshot(): Promise<{ rows: SecretEntity[]; versions: SecretVersionEntity[] }> {
+    const read = async (manager: EntityManager) => ({
+      rows: await manager.find(SecretEntity, { order: { name: 'ASC' } }),
+      versions: await manager.find(SecretVersionEntity),
+    });
+    // Postgres' default READ COMMITTED gives each statement its own snapshot; SQLite's
+    // transaction already reads one.
+    return this.dataSource.options.type === 'postgres'
+      ? this.dataSource.transaction('REPEATABLE READ', read)
+      : this.store.transaction(read);
+  }
+
+  /** The writes of a restore and its audit record, in one transaction, conflicts checked again inside it. */
+  private insert(
+    secrets: readonly BackupSecret[],
+    actor: string | undefined,
+  ): Promise<{ restored: BackupSecret[]; unchanged: string[] }> {
+    return this.store.transaction(async (manager) => {
+      const plan = await planRestore(manager, secrets);
+      if (plan.conflicts.length > 0) throw new SecretRestoreConflictError(plan.conflicts);
+      await insertSecrets(manager, plan.missing);
+      await this.audit.recordIn(manager, { action: 'restore', actor, outcome: 'success' });
+      return { restored: plan.missing, unchanged: plan.unchanged };
+    });
+  }
+
+  /** Runs a backup or restore; a refused one leaves a failure record with its error code. */
+  private async recorded<T>(
+    action: AuditAction,
+    actor: string | undefined,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      const errorCode = error instanceof KmsError ? error.code : 'UNEXPECTED';
+      await this.audit
+        .record({ action, actor, outcome: 'failure', errorCode })
+        ?.catch(() => undefined);
+      throw error;
+    }
+  }
+}
