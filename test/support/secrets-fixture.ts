@@ -24,7 +24,10 @@ export interface SecretsAppOptions {
 }
 
 /** A real Nest application context with KmsModule and SecretsModule on a test database. */
-export async function startSecretsApp(db: TestDatabase, options: SecretsAppOptions): Promise<SecretsApp> {
+export async function startSecretsApp(
+  db: TestDatabase,
+  options: SecretsAppOptions,
+): Promise<SecretsApp> {
   const logger = new CapturedLogger();
   const connection = options.sql ? options.sql.attach(db.connection) : db.connection;
   const moduleRef = await Test.createTestingModule({
