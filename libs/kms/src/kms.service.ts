@@ -187,9 +187,7 @@ export class KmsService implements OnModuleInit, OnApplicationShutdown {
       production: this.options.production,
     });
     try {
-      const store = new TypeOrmKeyringStore(await this.storage.dataSource(), (work) =>
-        this.storage.transaction(work),
-      );
+      const store = new TypeOrmKeyringStore(this.storage);
       const { keyring, created } = await Keyring.open(provider, store);
       this.provider = provider;
       this.keyring = keyring;

@@ -87,7 +87,7 @@ export class SecretsService
     const dataSource = await this.storage.dataSource();
     this.store = new SecretsStore(dataSource, this.storage);
     this.audit = new SecretsAudit(
-      dataSource,
+      this.storage,
       this.options.auditFailClosed,
       this.options.auditFlushIntervalMs,
       this.now,

@@ -29,10 +29,9 @@ export class SecretsStore {
   }
 
   async readCurrent(name: string): Promise<CurrentSecretRow | undefined> {
-    const rows = (await this.dataSource.query(this.selectCurrent, [name])) as Record<
-      string,
-      unknown
-    >[];
+    const rows = (await this.storage.run((dataSource) =>
+      dataSource.query(this.selectCurrent, [name]),
+    )) as Record<string, unknown>[];
     const row = rows[0];
     if (row === undefined) return undefined;
     return {
@@ -58,38 +57,46 @@ export class SecretsStore {
   }
 
   find(name: string): Promise<SecretEntity | null> {
-    return this.dataSource.getRepository(SecretEntity).findOneBy({ name });
+    return this.storage.run((dataSource) =>
+      dataSource.getRepository(SecretEntity).findOneBy({ name }),
+    );
   }
 
   findVersion(name: string, version: number): Promise<SecretVersionEntity | null> {
-    return this.dataSource
-      .getRepository(SecretVersionEntity)
-      .findOneBy({ secretName: name, version });
+    return this.storage.run((dataSource) =>
+      dataSource.getRepository(SecretVersionEntity).findOneBy({ secretName: name, version }),
+    );
   }
 
   listLive(): Promise<SecretEntity[]> {
-    return this.dataSource
-      .getRepository(SecretEntity)
-      .find({ where: { deletedAt: IsNull() }, order: { name: 'ASC' } });
+    return this.storage.run((dataSource) =>
+      dataSource
+        .getRepository(SecretEntity)
+        .find({ where: { deletedAt: IsNull() }, order: { name: 'ASC' } }),
+    );
   }
 
   listVersions(name: string): Promise<SecretVersionEntity[]> {
-    return this.dataSource
-      .getRepository(SecretVersionEntity)
-      .find({ where: { secretName: name }, order: { version: 'DESC' } });
+    return this.storage.run((dataSource) =>
+      dataSource
+        .getRepository(SecretVersionEntity)
+        .find({ where: { secretName: name }, order: { version: 'DESC' } }),
+    );
   }
 
-  async counts(now: number): Promise<{ secretsCount: number; expiredSecretsCount: number }> {
-    const repo = this.dataSource.getRepository(SecretEntity);
-    const secretsCount = await repo.countBy({ deletedAt: IsNull() });
-    const expiredSecretsCount = await repo
-      .createQueryBuilder('secret')
-      .where(
-        'secret.deleted_at IS NULL AND secret.expires_at IS NOT NULL AND secret.expires_at <= :now',
-        { now },
-      )
-      .getCount();
-    return { secretsCount, expiredSecretsCount };
+  counts(now: number): Promise<{ secretsCount: number; expiredSecretsCount: number }> {
+    return this.storage.run(async (dataSource) => {
+      const repo = dataSource.getRepository(SecretEntity);
+      const secretsCount = await repo.countBy({ deletedAt: IsNull() });
+      const expiredSecretsCount = await repo
+        .createQueryBuilder('secret')
+        .where(
+          'secret.deleted_at IS NULL AND secret.expires_at IS NOT NULL AND secret.expires_at <= :now',
+          { now },
+        )
+        .getCount();
+      return { secretsCount, expiredSecretsCount };
+    });
   }
 
   async destroy(manager: EntityManager, name: string): Promise<void> {

@@ -3,6 +3,7 @@ import type { SetSecretOptions } from './interfaces/secret-operations.interface.
 
 /** Names: 1-128 characters, starting with a letter or digit; then letters, digits and _ . - / */
 export const SECRET_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$/;
+export const SECRET_NAME_MAX_LENGTH = 128;
 /** Values: non-empty strings of at most 64 KiB of UTF-8. */
 export const MAX_SECRET_VALUE_BYTES = 64 * 1024;
 const TAG_KEY_PATTERN = /^[A-Za-z0-9_.:/+@-]{1,128}$/;

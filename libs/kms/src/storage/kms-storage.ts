@@ -33,7 +33,8 @@ export class KmsStorage implements OnApplicationShutdown {
   private opening: Promise<DataSource> | undefined;
   private owned: DataSource | undefined;
   private readonly extensions: KmsStorageExtension[] = [];
-  private sqliteTransactions: Promise<unknown> = Promise.resolve();
+  private sqliteQueue: Promise<unknown> = Promise.resolve();
+  private opened: DataSource | undefined;
 
   constructor(
     @Inject(KMS_RESOLVED_OPTIONS) private readonly options: ResolvedKmsOptions,
@@ -55,29 +56,41 @@ export class KmsStorage implements OnApplicationShutdown {
 
   /** The DataSource, opened (and, when owned, migrated) on first call. */
   dataSource(): Promise<DataSource> {
-    this.opening ??= this.open().catch((error: unknown) => {
-      this.opening = undefined;
-      throw error;
-    });
+    this.opening ??= this.open().then(
+      (dataSource) => (this.opened = dataSource),
+      (error: unknown) => {
+        this.opening = undefined;
+        throw error;
+      },
+    );
     return this.opening;
   }
 
   /**
-   * Runs `work` in a transaction. On SQLite the transactions of this process run one at a
-   * time: TypeORM gives SQLite one connection, and a second BEGIN on it fails.
+   * Runs `work` against the DataSource. On SQLite, work runs one piece at a time: TypeORM gives
+   * SQLite one connection, so a statement issued while another caller's transaction is open
+   * joins it (a read sees uncommitted rows, a write rolls back with it). Every read and write
+   * of nest-kms's tables goes through here or through transaction(). Postgres pools
+   * connections, so there work runs at once.
    */
-  async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    const dataSource = await this.dataSource();
-    if (dataSource.options.type === 'postgres') return dataSource.transaction(work);
-    const run = this.sqliteTransactions.then(() => dataSource.transaction(work));
-    this.sqliteTransactions = run.catch(() => undefined);
+  async run<T>(work: (dataSource: DataSource) => Promise<T>): Promise<T> {
+    const dataSource = this.opened ?? (await this.dataSource());
+    if (dataSource.options.type === 'postgres') return work(dataSource);
+    const run = this.sqliteQueue.then(() => work(dataSource));
+    this.sqliteQueue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Runs `work` in a transaction (one at a time on SQLite, see run()). */
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.run((dataSource) => dataSource.transaction(work));
   }
 
   async onApplicationShutdown(): Promise<void> {
     const owned = this.owned;
     this.owned = undefined;
     this.opening = undefined;
+    this.opened = undefined;
     if (owned?.isInitialized) await owned.destroy();
   }
 

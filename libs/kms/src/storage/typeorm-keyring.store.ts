@@ -1,4 +1,5 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import type { KmsStorage } from './kms-storage.js';
 import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
 import { KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
 import type { KeyringStore, StoredDataKey } from '../keyring/keyring-store.interface.js';
@@ -7,19 +8,18 @@ import { isUniqueViolation } from './unique-violation.js';
 
 /** KeyringStore on a TypeORM DataSource (Postgres or SQLite). */
 export class TypeOrmKeyringStore implements KeyringStore {
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly transaction: <T>(work: (manager: EntityManager) => Promise<T>) => Promise<T>,
-  ) {}
+  constructor(private readonly storage: KmsStorage) {}
 
   async readFingerprint(): Promise<string | null> {
-    const row = await this.dataSource.getRepository(KmsKeyringEntity).findOneBy({ id: KEYRING_ID });
+    const row = await this.storage.run((dataSource) =>
+      dataSource.getRepository(KmsKeyringEntity).findOneBy({ id: KEYRING_ID }),
+    );
     return row?.masterKeyFingerprint ?? null;
   }
 
   async createKeyring(fingerprint: string, firstKey: StoredDataKey): Promise<boolean> {
     try {
-      await this.transaction(async (manager) => {
+      await this.storage.transaction(async (manager) => {
         await manager.insert(KmsKeyringEntity, {
           id: KEYRING_ID,
           masterKeyFingerprint: fingerprint,
@@ -36,19 +36,21 @@ export class TypeOrmKeyringStore implements KeyringStore {
   }
 
   async listKeys(): Promise<StoredDataKey[]> {
-    const rows = await this.dataSource
-      .getRepository(KmsDataKeyEntity)
-      .find({ order: { createdAt: 'ASC' } });
+    const rows = await this.storage.run((dataSource) =>
+      dataSource.getRepository(KmsDataKeyEntity).find({ order: { createdAt: 'ASC' } }),
+    );
     return rows.map(fromRow);
   }
 
   async findKey(id: string): Promise<StoredDataKey | null> {
-    const row = await this.dataSource.getRepository(KmsDataKeyEntity).findOneBy({ id });
+    const row = await this.storage.run((dataSource) =>
+      dataSource.getRepository(KmsDataKeyEntity).findOneBy({ id }),
+    );
     return row ? fromRow(row) : null;
   }
 
   rotate(next: StoredDataKey): Promise<string | null> {
-    return this.transaction(async (manager) => {
+    return this.storage.transaction(async (manager) => {
       await this.lockKeyring(manager);
       const previous = await manager.findOneBy(KmsDataKeyEntity, { status: 'active' });
       if (previous) {
@@ -69,7 +71,7 @@ export class TypeOrmKeyringStore implements KeyringStore {
 
   async insertRetired(keys: StoredDataKey[], retiredAt: number): Promise<void> {
     if (keys.length === 0) return;
-    await this.transaction(async (manager) => {
+    await this.storage.transaction(async (manager) => {
       for (const key of keys) {
         await manager.insert(
           KmsDataKeyEntity,
@@ -84,7 +86,7 @@ export class TypeOrmKeyringStore implements KeyringStore {
    * commit. SQLite allows one writer per database file, so its transaction already does.
    */
   private async lockKeyring(manager: EntityManager): Promise<void> {
-    if (this.dataSource.options.type !== 'postgres') return;
+    if (manager.connection.options.type !== 'postgres') return;
     await manager
       .createQueryBuilder(KmsKeyringEntity, 'keyring')
       .setLock('pessimistic_write')

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import type { KmsStorage } from '@nest-kms/kms';
 import {
   SecretAuditEntity,
   type AuditAction,
@@ -7,6 +8,7 @@ import {
 } from '../entities/secret-audit.entity.js';
 import { AuditWriteFailedError } from '../errors/audit-write-failed.error.js';
 import { SECRETS_EVENTS } from '../secrets.messages.js';
+import { SECRET_NAME_MAX_LENGTH } from '../secrets.validation.js';
 
 export interface AuditEntry {
   action: AuditAction;
@@ -32,7 +34,7 @@ export class SecretsAudit {
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly storage: KmsStorage,
     private readonly failClosed: boolean,
     private readonly flushIntervalMs: number,
     private readonly now: () => number,
@@ -67,7 +69,9 @@ export class SecretsAudit {
 
   private async writeNow(entry: AuditEntry): Promise<void> {
     try {
-      await this.dataSource.getRepository(SecretAuditEntity).insert(this.row(entry));
+      await this.storage.run((dataSource) =>
+        dataSource.getRepository(SecretAuditEntity).insert(this.row(entry)),
+      );
     } catch {
       this.logger.error({
         event: SECRETS_EVENTS.auditFailed,
@@ -91,11 +95,16 @@ export class SecretsAudit {
   }
 
   private async write(batch: SecretAuditEntity[]): Promise<void> {
+    const insert = (rows: SecretAuditEntity[]) =>
+      this.storage.run((dataSource) => dataSource.getRepository(SecretAuditEntity).insert(rows));
     try {
-      await this.dataSource.getRepository(SecretAuditEntity).insert(batch);
+      await insert(batch);
     } catch {
+      // One bad row must not take the others with it: try them one by one.
+      let lost = 0;
+      for (const row of batch) await insert([row]).catch(() => lost++);
       // Not fail-closed: the operations already answered. Say so loudly, never with values.
-      this.logger.error({ event: SECRETS_EVENTS.auditFailed, lostRecords: batch.length });
+      if (lost > 0) this.logger.error({ event: SECRETS_EVENTS.auditFailed, lostRecords: lost });
     }
   }
 
@@ -103,7 +112,11 @@ export class SecretsAudit {
     return {
       at: this.now(),
       action: entry.action,
-      secretName: entry.secretName ?? null,
+      // A refused call may carry a name longer than the column: keep what fits.
+      secretName:
+        typeof entry.secretName === 'string'
+          ? entry.secretName.slice(0, SECRET_NAME_MAX_LENGTH)
+          : null,
       version: entry.version ?? null,
       actor: entry.actor ?? null,
       outcome: entry.outcome,
