@@ -1,8 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { fromCompactEnvelope, isUniqueViolation, KmsError, type KmsService } from '@nest-kms/kms';
+import { fromCompactEnvelope, isUniqueViolation, type KmsService } from '@nest-kms/kms';
 import type { EntityManager } from 'typeorm';
 import type { SecretsAudit } from './audit/secrets-audit.js';
-import type { AuditAction } from './entities/secret-audit.entity.js';
 import { SecretVersionEntity } from './entities/secret-version.entity.js';
 import { SecretEntity } from './entities/secret.entity.js';
 import { SecretDeletedError } from './errors/secret-deleted.error.js';
@@ -154,7 +153,7 @@ export class SecretWriter {
         });
         return row;
       });
-    const row = await this.recorded(action, name, options.actor, () =>
+    const row = await this.audit.guard({ action, secretName: name, actor: options.actor }, () =>
       // Two first writes of a new name race for version 1; the loser retries once and appends.
       write().catch((error: unknown) =>
         isUniqueViolation(error) ? write() : Promise.reject(error),
@@ -187,7 +186,7 @@ export class SecretWriter {
   ): Promise<SecretMetadata> {
     checkName(name);
     checkActor(options.actor);
-    const row = await this.recorded(action, name, options.actor, () =>
+    const row = await this.audit.guard({ action, secretName: name, actor: options.actor }, () =>
       this.store.transaction(async (manager) => {
         const secret = await this.store.lock(manager, name);
         if (!secret) throw new SecretNotFoundError(name);
@@ -213,24 +212,6 @@ export class SecretWriter {
           : SECRETS_EVENTS.destroyed;
     this.logger.log({ event, name, actor: options.actor });
     return toMetadata(row);
-  }
-
-  /** Runs a write; a refused one still leaves a failure record (its own transaction rolled back). */
-  private async recorded<T>(
-    action: AuditAction,
-    name: string,
-    actor: string | undefined,
-    work: () => Promise<T>,
-  ): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      const errorCode = error instanceof KmsError ? error.code : 'UNEXPECTED';
-      await this.audit
-        .record({ action, secretName: name, actor, outcome: 'failure', errorCode })
-        ?.catch(() => undefined);
-      throw error;
-    }
   }
 }
 

@@ -7,8 +7,8 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { Subject, filter, type Observable } from 'rxjs';
-import { KmsError, KmsService, KmsStorage } from '@nest-kms/kms';
-import { SecretsAudit, type AuditEntry } from './audit/secrets-audit.js';
+import { KmsService, KmsStorage } from '@nest-kms/kms';
+import { SecretsAudit } from './audit/secrets-audit.js';
 import { SecretsBackup } from './backup/secrets-backup.js';
 import type {
   SecretsBackupResult,
@@ -175,26 +175,20 @@ export class SecretsService
         return hit.value;
       }
     }
-    try {
+    const entry = {
+      action: 'read',
+      secretName: name,
+      version: options.version,
+      actor: options.actor,
+    } as const;
+    return this.audit.guard(entry, async () => {
       const loaded =
         options.version === undefined
           ? await this.loadCurrent(name)
           : await this.loadVersion(name, options.version);
-      await this.audit.record({
-        action: 'read',
-        secretName: name,
-        version: loaded.version,
-        actor: options.actor,
-        outcome: 'success',
-      });
+      await this.audit.record({ ...entry, version: loaded.version, outcome: 'success' });
       return loaded.value;
-    } catch (error) {
-      await this.recordFailure(
-        { action: 'read', secretName: name, version: options.version, actor: options.actor },
-        error,
-      );
-      throw error;
-    }
+    });
   }
 
   /** Metadata of live secrets (no values), optionally those with tag `key` or `key=value`. */
@@ -308,10 +302,5 @@ export class SecretsService
       });
       throw new SecretExpiredError(name, new Date(expiresAt));
     }
-  }
-
-  private async recordFailure(entry: Omit<AuditEntry, 'outcome'>, error: unknown): Promise<void> {
-    const errorCode = error instanceof KmsError ? error.code : 'UNEXPECTED';
-    await this.audit.record({ ...entry, outcome: 'failure', errorCode })?.catch(() => undefined);
   }
 }

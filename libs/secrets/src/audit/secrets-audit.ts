@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { KmsStorage } from '@nest-kms/kms';
+import { KmsError, type KmsStorage } from '@nest-kms/kms';
 import {
   SecretAuditEntity,
   type AuditAction,
@@ -79,6 +79,23 @@ export class SecretsAudit {
         secretName: entry.secretName,
       });
       throw new AuditWriteFailedError(entry.action);
+    }
+  }
+
+  /**
+   * Runs an operation; when it is refused, a failure record (with the error's code) is kept
+   * before the error goes on. A failure record that cannot be written never hides the error.
+   */
+  async guard<T>(
+    entry: Omit<AuditEntry, 'outcome' | 'errorCode'>,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      const errorCode = error instanceof KmsError ? error.code : 'UNEXPECTED';
+      await this.record({ ...entry, outcome: 'failure', errorCode })?.catch(() => undefined);
+      throw error;
     }
   }
 

@@ -1,8 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { isUniqueViolation, KmsError, type KmsService } from '@nest-kms/kms';
+import { isUniqueViolation, type KmsService } from '@nest-kms/kms';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { SecretsAudit } from '../audit/secrets-audit.js';
-import type { AuditAction } from '../entities/secret-audit.entity.js';
 import { SecretVersionEntity } from '../entities/secret-version.entity.js';
 import { SecretEntity } from '../entities/secret.entity.js';
 import { SecretRestoreConflictError } from '../errors/secret-restore-conflict.error.js';
@@ -45,7 +44,7 @@ export class SecretsBackup {
    */
   async backup(options: ActorOptions = {}): Promise<SecretsBackupResult> {
     checkActor(options.actor);
-    return this.recorded('backup', options.actor, async () => {
+    return this.audit.guard({ action: 'backup', actor: options.actor }, async () => {
       const { rows, versions } = await this.snapshot();
       // After the snapshot: every key its envelopes name already existed when it was read.
       const keyring = await this.kms.exportKeyring();
@@ -85,26 +84,31 @@ export class SecretsBackup {
    */
   async restore(artifact: unknown, options: ActorOptions = {}): Promise<SecretsRestoreResult> {
     checkActor(options.actor);
-    const { result, restored } = await this.recorded('restore', options.actor, async () => {
-      const payload = parseBackupPayload(await this.kms.openExport(artifact, BACKUP_PURPOSE));
-      const plan = await this.store.transaction((manager) => planRestore(manager, payload.secrets));
-      if (plan.conflicts.length > 0) throw new SecretRestoreConflictError(plan.conflicts);
-      // Refuses keys that do not unwrap here before writing any; the secrets need them to decrypt.
-      const dataKeysAdded = (await this.kms.importKeyring(payload.keyring)).length;
-      const write = () => this.insert(payload.secrets, options.actor);
-      // A concurrent restore may insert the same names first: the second pass sees them.
-      const done = await write().catch((error: unknown) =>
-        isUniqueViolation(error) ? write() : Promise.reject(error),
-      );
-      return {
-        result: {
-          restored: done.restored.map((secret) => secret.name),
-          unchanged: done.unchanged,
-          dataKeysAdded,
-        },
-        restored: done.restored,
-      };
-    });
+    const { result, restored } = await this.audit.guard(
+      { action: 'restore', actor: options.actor },
+      async () => {
+        const payload = parseBackupPayload(await this.kms.openExport(artifact, BACKUP_PURPOSE));
+        const plan = await this.store.transaction((manager) =>
+          planRestore(manager, payload.secrets),
+        );
+        if (plan.conflicts.length > 0) throw new SecretRestoreConflictError(plan.conflicts);
+        // Refuses keys that do not unwrap here before writing any; the secrets need them to decrypt.
+        const dataKeysAdded = (await this.kms.importKeyring(payload.keyring)).length;
+        const write = () => this.insert(payload.secrets, options.actor);
+        // A concurrent restore may insert the same names first: the second pass sees them.
+        const done = await write().catch((error: unknown) =>
+          isUniqueViolation(error) ? write() : Promise.reject(error),
+        );
+        return {
+          result: {
+            restored: done.restored.map((secret) => secret.name),
+            unchanged: done.unchanged,
+            dataKeysAdded,
+          },
+          restored: done.restored,
+        };
+      },
+    );
     for (const secret of restored) {
       this.changed({
         name: secret.name,
@@ -151,22 +155,5 @@ export class SecretsBackup {
       await this.audit.recordIn(manager, { action: 'restore', actor, outcome: 'success' });
       return { restored: plan.missing, unchanged: plan.unchanged };
     });
-  }
-
-  /** Runs a backup or restore; a refused one leaves a failure record with its error code. */
-  private async recorded<T>(
-    action: AuditAction,
-    actor: string | undefined,
-    work: () => Promise<T>,
-  ): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      const errorCode = error instanceof KmsError ? error.code : 'UNEXPECTED';
-      await this.audit
-        .record({ action, actor, outcome: 'failure', errorCode })
-        ?.catch(() => undefined);
-      throw error;
-    }
   }
 }
