@@ -61,6 +61,7 @@ export class SecretsService
   private store!: SecretsStore;
   private audit!: SecretsAudit;
   private writer!: SecretWriter;
+  private starting: Promise<void> | undefined;
   private backups!: SecretsBackup;
   private readonly inflight = new Map<string, Promise<Loaded>>();
   private readonly changeStream = new Subject<SecretChange>();
@@ -82,6 +83,23 @@ export class SecretsService
   }
 
   async onModuleInit(): Promise<void> {
+    await this.initialize();
+  }
+
+  /**
+   * Loads the keyring and opens the secrets tables. SecretsModule calls it at start-up; a module
+   * that Nest initialises earlier (e.g. one reading secrets in its own onModuleInit) may await
+   * it. Idempotent; concurrent calls share one start.
+   */
+  initialize(): Promise<void> {
+    this.starting ??= this.start().catch((error: unknown) => {
+      this.starting = undefined;
+      throw error;
+    });
+    return this.starting;
+  }
+
+  private async start(): Promise<void> {
     // Writes encrypt: the keyring must be loaded whichever module initialises first.
     await this.kms.initialize();
     const dataSource = await this.storage.dataSource();

@@ -1,0 +1,6 @@
+/** Injection token of the schema class given to NestKmsConfigModule. */
+export const CONFIG_SCHEMA = Symbol('nest-kms:config-schema');
+/** Injection token of the resolved (defaults merged) options. */
+export const CONFIG_RESOLVED_OPTIONS = Symbol('nest-kms:config-resolved-options');
+/** Reflect metadata key under which a schema class keeps its field declarations. */
+export const CONFIG_FIELDS_METADATA = 'nest-kms:config-fields';

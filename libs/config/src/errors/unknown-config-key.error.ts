@@ -1,0 +1,12 @@
+import { KmsError } from '@nest-kms/kms';
+
+/** ConfigLoader.get() was given a name that is neither a field nor a bound secret or variable. */
+export class UnknownConfigKeyError extends KmsError {
+  readonly code = 'CONFIG_UNKNOWN_KEY';
+  constructor(
+    readonly schema: string,
+    readonly key: string,
+  ) {
+    super(`${schema} has no field, secret or environment variable named "${key}"`);
+  }
+}

@@ -1,0 +1,30 @@
+export { NestKmsConfigModule } from './config.module.js';
+export type { NestKmsConfigModuleExtras } from './config.module-definition.js';
+export { ConfigLoader } from './config.loader.js';
+export { FromEnv, FromSecret, Sensitive } from './config.decorators.js';
+export { importSecretsFromEnv, type ImportSources } from './migration/secrets-import.js';
+export { CONFIG_EVENTS, MASK } from './config.messages.js';
+export type {
+  NestKmsConfigModuleOptions,
+  NestKmsConfigOptionsFactory,
+} from './interfaces/config-module-options.interface.js';
+export type {
+  ConfigValueType,
+  FromEnvOptions,
+  FromSecretOptions,
+} from './interfaces/config-field-options.interface.js';
+export type {
+  ConfigFieldStatus,
+  ConfigSource,
+  ConfigStatus,
+} from './interfaces/config-status.interface.js';
+export type { ConfigFieldChange } from './interfaces/config-change.interface.js';
+export type { ConfigProblem, ConfigProblemKind } from './interfaces/config-problem.interface.js';
+export type {
+  SecretImportEntry,
+  SecretsImportOptions,
+  SecretsImportReport,
+} from './interfaces/secrets-import.interface.js';
+export { ConfigValidationError } from './errors/config-validation.error.js';
+export { ConfigNotLoadedError } from './errors/config-not-loaded.error.js';
+export { UnknownConfigKeyError } from './errors/unknown-config-key.error.js';

@@ -1,0 +1,18 @@
+export interface NestKmsConfigModuleOptions {
+  /**
+   * Recorded as the actor of the module's secret reads in the secrets audit trail.
+   * @default 'nest-kms-config'
+   */
+  actor?: string;
+  /**
+   * Follow changes of bound secrets (SecretsService.watch): a rotated secret updates the
+   * injected config object and emits on ConfigLoader.changes, without a restart.
+   * @default true
+   */
+  watchSecrets?: boolean;
+}
+
+/** For `NestKmsConfigModule.forRootAsync({ useClass })`. */
+export interface NestKmsConfigOptionsFactory {
+  createConfigOptions(): Promise<NestKmsConfigModuleOptions> | NestKmsConfigModuleOptions;
+}

@@ -1,0 +1,203 @@
+import {
+  Injectable,
+  Module,
+  type INestApplicationContext,
+  type ModuleMetadata,
+  type Type,
+} from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { randomBytes } from 'node:crypto';
+import { KmsModule, KmsService } from '@nest-kms/kms';
+import { SecretsModule, SecretsService, type SecretsModuleOptions } from '@nest-kms/secrets';
+import {
+  ConfigLoader,
+  NestKmsConfigModule,
+  type NestKmsConfigModuleOptions,
+  type NestKmsConfigOptionsFactory,
+} from '@nest-kms/config';
+import { CapturedLogger } from './captured-logger.js';
+import type { TestDatabase } from './databases.js';
+import { startSecretsApp } from './secrets-fixture.js';
+
+export type ConfigRegistration = 'forRoot' | 'useFactory' | 'useClass' | 'useExisting';
+
+export interface ConfigAppOptions<T extends object> {
+  masterKey: string;
+  schema: Type<T>;
+  config?: NestKmsConfigModuleOptions;
+  registration?: ConfigRegistration;
+  secrets?: SecretsModuleOptions;
+  /** Modules listed first (e.g. the application's own ConfigModule.forRoot()). */
+  before?: ModuleMetadata['imports'];
+  /** Feature modules of the app under test, listed after the nest-kms modules. */
+  imports?: ModuleMetadata['imports'];
+  providers?: ModuleMetadata['providers'];
+  /** List NestKmsConfigModule before KmsModule and SecretsModule. */
+  configFirst?: boolean;
+}
+
+export interface ConfigApp<T extends object> {
+  readonly app: INestApplicationContext;
+  readonly config: T;
+  readonly loader: ConfigLoader<T>;
+  readonly secrets: SecretsService;
+  readonly kms: KmsService;
+  close(): Promise<void>;
+}
+
+/** A real application: KmsModule, SecretsModule and NestKmsConfigModule on a test database. */
+export async function startConfigApp<T extends object>(
+  db: TestDatabase,
+  options: ConfigAppOptions<T>,
+): Promise<ConfigApp<T>> {
+  const nestKms = [
+    KmsModule.forRoot({ masterKey: options.masterKey, connection: db.connection }),
+    SecretsModule.forRoot(options.secrets ?? {}),
+  ];
+  const config = configModule(options.registration ?? 'forRoot', options.schema, options.config);
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      ...(options.before ?? []),
+      ...(options.configFirst ? [config, ...nestKms] : [...nestKms, config]),
+      ...(options.imports ?? []),
+    ],
+    providers: options.providers ?? [],
+  })
+    .setLogger(new CapturedLogger())
+    .compile();
+  const app = await initOrClose(moduleRef);
+  return {
+    app,
+    config: app.get(options.schema),
+    loader: app.get<ConfigLoader<T>>(ConfigLoader),
+    secrets: app.get(SecretsService),
+    kms: app.get(KmsService),
+    close: () => app.close(),
+  };
+}
+
+/** Starts the module; when start-up is refused, releases what it opened and rethrows. */
+export async function initOrClose(moduleRef: TestingModule): Promise<INestApplicationContext> {
+  try {
+    return await moduleRef.init();
+  } catch (error) {
+    await moduleRef.close();
+    throw error;
+  }
+}
+
+/** Stores secrets the way an operator would before the app starts: another app on the same database. */
+export async function seedSecrets(
+  db: TestDatabase,
+  masterKey: string,
+  values: Record<string, string>,
+  secrets: SecretsModuleOptions = {},
+): Promise<void> {
+  const seeder = await startSecretsApp(db, { masterKey, secrets });
+  try {
+    for (const [name, value] of Object.entries(values)) {
+      await seeder.secrets.setSecret(name, value, { actor: 'test-seed' });
+    }
+  } finally {
+    await seeder.close();
+  }
+}
+
+/** NestKmsConfigModule registered in one of its four styles; all must behave alike. */
+export function configModule<T extends object>(
+  style: ConfigRegistration,
+  schema: Type<T>,
+  options: NestKmsConfigModuleOptions = {},
+) {
+  switch (style) {
+    case 'forRoot':
+      return NestKmsConfigModule.forRoot({ schema, ...options });
+    case 'useFactory':
+      return NestKmsConfigModule.forRootAsync({ schema, useFactory: async () => options });
+    case 'useClass': {
+      @Injectable()
+      class OptionsFactory implements NestKmsConfigOptionsFactory {
+        createConfigOptions(): NestKmsConfigModuleOptions {
+          return options;
+        }
+      }
+      return NestKmsConfigModule.forRootAsync({ schema, useClass: OptionsFactory });
+    }
+    case 'useExisting': {
+      @Injectable()
+      class ExistingFactory implements NestKmsConfigOptionsFactory {
+        createConfigOptions(): NestKmsConfigModuleOptions {
+          return options;
+        }
+      }
+      @Module({ providers: [ExistingFactory], exports: [ExistingFactory] })
+      class OptionsModule {}
+      return NestKmsConfigModule.forRootAsync({
+        schema,
+        imports: [OptionsModule],
+        useExisting: ExistingFactory,
+      });
+    }
+  }
+}
+
+/**
+ * Saves process.env before each test and puts it back after (ConfigModule.forRoot writes .env
+ * values into it, tests set variables): no test sees another's environment.
+ */
+export function isolateEnv(): void {
+  let saved: Record<string, string | undefined> = {};
+  beforeEach(() => {
+    saved = { ...process.env };
+  });
+  afterEach(() => {
+    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+    Object.assign(process.env, saved);
+  });
+}
+
+/**
+ * Every secret value a suite creates, and every error text it saw: `assertNoLeaks()` scans all
+ * log output of the test file (Nest's logger is process-global) and those texts for any value.
+ */
+export class LeakWatch {
+  private readonly values = new Set<string>();
+  private readonly texts: string[] = [];
+
+  /** A fresh random value, remembered. */
+  value(label: string, bytes = 24): string {
+    const value = `${label}-${randomBytes(bytes).toString('hex')}`;
+    this.values.add(value);
+    return value;
+  }
+
+  /** Records an error's message, string form and JSON for the scan; returns the error. */
+  error<E>(error: E): E {
+    if (error instanceof Error) {
+      this.texts.push(error.message, String(error), error.stack ?? '', JSON.stringify(error));
+    }
+    return error;
+  }
+
+  text(text: string): void {
+    this.texts.push(text);
+  }
+
+  assertNoLeaks(): void {
+    const haystack = [CapturedLogger.allText(), ...this.texts].join('\n');
+    expect(haystack.length).toBeGreaterThan(0);
+    for (const value of this.values) expect(haystack).not.toContain(value);
+  }
+}
+
+/** Structured log events named `name` recorded so far in this test file, from any app. */
+export function loggedEvents(name: string): Record<string, unknown>[] {
+  return CapturedLogger.everything
+    .map((line) => (JSON.parse(line) as { message?: unknown }).message)
+    .filter(
+      (message): message is Record<string, unknown> =>
+        typeof message === 'object' &&
+        message !== null &&
+        (message as { event?: unknown }).event === name,
+    );
+}
