@@ -2,7 +2,7 @@
  * KmsService.encryptData / decryptData against the floor: raw node:crypto AES-256-GCM on the same
  * payload sizes, measured side by side in the same process and the same round.
  *
- *   npm run bench                       (compiles with bench/tsconfig.json, then runs)
+ *   npm run bench                       (builds bench/ with `nest build bench`, then runs)
  *   BENCH_TIME_MS=2000 BENCH_ROUNDS=7 npm run bench   (defaults: 800 ms per task, 5 rounds, ~65 s)
  *
  * Not a test: nothing here asserts on time. The only checks are that each operation round-trips,
