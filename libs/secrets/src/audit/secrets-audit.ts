@@ -21,6 +21,8 @@ export interface AuditEntry {
 
 /** Buffered records beyond this are written at once rather than waiting for the timer. */
 const FLUSH_AT = 500;
+const INSERT_AUDIT =
+  'INSERT INTO kms_secret_audit (at, action, secret_name, version, actor, outcome, error_code) VALUES';
 
 /**
  * The audit trail. Writes record theirs inside their own transaction; reads, lists and backups
@@ -69,9 +71,7 @@ export class SecretsAudit {
 
   private async writeNow(entry: AuditEntry): Promise<void> {
     try {
-      await this.storage.run((dataSource) =>
-        dataSource.getRepository(SecretAuditEntity).insert(this.row(entry)),
-      );
+      await this.insert([this.row(entry)]);
     } catch {
       this.logger.error({
         event: SECRETS_EVENTS.auditFailed,
@@ -112,17 +112,43 @@ export class SecretsAudit {
   }
 
   private async write(batch: SecretAuditEntity[]): Promise<void> {
-    const insert = (rows: SecretAuditEntity[]) =>
-      this.storage.run((dataSource) => dataSource.getRepository(SecretAuditEntity).insert(rows));
     try {
-      await insert(batch);
+      await this.insert(batch);
     } catch {
       // One bad row must not take the others with it: try them one by one.
       let lost = 0;
-      for (const row of batch) await insert([row]).catch(() => lost++);
+      for (const row of batch) await this.insert([row]).catch(() => lost++);
       // Not fail-closed: the operations already answered. Say so loudly, never with values.
       if (lost > 0) this.logger.error({ event: SECRETS_EVENTS.auditFailed, lostRecords: lost });
     }
+  }
+
+  /**
+   * One multi-row INSERT. TypeORM's insert builder spent 28-55 µs of CPU per record on a
+   * 500-row batch (its parameter handling grows with the batch); a batch is at most FLUSH_AT
+   * rows, 7 parameters each, within both engines' limits.
+   */
+  private insert(rows: readonly SecretAuditEntity[]): Promise<void> {
+    return this.storage.run(async (dataSource) => {
+      const postgres = dataSource.options.type === 'postgres';
+      const parameters: unknown[] = [];
+      const tuples = rows.map((row) => {
+        const first =
+          parameters.push(
+            row.at,
+            row.action,
+            row.secretName,
+            row.version,
+            row.actor,
+            row.outcome,
+            row.errorCode,
+          ) - 6;
+        return postgres
+          ? `($${first}, $${first + 1}, $${first + 2}, $${first + 3}, $${first + 4}, $${first + 5}, $${first + 6})`
+          : '(?, ?, ?, ?, ?, ?, ?)';
+      });
+      await dataSource.query(`${INSERT_AUDIT} ${tuples.join(', ')}`, parameters);
+    });
   }
 
   private row(entry: AuditEntry): SecretAuditEntity {

@@ -11,6 +11,8 @@ interface CacheEntry {
  */
 export class SecretCache {
   private readonly entries = new Map<string, CacheEntry>();
+  /** The key last inserted: a hot key is already last, and moving it again is not free. */
+  private newest: string | undefined;
   hits = 0;
   misses = 0;
 
@@ -29,12 +31,15 @@ export class SecretCache {
     const entry = this.entries.get(name);
     if (entry !== undefined && entry.staleAt > this.now()) {
       this.hits++;
-      // Most recently used goes last.
-      this.entries.delete(name);
-      this.entries.set(name, entry);
+      if (name !== this.newest) {
+        // Most recently used goes last.
+        this.entries.delete(name);
+        this.entries.set(name, entry);
+        this.newest = name;
+      }
       return entry;
     }
-    if (entry !== undefined) this.entries.delete(name);
+    if (entry !== undefined) this.delete(name);
     this.misses++;
     return undefined;
   }
@@ -49,14 +54,17 @@ export class SecretCache {
       if (!oldest.done) this.entries.delete(oldest.value);
     }
     this.entries.set(name, { value, version, staleAt });
+    this.newest = name;
   }
 
   delete(name: string): void {
     this.entries.delete(name);
+    if (name === this.newest) this.newest = undefined;
   }
 
   clear(): void {
     this.entries.clear();
+    this.newest = undefined;
   }
 
   get hitRate(): number {
