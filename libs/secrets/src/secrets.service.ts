@@ -2,7 +2,6 @@ import {
   type BeforeApplicationShutdown,
   Inject,
   Injectable,
-  Logger,
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
@@ -14,11 +13,7 @@ import type {
   SecretsBackupResult,
   SecretsRestoreResult,
 } from './backup/secrets-backup.interface.js';
-import { SecretCache } from './cache/secret-cache.js';
-import { SecretDeletedError } from './errors/secret-deleted.error.js';
-import { SecretExpiredError } from './errors/secret-expired.error.js';
 import { SecretNotFoundError } from './errors/secret-not-found.error.js';
-import { SecretVersionNotFoundError } from './errors/secret-version-not-found.error.js';
 import type {
   ActorOptions,
   GetSecretOptions,
@@ -29,44 +24,35 @@ import type {
   SecretVersionMetadata,
   SetSecretOptions,
 } from './interfaces/secret-operations.interface.js';
+import { SecretReader } from './secret-reader.js';
 import { SecretWriter } from './secret-writer.js';
-import { secretBinding, toMetadata, toVersionMetadata } from './secret.mapping.js';
+import { toMetadata, toVersionMetadata } from './secret.mapping.js';
 import {
   SECRETS_ENTITIES,
   SECRETS_MIGRATIONS,
   SECRETS_RESOLVED_OPTIONS,
 } from './secrets.constants.js';
-import { SECRETS_EVENTS } from './secrets.messages.js';
 import type { ResolvedSecretsOptions } from './secrets.options.js';
 import { SecretsStore } from './secrets.store.js';
-import { checkActor, checkName, checkVersion, matchesTag } from './secrets.validation.js';
-
-interface Loaded {
-  value: string;
-  version: number;
-}
+import { checkActor, checkName, matchesTag } from './secrets.validation.js';
 
 /**
  * Secrets with versions, expiry, tags and an audit trail, encrypted by KmsService. A cached
- * read touches no database; a miss is one primary-key read and one decryption, and concurrent
- * misses for a name share it.
+ * read touches no database (SecretReader); changes go through SecretWriter, backups through
+ * SecretsBackup.
  */
 @Injectable()
 export class SecretsService
   implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown
 {
-  private readonly logger = new Logger(SecretsService.name);
-  private readonly cache: SecretCache;
   private readonly now: () => number;
   private store!: SecretsStore;
   private audit!: SecretsAudit;
   private writer!: SecretWriter;
   private starting: Promise<void> | undefined;
   private backups!: SecretsBackup;
-  private readonly inflight = new Map<string, Promise<Loaded>>();
+  private reader!: SecretReader;
   private readonly changeStream = new Subject<SecretChange>();
-  /** Bumped by every write: a miss that began before one does not fill the cache. */
-  private writes = 0;
 
   constructor(
     private readonly kms: KmsService,
@@ -79,7 +65,6 @@ export class SecretsService
       entities: SECRETS_ENTITIES,
       migrations: SECRETS_MIGRATIONS,
     });
-    this.cache = new SecretCache(options.cacheTtlMs, options.cacheMaxEntries, options.clock);
   }
 
   async onModuleInit(): Promise<void> {
@@ -104,6 +89,7 @@ export class SecretsService
     await this.kms.initialize();
     const dataSource = await this.storage.dataSource();
     this.store = new SecretsStore(dataSource, this.storage);
+    this.reader = new SecretReader(this.kms, this.store, this.options);
     this.audit = new SecretsAudit(
       this.storage,
       this.options.auditFailClosed,
@@ -171,7 +157,7 @@ export class SecretsService
   }
 
   onApplicationShutdown(): void {
-    this.cache.clear();
+    this.reader?.clear();
     this.changeStream.complete();
   }
 
@@ -180,7 +166,7 @@ export class SecretsService
     // Even on a hit: one bad actor would fail the whole buffered audit batch later.
     checkActor(options.actor);
     if (options.version === undefined) {
-      const hit = this.cache.get(name);
+      const hit = this.reader.cache.get(name);
       if (hit !== undefined) {
         const audited = this.audit.record({
           action: 'read',
@@ -200,10 +186,7 @@ export class SecretsService
       actor: options.actor,
     } as const;
     return this.audit.guard(entry, async () => {
-      const loaded =
-        options.version === undefined
-          ? await this.loadCurrent(name)
-          : await this.loadVersion(name, options.version);
+      const loaded = await this.reader.load(name, options.version);
       await this.audit.record({ ...entry, version: loaded.version, outcome: 'success' });
       return loaded.value;
     });
@@ -238,87 +221,22 @@ export class SecretsService
 
   /** Forgets every cached value: the next reads go to the database. */
   clearCache(): void {
-    this.cache.clear();
-    this.inflight.clear();
-    this.writes++;
+    this.reader?.clear();
   }
 
   async getStatus(): Promise<SecretsStatus> {
     const counts = await this.store.counts(this.now());
     return {
-      cacheSize: this.cache.size,
-      cacheHits: this.cache.hits,
-      cacheMisses: this.cache.misses,
-      cacheHitRate: this.cache.hitRate,
+      cacheSize: this.reader.cache.size,
+      cacheHits: this.reader.cache.hits,
+      cacheMisses: this.reader.cache.misses,
+      cacheHitRate: this.reader.cache.hitRate,
       kmsStatus: { ...this.kms.getStatus(), ...counts },
     };
   }
 
   private changed(change: SecretChange): void {
-    this.writes++;
-    this.cache.delete(change.name);
-    this.inflight.delete(change.name);
+    this.reader.invalidate(change.name);
     this.changeStream.next(change);
-  }
-
-  private loadCurrent(name: string): Promise<Loaded> {
-    let loading = this.inflight.get(name);
-    if (!loading) {
-      loading = this.fetchCurrent(name).finally(() => {
-        if (this.inflight.get(name) === loading) this.inflight.delete(name);
-      });
-      this.inflight.set(name, loading);
-    }
-    return loading;
-  }
-
-  private async fetchCurrent(name: string): Promise<Loaded> {
-    checkName(name);
-    const writesBefore = this.writes;
-    const row = await this.store.readCurrent(name);
-    if (row === undefined) throw new SecretNotFoundError(name);
-    if (row.deletedAt !== null)
-      throw new SecretDeletedError(
-        name,
-        row.recoverableUntil === null ? null : new Date(row.recoverableUntil),
-      );
-    this.checkExpiry(name, row.currentVersion, row.expiresAt);
-    const value = await this.kms.decryptData(row.currentEnvelope, {
-      aad: secretBinding(name, row.currentVersion),
-    });
-    if (this.writes === writesBefore)
-      this.cache.set(name, value, row.currentVersion, row.expiresAt);
-    this.logger.debug({ event: SECRETS_EVENTS.read, name, version: row.currentVersion });
-    return { value, version: row.currentVersion };
-  }
-
-  private async loadVersion(name: string, version: number): Promise<Loaded> {
-    checkName(name);
-    checkVersion(version);
-    const secret = await this.store.find(name);
-    if (!secret) throw new SecretNotFoundError(name);
-    if (secret.deletedAt !== null)
-      throw new SecretDeletedError(
-        name,
-        secret.recoverableUntil === null ? null : new Date(secret.recoverableUntil),
-      );
-    const row = await this.store.findVersion(name, version);
-    if (!row) throw new SecretVersionNotFoundError(name, version);
-    this.checkExpiry(name, version, row.expiresAt);
-    const value = await this.kms.decryptData(row.envelope, { aad: secretBinding(name, version) });
-    this.logger.debug({ event: SECRETS_EVENTS.read, name, version });
-    return { value, version };
-  }
-
-  private checkExpiry(name: string, version: number, expiresAt: number | null): void {
-    if (expiresAt !== null && expiresAt <= this.now()) {
-      this.logger.warn({
-        event: SECRETS_EVENTS.expired,
-        name,
-        version,
-        expiredAt: new Date(expiresAt).toISOString(),
-      });
-      throw new SecretExpiredError(name, new Date(expiresAt));
-    }
   }
 }
