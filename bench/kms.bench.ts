@@ -11,7 +11,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { formatOps, median, positiveInt, printMachine } from './bench-support.js';
 import { Bench, type Task } from 'tinybench';
 import { KmsModule, KmsService, type EnvelopeV1 } from '../libs/kms/src/index.js';
 
@@ -31,16 +31,6 @@ const TARGET_SIZE: SizeLabel = '1 KiB';
 const TIME_MS = positiveInt('BENCH_TIME_MS', 800);
 const WARMUP_MS = positiveInt('BENCH_WARMUP_MS', 200);
 const ROUNDS = positiveInt('BENCH_ROUNDS', 5);
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new Error(`${name} must be a positive integer (got "${raw}")`);
-  }
-  return value;
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* The floor: what one AES-256-GCM seal/open costs in node:crypto with nothing around it.      */
@@ -86,7 +76,9 @@ interface Row {
 const sink: unknown[] = [undefined];
 
 async function main(): Promise<void> {
-  printMachine();
+  printMachine(
+    `payloads: ${SIZES.map((s) => s.label).join(', ')}; KMS without caller AAD, decrypt { as: 'buffer' }`,
+  );
 
   const app = await NestFactory.createApplicationContext(
     KmsModule.forRoot({
@@ -208,12 +200,6 @@ function record(rows: Map<string, Row>, task: Task): void {
   row.samples.push(result.latency.samplesCount);
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
 function printTable(rows: Map<string, Row>): void {
   const header = [
     'operation',
@@ -282,24 +268,6 @@ function printTable(rows: Map<string, Row>): void {
   process.stdout.write(`${format(header)}\n${format(widths.map((w) => '-'.repeat(w)))}\n`);
   for (const line of lines) process.stdout.write(`${format(line)}\n`);
   process.stdout.write(`\n${verdicts.join('\n')}\n`);
-}
-
-function formatOps(value: number): string {
-  return Math.round(value).toLocaleString('en-US');
-}
-
-function printMachine(): void {
-  const cpuList = cpus();
-  const [load1, load5] = loadavg();
-  process.stdout.write(
-    [
-      `node ${process.version} (V8 ${process.versions.v8}, OpenSSL ${process.versions.openssl})`,
-      `cpu: ${cpuList[0]?.model ?? 'unknown'}, ${cpuList.length} logical cores (available parallelism ${availableParallelism()})`,
-      `os: ${platform()} ${release()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, load average ${load1.toFixed(2)} / ${load5.toFixed(2)} (1 / 5 min)`,
-      `payloads: ${SIZES.map((s) => s.label).join(', ')}; KMS without caller AAD, decrypt { as: 'buffer' }`,
-      '',
-    ].join('\n'),
-  );
 }
 
 await main();

@@ -27,7 +27,8 @@ import { NestFactory } from '@nestjs/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
+import { formatOps, median, positiveInt, printMachine } from './bench-support.js';
 import { join } from 'node:path';
 import pg from 'pg';
 import { Bench, type Task } from 'tinybench';
@@ -68,16 +69,6 @@ const VALUE = `sk_live_${randomBytes(42).toString('base64url')}`;
 /** The miss path's query, as SecretsStore.readCurrent sends it (placeholder per engine). */
 const SELECT_CURRENT =
   'SELECT current_version, current_envelope, expires_at, deleted_at, recoverable_until FROM kms_secrets WHERE name = ';
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new Error(`${name} must be a positive integer (got "${raw}")`);
-  }
-  return value;
-}
 
 /** What the service binds into a secret version's AAD (libs/secrets/src/secret.mapping.ts). */
 const binding = (name: string, version: number): Record<string, string> => ({
@@ -424,7 +415,10 @@ async function runReferences(rows: Map<string, Row>, fixture: Fixture): Promise<
 }
 
 async function main(): Promise<void> {
-  printMachine();
+  process.stdout.write('\nSecretsService.getSecret: cache hit and miss against their floors\n');
+  printMachine(
+    `secret: "${NAME}", a ${Buffer.byteLength(VALUE)}-byte value; SecretsModule defaults (5-minute cache, buffered audit)`,
+  );
   const fixtures: Fixture[] = [];
   try {
     fixtures.push(await sqliteFixture());
@@ -481,12 +475,6 @@ function record(rows: Map<string, Row>, task: Task): void {
   row.p50Ms.push(result.latency.p50);
   row.p99Ms.push(result.latency.p99);
   row.samples.push(result.latency.samplesCount);
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 function printTable(rows: Map<string, Row>, engines: Engine[]): void {
@@ -621,26 +609,6 @@ function verdict(met: boolean): string {
 
 function formatUs(ms: number): string {
   return (ms * 1000).toFixed(2);
-}
-
-function formatOps(value: number): string {
-  return Math.round(value).toLocaleString('en-US');
-}
-
-function printMachine(): void {
-  const cpuList = cpus();
-  const [load1, load5] = loadavg();
-  process.stdout.write(
-    [
-      '',
-      'SecretsService.getSecret: cache hit and miss against their floors',
-      `node ${process.version} (V8 ${process.versions.v8}, OpenSSL ${process.versions.openssl})`,
-      `cpu: ${cpuList[0]?.model ?? 'unknown'}, ${cpuList.length} logical cores (available parallelism ${availableParallelism()})`,
-      `os: ${platform()} ${release()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, load average ${load1.toFixed(2)} / ${load5.toFixed(2)} (1 / 5 min)`,
-      `secret: "${NAME}", a ${Buffer.byteLength(VALUE)}-byte value; SecretsModule defaults (5-minute cache, buffered audit)`,
-      '',
-    ].join('\n'),
-  );
 }
 
 await main();
