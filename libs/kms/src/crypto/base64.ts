@@ -5,8 +5,9 @@
  * mutation that goes unnoticed. Only the canonical encoding of the decoded bytes is accepted.
  *
  * Canonical is checked by arithmetic rather than by re-encoding (which cost as much as the
- * decoding on the decrypt path): every skipped character shortens the output, so an exact
- * length rules them out; then no character of the other alphabet, and zero padding bits.
+ * decoding on the decrypt path): ASCII only (Node reads a wider character by its low byte);
+ * every skipped character shortens the output, so an exact length rules them out; then no
+ * character of the other alphabet, and zero padding bits.
  * base64.spec.ts holds it to the re-encoding definition.
  */
 export function decodeCanonical(
@@ -33,6 +34,8 @@ function isCanonical(
   encoding: 'base64' | 'base64url',
 ): boolean {
   const length = text.length;
+  // Node decodes a UTF-16 unit by its low byte (U+D551 reads as 'Q'): only ASCII can be canonical.
+  if (Buffer.byteLength(text, 'utf8') !== length) return false;
   let dataChars: number;
   if (encoding === 'base64') {
     if (length % 4 !== 0) return false;
