@@ -275,6 +275,34 @@ describe.each(ENGINES)('secrets audit trail on %s', (engine) => {
     expect(reads).toHaveLength(3);
   });
 
+  it('records writes refused for bad input as failures, like reads, and never the value', async () => {
+    const app = await start({ audit: FLUSH_AT_CLOSE });
+    const { secrets } = app;
+    const value = secretValue('refused-write');
+    const refusals = [
+      secrets.setSecret('bad name!', value),
+      secrets.setSecret('OK_NAME', ''),
+      secrets.rotateSecret('n'.repeat(200), value),
+      secrets.deleteSecret('../escape'),
+    ];
+    for (const refusal of refusals) {
+      await expect(refusal).rejects.toBeInstanceOf(InvalidSecretInputError);
+    }
+    const rows = await auditAfterClose(app);
+    const failures = rows.filter((row) => row.errorCode === 'SECRET_INVALID_INPUT');
+    expect(failures.map((row) => [row.action, row.outcome])).toEqual(
+      expect.arrayContaining([
+        ['write', 'failure'],
+        ['write', 'failure'],
+        ['rotate', 'failure'],
+        ['delete', 'failure'],
+      ]),
+    );
+    expect(failures).toHaveLength(4);
+    expect(failures.find((row) => row.action === 'rotate')?.secretName).toBe('n'.repeat(128));
+    expect(JSON.stringify(rows)).not.toContain(value);
+  });
+
   it('never writes a secret value into any column of any audit row', async () => {
     const app = await start({ clock, audit: { flushIntervalMs: 10 } });
     const { secrets } = app;

@@ -92,9 +92,8 @@ export class SecretWriter {
     value: string,
     options: SetSecretOptions,
   ): Promise<SecretMetadata> {
-    checkName(name);
-    checkValue(value);
-    checkSetOptions(options);
+    // A bad actor cannot be recorded; every other refusal leaves a failure record.
+    checkActor(options.actor);
     const write = () =>
       this.store.transaction(async (manager) => {
         const existing = await this.store.lock(manager, name);
@@ -153,12 +152,15 @@ export class SecretWriter {
         });
         return row;
       });
-    const row = await this.audit.guard({ action, secretName: name, actor: options.actor }, () =>
+    const row = await this.audit.guard({ action, secretName: name, actor: options.actor }, () => {
+      checkName(name);
+      checkValue(value);
+      checkSetOptions(options);
       // Two first writes of a new name race for version 1; the loser retries once and appends.
-      write().catch((error: unknown) =>
+      return write().catch((error: unknown) =>
         isUniqueViolation(error) ? write() : Promise.reject(error),
-      ),
-    );
+      );
+    });
     const reason =
       action === 'rotate' ? 'rotated' : row.currentVersion === 1 ? 'created' : 'updated';
     this.changed({ name, version: row.currentVersion, reason });
@@ -184,10 +186,10 @@ export class SecretWriter {
     options: ActorOptions,
     apply: (manager: EntityManager, secret: SecretEntity, now: number) => Promise<SecretEntity>,
   ): Promise<SecretMetadata> {
-    checkName(name);
     checkActor(options.actor);
-    const row = await this.audit.guard({ action, secretName: name, actor: options.actor }, () =>
-      this.store.transaction(async (manager) => {
+    const row = await this.audit.guard({ action, secretName: name, actor: options.actor }, () => {
+      checkName(name);
+      return this.store.transaction(async (manager) => {
         const secret = await this.store.lock(manager, name);
         if (!secret) throw new SecretNotFoundError(name);
         const updated = await apply(manager, secret, this.options.clock());
@@ -199,8 +201,8 @@ export class SecretWriter {
           outcome: 'success',
         });
         return updated;
-      }),
-    );
+      });
+    });
     const reason =
       action === 'delete' ? 'deleted' : action === 'recover' ? 'recovered' : 'destroyed';
     this.changed({ name, version: reason === 'recovered' ? row.currentVersion : null, reason });
