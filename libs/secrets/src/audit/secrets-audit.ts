@@ -48,12 +48,7 @@ export class SecretsAudit {
       await manager.insert(SecretAuditEntity, this.row(entry));
     } catch {
       // Throwing rolls the write back: a write never commits without its record.
-      this.logger.error({
-        event: SECRETS_EVENTS.auditFailed,
-        action: entry.action,
-        secretName: entry.secretName,
-      });
-      throw new AuditWriteFailedError(entry.action);
+      throw this.refused(entry);
     }
   }
 
@@ -73,12 +68,7 @@ export class SecretsAudit {
     try {
       await this.insert([this.row(entry)]);
     } catch {
-      this.logger.error({
-        event: SECRETS_EVENTS.auditFailed,
-        action: entry.action,
-        secretName: entry.secretName,
-      });
-      throw new AuditWriteFailedError(entry.action);
+      throw this.refused(entry);
     }
   }
 
@@ -97,6 +87,16 @@ export class SecretsAudit {
       await this.record({ ...entry, outcome: 'failure', errorCode })?.catch(() => undefined);
       throw error;
     }
+  }
+
+  /** Says loudly (never with values) that a record could not be written, and refuses. */
+  private refused(entry: AuditEntry): AuditWriteFailedError {
+    this.logger.error({
+      event: SECRETS_EVENTS.auditFailed,
+      action: entry.action,
+      secretName: entry.secretName,
+    });
+    return new AuditWriteFailedError(entry.action);
   }
 
   /** Writes buffered records now. */
