@@ -1,18 +1,10 @@
-import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { DataKeyNotFoundError } from '../errors/data-key-not-found.error.js';
 import { KeyringIntegrityError } from '../errors/keyring-integrity.error.js';
-import { KmsError } from '../errors/kms.error.js';
 import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
+import { newDataKey, unwrapDataKey, type DataKey } from './data-key.js';
 import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
-
-/** A data key in memory: the only place its plain material exists. */
-export interface DataKey {
-  readonly id: string;
-  readonly material: Buffer;
-  status: 'active' | 'retired';
-  readonly createdAt: number;
-}
 
 export interface Rotation {
   readonly keyId: string;
@@ -56,7 +48,7 @@ export class Keyring {
     let created = false;
     const stored = await store.readFingerprint();
     if (stored === null) {
-      const first = await keyring.newKey();
+      const first = await newDataKey(provider, fingerprint, now());
       first.material.fill(0);
       created = await store.createKeyring(fingerprint, first.stored);
       // Another process created the keyring between our read and our write: check its key.
@@ -121,7 +113,7 @@ export class Keyring {
   }
 
   private async rotateNow(): Promise<Rotation> {
-    const next = await this.newKey();
+    const next = await newDataKey(this.provider, this.fingerprint, this.now());
     let previousKeyId: string | null;
     try {
       previousKeyId = await this.store.rotate(next.stored);
@@ -156,7 +148,7 @@ export class Keyring {
   async importKeys(keys: readonly StoredDataKey[]): Promise<string[]> {
     const incoming: DataKey[] = [];
     try {
-      for (const row of keys) incoming.push(await this.unwrap(row));
+      for (const row of keys) incoming.push(await unwrapDataKey(this.provider, row));
       const fresh: DataKey[] = [];
       for (const key of incoming) {
         // A key another replica holds joins this keyring as any looked-up key does.
@@ -198,7 +190,7 @@ export class Keyring {
     let active: DataKey | undefined;
     try {
       for (const row of rows) {
-        const key = await this.unwrap(row);
+        const key = await unwrapDataKey(this.provider, row);
         loaded.set(key.id, key);
         if (key.status === 'active') active = key;
       }
@@ -219,7 +211,7 @@ export class Keyring {
       this.missing.set(id, this.now());
       throw new DataKeyNotFoundError(id);
     }
-    const key = await this.unwrap(row);
+    const key = await unwrapDataKey(this.provider, row);
     this.keys.set(key.id, key);
     if (key.status === 'active' && key.createdAt > this.activeKey.createdAt) {
       // Another replica rotated: write under its key from now on.
@@ -227,38 +219,5 @@ export class Keyring {
       this.activeKey = key;
     }
     return key;
-  }
-
-  private async unwrap(row: StoredDataKey): Promise<DataKey> {
-    let material: Buffer;
-    try {
-      material = await this.provider.unwrapDataKey(row.wrappedKey, row.id);
-    } catch (error) {
-      if (error instanceof KmsError) {
-        throw new KeyringIntegrityError(
-          row.id,
-          'its wrapped key does not verify under the master key',
-        );
-      }
-      throw error;
-    }
-    return { id: row.id, material, status: row.status, createdAt: row.createdAt };
-  }
-
-  private async newKey(): Promise<{ stored: StoredDataKey; material: Buffer }> {
-    const id = `dk-${randomUUID()}`;
-    const material = randomBytes(32);
-    const wrappedKey = await this.provider.wrapDataKey(material, id);
-    return {
-      material,
-      stored: {
-        id,
-        wrappedKey,
-        status: 'active',
-        masterKeyFingerprint: this.fingerprint,
-        createdAt: this.now(),
-        retiredAt: null,
-      },
-    };
   }
 }

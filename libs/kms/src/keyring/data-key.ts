@@ -1,0 +1,49 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { AES_256_GCM } from '../crypto/aes-256-gcm.js';
+import { KeyringIntegrityError } from '../errors/keyring-integrity.error.js';
+import { KmsError } from '../errors/kms.error.js';
+import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
+import type { StoredDataKey } from './keyring-store.interface.js';
+
+/** A data key in memory: the only place its plain material exists. */
+export interface DataKey {
+  readonly id: string;
+  readonly material: Buffer;
+  status: 'active' | 'retired';
+  readonly createdAt: number;
+}
+
+/** A fresh active data key: its plain material, and the form the store keeps (wrapped). */
+export async function newDataKey(
+  provider: MasterKeyProvider,
+  masterKeyFingerprint: string,
+  createdAt: number,
+): Promise<{ stored: StoredDataKey; material: Buffer }> {
+  const id = `dk-${randomUUID()}`;
+  const material = randomBytes(AES_256_GCM.keyBytes);
+  const wrappedKey = await provider.wrapDataKey(material, id);
+  return {
+    material,
+    stored: { id, wrappedKey, status: 'active', masterKeyFingerprint, createdAt, retiredAt: null },
+  };
+}
+
+/** Unwraps a stored key; one that does not verify under the master key is a KeyringIntegrityError. */
+export async function unwrapDataKey(
+  provider: MasterKeyProvider,
+  row: StoredDataKey,
+): Promise<DataKey> {
+  let material: Buffer;
+  try {
+    material = await provider.unwrapDataKey(row.wrappedKey, row.id);
+  } catch (error) {
+    if (error instanceof KmsError) {
+      throw new KeyringIntegrityError(
+        row.id,
+        'its wrapped key does not verify under the master key',
+      );
+    }
+    throw error;
+  }
+  return { id: row.id, material, status: row.status, createdAt: row.createdAt };
+}
