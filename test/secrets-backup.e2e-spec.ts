@@ -15,6 +15,7 @@ import {
   type SecretsBackupResult,
 } from '@nest-kms/secrets';
 import type { DataSource } from 'typeorm';
+import { caught } from './support/caught.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { newMasterKey } from './support/kms-fixture.js';
 import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
@@ -119,17 +120,6 @@ async function auditRows(app: SecretsApp): Promise<Record<string, unknown>[]> {
   return (await (
     await tablesOf(app)
   ).query('SELECT * FROM kms_secret_audit ORDER BY id')) as Record<string, unknown>[];
-}
-
-/** The rejection of `work`; fails the test if it succeeds. */
-async function caught(work: () => Promise<unknown>): Promise<Error> {
-  try {
-    await work();
-  } catch (error) {
-    expect(error).toBeInstanceOf(Error);
-    return error as Error;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
 }
 
 /** Every value and version of `seeded` reads back from `app` (the deleted secret: refused as deleted). */

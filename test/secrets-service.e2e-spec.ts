@@ -15,6 +15,7 @@ import {
   type SetSecretOptions,
 } from '@nest-kms/secrets';
 import type { DataSource } from 'typeorm';
+import { caught } from './support/caught.js';
 import { CapturedLogger } from './support/captured-logger.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { newMasterKey } from './support/kms-fixture.js';
@@ -44,17 +45,6 @@ function valueOfBytes(prefix: string, bytes: number, unit: string): string {
   const value = prefix + 'x'.repeat(room % unitBytes) + unit.repeat(Math.floor(room / unitBytes));
   values.add(value);
   return value;
-}
-
-/** The rejection of `work` (sync throw or rejected promise); fails the test if it succeeds. */
-async function caught(work: () => Promise<unknown>): Promise<Error> {
-  try {
-    await work();
-  } catch (error) {
-    expect(error).toBeInstanceOf(Error);
-    return error as Error;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
 }
 
 /** Refused with InvalidSecretInputError naming `field`, and the message does not echo `secret`. */
