@@ -71,7 +71,8 @@ export async function openExport(
   if (fields.purpose !== purpose) throw new InvalidExportError(`not a ${purpose} export`);
   if (fields.masterKeyFingerprint !== fingerprint) {
     throw new InvalidExportError(
-      `made under master key ${String(fields.masterKeyFingerprint)}, this keyring uses ${fingerprint}`,
+      // Untrusted text: echo a bounded prefix (a fingerprint is short and never secret).
+      `made under master key ${String(fields.masterKeyFingerprint).slice(0, 80)}, this keyring uses ${fingerprint}`,
     );
   }
   if (typeof fields.keyId !== 'string' || !/^ex-[0-9a-f-]{36}$/.test(fields.keyId)) {
