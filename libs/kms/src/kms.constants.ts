@@ -13,3 +13,8 @@ export const KMS_RESOLVED_OPTIONS = Symbol('nest-kms:resolved-options');
 export const KEYRING_ID = 'default';
 /** Postgres advisory lock (two-int form) held while the shipped migrations run: 'nkms', 1. */
 export const MIGRATION_ADVISORY_LOCK: [number, number] = [0x6e6b6d73, 1];
+/**
+ * Injection token of the SchedulerRegistry nest-kms registers its lifecycle jobs in: the app's
+ * (ScheduleModule.forRoot()) when it has one, else a private one.
+ */
+export const KMS_SCHEDULER_REGISTRY = Symbol('nest-kms:scheduler-registry');

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import type { KmsModuleOptions } from './interfaces/kms-module-options.interface.js';
-import { KMS_RESOLVED_OPTIONS } from './kms.constants.js';
+import { KMS_RESOLVED_OPTIONS, KMS_SCHEDULER_REGISTRY } from './kms.constants.js';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './kms.module-definition.js';
 import { resolveKmsOptions } from './kms.options.js';
 import { KmsService } from './kms.service.js';
@@ -17,9 +18,14 @@ import { KmsStorage } from './storage/kms-storage.js';
       useFactory: (options: KmsModuleOptions) => resolveKmsOptions(options, process.env),
       inject: [MODULE_OPTIONS_TOKEN],
     },
+    {
+      provide: KMS_SCHEDULER_REGISTRY,
+      useFactory: (registry: SchedulerRegistry | undefined) => registry ?? new SchedulerRegistry(),
+      inject: [{ token: SchedulerRegistry, optional: true }],
+    },
     KmsStorage,
     KmsService,
   ],
-  exports: [KmsService, KmsStorage],
+  exports: [KmsService, KmsStorage, KMS_SCHEDULER_REGISTRY],
 })
 export class KmsModule extends ConfigurableModuleClass {}
