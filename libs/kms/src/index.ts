@@ -5,7 +5,13 @@ export type {
   KmsConnectionOptions,
   KmsModuleOptions,
   KmsOptionsFactory,
+  KmsReencryptionOptions,
+  KmsRotationOptions,
 } from './interfaces/kms-module-options.interface.js';
+export { KmsNotifications, type KmsNotification } from './notifications/kms-notifications.js';
+export type { EnvelopeColumn } from './reencryption/envelope-column.js';
+export type { ReencryptionProgress, ReencryptionResult } from './reencryption/reencryption.job.js';
+export type { MasterKeyRotation } from './keyring/keyring.js';
 export type {
   DecryptOptions,
   EncryptOptions,
@@ -31,6 +37,7 @@ export { KmsKeyringEntity } from './entities/kms-keyring.entity.js';
 export { KmsError } from './errors/kms.error.js';
 export { AadMismatchError } from './errors/aad-mismatch.error.js';
 export { DataKeyNotFoundError } from './errors/data-key-not-found.error.js';
+export { DataKeyInUseError } from './errors/data-key-in-use.error.js';
 export { DecryptionFailedError } from './errors/decryption-failed.error.js';
 export { InvalidInputError } from './errors/invalid-input.error.js';
 export { InvalidMasterKeyError } from './errors/invalid-master-key.error.js';

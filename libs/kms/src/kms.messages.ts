@@ -15,4 +15,13 @@ export const KMS_EVENTS = {
   dataKeyRotated: 'data_key_rotated',
   decryptionFailed: 'decryption_failed',
   developmentMasterKey: 'kms_development_master_key',
+  dataKeyRotationFailed: 'data_key_rotation_failed',
+  dataKeyDestroyed: 'data_key_destroyed',
+  masterKeyRotated: 'master_key_rotated',
+  masterKeyChangedElsewhere: 'master_key_changed_elsewhere',
+  keyringResynced: 'keyring_resynced',
+  reencryptionStarted: 'reencryption_started',
+  reencryptionProgress: 'reencryption_progress',
+  reencryptionCompleted: 'reencryption_completed',
+  reencryptionFailed: 'reencryption_failed',
 } as const;

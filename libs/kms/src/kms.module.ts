@@ -5,6 +5,7 @@ import { KMS_RESOLVED_OPTIONS, KMS_SCHEDULER_REGISTRY } from './kms.constants.js
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './kms.module-definition.js';
 import { resolveKmsOptions } from './kms.options.js';
 import { KmsService } from './kms.service.js';
+import { KmsNotifications } from './notifications/kms-notifications.js';
 import { KmsStorage } from './storage/kms-storage.js';
 
 /**
@@ -24,8 +25,9 @@ import { KmsStorage } from './storage/kms-storage.js';
       inject: [{ token: SchedulerRegistry, optional: true }],
     },
     KmsStorage,
+    KmsNotifications,
     KmsService,
   ],
-  exports: [KmsService, KmsStorage, KMS_SCHEDULER_REGISTRY],
+  exports: [KmsService, KmsStorage, KmsNotifications, KMS_SCHEDULER_REGISTRY],
 })
 export class KmsModule extends ConfigurableModuleClass {}

@@ -15,6 +15,14 @@ export interface ResolvedKmsOptions {
   production: boolean;
   storage: KmsStorageOptions;
   initializeOnStart: boolean;
+  previousMasterKey: string | Buffer | MasterKeyProvider | undefined;
+  rotationDays: number;
+  maxEncryptionsPerKey: number;
+  checkIntervalMs: number;
+  usageFlushEvery: number;
+  autoReencrypt: boolean;
+  reencryptionBatchSize: number;
+  clock: () => number;
 }
 
 export const DEFAULT_SQLITE_DATABASE = 'data/nest-kms.sqlite';
@@ -32,7 +40,49 @@ export function resolveKmsOptions(
     production,
     storage: resolveStorage(options, production),
     initializeOnStart: options.initializeOnStart ?? true,
+    previousMasterKey: options.previousMasterKey ?? (env.KMS_MASTER_KEY_PREVIOUS || undefined),
+    rotationDays: nonNegative('rotation.rotationDays', options.rotation?.rotationDays ?? 90),
+    maxEncryptionsPerKey: encryptionLimit(options.rotation?.maxEncryptionsPerKey ?? 2 ** 30),
+    checkIntervalMs: nonNegative(
+      'rotation.checkIntervalMs',
+      options.rotation?.checkIntervalMs ?? 60_000,
+    ),
+    usageFlushEvery: positiveInteger(
+      'rotation.usageFlushEvery',
+      options.rotation?.usageFlushEvery ?? 10_000,
+    ),
+    autoReencrypt: options.reencryption?.auto ?? true,
+    reencryptionBatchSize: positiveInteger(
+      'reencryption.batchSize',
+      options.reencryption?.batchSize ?? 500,
+    ),
+    clock: options.clock ?? Date.now,
   };
+}
+
+/** NIST SP 800-38D's limit for random 96-bit IVs: no key may seal more. */
+const GCM_RANDOM_IV_LIMIT = 2 ** 32;
+
+function nonNegative(name: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new KmsConfigurationError(`${name} must be a non-negative number`);
+  }
+  return value;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new KmsConfigurationError(`${name} must be a positive integer`);
+  }
+  return value;
+}
+
+function encryptionLimit(value: number): number {
+  const name = 'rotation.maxEncryptionsPerKey';
+  if (positiveInteger(name, value) > GCM_RANDOM_IV_LIMIT) {
+    throw new KmsConfigurationError(`${name} must not exceed 2^32 (NIST SP 800-38D)`);
+  }
+  return value;
 }
 
 function resolveStorage(options: KmsModuleOptions, production: boolean): KmsStorageOptions {

@@ -1,10 +1,12 @@
 import {
+  type BeforeApplicationShutdown,
   Inject,
   Injectable,
   Logger,
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
+import type { SchedulerRegistry } from '@nestjs/schedule';
 import { aadEquals, encodeAad } from './envelope/aad.js';
 import { openEnvelope, sealEnvelope } from './envelope/envelope-cipher.js';
 import { formatCompactEnvelope, formatEnvelope, parseEnvelope } from './envelope/envelope-codec.js';
@@ -14,6 +16,8 @@ import { AadMismatchError } from './errors/aad-mismatch.error.js';
 import { InvalidInputError } from './errors/invalid-input.error.js';
 import { KmsNotInitializedError } from './errors/kms-not-initialized.error.js';
 import { KmsError } from './errors/kms.error.js';
+import { DataKeyInUseError } from './errors/data-key-in-use.error.js';
+import { DataKeyNotFoundError } from './errors/data-key-not-found.error.js';
 import type {
   DecryptOptions,
   EncryptOptions,
@@ -24,43 +28,85 @@ import {
   toExportedKey,
   type ExportedKeyring,
 } from './keyring/exported-keyring.js';
-import { Keyring } from './keyring/keyring.js';
+import type { DataKey } from './keyring/data-key.js';
+import { Keyring, type MasterKeyRotation } from './keyring/keyring.js';
 import { openExport, sealExport, type SealedExport } from './keyring/sealed-export.js';
 import { MasterKeyMismatchError } from './errors/master-key-mismatch.error.js';
-import { KMS_RESOLVED_OPTIONS } from './kms.constants.js';
+import { KMS_RESOLVED_OPTIONS, KMS_SCHEDULER_REGISTRY } from './kms.constants.js';
 import { KMS_EVENTS } from './kms.messages.js';
 import type { ResolvedKmsOptions } from './kms.options.js';
 import type { MasterKeyProvider } from './master-key/master-key-provider.interface.js';
-import { resolveMasterKeyProvider } from './master-key/master-key.resolver.js';
+import {
+  resolveMasterKeyProvider,
+  resolvePreviousMasterKeyProvider,
+} from './master-key/master-key.resolver.js';
+import { KmsNotifications, type KmsNotification } from './notifications/kms-notifications.js';
+import {
+  ReencryptionJob,
+  type ReencryptionProgress,
+  type ReencryptionResult,
+} from './reencryption/reencryption.job.js';
+import { LifecycleInterval } from './rotation/lifecycle-interval.js';
 import { KmsStorage } from './storage/kms-storage.js';
-import { TypeOrmKeyringStore } from './storage/typeorm-keyring.store.js';
+import { KEYRING_TOPICS, TypeOrmKeyringStore } from './storage/typeorm-keyring.store.js';
+
+const DAY_MS = 86_400_000;
 
 /**
  * Envelope encryption with rotating data keys. Encrypt and decrypt use keys already in
  * memory; only rotation and the first sight of another replica's key reach the database.
  */
 @Injectable()
-export class KmsService implements OnModuleInit, OnApplicationShutdown {
+export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(KmsService.name);
   private keyring: Keyring | undefined;
-  private provider: MasterKeyProvider | undefined;
+  private previousProvider: MasterKeyProvider | undefined;
   private starting: Promise<void> | undefined;
   private decryptionFailures = 0;
+  private dataKeyRotations = 0;
+  private readonly reencryption: ReencryptionJob;
+  private lastReencryption: ReencryptionResult | null = null;
+  private readonly rotationJob: LifecycleInterval;
+  private readonly reencryptionJob: LifecycleInterval;
+  private unsubscribe: (() => void)[] = [];
 
   constructor(
     @Inject(KMS_RESOLVED_OPTIONS) private readonly options: ResolvedKmsOptions,
     private readonly storage: KmsStorage,
-  ) {}
+    private readonly notifications: KmsNotifications,
+    @Inject(KMS_SCHEDULER_REGISTRY) scheduler: SchedulerRegistry,
+  ) {
+    this.reencryption = new ReencryptionJob(storage, {
+      activeKeyId: () => this.ready().active.id,
+      rewrap: (compact) => this.rewrap(compact),
+    });
+    this.rotationJob = new LifecycleInterval(scheduler, 'nest-kms.data-key-rotation', () =>
+      this.checkRotation(),
+    );
+    this.reencryptionJob = new LifecycleInterval(scheduler, 'nest-kms.reencryption', () =>
+      this.reencryptIfNeeded(),
+    );
+  }
 
   async onModuleInit(): Promise<void> {
     if (this.options.initializeOnStart) await this.initialize();
   }
 
+  /** Stops the jobs and writes the usage counts while the database is still open. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all([this.rotationJob.stop(), this.reencryptionJob.stop()]);
+    await this.keyring?.flushUsage().catch(() => undefined);
+  }
+
   onApplicationShutdown(): void {
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
+    this.unsubscribe = [];
+    const provider = this.keyring?.masterKey.provider;
     this.keyring?.destroy();
-    this.provider?.destroy?.();
+    provider?.destroy?.();
+    this.previousProvider?.destroy?.();
     this.keyring = undefined;
-    this.provider = undefined;
+    this.previousProvider = undefined;
     this.starting = undefined;
   }
 
@@ -126,9 +172,95 @@ export class KmsService implements OnModuleInit, OnApplicationShutdown {
 
   /** Creates a new active data key; older keys keep decrypting. Returns the new key id. */
   async rotateDataKey(reason = 'manual'): Promise<string> {
-    const { keyId, previousKeyId } = await this.ready().rotate();
-    this.logger.log({ event: KMS_EVENTS.dataKeyRotated, keyId, previousKeyId, reason });
-    return keyId;
+    const rotation = (await this.ready().rotate())!;
+    this.rotated(rotation.keyId, rotation.previousKeyId, reason);
+    return rotation.keyId;
+  }
+
+  /**
+   * Vault's rewrap: the same plaintext and AAD sealed under the active data key, in the same
+   * form (object or compact string). The plaintext never leaves this call.
+   */
+  async rewrapEnvelope(envelope: EnvelopeV1): Promise<EnvelopeV1>;
+  async rewrapEnvelope(envelope: string): Promise<string>;
+  async rewrapEnvelope(envelope: EnvelopeV1 | string): Promise<EnvelopeV1 | string> {
+    const parsed = await this.reseal(envelope);
+    return typeof envelope === 'string' ? formatCompactEnvelope(parsed) : formatEnvelope(parsed);
+  }
+
+  /**
+   * Moves every registered column's envelopes under retired data keys to the active key, in
+   * batches (one replica at a time on Postgres; `ran: false` when another holds the job).
+   * Safe to interrupt: the next run continues where this one stopped.
+   */
+  async reencrypt(
+    options: { batchSize?: number; onProgress?: (progress: ReencryptionProgress) => void } = {},
+  ): Promise<ReencryptionResult> {
+    this.ready();
+    const result = await this.reencryption.run({
+      batchSize: options.batchSize ?? this.options.reencryptionBatchSize,
+      onProgress: options.onProgress,
+    });
+    if (result.ran) this.lastReencryption = result;
+    return result;
+  }
+
+  /** Envelopes in registered columns that use data key `keyId`. */
+  countEnvelopesUsing(keyId: string): Promise<number> {
+    this.ready();
+    return this.reencryption.countUsing(keyId);
+  }
+
+  /**
+   * Deletes a retired data key for good. Refused (DataKeyInUseError, nothing deleted) for the
+   * active key or while envelopes in registered columns still use it; only registered columns
+   * are counted, so envelopes the application keeps elsewhere must be rewrapped first.
+   */
+  async destroyDataKey(keyId: string): Promise<void> {
+    const keyring = this.ready();
+    if (keyring.active.id === keyId) throw new DataKeyInUseError(keyId, 0, true);
+    const envelopes = await this.reencryption.countUsing(keyId);
+    if (envelopes > 0) throw new DataKeyInUseError(keyId, envelopes, false);
+    if (!(await keyring.destroyKey(keyId))) {
+      const stored = await keyring.fetch(keyId).catch(() => undefined);
+      if (stored?.status === 'active') throw new DataKeyInUseError(keyId, 0, true);
+      throw new DataKeyNotFoundError(keyId);
+    }
+    this.logger.log({ event: KMS_EVENTS.dataKeyDestroyed, keyId });
+  }
+
+  /**
+   * Master-key rotation while running: re-wraps every data key under `masterKey` (base64, a
+   * 32-byte Buffer or a provider) in one transaction and uses it from now on. Restart every
+   * replica with the new key as KMS_MASTER_KEY (and the old one as KMS_MASTER_KEY_PREVIOUS
+   * until all have restarted).
+   */
+  async rotateMasterKey(
+    masterKey: string | Buffer | MasterKeyProvider,
+  ): Promise<MasterKeyRotation> {
+    const keyring = this.ready();
+    const next = await resolveMasterKeyProvider({ masterKey, production: this.options.production });
+    const old = keyring.masterKey.provider;
+    let rotation: MasterKeyRotation;
+    try {
+      rotation = await keyring.rotateMasterKey(next);
+    } catch (error) {
+      if (next !== masterKey) next.destroy?.();
+      throw error;
+    }
+    if (old !== this.options.masterKey) old.destroy?.();
+    this.logger.log({ event: KMS_EVENTS.masterKeyRotated, ...rotation });
+    return rotation;
+  }
+
+  /**
+   * Runs the scheduled work now: flushes usage counts, rotates the active data key if it is due
+   * (age or usage), then re-encrypts if anything is under a retired key and auto is on.
+   */
+  async runLifecycle(): Promise<void> {
+    this.ready();
+    await this.rotationJob.tick();
+    await this.reencryptionJob.tick();
   }
 
   /** Every data key in its stored, wrapped form (never plain), for a backup. */
@@ -154,27 +286,36 @@ export class KmsService implements OnModuleInit, OnApplicationShutdown {
   /** Seals a payload (a backup) under a one-off key wrapped by the master key. */
   sealExport(payload: Buffer, purpose: string): Promise<SealedExport> {
     const keyring = this.ready();
-    return sealExport(this.provider!, keyring.fingerprint, payload, purpose);
+    return sealExport(keyring.masterKey.provider, keyring.fingerprint, payload, purpose);
   }
 
   /** Opens what sealExport made; anything altered or foreign is an InvalidExportError. */
   openExport(sealed: unknown, purpose: string): Promise<Buffer> {
     const keyring = this.ready();
-    return openExport(this.provider!, keyring.fingerprint, sealed, purpose);
+    return openExport(keyring.masterKey.provider, keyring.fingerprint, sealed, purpose);
   }
 
   getStatus(): KmsStatus {
     const keyring = this.keyring;
     const active = keyring?.active;
+    const now = this.options.clock();
     return {
       initialized: keyring !== undefined,
-      masterKeyPresent: this.provider !== undefined,
+      masterKeyPresent: keyring !== undefined,
       masterKeyFingerprint: keyring?.fingerprint ?? null,
       dataKeysCount: keyring?.size ?? 0,
       activeKeyId: active?.id ?? null,
       activeKeyCreatedAt: active ? new Date(active.createdAt).toISOString() : null,
-      activeKeyAgeMs: active ? Date.now() - active.createdAt : null,
+      activeKeyAgeMs: active ? now - active.createdAt : null,
+      activeKeyEncryptions: active ? active.encryptions + active.pendingEncryptions : null,
+      nextRotationDueAt:
+        active && this.options.rotationDays > 0
+          ? new Date(active.createdAt + this.options.rotationDays * DAY_MS).toISOString()
+          : null,
+      dataKeyRotations: this.dataKeyRotations,
       decryptionFailures: this.decryptionFailures,
+      replicaNotifications: this.notifications.listening,
+      lastReencryption: this.lastReencryption,
     };
   }
 
@@ -186,11 +327,20 @@ export class KmsService implements OnModuleInit, OnApplicationShutdown {
       developmentMasterKeyFile: this.options.developmentMasterKeyFile,
       production: this.options.production,
     });
+    let previous: MasterKeyProvider | undefined;
     try {
-      const store = new TypeOrmKeyringStore(this.storage);
-      const { keyring, created } = await Keyring.open(provider, store);
-      this.provider = provider;
+      previous = await resolvePreviousMasterKeyProvider(this.options.previousMasterKey);
+      const store = new TypeOrmKeyringStore(this.storage, this.notifications);
+      const { keyring, created, masterKeyRotation } = await Keyring.open(provider, store, {
+        previous,
+        now: this.options.clock,
+      });
       this.keyring = keyring;
+      this.previousProvider = previous;
+      if (masterKeyRotation) {
+        this.logger.log({ event: KMS_EVENTS.masterKeyRotated, ...masterKeyRotation });
+      }
+      await this.listenToReplicas();
       this.logger.log({
         event: KMS_EVENTS.initialized,
         durationMs: Math.round((performance.now() - began) * 100) / 100,
@@ -201,8 +351,117 @@ export class KmsService implements OnModuleInit, OnApplicationShutdown {
       });
     } catch (error) {
       provider.destroy?.();
+      previous?.destroy?.();
       throw error;
     }
+    this.rotationJob.start(this.options.checkIntervalMs);
+    if (this.options.autoReencrypt) this.reencryptionJob.start(this.options.checkIntervalMs);
+  }
+
+  /** Other replicas' rotations and destructions reach this keyring (Postgres LISTEN/NOTIFY). */
+  private async listenToReplicas(): Promise<void> {
+    this.unsubscribe.push(
+      this.notifications.subscribe((notification) => this.onReplicaNotification(notification)),
+      this.notifications.onResync(async () => {
+        await this.keyring?.reload();
+        this.logger.log({ event: KMS_EVENTS.keyringResynced, dataKeysCount: this.keyring?.size });
+      }),
+    );
+    await this.notifications.start();
+  }
+
+  private async onReplicaNotification(notification: KmsNotification): Promise<void> {
+    const keyring = this.keyring;
+    if (!keyring) return;
+    const { topic } = notification;
+    if (topic === KEYRING_TOPICS.dataKeyRotated && typeof notification.keyId === 'string') {
+      await keyring.fetch(notification.keyId);
+    } else if (
+      topic === KEYRING_TOPICS.dataKeyDestroyed &&
+      typeof notification.keyId === 'string'
+    ) {
+      keyring.forget(notification.keyId);
+    } else if (
+      topic === KEYRING_TOPICS.masterKeyRotated &&
+      notification.fingerprint !== keyring.fingerprint
+    ) {
+      // This replica cannot wrap new keys any more (rotations are refused in the database).
+      this.logger.error({
+        event: KMS_EVENTS.masterKeyChangedElsewhere,
+        masterKeyFingerprint: keyring.fingerprint,
+        newMasterKeyFingerprint: notification.fingerprint,
+        message:
+          'Another replica rotated the master key: restart this one with the new KMS_MASTER_KEY',
+      });
+    }
+  }
+
+  /** The scheduled check: usage counts out, then a rotation if the active key is due. */
+  private async checkRotation(): Promise<void> {
+    const keyring = this.ready();
+    await keyring.flushUsage();
+    const active = keyring.active;
+    const reason = this.rotationReason(active);
+    if (!reason) return;
+    try {
+      const rotation = await keyring.rotate(active.id);
+      if (rotation) this.rotated(rotation.keyId, rotation.previousKeyId, reason);
+    } catch (error) {
+      this.logger.error({
+        event: KMS_EVENTS.dataKeyRotationFailed,
+        keyId: active.id,
+        reason,
+        code: error instanceof KmsError ? error.code : null,
+      });
+      throw error;
+    }
+  }
+
+  private rotationReason(active: DataKey): 'age' | 'usage_limit' | null {
+    const { rotationDays, maxEncryptionsPerKey } = this.options;
+    if (active.encryptions + active.pendingEncryptions >= maxEncryptionsPerKey)
+      return 'usage_limit';
+    if (rotationDays > 0 && this.options.clock() - active.createdAt >= rotationDays * DAY_MS) {
+      return 'age';
+    }
+    return null;
+  }
+
+  private rotated(keyId: string, previousKeyId: string | null, reason: string): void {
+    this.dataKeyRotations++;
+    this.logger.log({ event: KMS_EVENTS.dataKeyRotated, keyId, previousKeyId, reason });
+    if (this.options.autoReencrypt) void this.reencryptionJob.tick();
+  }
+
+  private async reencryptIfNeeded(): Promise<void> {
+    if (this.storage.envelopeColumns().length === 0) return;
+    await this.reencrypt();
+  }
+
+  private async rewrap(compact: string): Promise<{ envelope: string; keyId: string }> {
+    const parsed = await this.reseal(compact);
+    return { envelope: formatCompactEnvelope(parsed), keyId: parsed.keyId };
+  }
+
+  /** Opens an envelope and seals its plaintext, with the same AAD, under the active key. */
+  private async reseal(envelope: EnvelopeV1 | string): Promise<ParsedEnvelope> {
+    const keyring = this.ready();
+    const parsed = parseEnvelope(envelope);
+    const key = keyring.get(parsed.keyId) ?? (await keyring.fetch(parsed.keyId));
+    const plaintext = openEnvelope(key.material, parsed);
+    try {
+      const active = keyring.active;
+      const sealed = sealEnvelope(active.material, active.id, plaintext, parsed.aad, Date.now());
+      this.countEncryption(active);
+      return sealed;
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  /** One more envelope under `key`; past a batch, the scheduled check runs early. */
+  private countEncryption(key: DataKey): void {
+    if (++key.pendingEncryptions % this.options.usageFlushEvery === 0) void this.rotationJob.tick();
   }
 
   private ready(): Keyring {
@@ -217,7 +476,9 @@ export class KmsService implements OnModuleInit, OnApplicationShutdown {
     const bytes = plaintextBytes(plaintext);
     try {
       const key = keyring.active;
-      return sealEnvelope(key.material, key.id, bytes, aad, Date.now());
+      const sealed = sealEnvelope(key.material, key.id, bytes, aad, Date.now());
+      this.countEncryption(key);
+      return sealed;
     } finally {
       if (owned) bytes.fill(0);
     }

@@ -25,4 +25,11 @@ export class KmsDataKeyEntity {
 
   @Column({ name: 'retired_at', type: 'bigint', nullable: true, transformer: epochMillis })
   retiredAt: number | null;
+
+  /**
+   * Encryptions sealed under this key, as of the replicas' last flush (they count in batches).
+   * pg returns bigint as a string: read it with Number().
+   */
+  @Column({ type: 'bigint', default: 0 })
+  encryptions?: number | string;
 }

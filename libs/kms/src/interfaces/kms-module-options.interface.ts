@@ -42,6 +42,61 @@ export interface KmsModuleOptions {
    * @default true
    */
   initializeOnStart?: boolean;
+  /**
+   * The master key being rotated away from. When the keyring is still under this key and
+   * `masterKey` is new, start-up re-wraps every data key under the new one (one transaction),
+   * and rows wrapped by either key open while replicas roll over.
+   * @default process.env.KMS_MASTER_KEY_PREVIOUS
+   */
+  previousMasterKey?: string | Buffer | MasterKeyProvider;
+  /** Scheduled data-key rotation. */
+  rotation?: KmsRotationOptions;
+  /** Moving envelopes off retired data keys. */
+  reencryption?: KmsReencryptionOptions;
+  /**
+   * The clock (epoch milliseconds), for tests of the rotation schedule.
+   * @default Date.now
+   */
+  clock?: () => number;
+}
+
+export interface KmsRotationOptions {
+  /**
+   * Rotate the active data key once it is this many days old. 0 turns age-based rotation off.
+   * @default 90
+   */
+  rotationDays?: number;
+  /**
+   * Rotate before one data key has sealed this many envelopes. With random 96-bit IVs NIST SP
+   * 800-38D allows at most 2^32 per key; replicas count in batches, so the default leaves room.
+   * @default 2 ** 30
+   */
+  maxEncryptionsPerKey?: number;
+  /**
+   * How often each replica checks whether the active key is due and flushes its usage count.
+   * 0 turns the scheduler off (rotateDataKey() and runLifecycle() still work).
+   * @default 60000
+   */
+  checkIntervalMs?: number;
+  /**
+   * A replica writes its usage count after this many encryptions (and on every check).
+   * @default 10000
+   */
+  usageFlushEvery?: number;
+}
+
+export interface KmsReencryptionOptions {
+  /**
+   * Run re-encryption from the scheduler whenever envelopes under retired keys remain (one
+   * replica at a time). Off: only reencrypt() moves them.
+   * @default true
+   */
+  auto?: boolean;
+  /**
+   * Envelopes read, re-encrypted and written per transaction.
+   * @default 500
+   */
+  batchSize?: number;
 }
 
 /** For `KmsModule.forRootAsync({ useClass })`. */

@@ -11,6 +11,10 @@ export interface DataKey {
   readonly material: Buffer;
   status: 'active' | 'retired';
   readonly createdAt: number;
+  /** Encryptions under this key that every replica had flushed, as last read from the store. */
+  encryptions: number;
+  /** Encryptions by this process not yet added to the store's count. */
+  pendingEncryptions: number;
 }
 
 /** A fresh active data key: its plain material, and the form the store keeps (wrapped). */
@@ -28,7 +32,7 @@ export async function newDataKey(
   };
 }
 
-/** Unwraps a stored key; one that does not verify under the master key is a KeyringIntegrityError. */
+/** Unwraps a stored key; one that does not verify under `provider` is a KeyringIntegrityError. */
 export async function unwrapDataKey(
   provider: MasterKeyProvider,
   row: StoredDataKey,
@@ -45,5 +49,12 @@ export async function unwrapDataKey(
     }
     throw error;
   }
-  return { id: row.id, material, status: row.status, createdAt: row.createdAt };
+  return {
+    id: row.id,
+    material,
+    status: row.status,
+    createdAt: row.createdAt,
+    encryptions: 0,
+    pendingEncryptions: 0,
+  };
 }

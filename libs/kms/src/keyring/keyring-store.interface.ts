@@ -8,6 +8,11 @@ export interface StoredDataKey {
   readonly retiredAt: number | null;
 }
 
+/** What a conditional rotation found: it rotated, or another process already had. */
+export type RotationOutcome =
+  | { readonly rotated: true; readonly previousKeyId: string | null }
+  | { readonly rotated: false; readonly activeKeyId: string };
+
 /** The keyring's storage port: what it needs from a database, nothing more. */
 export interface KeyringStore {
   /** The fingerprint of the master key this keyring was created with, or null before the first start. */
@@ -21,9 +26,25 @@ export interface KeyringStore {
   findKey(id: string): Promise<StoredDataKey | null>;
   /**
    * Retires the active key and stores `next` as the active one, atomically and serialised
-   * against rotations by other processes. Returns the id of the key it retired.
+   * against rotations by other processes. With `expectedActiveId`, rotates only if that key is
+   * still the active one (so replicas racing to rotate one key make one new key). Refuses with
+   * MasterKeyMismatchError when the keyring's master key is no longer `next`'s.
    */
-  rotate(next: StoredDataKey): Promise<string | null>;
+  rotate(next: StoredDataKey, expectedActiveId?: string): Promise<RotationOutcome>;
   /** Adds keys (from an export) as retired, in one transaction. */
   insertRetired(keys: StoredDataKey[], retiredAt: number): Promise<void>;
+  /**
+   * Master-key rotation: in one transaction, re-wraps every data key with `rewrap` and moves
+   * the keyring's fingerprint from `from` to `to`. Returns the number of keys re-wrapped, or
+   * null when the keyring is already under `to` (another process finished it).
+   */
+  rewrapAll(
+    from: string,
+    to: string,
+    rewrap: (key: StoredDataKey) => Promise<Buffer>,
+  ): Promise<number | null>;
+  /** Adds `count` encryptions to a key's usage; returns the key's new total. */
+  addEncryptions(id: string, count: number): Promise<number>;
+  /** Deletes a retired key (never the active one). Returns false if there was no such retired key. */
+  deleteRetired(id: string): Promise<boolean>;
 }

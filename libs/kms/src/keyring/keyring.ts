@@ -11,6 +11,20 @@ export interface Rotation {
   readonly previousKeyId: string | null;
 }
 
+/** A master key and its fingerprint. */
+export interface MasterKey {
+  readonly provider: MasterKeyProvider;
+  readonly fingerprint: string;
+}
+
+/** The master key the keyring moved from and to at open, when it finished a master-key rotation. */
+export interface MasterKeyRotation {
+  readonly from: string;
+  readonly to: string;
+  /** Data keys re-wrapped by this process; null when another process had done it. */
+  readonly rewrapped: number | null;
+}
+
 /** How long an id that the database did not have is answered from memory (bounds DB reads for junk ids). */
 const MISSING_TTL_MS = 5_000;
 const MISSING_MAX = 1_024;
@@ -27,46 +41,61 @@ export class Keyring {
   private rotations: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    private readonly provider: MasterKeyProvider,
+    private master: MasterKey,
+    /** A master key this process also holds (KMS_MASTER_KEY_PREVIOUS): rows it wrapped still open. */
+    private readonly previous: MasterKey | undefined,
     private readonly store: KeyringStore,
-    readonly fingerprint: string,
     private readonly now: () => number,
   ) {}
 
   /**
    * Opens the keyring: checks the master key fingerprint against the stored one (a mismatch
    * throws before anything is written), creates the keyring with its first data key on the
-   * first start, then loads and unwraps every key.
+   * first start, finishes a master-key rotation when the stored fingerprint is `previous`'s,
+   * then loads and unwraps every key.
    */
   static async open(
     provider: MasterKeyProvider,
     store: KeyringStore,
-    now: () => number = Date.now,
-  ): Promise<{ keyring: Keyring; created: boolean }> {
-    const fingerprint = await provider.fingerprint();
-    const keyring = new Keyring(provider, store, fingerprint, now);
+    options: { previous?: MasterKeyProvider; now?: () => number } = {},
+  ): Promise<{ keyring: Keyring; created: boolean; masterKeyRotation: MasterKeyRotation | null }> {
+    const master = { provider, fingerprint: await provider.fingerprint() };
+    const previous = options.previous
+      ? { provider: options.previous, fingerprint: await options.previous.fingerprint() }
+      : undefined;
+    const keyring = new Keyring(master, previous, store, options.now ?? Date.now);
     let created = false;
+    let masterKeyRotation: MasterKeyRotation | null = null;
     const stored = await store.readFingerprint();
     if (stored === null) {
-      const first = await newDataKey(provider, fingerprint, now());
+      const first = await newDataKey(provider, master.fingerprint, keyring.now());
       first.material.fill(0);
-      created = await store.createKeyring(fingerprint, first.stored);
+      created = await store.createKeyring(master.fingerprint, first.stored);
       // Another process created the keyring between our read and our write: check its key.
-      if (!created) return { keyring: await Keyring.openExisting(keyring), created };
-    } else if (stored !== fingerprint) {
-      throw new MasterKeyMismatchError(stored, fingerprint);
+      if (!created && (await store.readFingerprint()) !== master.fingerprint) {
+        throw new MasterKeyMismatchError(
+          (await store.readFingerprint()) ?? '(none)',
+          master.fingerprint,
+        );
+      }
+    } else if (stored !== master.fingerprint) {
+      if (!previous || stored !== previous.fingerprint) {
+        throw new MasterKeyMismatchError(stored, master.fingerprint);
+      }
+      const rewrapped = await keyring.rewrapAll(previous, master);
+      masterKeyRotation = { from: previous.fingerprint, to: master.fingerprint, rewrapped };
     }
     await keyring.reload();
-    return { keyring, created };
+    return { keyring, created, masterKeyRotation };
   }
 
-  private static async openExisting(keyring: Keyring): Promise<Keyring> {
-    const stored = await keyring.store.readFingerprint();
-    if (stored !== keyring.fingerprint) {
-      throw new MasterKeyMismatchError(stored ?? '(none)', keyring.fingerprint);
-    }
-    await keyring.reload();
-    return keyring;
+  /** The master key data keys are wrapped under from now on. */
+  get masterKey(): MasterKey {
+    return this.master;
+  }
+
+  get fingerprint(): string {
+    return this.master.fingerprint;
   }
 
   /** The key new envelopes are written under. */
@@ -76,6 +105,11 @@ export class Keyring {
 
   get size(): number {
     return this.keys.size;
+  }
+
+  /** Every key in memory (for status and re-encryption: which ids are retired). */
+  list(): IterableIterator<DataKey> {
+    return this.keys.values();
   }
 
   /** A key already in memory, or undefined. */
@@ -103,36 +137,87 @@ export class Keyring {
   }
 
   /**
-   * Makes a new data key active; the previous one stays for decryption. Rotations of this
-   * process run one at a time, so memory switches keys in the order the database committed.
+   * Makes a new data key active; the previous one stays for decryption. With `ifActive`, only
+   * when that key is still the active one in the database: replicas that decide together to
+   * rotate the same key make one new key, and the others adopt it (null is returned to them).
+   * Rotations of this process run one at a time, so memory switches keys in commit order.
    */
-  rotate(): Promise<Rotation> {
-    const rotation = this.rotations.then(() => this.rotateNow());
+  rotate(ifActive?: string): Promise<Rotation | null> {
+    const rotation = this.rotations.then(() => this.rotateNow(ifActive));
     this.rotations = rotation.catch(() => undefined);
     return rotation;
   }
 
-  private async rotateNow(): Promise<Rotation> {
-    const next = await newDataKey(this.provider, this.fingerprint, this.now());
-    let previousKeyId: string | null;
+  /**
+   * Master-key rotation while running: re-wraps every stored data key under `next` in one
+   * transaction, then uses `next` from now on. The caller releases the old provider.
+   */
+  async rotateMasterKey(next: MasterKeyProvider): Promise<MasterKeyRotation> {
+    const target = { provider: next, fingerprint: await next.fingerprint() };
+    const from = this.master;
+    const rewrapped = await this.rewrapAll(from, target);
+    this.master = target;
+    return { from: from.fingerprint, to: target.fingerprint, rewrapped };
+  }
+
+  /**
+   * Adds this process's pending encryption counts to the store, and reads back the active key's
+   * total (other replicas count too). A failed write keeps the counts for the next flush.
+   */
+  async flushUsage(): Promise<void> {
+    for (const key of this.keys.values()) {
+      const count = key.pendingEncryptions;
+      if (count === 0 && key !== this.activeKey) continue;
+      key.pendingEncryptions -= count;
+      try {
+        key.encryptions = await this.store.addEncryptions(key.id, count);
+      } catch (error) {
+        key.pendingEncryptions += count;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Reloads every key from the store (after a lost notification connection, or when another
+   * replica re-wrapped them). Keys still present keep their in-memory object.
+   */
+  async reload(): Promise<void> {
+    const rows = await this.store.listKeys();
+    const loaded = new Map<string, DataKey>();
+    let active: DataKey | undefined;
     try {
-      previousKeyId = await this.store.rotate(next.stored);
+      for (const row of rows) {
+        const held = this.keys.get(row.id);
+        const key = held ?? (await this.unwrap(row));
+        key.status = row.status;
+        loaded.set(key.id, key);
+        if (key.status === 'active') active = key;
+      }
     } catch (error) {
-      next.material.fill(0);
+      for (const key of loaded.values()) if (!this.keys.has(key.id)) key.material.fill(0);
       throw error;
     }
-    for (const key of this.keys.values()) {
-      if (key.status === 'active') key.status = 'retired';
-    }
-    const key: DataKey = {
-      id: next.stored.id,
-      material: next.material,
-      status: 'active',
-      createdAt: next.stored.createdAt,
-    };
-    this.keys.set(key.id, key);
-    this.activeKey = key;
-    return { keyId: key.id, previousKeyId };
+    if (!active) throw new KeyringIntegrityError('(none)', 'the keyring has no active data key');
+    for (const [id, key] of this.keys) if (!loaded.has(id)) key.material.fill(0);
+    this.keys.clear();
+    for (const [id, key] of loaded) this.keys.set(id, key);
+    this.activeKey = active;
+  }
+
+  /** Destroys a retired key for good: the store row, then memory. False if no such retired key. */
+  async destroyKey(id: string): Promise<boolean> {
+    const deleted = await this.store.deleteRetired(id);
+    if (deleted) this.forget(id);
+    return deleted;
+  }
+
+  /** Drops a key another replica destroyed. */
+  forget(id: string): void {
+    const key = this.keys.get(id);
+    if (!key || key === this.activeKey) return;
+    key.material.fill(0);
+    this.keys.delete(id);
   }
 
   /** The stored (wrapped) form of every data key, for an export. */
@@ -148,7 +233,7 @@ export class Keyring {
   async importKeys(keys: readonly StoredDataKey[]): Promise<string[]> {
     const incoming: DataKey[] = [];
     try {
-      for (const row of keys) incoming.push(await unwrapDataKey(this.provider, row));
+      for (const row of keys) incoming.push(await this.unwrap(row));
       const fresh: DataKey[] = [];
       for (const key of incoming) {
         // A key another replica holds joins this keyring as any looked-up key does.
@@ -169,11 +254,14 @@ export class Keyring {
         keys.filter((row) => freshIds.has(row.id)),
         this.now(),
       );
-      for (const key of fresh) this.keys.set(key.id, { ...key, status: 'retired' });
+      for (const key of fresh) {
+        key.status = 'retired';
+        this.keys.set(key.id, key);
+      }
       for (const key of incoming) if (!freshIds.has(key.id)) key.material.fill(0);
       return [...freshIds];
     } catch (error) {
-      for (const key of incoming) key.material.fill(0);
+      for (const key of incoming) if (!this.keys.has(key.id)) key.material.fill(0);
       throw error;
     }
   }
@@ -184,24 +272,61 @@ export class Keyring {
     this.keys.clear();
   }
 
-  private async reload(): Promise<void> {
-    const rows = await this.store.listKeys();
-    const loaded = new Map<string, DataKey>();
-    let active: DataKey | undefined;
+  private async rotateNow(ifActive: string | undefined): Promise<Rotation | null> {
+    const next = await newDataKey(this.master.provider, this.master.fingerprint, this.now());
+    let outcome;
     try {
-      for (const row of rows) {
-        const key = await unwrapDataKey(this.provider, row);
-        loaded.set(key.id, key);
-        if (key.status === 'active') active = key;
-      }
+      outcome = await this.store.rotate(next.stored, ifActive);
     } catch (error) {
-      for (const key of loaded.values()) key.material.fill(0);
+      next.material.fill(0);
       throw error;
     }
-    if (!active) throw new KeyringIntegrityError('(none)', 'the keyring has no active data key');
-    this.destroy();
-    for (const [id, key] of loaded) this.keys.set(id, key);
-    this.activeKey = active;
+    if (!outcome.rotated) {
+      next.material.fill(0);
+      await this.fetch(outcome.activeKeyId);
+      return null;
+    }
+    for (const key of this.keys.values()) {
+      if (key.status === 'active') key.status = 'retired';
+    }
+    const key: DataKey = {
+      id: next.stored.id,
+      material: next.material,
+      status: 'active',
+      createdAt: next.stored.createdAt,
+      encryptions: 0,
+      pendingEncryptions: 0,
+    };
+    this.keys.set(key.id, key);
+    this.activeKey = key;
+    return { keyId: key.id, previousKeyId: outcome.previousKeyId };
+  }
+
+  private rewrapAll(from: MasterKey, to: MasterKey): Promise<number | null> {
+    return this.store.rewrapAll(from.fingerprint, to.fingerprint, async (row) => {
+      const key = await unwrapDataKey(from.provider, row);
+      try {
+        return await to.provider.wrapDataKey(key.material, row.id);
+      } finally {
+        key.material.fill(0);
+      }
+    });
+  }
+
+  /** Unwraps with whichever held master key wrapped the row. */
+  private unwrap(row: StoredDataKey): Promise<DataKey> {
+    if (row.masterKeyFingerprint === this.master.fingerprint) {
+      return unwrapDataKey(this.master.provider, row);
+    }
+    if (this.previous && row.masterKeyFingerprint === this.previous.fingerprint) {
+      return unwrapDataKey(this.previous.provider, row);
+    }
+    return Promise.reject(
+      new KeyringIntegrityError(
+        row.id,
+        `it is wrapped under master key ${row.masterKeyFingerprint.slice(0, 80)}, which this process does not hold (restart it with the current KMS_MASTER_KEY)`,
+      ),
+    );
   }
 
   private async lookUp(id: string): Promise<DataKey> {
@@ -211,10 +336,10 @@ export class Keyring {
       this.missing.set(id, this.now());
       throw new DataKeyNotFoundError(id);
     }
-    const key = await unwrapDataKey(this.provider, row);
+    const key = await this.unwrap(row);
     this.keys.set(key.id, key);
-    if (key.status === 'active' && key.createdAt > this.activeKey.createdAt) {
-      // Another replica rotated: write under its key from now on.
+    if (key.status === 'active' && key !== this.activeKey) {
+      // Another replica rotated (the database holds one active key): write under it from now on.
       this.activeKey.status = 'retired';
       this.activeKey = key;
     }

@@ -41,6 +41,21 @@ export async function resolveMasterKeyProvider(
   throw new MasterKeyMissingError('KMS_MASTER_KEY is not set');
 }
 
+/**
+ * The master key being rotated away from (option, else KMS_MASTER_KEY_PREVIOUS), or undefined.
+ * Never generated, never read from a development file.
+ */
+export async function resolvePreviousMasterKeyProvider(
+  previous: string | Buffer | MasterKeyProvider | undefined,
+): Promise<MasterKeyProvider | undefined> {
+  if (previous === undefined) return undefined;
+  if (typeof previous === 'string') {
+    return LocalMasterKeyProvider.fromBase64(previous, 'KMS_MASTER_KEY_PREVIOUS');
+  }
+  if (Buffer.isBuffer(previous)) return new LocalMasterKeyProvider(previous);
+  return previous;
+}
+
 async function developmentKey(file: string): Promise<LocalMasterKeyProvider> {
   const existing = await readOwnerOnly(file);
   if (existing !== undefined) {

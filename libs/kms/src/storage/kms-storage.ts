@@ -14,6 +14,7 @@ import {
   MIGRATION_ADVISORY_LOCK,
 } from '../kms.constants.js';
 import type { ResolvedKmsOptions } from '../kms.options.js';
+import type { EnvelopeColumn } from '../reencryption/envelope-column.js';
 
 /** Tables an extension library (e.g. @nest-kms/secrets) keeps beside the keyring. */
 export interface KmsStorageExtension {
@@ -21,6 +22,8 @@ export interface KmsStorageExtension {
   readonly name: string;
   readonly entities: readonly Function[];
   readonly migrations: readonly Function[];
+  /** Its columns of envelopes: re-encryption moves them, key destruction counts them. */
+  readonly envelopeColumns?: readonly EnvelopeColumn[];
 }
 
 /**
@@ -33,6 +36,7 @@ export class KmsStorage implements OnApplicationShutdown {
   private opening: Promise<DataSource> | undefined;
   private owned: DataSource | undefined;
   private readonly extensions: KmsStorageExtension[] = [];
+  private readonly columns: EnvelopeColumn[] = [];
   private sqliteQueue: Promise<unknown> = Promise.resolve();
   private opened: DataSource | undefined;
 
@@ -52,6 +56,23 @@ export class KmsStorage implements OnApplicationShutdown {
       );
     }
     this.extensions.push(extension);
+    for (const column of extension.envelopeColumns ?? []) this.registerEnvelopeColumn(column);
+  }
+
+  /**
+   * Adds a column of envelopes for re-encryption and key-destruction checks. Unlike register(),
+   * allowed at any time (e.g. by a module that discovers its entities at start-up).
+   */
+  registerEnvelopeColumn(column: EnvelopeColumn): void {
+    const known = this.columns.some(
+      (existing) => existing.entity === column.entity && existing.envelope === column.envelope,
+    );
+    if (!known) this.columns.push(column);
+  }
+
+  /** Every registered column of envelopes. */
+  envelopeColumns(): readonly EnvelopeColumn[] {
+    return this.columns;
   }
 
   /** The DataSource, opened (and, when owned, migrated) on first call. */

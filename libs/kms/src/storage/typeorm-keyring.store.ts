@@ -2,13 +2,29 @@ import type { EntityManager } from 'typeorm';
 import type { KmsStorage } from './kms-storage.js';
 import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
 import { KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
-import type { KeyringStore, StoredDataKey } from '../keyring/keyring-store.interface.js';
+import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
+import type {
+  KeyringStore,
+  RotationOutcome,
+  StoredDataKey,
+} from '../keyring/keyring-store.interface.js';
 import { KEYRING_ID } from '../kms.constants.js';
+import type { KmsNotifications } from '../notifications/kms-notifications.js';
 import { isUniqueViolation } from './unique-violation.js';
 
-/** KeyringStore on a TypeORM DataSource (Postgres or SQLite). */
+/** Topics the keyring publishes to the other replicas. */
+export const KEYRING_TOPICS = {
+  dataKeyRotated: 'data_key_rotated',
+  dataKeyDestroyed: 'data_key_destroyed',
+  masterKeyRotated: 'master_key_rotated',
+} as const;
+
+/** KeyringStore on a TypeORM DataSource (Postgres or SQLite); changes are published to the other replicas. */
 export class TypeOrmKeyringStore implements KeyringStore {
-  constructor(private readonly storage: KmsStorage) {}
+  constructor(
+    private readonly storage: KmsStorage,
+    private readonly notifications?: KmsNotifications,
+  ) {}
 
   async readFingerprint(): Promise<string | null> {
     const row = await this.storage.run((dataSource) =>
@@ -49,23 +65,30 @@ export class TypeOrmKeyringStore implements KeyringStore {
     return row ? fromRow(row) : null;
   }
 
-  rotate(next: StoredDataKey): Promise<string | null> {
+  rotate(next: StoredDataKey, expectedActiveId?: string): Promise<RotationOutcome> {
     return this.storage.transaction(async (manager) => {
-      await this.lockKeyring(manager);
+      const fingerprint = await this.lockKeyring(manager);
+      if (fingerprint !== next.masterKeyFingerprint) {
+        throw new MasterKeyMismatchError(fingerprint ?? '(none)', next.masterKeyFingerprint);
+      }
       const previous = await manager.findOneBy(KmsDataKeyEntity, { status: 'active' });
+      if (expectedActiveId !== undefined && previous && previous.id !== expectedActiveId) {
+        return { rotated: false, activeKeyId: previous.id };
+      }
       if (previous) {
         await manager.update(
           KmsDataKeyEntity,
           { id: previous.id, status: 'active' },
-          {
-            status: 'retired',
-            retiredAt: next.createdAt,
-          },
+          { status: 'retired', retiredAt: next.createdAt },
         );
       }
       await manager.insert(KmsDataKeyEntity, toRow(next));
       await manager.update(KmsKeyringEntity, { id: KEYRING_ID }, { updatedAt: next.createdAt });
-      return previous?.id ?? null;
+      await this.notifications?.publish(manager, {
+        topic: KEYRING_TOPICS.dataKeyRotated,
+        keyId: next.id,
+      });
+      return { rotated: true, previousKeyId: previous?.id ?? null };
     });
   }
 
@@ -81,17 +104,78 @@ export class TypeOrmKeyringStore implements KeyringStore {
     });
   }
 
+  rewrapAll(
+    from: string,
+    to: string,
+    rewrap: (key: StoredDataKey) => Promise<Buffer>,
+  ): Promise<number | null> {
+    return this.storage.transaction(async (manager) => {
+      const fingerprint = await this.lockKeyring(manager);
+      if (fingerprint === to) return null;
+      if (fingerprint !== from) throw new MasterKeyMismatchError(fingerprint ?? '(none)', from);
+      const rows = await manager.find(KmsDataKeyEntity, { order: { createdAt: 'ASC' } });
+      for (const row of rows) {
+        const wrapped = await rewrap(fromRow(row));
+        await manager.update(
+          KmsDataKeyEntity,
+          { id: row.id },
+          { wrappedKey: wrapped.toString('base64'), masterKeyFingerprint: to },
+        );
+      }
+      await manager.update(
+        KmsKeyringEntity,
+        { id: KEYRING_ID },
+        { masterKeyFingerprint: to, updatedAt: Date.now() },
+      );
+      await this.notifications?.publish(manager, {
+        topic: KEYRING_TOPICS.masterKeyRotated,
+        fingerprint: to,
+      });
+      return rows.length;
+    });
+  }
+
+  async addEncryptions(id: string, count: number): Promise<number> {
+    const rows = (await this.storage.run((dataSource) =>
+      dataSource.query(
+        dataSource.options.type === 'postgres'
+          ? 'UPDATE kms_data_keys SET encryptions = encryptions + $1 WHERE id = $2 RETURNING encryptions'
+          : 'UPDATE kms_data_keys SET encryptions = encryptions + ? WHERE id = ? RETURNING encryptions',
+        [count, id],
+      ),
+    )) as unknown;
+    // pg answers [rows, affected] for an UPDATE ... RETURNING through TypeORM; SQLite the rows.
+    const list = (Array.isArray((rows as unknown[])[0]) ? (rows as unknown[][])[0] : rows) as {
+      encryptions: number | string;
+    }[];
+    return list.length === 0 ? 0 : Number(list[0].encryptions);
+  }
+
+  deleteRetired(id: string): Promise<boolean> {
+    return this.storage.transaction(async (manager) => {
+      await this.lockKeyring(manager);
+      const result = await manager.delete(KmsDataKeyEntity, { id, status: 'retired' });
+      if (!result.affected) return false;
+      await this.notifications?.publish(manager, {
+        topic: KEYRING_TOPICS.dataKeyDestroyed,
+        keyId: id,
+      });
+      return true;
+    });
+  }
+
   /**
-   * Serialises rotations across processes: on Postgres a row lock on the keyring row, held to
-   * commit. SQLite allows one writer per database file, so its transaction already does.
+   * Serialises keyring changes across processes: on Postgres a row lock on the keyring row,
+   * held to commit. SQLite allows one writer per database file, so its transaction already
+   * does. Returns the keyring's master key fingerprint as of the lock.
    */
-  private async lockKeyring(manager: EntityManager): Promise<void> {
-    if (manager.connection.options.type !== 'postgres') return;
-    await manager
+  private async lockKeyring(manager: EntityManager): Promise<string | null> {
+    const query = manager
       .createQueryBuilder(KmsKeyringEntity, 'keyring')
-      .setLock('pessimistic_write')
-      .where('keyring.id = :id', { id: KEYRING_ID })
-      .getOne();
+      .where('keyring.id = :id', { id: KEYRING_ID });
+    if (manager.connection.options.type === 'postgres') query.setLock('pessimistic_write');
+    const row = await query.getOne();
+    return row?.masterKeyFingerprint ?? null;
   }
 }
 
