@@ -40,12 +40,22 @@ export class CapturedLogger extends ConsoleLogger {
   }
 
   events(name: string): Record<string, unknown>[] {
-    return this.lines
-      .map((line) => JSON.parse(line) as { message: unknown })
-      .map((line) => line.message)
-      .filter(
-        (m): m is Record<string, unknown> =>
-          typeof m === 'object' && m !== null && (m as { event?: unknown }).event === name,
-      );
+    return eventsIn(this.lines, name);
   }
+}
+
+/** Structured log events named `name` recorded so far in this test file, from any app. */
+export function loggedEvents(name: string): Record<string, unknown>[] {
+  return eventsIn(CapturedLogger.everything, name);
+}
+
+function eventsIn(lines: readonly string[], name: string): Record<string, unknown>[] {
+  return lines
+    .map((line) => (JSON.parse(line) as { message?: unknown }).message)
+    .filter(
+      (message): message is Record<string, unknown> =>
+        typeof message === 'object' &&
+        message !== null &&
+        (message as { event?: unknown }).event === name,
+    );
 }

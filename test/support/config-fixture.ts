@@ -190,14 +190,4 @@ export class LeakWatch {
   }
 }
 
-/** Structured log events named `name` recorded so far in this test file, from any app. */
-export function loggedEvents(name: string): Record<string, unknown>[] {
-  return CapturedLogger.everything
-    .map((line) => (JSON.parse(line) as { message?: unknown }).message)
-    .filter(
-      (message): message is Record<string, unknown> =>
-        typeof message === 'object' &&
-        message !== null &&
-        (message as { event?: unknown }).event === name,
-    );
-}
+export { loggedEvents } from './captured-logger.js';

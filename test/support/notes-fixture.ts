@@ -1,0 +1,85 @@
+import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import {
+  Column,
+  Entity,
+  PrimaryColumn,
+  Table,
+  type DataSource,
+  type MigrationInterface,
+  type QueryRunner,
+} from 'typeorm';
+import { KmsModule, KmsService, KmsStorage, type KmsModuleOptions } from '@nest-kms/kms';
+import { CapturedLogger } from './captured-logger.js';
+import type { TestDatabase } from './databases.js';
+
+/** An application table with a column of compact envelopes and no key-id column. */
+@Entity({ name: 'test_notes' })
+export class NoteEntity {
+  @PrimaryColumn({ type: 'varchar', length: 32 })
+  id: string;
+
+  @Column({ type: 'text', nullable: true })
+  body: string | null;
+}
+
+export class CreateTestNotes1700000000000 implements MigrationInterface {
+  name = 'CreateTestNotes1700000000000';
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.createTable(
+      new Table({
+        name: 'test_notes',
+        columns: [
+          { name: 'id', type: 'varchar', length: '32', isPrimary: true },
+          { name: 'body', type: 'text', isNullable: true },
+        ],
+      }),
+    );
+  }
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.dropTable('test_notes');
+  }
+}
+
+@Injectable()
+class NotesRegistration {
+  constructor(storage: KmsStorage) {
+    storage.register({
+      name: 'test-notes',
+      entities: [NoteEntity],
+      migrations: [CreateTestNotes1700000000000],
+      envelopeColumns: [{ entity: NoteEntity, envelope: 'body' }],
+    });
+  }
+}
+
+export interface NotesApp {
+  readonly app: INestApplicationContext;
+  readonly kms: KmsService;
+  readonly logger: CapturedLogger;
+  readonly dataSource: DataSource;
+  close(): Promise<void>;
+}
+
+/** KmsModule plus the notes table (registered as an envelope column) on `db`. */
+export async function startNotesApp(
+  db: TestDatabase,
+  masterKey: string,
+  extra: Partial<KmsModuleOptions> = {},
+): Promise<NotesApp> {
+  const logger = new CapturedLogger();
+  const moduleRef = await Test.createTestingModule({
+    imports: [KmsModule.forRoot({ masterKey, connection: db.connection, ...extra })],
+    providers: [NotesRegistration],
+  })
+    .setLogger(logger)
+    .compile();
+  const app = await moduleRef.init();
+  return {
+    app,
+    kms: app.get(KmsService),
+    logger,
+    dataSource: await app.get(KmsStorage).dataSource(),
+    close: () => app.close(),
+  };
+}
