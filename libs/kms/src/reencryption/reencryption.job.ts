@@ -250,7 +250,7 @@ export class ReencryptionJob {
       for (let start = 0; start < updates.length; start += SQLITE_ROWS_PER_UPDATE) {
         const chunk = updates.slice(start, start + SQLITE_ROWS_PER_UPDATE);
         const width = plan.primaryKey.length;
-        const tuple = `(${new Array(width + 3).fill('?').join(', ')})`;
+        const tuple = `(${Array.from({ length: width + 3 }, () => '?').join(', ')})`;
         const parameters: unknown[] = [];
         for (const { row, envelope, keyId } of chunk) {
           parameters.push(...row.key, row.envelope, envelope, keyId);
@@ -261,7 +261,7 @@ export class ReencryptionJob {
         );
         const sets = [`${plan.envelope} = v.column${width + 2}`];
         if (plan.keyId) sets.push(`${plan.keyId} = v.column${width + 3}`);
-        const sql = `UPDATE ${plan.table} SET ${sets.join(', ')} FROM (VALUES ${new Array(chunk.length).fill(tuple).join(', ')}) AS v WHERE ${matches.join(' AND ')} AND ${plan.table}.${plan.envelope} = v.column${width + 1}`;
+        const sql = `UPDATE ${plan.table} SET ${sets.join(', ')} FROM (VALUES ${Array.from(chunk, () => tuple).join(', ')}) AS v WHERE ${matches.join(' AND ')} AND ${plan.table}.${plan.envelope} = v.column${width + 1}`;
         await manager.query(sql, parameters);
       }
     });
