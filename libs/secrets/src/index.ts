@@ -8,6 +8,7 @@ export { SECRETS_EVENTS, SECRETS_MESSAGES } from './secrets.messages.js';
 export { MAX_SECRET_VALUE_BYTES, SECRET_NAME_PATTERN } from './secrets.validation.js';
 export type {
   SecretsAuditOptions,
+  SecretsLifecycleOptions,
   SecretsModuleOptions,
   SecretsOptionsFactory,
 } from './interfaces/secrets-module-options.interface.js';
@@ -26,6 +27,15 @@ export type {
   SecretsBackupResult,
   SecretsRestoreResult,
 } from './backup/secrets-backup.interface.js';
+export type {
+  SecretRotationContext,
+  SecretRotationFinishContext,
+  SecretRotator,
+  SecretRotatorOptions,
+  SecretsLifecycleReport,
+} from './lifecycle/secret-rotator.interface.js';
+export { AUTO_ROTATION_ACTOR } from './lifecycle/auto-rotation.js';
+export { SECRETS_LIFECYCLE_JOB } from './lifecycle/secrets-lifecycle.js';
 export type { RotationPolicy } from './entities/secret.entity.js';
 export { SecretEntity } from './entities/secret.entity.js';
 export { SecretVersionEntity } from './entities/secret-version.entity.js';
@@ -40,6 +50,7 @@ export { SecretDeletedError } from './errors/secret-deleted.error.js';
 export { SecretVersionNotFoundError } from './errors/secret-version-not-found.error.js';
 export { InvalidSecretInputError } from './errors/invalid-secret-input.error.js';
 export { SecretStateError } from './errors/secret-state.error.js';
+export { SecretRotationUnscheduledError } from './errors/secret-rotation-unscheduled.error.js';
 export { AuditWriteFailedError } from './errors/audit-write-failed.error.js';
 export { InvalidBackupError } from './errors/invalid-backup.error.js';
 export { SecretRestoreConflictError } from './errors/secret-restore-conflict.error.js';

@@ -9,6 +9,7 @@ import { SecretNotFoundError } from './errors/secret-not-found.error.js';
 import { SecretStateError } from './errors/secret-state.error.js';
 import type {
   ActorOptions,
+  GuardedRotateOptions,
   SecretChange,
   SecretMetadata,
   SetSecretOptions,
@@ -41,8 +42,13 @@ export class SecretWriter {
   }
 
   /** A new current value for an existing secret; the old one becomes `previous`. */
-  rotateSecret(name: string, value: string, options: ActorOptions = {}): Promise<SecretMetadata> {
-    return this.addVersion('rotate', name, value, { actor: options.actor });
+  rotateSecret(
+    name: string,
+    value: string,
+    options: GuardedRotateOptions = {},
+  ): Promise<SecretMetadata> {
+    const { actor, expectedVersion, reason } = options;
+    return this.addVersion('rotate', name, value, { actor, expectedVersion, reason });
   }
 
   /** Soft delete: reads fail with "Secret not found" until recoverSecret(), within the recovery window. */
@@ -90,7 +96,7 @@ export class SecretWriter {
     action: 'write' | 'rotate',
     name: string,
     value: string,
-    options: SetSecretOptions,
+    options: SetSecretOptions & Omit<GuardedRotateOptions, 'actor'>,
   ): Promise<SecretMetadata> {
     // A bad actor cannot be recorded; every other refusal leaves a failure record.
     checkActor(options.actor);
@@ -104,6 +110,15 @@ export class SecretWriter {
           throw new SecretStateError(
             name,
             'is deleted; recoverSecret() or destroySecret() it first',
+          );
+        }
+        if (
+          options.expectedVersion !== undefined &&
+          existing?.currentVersion !== options.expectedVersion
+        ) {
+          throw new SecretStateError(
+            name,
+            `is at version ${existing?.currentVersion}, not ${options.expectedVersion}: it changed meanwhile`,
           );
         }
         const now = this.options.clock();
@@ -140,6 +155,8 @@ export class SecretWriter {
           expiresAt,
           deletedAt: null,
           recoverableUntil: null,
+          expiryReportedAt: null,
+          rotationClaimedUntil: null,
         };
         if (existing) await manager.update(SecretEntity, { name }, row);
         else await manager.insert(SecretEntity, row);
@@ -176,6 +193,7 @@ export class SecretWriter {
       version: row.currentVersion,
       keyId: row.currentKeyId,
       actor: options.actor,
+      reason: options.reason,
     });
     return toMetadata(row);
   }

@@ -7,6 +7,8 @@ export interface ResolvedSecretsOptions {
   recoveryWindowDays: number;
   auditFailClosed: boolean;
   auditFlushIntervalMs: number;
+  lifecycleCheckIntervalMs: number;
+  rotationLeaseMs: number;
   clock: () => number;
 }
 
@@ -18,6 +20,8 @@ export function resolveSecretsOptions(options: SecretsModuleOptions): ResolvedSe
     recoveryWindowDays: options.recoveryWindowDays ?? 30,
     auditFailClosed: options.audit?.failClosed ?? false,
     auditFlushIntervalMs: options.audit?.flushIntervalMs ?? 1_000,
+    lifecycleCheckIntervalMs: options.lifecycle?.checkIntervalMs ?? 60_000,
+    rotationLeaseMs: options.lifecycle?.rotationLeaseMs ?? 900_000,
     clock: options.clock ?? Date.now,
   };
   for (const field of [
@@ -25,12 +29,18 @@ export function resolveSecretsOptions(options: SecretsModuleOptions): ResolvedSe
     'cacheMaxEntries',
     'recoveryWindowDays',
     'auditFlushIntervalMs',
+    'lifecycleCheckIntervalMs',
   ] as const) {
     if (!Number.isSafeInteger(resolved[field]) || resolved[field] < 0) {
       throw new KmsConfigurationError(
         `SecretsModule option ${field} must be a non-negative integer`,
       );
     }
+  }
+  if (!Number.isSafeInteger(resolved.rotationLeaseMs) || resolved.rotationLeaseMs < 1) {
+    throw new KmsConfigurationError(
+      'SecretsModule option lifecycle.rotationLeaseMs must be a positive integer',
+    );
   }
   return resolved;
 }

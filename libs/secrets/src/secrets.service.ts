@@ -5,8 +5,9 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
+import type { SchedulerRegistry } from '@nestjs/schedule';
 import { Subject, filter, type Observable } from 'rxjs';
-import { KmsService, KmsStorage } from '@nest-kms/kms';
+import { KMS_SCHEDULER_REGISTRY, KmsService, KmsStorage } from '@nest-kms/kms';
 import { SecretsAudit } from './audit/secrets-audit.js';
 import { SecretsBackup } from './backup/secrets-backup.js';
 import type {
@@ -24,6 +25,13 @@ import type {
   SecretVersionMetadata,
   SetSecretOptions,
 } from './interfaces/secret-operations.interface.js';
+import type {
+  SecretRotator,
+  SecretRotatorOptions,
+  SecretsLifecycleReport,
+} from './lifecycle/secret-rotator.interface.js';
+import { SecretRotators } from './lifecycle/secret-rotators.js';
+import { SecretsLifecycle } from './lifecycle/secrets-lifecycle.js';
 import { SecretReader } from './secret-reader.js';
 import { SecretWriter } from './secret-writer.js';
 import { toMetadata, toVersionMetadata } from './secret.mapping.js';
@@ -53,11 +61,14 @@ export class SecretsService
   private backups!: SecretsBackup;
   private reader!: SecretReader;
   private readonly changeStream = new Subject<SecretChange>();
+  private readonly rotators = new SecretRotators();
+  private lifecycle!: SecretsLifecycle;
 
   constructor(
     private readonly kms: KmsService,
     private readonly storage: KmsStorage,
     @Inject(SECRETS_RESOLVED_OPTIONS) private readonly options: ResolvedSecretsOptions,
+    @Inject(KMS_SCHEDULER_REGISTRY) private readonly scheduler: SchedulerRegistry,
   ) {
     this.now = options.clock;
     storage.register({
@@ -107,6 +118,16 @@ export class SecretsService
       this.now,
       (change) => this.changed(change),
     );
+    this.lifecycle = new SecretsLifecycle(this.scheduler, {
+      kms: this.kms,
+      storage: this.storage,
+      store: this.store,
+      writer: this.writer,
+      audit: this.audit,
+      rotators: this.rotators,
+      options: this.options,
+    });
+    this.lifecycle.start(this.options.lifecycleCheckIntervalMs);
   }
 
   /** Stores a new version (creating the secret on first use) and makes it current; clears its cache entry. */
@@ -151,8 +172,27 @@ export class SecretsService
     return this.backups.restore(artifact, options);
   }
 
+  /**
+   * Rotates `name` automatically with `rotator` when the secret's rotationPolicy is 'auto' and it
+   * is due (`everyDays` after its last change, default 90% of its ttlDays): one replica, once.
+   * May be called before start-up. Returns a function that removes the rotator.
+   */
+  registerRotator(
+    name: string,
+    rotator: SecretRotator,
+    options?: SecretRotatorOptions,
+  ): () => void {
+    return this.rotators.register(name, rotator, options);
+  }
+
+  /** Runs the lifecycle job (expiry sweep, due rotations) now, or joins the run under way. */
+  runLifecycle(): Promise<SecretsLifecycleReport> {
+    return this.lifecycle.run();
+  }
+
   /** Before any module closes its connections (KmsStorage closes the DataSource on shutdown). */
   async beforeApplicationShutdown(): Promise<void> {
+    await this.lifecycle?.stop();
     await this.audit?.flush();
   }
 
@@ -231,6 +271,7 @@ export class SecretsService
       cacheHits: this.reader.cache.hits,
       cacheMisses: this.reader.cache.misses,
       cacheHitRate: this.reader.cache.hitRate,
+      ...this.lifecycle.counters(),
       kmsStatus: { ...this.kms.getStatus(), ...counts },
     };
   }

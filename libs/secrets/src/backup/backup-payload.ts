@@ -72,7 +72,14 @@ export function toBackupSecret(row: SecretEntity, versions: SecretVersionEntity[
 export function toSecretRow(secret: BackupSecret): SecretEntity {
   const { versions, ...fields } = secret;
   const current = versions.find((version) => version.version === secret.currentVersion)!;
-  return { ...fields, currentEnvelope: current.envelope, currentKeyId: current.keyId };
+  // Lifecycle claims are this database's, not the secret's: a restored secret starts without them.
+  return {
+    ...fields,
+    currentEnvelope: current.envelope,
+    currentKeyId: current.keyId,
+    expiryReportedAt: null,
+    rotationClaimedUntil: null,
+  };
 }
 
 export function toVersionRows(secret: BackupSecret): SecretVersionEntity[] {

@@ -49,4 +49,17 @@ export class SecretEntity {
 
   @Column({ name: 'recoverable_until', type: 'bigint', nullable: true, transformer: epochMillis })
   recoverableUntil: number | null;
+
+  /** When a replica's expiry sweep logged secret_expired for the current version; null until then. */
+  @Column({ name: 'expiry_reported_at', type: 'bigint', nullable: true, transformer: epochMillis })
+  expiryReportedAt: number | null;
+
+  /** Until when one replica holds the secret to rotate it automatically; null when free. */
+  @Column({
+    name: 'rotation_claimed_until',
+    type: 'bigint',
+    nullable: true,
+    transformer: epochMillis,
+  })
+  rotationClaimedUntil: number | null;
 }

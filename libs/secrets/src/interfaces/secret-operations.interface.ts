@@ -16,6 +16,14 @@ export interface SetSecretOptions extends ActorOptions {
   description?: string | null;
 }
 
+/** Internal: how the lifecycle job's rotation writes (not part of the public API). */
+export interface GuardedRotateOptions extends ActorOptions {
+  /** Refuse with SecretStateError unless the secret is still at this version. */
+  expectedVersion?: number;
+  /** Logged with secret_rotated, e.g. 'auto'. */
+  reason?: string;
+}
+
 export interface GetSecretOptions extends ActorOptions {
   /** An older version instead of the current one. */
   version?: number;
@@ -72,5 +80,11 @@ export interface SecretsStatus {
   cacheMisses: number;
   /** hits / (hits + misses), 0 before any read. */
   cacheHitRate: number;
+  /** Expired secrets this instance reported (secret_expired) since it started; across replicas each is reported once. */
+  expiredSecretsReported: number;
+  /** Automatic rotations this instance made since it started. */
+  autoRotations: number;
+  /** Automatic rotations that failed here since start (each logged as secret_rotation_failed). */
+  autoRotationFailures: number;
   kmsStatus: KmsStatus & { secretsCount: number; expiredSecretsCount: number };
 }

@@ -12,6 +12,21 @@ export interface SecretsAuditOptions {
   flushIntervalMs?: number;
 }
 
+export interface SecretsLifecycleOptions {
+  /**
+   * How often the lifecycle job (expiry sweep, due automatic rotations) runs, in milliseconds.
+   * 0 leaves the timer off; SecretsService.runLifecycle() still runs the job on demand.
+   * @default 60000
+   */
+  checkIntervalMs?: number;
+  /**
+   * How long a replica holds a secret while its rotator runs: no other replica rotates it
+   * meanwhile, and a failed rotation is retried once it ends. Make it longer than a rotator takes.
+   * @default 900000 (15 minutes)
+   */
+  rotationLeaseMs?: number;
+}
+
 export interface SecretsModuleOptions {
   /**
    * How long a decrypted value stays in memory. 0 disables the cache.
@@ -30,6 +45,8 @@ export interface SecretsModuleOptions {
   recoveryWindowDays?: number;
   /** @default { failClosed: false, flushIntervalMs: 1000 } */
   audit?: SecretsAuditOptions;
+  /** @default { checkIntervalMs: 60000, rotationLeaseMs: 900000 } */
+  lifecycle?: SecretsLifecycleOptions;
   /**
    * The clock (epoch milliseconds). For tests of expiry and TTLs.
    * @default Date.now

@@ -1,0 +1,14 @@
+import { KmsError } from '@nest-kms/kms';
+
+/**
+ * A rotator is registered for an 'auto' secret that has no schedule: neither the rotator's
+ * `everyDays` nor the secret's `ttlDays`. The lifecycle job logs it and does not rotate.
+ */
+export class SecretRotationUnscheduledError extends KmsError {
+  readonly code = 'SECRET_ROTATION_UNSCHEDULED';
+  constructor(readonly secretName: string) {
+    super(
+      `Secret ${secretName} has a rotator but no rotation schedule: pass { everyDays } to registerRotator() or give the secret a ttlDays`,
+    );
+  }
+}
