@@ -388,7 +388,7 @@ describe.each(ENGINES)('SecretsService on %s', (engine) => {
   });
 
   describe('expiry', () => {
-    it('serves a secret until createdAt + ttlDays, then fails with SecretExpiredError and logs secret_expired', async () => {
+    it('serves a secret until createdAt + ttlDays, then fails with SecretExpiredError and logs each refused read', async () => {
       const { secrets, logger } = await start({ clock });
       const value = secretValue('expiring');
       const stored = await secrets.setSecret('TEMP_TOKEN', value, { ttlDays: 30 });
@@ -413,7 +413,7 @@ describe.each(ENGINES)('SecretsService on %s', (engine) => {
           expiredAt: new Date(expiresAt),
         });
       }
-      expect(logger.events('secret_expired')).toEqual([
+      expect(logger.events('secret_read_expired')).toEqual([
         expect.objectContaining({ name: 'TEMP_TOKEN', version: 1 }),
         expect.objectContaining({ name: 'TEMP_TOKEN', version: 1 }),
       ]);

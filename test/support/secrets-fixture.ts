@@ -1,6 +1,6 @@
 import { type INestApplicationContext, type ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { KmsModule, KmsService } from '@nest-kms/kms';
+import { KmsModule, KmsService, type KmsModuleOptions } from '@nest-kms/kms';
 import { SecretsModule, SecretsService, type SecretsModuleOptions } from '@nest-kms/secrets';
 import { CapturedLogger } from './captured-logger.js';
 import type { TestDatabase } from './databases.js';
@@ -16,6 +16,8 @@ export interface SecretsApp {
 
 export interface SecretsAppOptions {
   masterKey: string;
+  /** More KmsModule options (the connection is the test database's). */
+  kms?: Partial<KmsModuleOptions>;
   secrets?: SecretsModuleOptions;
   /** Feature modules and providers of the app under test. */
   imports?: ModuleMetadata['imports'];
@@ -32,7 +34,7 @@ export async function startSecretsApp(
   const connection = options.sql ? options.sql.attach(db.connection) : db.connection;
   const moduleRef = await Test.createTestingModule({
     imports: [
-      KmsModule.forRoot({ masterKey: options.masterKey, connection }),
+      KmsModule.forRoot({ masterKey: options.masterKey, connection, ...options.kms }),
       SecretsModule.forRoot(options.secrets ?? {}),
       ...(options.imports ?? []),
     ],

@@ -95,8 +95,9 @@ export class SecretReader {
   private checkExpiry(name: string, version: number, expiresAt: number | null): void {
     if (expiresAt !== null && expiresAt <= this.options.clock()) {
       const expiredAt = new Date(expiresAt);
+      // secret_expired itself is the sweep's, once per secret; this is every refused read.
       this.logger.warn({
-        event: SECRETS_EVENTS.expired,
+        event: SECRETS_EVENTS.readExpired,
         name,
         version,
         expiredAt: expiredAt.toISOString(),

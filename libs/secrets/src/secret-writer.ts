@@ -14,6 +14,7 @@ import type {
   SecretMetadata,
   SetSecretOptions,
 } from './interfaces/secret-operations.interface.js';
+import type { SecretChangeFeed } from './secret-change-feed.js';
 import { secretBinding, toMetadata } from './secret.mapping.js';
 import { DAY_MS } from './secrets.constants.js';
 import { SECRETS_EVENTS } from './secrets.messages.js';
@@ -33,7 +34,7 @@ export class SecretWriter {
     private readonly store: SecretsStore,
     private readonly audit: SecretsAudit,
     private readonly options: ResolvedSecretsOptions,
-    private readonly changed: (change: SecretChange) => void,
+    private readonly changes: SecretChangeFeed,
   ) {}
 
   /** Stores a new version (creating the secret on first use) and makes it current. */
@@ -167,6 +168,11 @@ export class SecretWriter {
           actor: options.actor,
           outcome: 'success',
         });
+        await this.changes.publish(manager, {
+          name,
+          version,
+          reason: versionReason(action, version),
+        });
         return row;
       });
     const row = await this.audit.guard({ action, secretName: name, actor: options.actor }, () => {
@@ -178,9 +184,8 @@ export class SecretWriter {
         isUniqueViolation(error) ? write() : Promise.reject(error),
       );
     });
-    const reason =
-      action === 'rotate' ? 'rotated' : row.currentVersion === 1 ? 'created' : 'updated';
-    this.changed({ name, version: row.currentVersion, reason });
+    const reason = versionReason(action, row.currentVersion);
+    this.changes.announce({ name, version: row.currentVersion, reason });
     const event =
       reason === 'rotated'
         ? SECRETS_EVENTS.rotated
@@ -218,12 +223,11 @@ export class SecretWriter {
           actor: options.actor,
           outcome: 'success',
         });
+        await this.changes.publish(manager, lifecycleChange(action, updated));
         return updated;
       });
     });
-    const reason =
-      action === 'delete' ? 'deleted' : action === 'recover' ? 'recovered' : 'destroyed';
-    this.changed({ name, version: reason === 'recovered' ? row.currentVersion : null, reason });
+    this.changes.announce(lifecycleChange(action, row));
     const event =
       action === 'delete'
         ? SECRETS_EVENTS.deleted
@@ -237,6 +241,24 @@ export class SecretWriter {
 
 const dateOf = (epochMs: number | null): Date | null =>
   epochMs === null ? null : new Date(epochMs);
+
+function versionReason(action: 'write' | 'rotate', version: number): SecretChange['reason'] {
+  return action === 'rotate' ? 'rotated' : version === 1 ? 'created' : 'updated';
+}
+
+function lifecycleChange(
+  action: 'delete' | 'recover' | 'destroy',
+  secret: SecretEntity,
+): SecretChange {
+  if (action === 'recover') {
+    return { name: secret.name, version: secret.currentVersion, reason: 'recovered' };
+  }
+  return {
+    name: secret.name,
+    version: null,
+    reason: action === 'delete' ? 'deleted' : 'destroyed',
+  };
+}
 
 function sortedTags(tags: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

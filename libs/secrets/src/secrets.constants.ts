@@ -12,3 +12,9 @@ export const SECRETS_MIGRATIONS = [CreateSecrets1764374400000, AddSecretLifecycl
 /** Injection token of the resolved (defaults merged) options. */
 export const SECRETS_RESOLVED_OPTIONS = Symbol('nest-kms:secrets-resolved-options');
 export const DAY_MS = 86_400_000;
+
+/** The columns of envelopes re-encryption moves to the active key (each with its key-id column). */
+export const SECRETS_ENVELOPE_COLUMNS = [
+  { entity: SecretVersionEntity, envelope: 'envelope', keyId: 'keyId' },
+  { entity: SecretEntity, envelope: 'currentEnvelope', keyId: 'currentKeyId' },
+] as const;

@@ -13,6 +13,7 @@ export const SECRETS_EVENTS = {
   recovered: 'secret_recovered',
   destroyed: 'secret_destroyed',
   expired: 'secret_expired',
+  readExpired: 'secret_read_expired',
   rotationFailed: 'secret_rotation_failed',
   restored: 'secrets_restored',
   auditFailed: 'secret_audit_failed',

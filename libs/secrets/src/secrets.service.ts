@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import type { SchedulerRegistry } from '@nestjs/schedule';
 import { Subject, filter, type Observable } from 'rxjs';
-import { KMS_SCHEDULER_REGISTRY, KmsService, KmsStorage } from '@nest-kms/kms';
+import { KMS_SCHEDULER_REGISTRY, KmsNotifications, KmsService, KmsStorage } from '@nest-kms/kms';
 import { SecretsAudit } from './audit/secrets-audit.js';
 import { SecretsBackup } from './backup/secrets-backup.js';
 import type {
@@ -32,11 +32,13 @@ import type {
 } from './lifecycle/secret-rotator.interface.js';
 import { SecretRotators } from './lifecycle/secret-rotators.js';
 import { SecretsLifecycle } from './lifecycle/secrets-lifecycle.js';
+import { SecretChangeFeed } from './secret-change-feed.js';
 import { SecretReader } from './secret-reader.js';
 import { SecretWriter } from './secret-writer.js';
 import { toMetadata, toVersionMetadata } from './secret.mapping.js';
 import {
   SECRETS_ENTITIES,
+  SECRETS_ENVELOPE_COLUMNS,
   SECRETS_MIGRATIONS,
   SECRETS_RESOLVED_OPTIONS,
 } from './secrets.constants.js';
@@ -63,18 +65,23 @@ export class SecretsService
   private readonly changeStream = new Subject<SecretChange>();
   private readonly rotators = new SecretRotators();
   private lifecycle!: SecretsLifecycle;
+  private readonly changes: SecretChangeFeed;
+  private unsubscribe: (() => void)[] = [];
 
   constructor(
     private readonly kms: KmsService,
     private readonly storage: KmsStorage,
     @Inject(SECRETS_RESOLVED_OPTIONS) private readonly options: ResolvedSecretsOptions,
     @Inject(KMS_SCHEDULER_REGISTRY) private readonly scheduler: SchedulerRegistry,
+    private readonly notifications: KmsNotifications,
   ) {
     this.now = options.clock;
+    this.changes = new SecretChangeFeed(notifications, (change) => this.changed(change));
     storage.register({
       name: '@nest-kms/secrets',
       entities: SECRETS_ENTITIES,
       migrations: SECRETS_MIGRATIONS,
+      envelopeColumns: SECRETS_ENVELOPE_COLUMNS,
     });
   }
 
@@ -107,17 +114,16 @@ export class SecretsService
       this.options.auditFlushIntervalMs,
       this.now,
     );
-    this.writer = new SecretWriter(this.kms, this.store, this.audit, this.options, (change) =>
-      this.changed(change),
-    );
+    this.writer = new SecretWriter(this.kms, this.store, this.audit, this.options, this.changes);
     this.backups = new SecretsBackup(
       this.kms,
       dataSource,
       this.store,
       this.audit,
       this.now,
-      (change) => this.changed(change),
+      this.changes,
     );
+    this.followOtherReplicas();
     this.lifecycle = new SecretsLifecycle(this.scheduler, {
       kms: this.kms,
       storage: this.storage,
@@ -197,6 +203,7 @@ export class SecretsService
   }
 
   onApplicationShutdown(): void {
+    for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
     this.reader?.clear();
     this.changeStream.complete();
   }
@@ -279,5 +286,29 @@ export class SecretsService
   private changed(change: SecretChange): void {
     this.reader.invalidate(change.name);
     this.changeStream.next(change);
+  }
+
+  /**
+   * Another replica's change drops the cached value and reaches watch() as a local one would.
+   * After a lost connection, every cached value goes and every stored secret is announced, since
+   * changes made meanwhile were not heard (a secret destroyed meanwhile is not: it has no row).
+   */
+  private followOtherReplicas(): void {
+    this.unsubscribe.push(
+      this.notifications.subscribe((notification) => {
+        const change = SecretChangeFeed.fromNotification(notification);
+        if (change) this.changed(change);
+      }),
+      this.notifications.onResync(async () => {
+        this.reader.clear();
+        for (const secret of await this.store.listAll()) {
+          this.changeStream.next({
+            name: secret.name,
+            version: secret.deletedAt === null ? secret.currentVersion : null,
+            reason: 'resynced',
+          });
+        }
+      }),
+    );
   }
 }

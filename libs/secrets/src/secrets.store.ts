@@ -76,6 +76,13 @@ export class SecretsStore {
     );
   }
 
+  /** Every secret, deleted ones included, ordered by name. */
+  listAll(): Promise<SecretEntity[]> {
+    return this.storage.run((dataSource) =>
+      dataSource.getRepository(SecretEntity).find({ order: { name: 'ASC' } }),
+    );
+  }
+
   listVersions(name: string): Promise<SecretVersionEntity[]> {
     return this.storage.run((dataSource) =>
       dataSource

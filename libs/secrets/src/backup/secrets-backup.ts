@@ -6,6 +6,7 @@ import { SecretVersionEntity } from '../entities/secret-version.entity.js';
 import { SecretEntity } from '../entities/secret.entity.js';
 import { SecretRestoreConflictError } from '../errors/secret-restore-conflict.error.js';
 import type { ActorOptions, SecretChange } from '../interfaces/secret-operations.interface.js';
+import type { SecretChangeFeed } from '../secret-change-feed.js';
 import { toMetadata } from '../secret.mapping.js';
 import { SECRETS_EVENTS } from '../secrets.messages.js';
 import type { SecretsStore } from '../secrets.store.js';
@@ -35,7 +36,7 @@ export class SecretsBackup {
     private readonly store: SecretsStore,
     private readonly audit: SecretsAudit,
     private readonly now: () => number,
-    private readonly changed: (change: SecretChange) => void,
+    private readonly changes: SecretChangeFeed,
   ) {}
 
   /**
@@ -109,13 +110,7 @@ export class SecretsBackup {
         };
       },
     );
-    for (const secret of restored) {
-      this.changed({
-        name: secret.name,
-        version: secret.deletedAt === null ? secret.currentVersion : null,
-        reason: 'restored',
-      });
-    }
+    for (const secret of restored) this.changes.announce(restoredChange(secret));
     this.logger.log({
       event: SECRETS_EVENTS.restored,
       restoredCount: result.restored.length,
@@ -153,7 +148,17 @@ export class SecretsBackup {
       if (plan.conflicts.length > 0) throw new SecretRestoreConflictError(plan.conflicts);
       await insertSecrets(manager, plan.missing);
       await this.audit.recordIn(manager, { action: 'restore', actor, outcome: 'success' });
+      for (const secret of plan.missing)
+        await this.changes.publish(manager, restoredChange(secret));
       return { restored: plan.missing, unchanged: plan.unchanged };
     });
   }
+}
+
+function restoredChange(secret: BackupSecret): SecretChange {
+  return {
+    name: secret.name,
+    version: secret.deletedAt === null ? secret.currentVersion : null,
+    reason: 'restored',
+  };
 }

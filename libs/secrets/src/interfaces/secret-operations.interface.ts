@@ -71,7 +71,9 @@ export interface SecretChange {
     | 'recovered'
     | 'destroyed'
     | 'restored'
-    | 'cleared';
+    | 'cleared'
+    /** This replica lost contact with the others and re-read everything: the value may have changed. */
+    | 'resynced';
 }
 
 export interface SecretsStatus {
