@@ -102,6 +102,26 @@ export class KmsStorage implements OnApplicationShutdown {
     return run;
   }
 
+  /**
+   * Runs one statement written with `?` placeholders (numbered for Postgres here) and returns its
+   * rows: what an `UPDATE … RETURNING` answers on both engines (pg's plain query() answers such
+   * an UPDATE with [rows, count]).
+   */
+  queryRows(sql: string, parameters: readonly unknown[]): Promise<Record<string, unknown>[]> {
+    return this.run(async (dataSource) => {
+      let at = 0;
+      const text =
+        dataSource.options.type === 'postgres' ? sql.replace(/\?/g, () => `$${++at}`) : sql;
+      const runner = dataSource.createQueryRunner();
+      try {
+        const result = await runner.query(text, [...parameters], true);
+        return (result.records ?? []) as Record<string, unknown>[];
+      } finally {
+        await runner.release();
+      }
+    });
+  }
+
   /** Runs `work` in a transaction (one at a time on SQLite, see run()). */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.run((dataSource) => dataSource.transaction(work));

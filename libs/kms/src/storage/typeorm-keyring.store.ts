@@ -136,19 +136,11 @@ export class TypeOrmKeyringStore implements KeyringStore {
   }
 
   async addEncryptions(id: string, count: number): Promise<number> {
-    const rows = (await this.storage.run((dataSource) =>
-      dataSource.query(
-        dataSource.options.type === 'postgres'
-          ? 'UPDATE kms_data_keys SET encryptions = encryptions + $1 WHERE id = $2 RETURNING encryptions'
-          : 'UPDATE kms_data_keys SET encryptions = encryptions + ? WHERE id = ? RETURNING encryptions',
-        [count, id],
-      ),
-    )) as unknown;
-    // pg answers [rows, affected] for an UPDATE ... RETURNING through TypeORM; SQLite the rows.
-    const list = (Array.isArray((rows as unknown[])[0]) ? (rows as unknown[][])[0] : rows) as {
-      encryptions: number | string;
-    }[];
-    return list.length === 0 ? 0 : Number(list[0].encryptions);
+    const rows = await this.storage.queryRows(
+      'UPDATE kms_data_keys SET encryptions = encryptions + ? WHERE id = ? RETURNING encryptions',
+      [count, id],
+    );
+    return rows.length === 0 ? 0 : Number(rows[0].encryptions);
   }
 
   deleteRetired(id: string): Promise<boolean> {

@@ -1,4 +1,3 @@
-import type { DataSource } from 'typeorm';
 import type { KmsStorage } from '@nest-kms/kms';
 
 /** A live secret whose current version expired, reported by this instance. */
@@ -71,18 +70,6 @@ export class LifecycleStore {
   }
 
   private rows(sql: string, parameters: unknown[]): Promise<Record<string, unknown>[]> {
-    return this.storage.run(async (dataSource: DataSource) => {
-      const postgres = dataSource.options.type === 'postgres';
-      let at = 0;
-      const text = postgres ? sql.replace(/\?/g, () => `$${++at}`) : sql;
-      const runner = dataSource.createQueryRunner();
-      try {
-        // The structured result: pg answers an UPDATE … RETURNING with [rows, count] otherwise.
-        const result = await runner.query(text, parameters, true);
-        return (result.records ?? []) as Record<string, unknown>[];
-      } finally {
-        await runner.release();
-      }
-    });
+    return this.storage.queryRows(sql, parameters);
   }
 }
