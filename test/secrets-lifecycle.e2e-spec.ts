@@ -11,7 +11,7 @@ import {
   type SecretsModuleOptions,
 } from '@nest-kms/secrets';
 import { caught } from './support/caught.js';
-import { CapturedLogger } from './support/captured-logger.js';
+import { CapturedLogger, loggedEvents } from './support/captured-logger.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { newMasterKey } from './support/kms-fixture.js';
 import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
@@ -35,17 +35,7 @@ function secretValue(label: string): string {
 const mark = (): number => CapturedLogger.everything.length;
 
 /** `event` lines logged (by any app: Nest's logger is process-global) since `from`. */
-function events(from: number, event: string): Record<string, unknown>[] {
-  return CapturedLogger.everything
-    .slice(from)
-    .map((line) => (JSON.parse(line) as { message?: unknown }).message)
-    .filter(
-      (message): message is Record<string, unknown> =>
-        typeof message === 'object' &&
-        message !== null &&
-        (message as { event?: unknown }).event === event,
-    );
-}
+const events = (from: number, event: string) => loggedEvents(event, from);
 
 /** A rotator that records its calls and makes a fresh remembered value each time. */
 function recordingRotator(label: string) {

@@ -44,9 +44,12 @@ export class CapturedLogger extends ConsoleLogger {
   }
 }
 
-/** Structured log events named `name` recorded so far in this test file, from any app. */
-export function loggedEvents(name: string): Record<string, unknown>[] {
-  return eventsIn(CapturedLogger.everything, name);
+/**
+ * Structured log events named `name` recorded in this test file, from any app (Nest's logger is
+ * process-global), from line `since` on (`CapturedLogger.everything.length` marks a moment).
+ */
+export function loggedEvents(name: string, since = 0): Record<string, unknown>[] {
+  return eventsIn(CapturedLogger.everything.slice(since), name);
 }
 
 function eventsIn(lines: readonly string[], name: string): Record<string, unknown>[] {

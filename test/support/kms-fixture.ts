@@ -1,4 +1,9 @@
-import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
+import {
+  Injectable,
+  Module,
+  type INestApplicationContext,
+  type ModuleMetadata,
+} from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import {
@@ -22,6 +27,15 @@ export interface KmsApp {
 
 type Registration = 'forRoot' | 'useFactory' | 'useClass' | 'useExisting';
 
+/** A started Nest application context whose log lines a CapturedLogger records. */
+export async function startTestApp(
+  metadata: Pick<ModuleMetadata, 'imports' | 'providers'>,
+): Promise<{ app: INestApplicationContext; logger: CapturedLogger }> {
+  const logger = new CapturedLogger();
+  const moduleRef = await Test.createTestingModule(metadata).setLogger(logger).compile();
+  return { app: await moduleRef.init(), logger };
+}
+
 /** Builds real Nest application contexts around KmsModule on a test database. */
 export const KmsFixture = {
   /** `KmsModule.forRoot(options)` on `db`. */
@@ -35,11 +49,7 @@ export const KmsFixture = {
 
   /** The same options through any of the four registration styles; all must behave alike. */
   async register(style: Registration, options: KmsModuleOptions): Promise<KmsApp> {
-    const logger = new CapturedLogger();
-    const moduleRef = await Test.createTestingModule({ imports: [importFor(style, options)] })
-      .setLogger(logger)
-      .compile();
-    const app = await moduleRef.init();
+    const { app, logger } = await startTestApp({ imports: [importFor(style, options)] });
     return {
       app,
       kms: app.get(KmsService),

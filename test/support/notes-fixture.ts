@@ -1,5 +1,4 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import {
   Column,
   Entity,
@@ -10,8 +9,9 @@ import {
   type QueryRunner,
 } from 'typeorm';
 import { KmsModule, KmsService, KmsStorage, type KmsModuleOptions } from '@nest-kms/kms';
-import { CapturedLogger } from './captured-logger.js';
+import type { CapturedLogger } from './captured-logger.js';
 import type { TestDatabase } from './databases.js';
+import { startTestApp } from './kms-fixture.js';
 
 /** An application table with a column of compact envelopes and no key-id column. */
 @Entity({ name: 'test_notes' })
@@ -67,14 +67,10 @@ export async function startNotesApp(
   masterKey: string,
   extra: Partial<KmsModuleOptions> = {},
 ): Promise<NotesApp> {
-  const logger = new CapturedLogger();
-  const moduleRef = await Test.createTestingModule({
+  const { app, logger } = await startTestApp({
     imports: [KmsModule.forRoot({ masterKey, connection: db.connection, ...extra })],
     providers: [NotesRegistration],
-  })
-    .setLogger(logger)
-    .compile();
-  const app = await moduleRef.init();
+  });
   return {
     app,
     kms: app.get(KmsService),

@@ -1,9 +1,9 @@
 import { type INestApplicationContext, type ModuleMetadata } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { KmsModule, KmsService, type KmsModuleOptions } from '@nest-kms/kms';
 import { SecretsModule, SecretsService, type SecretsModuleOptions } from '@nest-kms/secrets';
-import { CapturedLogger } from './captured-logger.js';
+import type { CapturedLogger } from './captured-logger.js';
 import type { TestDatabase } from './databases.js';
+import { startTestApp } from './kms-fixture.js';
 import type { SqlRecorder } from './sql-recorder.js';
 
 export interface SecretsApp {
@@ -30,19 +30,15 @@ export async function startSecretsApp(
   db: TestDatabase,
   options: SecretsAppOptions,
 ): Promise<SecretsApp> {
-  const logger = new CapturedLogger();
   const connection = options.sql ? options.sql.attach(db.connection) : db.connection;
-  const moduleRef = await Test.createTestingModule({
+  const { app, logger } = await startTestApp({
     imports: [
       KmsModule.forRoot({ masterKey: options.masterKey, connection, ...options.kms }),
       SecretsModule.forRoot(options.secrets ?? {}),
       ...(options.imports ?? []),
     ],
     providers: options.providers ?? [],
-  })
-    .setLogger(logger)
-    .compile();
-  const app = await moduleRef.init();
+  });
   return {
     app,
     secrets: app.get(SecretsService),
