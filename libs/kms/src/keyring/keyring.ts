@@ -72,11 +72,9 @@ export class Keyring {
       first.material.fill(0);
       created = await store.createKeyring(master.fingerprint, first.stored);
       // Another process created the keyring between our read and our write: check its key.
-      if (!created && (await store.readFingerprint()) !== master.fingerprint) {
-        throw new MasterKeyMismatchError(
-          (await store.readFingerprint()) ?? '(none)',
-          master.fingerprint,
-        );
+      const winner = created ? master.fingerprint : await store.readFingerprint();
+      if (winner !== master.fingerprint) {
+        throw new MasterKeyMismatchError(winner ?? '(none)', master.fingerprint);
       }
     } else if (stored !== master.fingerprint) {
       if (!previous || stored !== previous.fingerprint) {

@@ -1,4 +1,9 @@
-import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { NOTIFY_CHANNEL } from '../kms.constants.js';
@@ -32,7 +37,7 @@ const RECONNECT_MAX_MS = 5_000;
  * On SQLite (one process) there is nobody to tell: publish does nothing.
  */
 @Injectable()
-export class KmsNotifications implements OnApplicationShutdown {
+export class KmsNotifications implements BeforeApplicationShutdown, OnApplicationShutdown {
   /** This process: its own notifications come back to it and are skipped. */
   readonly origin = randomUUID();
   private readonly logger = new Logger('KmsNotifications');
@@ -89,6 +94,12 @@ export class KmsNotifications implements OnApplicationShutdown {
     await this.connect(false);
   }
 
+  /** Gives the listening connection back before the DataSource closes its pool. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.onApplicationShutdown();
+  }
+
+  /** Stops listening (idempotent). */
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
