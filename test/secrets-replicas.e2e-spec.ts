@@ -2,13 +2,15 @@ import { IsString, MinLength } from 'class-validator';
 import pg from 'pg';
 import { firstValueFrom, filter } from 'rxjs';
 import { FromSecret } from '@nest-kms/config';
-import { KmsNotifications } from '@nest-kms/kms';
+import { KmsDataKeyEntity, KmsNotifications } from '@nest-kms/kms';
 import type { SecretChange } from '@nest-kms/secrets';
 import { CapturedLogger } from './support/captured-logger.js';
+import { caught } from './support/caught.js';
 import { isolateEnv, startConfigApp } from './support/config-fixture.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { eventually } from './support/eventually.js';
 import { newMasterKey } from './support/kms-fixture.js';
+import { openKmsTables } from './support/kms-tables.js';
 import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
 
 const VALUES = ['replica-value-one', 'replica-value-two', 'replica-value-three'];
@@ -60,6 +62,44 @@ describe.each(ENGINES)('secrets and re-encryption on %s', (engine) => {
       expect(versions.every((version) => version.keyId === active)).toBe(true);
     }
     expect(CapturedLogger.allText()).not.toContain(VALUES[0]);
+  });
+  it('restores a backup made before a master-key rotation while the old key is KMS_MASTER_KEY_PREVIOUS', async () => {
+    const oldKey = newMasterKey();
+    const newKey = newMasterKey();
+    const before = await startSecretsApp(db, { masterKey: oldKey });
+    apps.push(before);
+    await before.secrets.setSecret('svc/backed-up', `${VALUES[0]}-backup`);
+    const { artifact } = await before.secrets.backupSecrets();
+    await before.close();
+    apps.splice(0);
+
+    const lost = db;
+    db = await createTestDatabase(engine);
+    await lost.drop();
+    const withoutOld = await startSecretsApp(db, { masterKey: newKey });
+    apps.push(withoutOld);
+    expect(await caught(() => withoutOld.secrets.restoreSecrets(artifact))).toMatchObject({
+      code: 'KMS_INVALID_EXPORT',
+    });
+    await withoutOld.close();
+    apps.splice(0);
+
+    const app = await startSecretsApp(db, {
+      masterKey: newKey,
+      kms: { previousMasterKey: oldKey },
+    });
+    apps.push(app);
+    expect(await app.secrets.restoreSecrets(artifact)).toMatchObject({
+      restored: ['svc/backed-up'],
+      dataKeysAdded: 1,
+    });
+    expect(await app.secrets.getSecret('svc/backed-up')).toBe(`${VALUES[0]}-backup`);
+    const tables = await openKmsTables(db);
+    const fingerprints = new Set(
+      (await tables.getRepository(KmsDataKeyEntity).find()).map((key) => key.masterKeyFingerprint),
+    );
+    await tables.destroy();
+    expect([...fingerprints]).toEqual([app.kms.getStatus().masterKeyFingerprint]);
   });
 });
 

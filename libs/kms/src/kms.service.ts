@@ -271,13 +271,14 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   }
 
   /**
-   * Adds the data keys of an export made under this master key, as retired keys (they decrypt,
+   * Adds the data keys of an export made under this master key (or the previous one, while it
+   * is configured: they are re-wrapped under the current one), as retired keys (they decrypt,
    * never encrypt). Refused whole, before any write, when a key does not unwrap here or an id
    * already held carries another key. Returns the ids added.
    */
   async importKeyring(exported: ExportedKeyring): Promise<string[]> {
     const keyring = this.ready();
-    if (exported.masterKeyFingerprint !== keyring.fingerprint) {
+    if (!keyring.heldMasterKey(exported.masterKeyFingerprint)) {
       throw new MasterKeyMismatchError(exported.masterKeyFingerprint, keyring.fingerprint);
     }
     return keyring.importKeys(exported.dataKeys.map(fromExportedKey));
@@ -292,7 +293,10 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   /** Opens what sealExport made; anything altered or foreign is an InvalidExportError. */
   openExport(sealed: unknown, purpose: string): Promise<Buffer> {
     const keyring = this.ready();
-    return openExport(keyring.masterKey.provider, keyring.fingerprint, sealed, purpose);
+    // Made before a master-key rotation: opens while the old key is still KMS_MASTER_KEY_PREVIOUS.
+    const madeUnder = (sealed as { masterKeyFingerprint?: unknown } | null)?.masterKeyFingerprint;
+    const master = keyring.heldMasterKey(madeUnder) ?? keyring.masterKey;
+    return openExport(master.provider, master.fingerprint, sealed, purpose);
   }
 
   getStatus(): KmsStatus {

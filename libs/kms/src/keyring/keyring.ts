@@ -96,6 +96,13 @@ export class Keyring {
     return this.master.fingerprint;
   }
 
+  /** The master key with this fingerprint, if this process holds it (current or previous). */
+  heldMasterKey(fingerprint: unknown): MasterKey | undefined {
+    if (fingerprint === this.master.fingerprint) return this.master;
+    if (this.previous && fingerprint === this.previous.fingerprint) return this.previous;
+    return undefined;
+  }
+
   /** The key new envelopes are written under. */
   get active(): DataKey {
     return this.activeKey;
@@ -248,10 +255,21 @@ export class Keyring {
         }
       }
       const freshIds = new Set(fresh.map((key) => key.id));
-      await this.store.insertRetired(
-        keys.filter((row) => freshIds.has(row.id)),
-        this.now(),
-      );
+      const rows: StoredDataKey[] = [];
+      for (const [i, row] of keys.entries()) {
+        if (!freshIds.has(row.id)) continue;
+        // A backup from before a master-key rotation: stored under the current key, as all are.
+        rows.push(
+          row.masterKeyFingerprint === this.master.fingerprint
+            ? row
+            : {
+                ...row,
+                wrappedKey: await this.master.provider.wrapDataKey(incoming[i].material, row.id),
+                masterKeyFingerprint: this.master.fingerprint,
+              },
+        );
+      }
+      await this.store.insertRetired(rows, this.now());
       for (const key of fresh) {
         key.status = 'retired';
         this.keys.set(key.id, key);
