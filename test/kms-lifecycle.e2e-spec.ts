@@ -3,6 +3,7 @@ import {
   DataKeyNotFoundError,
   KmsDataKeyEntity,
   KmsKeyringEntity,
+  KmsMetrics,
   MasterKeyMismatchError,
   type ReencryptionProgress,
 } from '@nest-kms/kms';
@@ -120,6 +121,10 @@ describe.each(ENGINES)('key lifecycle on %s', (engine) => {
       expect(await app.kms.decryptData(envelope)).toBe(i < 99 ? `value ${i}` : 'the hundredth');
     }
     expect((await app.kms.encryptData('next')).keyId).toBe(second);
+    const metrics = await app.app.get(KmsMetrics).registry.metrics();
+    expect(metrics).toContain('key_rotation_frequency{reason="usage_limit"} 1');
+    expect(metrics).toContain('kms_active_key_encryptions 1');
+    expect(metrics).toContain('kms_data_keys 2');
   });
 
   it('persists usage counts in batches and at shutdown, so a restart keeps counting', async () => {
@@ -174,6 +179,9 @@ describe.each(ENGINES)('key lifecycle on %s', (engine) => {
     expect(app.logger.events('reencryption_completed')).toEqual([
       expect.objectContaining({ moved: 1200, failed: 0, remaining: 0 }),
     ]);
+    const metrics = await app.app.get(KmsMetrics).registry.metrics();
+    expect(metrics).toContain('kms_reencryption_envelopes_total{outcome="moved"} 1200');
+    expect(metrics).toContain('kms_reencryption_remaining 0');
 
     for (const keyId of retired) {
       expect(await app.kms.countEnvelopesUsing(keyId)).toBe(0);

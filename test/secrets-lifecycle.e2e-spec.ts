@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { SchedulerRegistry } from '@nestjs/schedule';
-import { KMS_SCHEDULER_REGISTRY, KmsStorage } from '@nest-kms/kms';
+import { KMS_SCHEDULER_REGISTRY, KmsMetrics, KmsStorage } from '@nest-kms/kms';
 import {
   AUTO_ROTATION_ACTOR,
   InvalidSecretInputError,
@@ -156,7 +156,7 @@ describe.each(ENGINES)('secrets lifecycle on %s', (engine) => {
     });
 
     it('reports a secret again once a new version (set or rotate) has expired in turn', async () => {
-      const { secrets } = await start();
+      const { app, secrets } = await start();
       await secrets.setSecret('API_KEY', secretValue('v1'), { ttlDays: 1 });
       await secrets.setSecret('TOKEN', secretValue('t1'), { ttlDays: 2 });
       const before = mark();
@@ -179,6 +179,7 @@ describe.each(ENGINES)('secrets lifecycle on %s', (engine) => {
         ['TOKEN', 2],
       ]);
       expect((await secrets.getStatus()).expiredSecretsReported).toBe(4);
+      expect(await app.get(KmsMetrics).registry.metrics()).toContain('secrets_expired_total 4');
     });
   });
 
@@ -296,7 +297,7 @@ describe.each(ENGINES)('secrets lifecycle on %s', (engine) => {
     });
 
     it('keeps the value when create throws, logs no value, and retries after the lease', async () => {
-      const { secrets } = await start();
+      const { app, secrets } = await start();
       const original = secretValue('fragile');
       await secrets.setSecret('DB_PASSWORD', original, { rotationPolicy: 'auto', ttlDays: 10 });
       let failNext = true;
@@ -346,6 +347,9 @@ describe.each(ENGINES)('secrets lifecycle on %s', (engine) => {
         autoRotations: 1,
         autoRotationFailures: 1,
       });
+      const metrics = await app.get(KmsMetrics).registry.metrics();
+      expect(metrics).toContain('secret_auto_rotations_total{outcome="succeeded"} 1');
+      expect(metrics).toContain('secret_auto_rotations_total{outcome="failed"} 1');
     });
 
     it('keeps the value when test throws (or a step throws a bare value) and stores nothing new', async () => {

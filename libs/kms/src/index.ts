@@ -8,6 +8,7 @@ export type {
   KmsReencryptionOptions,
   KmsRotationOptions,
 } from './interfaces/kms-module-options.interface.js';
+export { KmsMetrics } from './metrics/kms-metrics.js';
 export { KmsNotifications, type KmsNotification } from './notifications/kms-notifications.js';
 export type { EnvelopeColumn } from './reencryption/envelope-column.js';
 export type { ReencryptionProgress, ReencryptionResult } from './reencryption/reencryption.job.js';

@@ -5,6 +5,7 @@ import { KMS_RESOLVED_OPTIONS, KMS_SCHEDULER_REGISTRY } from './kms.constants.js
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './kms.module-definition.js';
 import { resolveKmsOptions } from './kms.options.js';
 import { KmsService } from './kms.service.js';
+import { KmsMetrics } from './metrics/kms-metrics.js';
 import { KmsNotifications } from './notifications/kms-notifications.js';
 import { KmsStorage } from './storage/kms-storage.js';
 
@@ -26,8 +27,9 @@ import { KmsStorage } from './storage/kms-storage.js';
     },
     KmsStorage,
     KmsNotifications,
+    KmsMetrics,
     KmsService,
   ],
-  exports: [KmsService, KmsStorage, KmsNotifications, KMS_SCHEDULER_REGISTRY],
+  exports: [KmsService, KmsStorage, KmsNotifications, KmsMetrics, KMS_SCHEDULER_REGISTRY],
 })
 export class KmsModule extends ConfigurableModuleClass {}

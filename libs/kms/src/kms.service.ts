@@ -46,6 +46,7 @@ import {
   type ReencryptionProgress,
   type ReencryptionResult,
 } from './reencryption/reencryption.job.js';
+import { KmsMetrics } from './metrics/kms-metrics.js';
 import { LifecycleInterval } from './rotation/lifecycle-interval.js';
 import { KmsStorage } from './storage/kms-storage.js';
 import { KEYRING_TOPICS, TypeOrmKeyringStore } from './storage/typeorm-keyring.store.js';
@@ -75,7 +76,9 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
     private readonly storage: KmsStorage,
     private readonly notifications: KmsNotifications,
     @Inject(KMS_SCHEDULER_REGISTRY) scheduler: SchedulerRegistry,
+    private readonly metrics: KmsMetrics,
   ) {
+    metrics.observeKeyring(() => this.getStatus());
     this.reencryption = new ReencryptionJob(storage, {
       activeKeyId: () => this.ready().active.id,
       rewrap: (compact) => this.rewrap(compact),
@@ -164,6 +167,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
     } catch (error) {
       if (error instanceof KmsError && !(error instanceof InvalidInputError)) {
         this.decryptionFailures++;
+        this.metrics.decryptionErrors.inc({ code: error.code });
         this.logger.warn({ event: KMS_EVENTS.decryptionFailed, code: error.code, keyId });
       }
       throw error;
@@ -197,11 +201,22 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
     options: { batchSize?: number; onProgress?: (progress: ReencryptionProgress) => void } = {},
   ): Promise<ReencryptionResult> {
     this.ready();
+    const { reencryptedEnvelopes, reencryptionRemaining } = this.metrics;
+    let counted = { moved: 0, failed: 0 };
     const result = await this.reencryption.run({
       batchSize: options.batchSize ?? this.options.reencryptionBatchSize,
-      onProgress: options.onProgress,
+      onProgress: (progress) => {
+        reencryptedEnvelopes.inc({ outcome: 'moved' }, progress.moved - counted.moved);
+        reencryptedEnvelopes.inc({ outcome: 'failed' }, progress.failed - counted.failed);
+        counted = progress;
+        reencryptionRemaining.set(Math.max(0, progress.total - progress.moved - progress.failed));
+        options.onProgress?.(progress);
+      },
     });
-    if (result.ran) this.lastReencryption = result;
+    if (result.ran) {
+      this.lastReencryption = result;
+      reencryptionRemaining.set(result.remaining);
+    }
     return result;
   }
 
@@ -345,9 +360,11 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
         this.logger.log({ event: KMS_EVENTS.masterKeyRotated, ...masterKeyRotation });
       }
       await this.listenToReplicas();
+      const durationMs = performance.now() - began;
+      this.metrics.initTime.set(durationMs / 1000);
       this.logger.log({
         event: KMS_EVENTS.initialized,
-        durationMs: Math.round((performance.now() - began) * 100) / 100,
+        durationMs: Math.round(durationMs * 100) / 100,
         keyringCreated: created,
         dataKeysCount: keyring.size,
         activeKeyId: keyring.active.id,
@@ -433,6 +450,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
 
   private rotated(keyId: string, previousKeyId: string | null, reason: string): void {
     this.dataKeyRotations++;
+    this.metrics.keyRotations.inc({ reason });
     this.logger.log({ event: KMS_EVENTS.dataKeyRotated, keyId, previousKeyId, reason });
     if (this.options.autoReencrypt) void this.reencryptionJob.tick();
   }

@@ -7,7 +7,13 @@ import {
 } from '@nestjs/common';
 import type { SchedulerRegistry } from '@nestjs/schedule';
 import { Subject, filter, type Observable } from 'rxjs';
-import { KMS_SCHEDULER_REGISTRY, KmsNotifications, KmsService, KmsStorage } from '@nest-kms/kms';
+import {
+  KMS_SCHEDULER_REGISTRY,
+  KmsMetrics,
+  KmsNotifications,
+  KmsService,
+  KmsStorage,
+} from '@nest-kms/kms';
 import { SecretsAudit } from './audit/secrets-audit.js';
 import { SecretsBackup } from './backup/secrets-backup.js';
 import type {
@@ -33,6 +39,7 @@ import type {
 import { SecretRotators } from './lifecycle/secret-rotators.js';
 import { SecretsLifecycle } from './lifecycle/secrets-lifecycle.js';
 import { SecretChangeFeed } from './secret-change-feed.js';
+import { SecretsMetrics } from './secrets-metrics.js';
 import { SecretReader } from './secret-reader.js';
 import { SecretWriter } from './secret-writer.js';
 import { toMetadata, toVersionMetadata } from './secret.mapping.js';
@@ -66,6 +73,7 @@ export class SecretsService
   private readonly rotators = new SecretRotators();
   private lifecycle!: SecretsLifecycle;
   private readonly changes: SecretChangeFeed;
+  private readonly metrics: SecretsMetrics;
   private unsubscribe: (() => void)[] = [];
 
   constructor(
@@ -74,8 +82,10 @@ export class SecretsService
     @Inject(SECRETS_RESOLVED_OPTIONS) private readonly options: ResolvedSecretsOptions,
     @Inject(KMS_SCHEDULER_REGISTRY) private readonly scheduler: SchedulerRegistry,
     private readonly notifications: KmsNotifications,
+    kmsMetrics: KmsMetrics,
   ) {
     this.now = options.clock;
+    this.metrics = new SecretsMetrics(kmsMetrics, () => this.reader?.cache.hitRate ?? 0);
     this.changes = new SecretChangeFeed(notifications, (change) => this.changed(change));
     storage.register({
       name: '@nest-kms/secrets',
@@ -132,6 +142,7 @@ export class SecretsService
       audit: this.audit,
       rotators: this.rotators,
       options: this.options,
+      metrics: this.metrics,
     });
     this.lifecycle.start(this.options.lifecycleCheckIntervalMs);
   }

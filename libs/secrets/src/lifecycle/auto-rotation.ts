@@ -4,6 +4,7 @@ import type { SecretsAudit } from '../audit/secrets-audit.js';
 import { SecretRotationUnscheduledError } from '../errors/secret-rotation-unscheduled.error.js';
 import { SecretStateError } from '../errors/secret-state.error.js';
 import type { SecretWriter } from '../secret-writer.js';
+import type { SecretsMetrics } from '../secrets-metrics.js';
 import { secretBinding } from '../secret.mapping.js';
 import { SECRETS_EVENTS } from '../secrets.messages.js';
 import type { ResolvedSecretsOptions } from '../secrets.options.js';
@@ -53,6 +54,7 @@ export class AutoRotation {
     private readonly audit: SecretsAudit,
     private readonly rotators: SecretRotators,
     private readonly options: ResolvedSecretsOptions,
+    private readonly metrics: SecretsMetrics,
   ) {}
 
   async run(report: SecretsLifecycleReport): Promise<void> {
@@ -110,6 +112,7 @@ export class AutoRotation {
         reason: 'auto',
       });
       this.rotations++;
+      this.metrics.autoRotations.inc({ outcome: 'succeeded' });
       report.rotated.push(name);
       step = 'finish';
       await rotator.finish?.({ ...context, newVersion: rotated.currentVersion });
@@ -156,6 +159,7 @@ export class AutoRotation {
     report: SecretsLifecycleReport,
   ): void {
     this.failures++;
+    this.metrics.autoRotations.inc({ outcome: 'failed' });
     report.failed.push(name);
     const thrown = error as { code?: unknown; name?: unknown } | null | undefined;
     // Never the message: a rotator's error may quote the value it made or the one it replaced.

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { SECRETS_EVENTS } from '../secrets.messages.js';
+import type { SecretsMetrics } from '../secrets-metrics.js';
 import type { LifecycleStore } from './lifecycle.store.js';
 import type { SecretsLifecycleReport } from './secret-rotator.interface.js';
 
@@ -18,6 +19,7 @@ export class ExpirySweep {
   constructor(
     private readonly store: LifecycleStore,
     private readonly clock: () => number,
+    private readonly metrics: SecretsMetrics,
   ) {}
 
   async run(report: SecretsLifecycleReport): Promise<void> {
@@ -25,6 +27,7 @@ export class ExpirySweep {
       const batch = await this.store.claimExpired(this.clock(), SWEEP_BATCH);
       for (const secret of batch) {
         this.reported++;
+        this.metrics.expiredSecrets.inc();
         report.expired.push(secret.name);
         this.logger.warn({
           event: SECRETS_EVENTS.expired,

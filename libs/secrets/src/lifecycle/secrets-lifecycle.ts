@@ -2,6 +2,7 @@ import type { SchedulerRegistry } from '@nestjs/schedule';
 import { LifecycleInterval, type KmsService, type KmsStorage } from '@nest-kms/kms';
 import type { SecretsAudit } from '../audit/secrets-audit.js';
 import type { SecretWriter } from '../secret-writer.js';
+import type { SecretsMetrics } from '../secrets-metrics.js';
 import type { ResolvedSecretsOptions } from '../secrets.options.js';
 import type { SecretsStore } from '../secrets.store.js';
 import { AutoRotation } from './auto-rotation.js';
@@ -21,6 +22,7 @@ export interface SecretsLifecycleDependencies {
   audit: SecretsAudit;
   rotators: SecretRotators;
   options: ResolvedSecretsOptions;
+  metrics: SecretsMetrics;
 }
 
 /**
@@ -36,7 +38,7 @@ export class SecretsLifecycle {
 
   constructor(registry: SchedulerRegistry, deps: SecretsLifecycleDependencies) {
     const store = new LifecycleStore(deps.storage);
-    this.sweep = new ExpirySweep(store, deps.options.clock);
+    this.sweep = new ExpirySweep(store, deps.options.clock, deps.metrics);
     this.rotation = new AutoRotation(
       deps.kms,
       deps.store,
@@ -45,6 +47,7 @@ export class SecretsLifecycle {
       deps.audit,
       deps.rotators,
       deps.options,
+      deps.metrics,
     );
     this.interval = new LifecycleInterval(registry, SECRETS_LIFECYCLE_JOB, async () => {
       await this.run();
