@@ -10,7 +10,7 @@ import type { SchedulerRegistry } from '@nestjs/schedule';
 import { aadEquals, encodeAad } from './envelope/aad.js';
 import { openEnvelope, sealEnvelope } from './envelope/envelope-cipher.js';
 import { formatCompactEnvelope, formatEnvelope, parseEnvelope } from './envelope/envelope-codec.js';
-import { MAX_PLAINTEXT_BYTES } from './envelope/envelope.constants.js';
+import { plaintextBytes } from './envelope/plaintext-bytes.js';
 import type { EnvelopeV1, ParsedEnvelope } from './envelope/envelope.interface.js';
 import { AadMismatchError } from './errors/aad-mismatch.error.js';
 import { InvalidInputError } from './errors/invalid-input.error.js';
@@ -40,16 +40,16 @@ import {
   resolveMasterKeyProvider,
   resolvePreviousMasterKeyProvider,
 } from './master-key/master-key.resolver.js';
-import { KmsNotifications, type KmsNotification } from './notifications/kms-notifications.js';
+import { KeyringReplicaSync } from './notifications/keyring-replica-sync.js';
+import { KmsNotifications } from './notifications/kms-notifications.js';
 import {
-  ReencryptionJob,
   type ReencryptionProgress,
   type ReencryptionResult,
 } from './reencryption/reencryption.job.js';
 import { KmsMetrics } from './metrics/kms-metrics.js';
-import { LifecycleInterval } from './rotation/lifecycle-interval.js';
+import { KeyLifecycle } from './rotation/key-lifecycle.js';
 import { KmsStorage } from './storage/kms-storage.js';
-import { KEYRING_TOPICS, TypeOrmKeyringStore } from './storage/typeorm-keyring.store.js';
+import { TypeOrmKeyringStore } from './storage/typeorm-keyring.store.js';
 
 const DAY_MS = 86_400_000;
 
@@ -64,12 +64,8 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   private previousProvider: MasterKeyProvider | undefined;
   private starting: Promise<void> | undefined;
   private decryptionFailures = 0;
-  private dataKeyRotations = 0;
-  private readonly reencryption: ReencryptionJob;
-  private lastReencryption: ReencryptionResult | null = null;
-  private readonly rotationJob: LifecycleInterval;
-  private readonly reencryptionJob: LifecycleInterval;
-  private unsubscribe: (() => void)[] = [];
+  private readonly lifecycle: KeyLifecycle;
+  private readonly replicas: KeyringReplicaSync;
 
   constructor(
     @Inject(KMS_RESOLVED_OPTIONS) private readonly options: ResolvedKmsOptions,
@@ -79,16 +75,11 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
     private readonly metrics: KmsMetrics,
   ) {
     metrics.observeKeyring(() => this.getStatus());
-    this.reencryption = new ReencryptionJob(storage, {
+    this.lifecycle = new KeyLifecycle(scheduler, storage, metrics, options, () => this.ready(), {
       activeKeyId: () => this.ready().active.id,
       rewrap: (compact) => this.rewrap(compact),
     });
-    this.rotationJob = new LifecycleInterval(scheduler, 'nest-kms.data-key-rotation', () =>
-      this.checkRotation(),
-    );
-    this.reencryptionJob = new LifecycleInterval(scheduler, 'nest-kms.reencryption', () =>
-      this.reencryptIfNeeded(),
-    );
+    this.replicas = new KeyringReplicaSync(notifications, () => this.keyring);
   }
 
   async onModuleInit(): Promise<void> {
@@ -97,13 +88,11 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
 
   /** Stops the jobs and writes the usage counts while the database is still open. */
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all([this.rotationJob.stop(), this.reencryptionJob.stop()]);
-    await this.keyring?.flushUsage().catch(() => undefined);
+    await this.lifecycle.stop(this.keyring);
   }
 
   onApplicationShutdown(): void {
-    for (const unsubscribe of this.unsubscribe) unsubscribe();
-    this.unsubscribe = [];
+    this.replicas.stop();
     const provider = this.keyring?.masterKey.provider;
     this.keyring?.destroy();
     provider?.destroy?.();
@@ -177,7 +166,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   /** Creates a new active data key; older keys keep decrypting. Returns the new key id. */
   async rotateDataKey(reason = 'manual'): Promise<string> {
     const rotation = (await this.ready().rotate())!;
-    this.rotated(rotation.keyId, rotation.previousKeyId, reason);
+    this.lifecycle.rotated(rotation.keyId, rotation.previousKeyId, reason);
     return rotation.keyId;
   }
 
@@ -201,29 +190,13 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
     options: { batchSize?: number; onProgress?: (progress: ReencryptionProgress) => void } = {},
   ): Promise<ReencryptionResult> {
     this.ready();
-    const { reencryptedEnvelopes, reencryptionRemaining } = this.metrics;
-    let counted = { moved: 0, failed: 0 };
-    const result = await this.reencryption.run({
-      batchSize: options.batchSize ?? this.options.reencryptionBatchSize,
-      onProgress: (progress) => {
-        reencryptedEnvelopes.inc({ outcome: 'moved' }, progress.moved - counted.moved);
-        reencryptedEnvelopes.inc({ outcome: 'failed' }, progress.failed - counted.failed);
-        counted = progress;
-        reencryptionRemaining.set(Math.max(0, progress.total - progress.moved - progress.failed));
-        options.onProgress?.(progress);
-      },
-    });
-    if (result.ran) {
-      this.lastReencryption = result;
-      reencryptionRemaining.set(result.remaining);
-    }
-    return result;
+    return this.lifecycle.reencrypt(options);
   }
 
   /** Envelopes in registered columns that use data key `keyId`. */
   countEnvelopesUsing(keyId: string): Promise<number> {
     this.ready();
-    return this.reencryption.countUsing(keyId);
+    return this.lifecycle.countUsing(keyId);
   }
 
   /**
@@ -234,7 +207,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   async destroyDataKey(keyId: string): Promise<void> {
     const keyring = this.ready();
     if (keyring.active.id === keyId) throw new DataKeyInUseError(keyId, 0, true);
-    const envelopes = await this.reencryption.countUsing(keyId);
+    const envelopes = await this.lifecycle.countUsing(keyId);
     if (envelopes > 0) throw new DataKeyInUseError(keyId, envelopes, false);
     if (!(await keyring.destroyKey(keyId))) {
       const stored = await keyring.fetch(keyId).catch(() => undefined);
@@ -274,8 +247,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
    */
   async runLifecycle(): Promise<void> {
     this.ready();
-    await this.rotationJob.tick();
-    await this.reencryptionJob.tick();
+    await this.lifecycle.run();
   }
 
   /** Every data key in its stored, wrapped form (never plain), for a backup. */
@@ -331,10 +303,10 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
         active && this.options.rotationDays > 0
           ? new Date(active.createdAt + this.options.rotationDays * DAY_MS).toISOString()
           : null,
-      dataKeyRotations: this.dataKeyRotations,
+      dataKeyRotations: this.lifecycle.rotations,
       decryptionFailures: this.decryptionFailures,
       replicaNotifications: this.notifications.listening,
-      lastReencryption: this.lastReencryption,
+      lastReencryption: this.lifecycle.lastReencryption,
     };
   }
 
@@ -359,7 +331,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
       if (masterKeyRotation) {
         this.logger.log({ event: KMS_EVENTS.masterKeyRotated, ...masterKeyRotation });
       }
-      await this.listenToReplicas();
+      await this.replicas.start();
       const durationMs = performance.now() - began;
       this.metrics.initTime.set(durationMs / 1000);
       this.logger.log({
@@ -375,89 +347,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
       previous?.destroy?.();
       throw error;
     }
-    this.rotationJob.start(this.options.checkIntervalMs);
-    if (this.options.autoReencrypt) this.reencryptionJob.start(this.options.checkIntervalMs);
-  }
-
-  /** Other replicas' rotations and destructions reach this keyring (Postgres LISTEN/NOTIFY). */
-  private async listenToReplicas(): Promise<void> {
-    this.unsubscribe.push(
-      this.notifications.subscribe((notification) => this.onReplicaNotification(notification)),
-      this.notifications.onResync(async () => {
-        await this.keyring?.reload();
-        this.logger.log({ event: KMS_EVENTS.keyringResynced, dataKeysCount: this.keyring?.size });
-      }),
-    );
-    await this.notifications.start();
-  }
-
-  private async onReplicaNotification(notification: KmsNotification): Promise<void> {
-    const keyring = this.keyring;
-    if (!keyring) return;
-    const { topic } = notification;
-    if (topic === KEYRING_TOPICS.dataKeyRotated && typeof notification.keyId === 'string') {
-      await keyring.fetch(notification.keyId);
-    } else if (
-      topic === KEYRING_TOPICS.dataKeyDestroyed &&
-      typeof notification.keyId === 'string'
-    ) {
-      keyring.forget(notification.keyId);
-    } else if (
-      topic === KEYRING_TOPICS.masterKeyRotated &&
-      notification.fingerprint !== keyring.fingerprint
-    ) {
-      // This replica cannot wrap new keys any more (rotations are refused in the database).
-      this.logger.error({
-        event: KMS_EVENTS.masterKeyChangedElsewhere,
-        masterKeyFingerprint: keyring.fingerprint,
-        newMasterKeyFingerprint: notification.fingerprint,
-        message:
-          'Another replica rotated the master key: restart this one with the new KMS_MASTER_KEY',
-      });
-    }
-  }
-
-  /** The scheduled check: usage counts out, then a rotation if the active key is due. */
-  private async checkRotation(): Promise<void> {
-    const keyring = this.ready();
-    await keyring.flushUsage();
-    const active = keyring.active;
-    const reason = this.rotationReason(active);
-    if (!reason) return;
-    try {
-      const rotation = await keyring.rotate(active.id);
-      if (rotation) this.rotated(rotation.keyId, rotation.previousKeyId, reason);
-    } catch (error) {
-      this.logger.error({
-        event: KMS_EVENTS.dataKeyRotationFailed,
-        keyId: active.id,
-        reason,
-        code: error instanceof KmsError ? error.code : null,
-      });
-      throw error;
-    }
-  }
-
-  private rotationReason(active: DataKey): 'age' | 'usage_limit' | null {
-    const { rotationDays, maxEncryptionsPerKey } = this.options;
-    if (active.encryptions + active.pendingEncryptions >= maxEncryptionsPerKey)
-      return 'usage_limit';
-    if (rotationDays > 0 && this.options.clock() - active.createdAt >= rotationDays * DAY_MS) {
-      return 'age';
-    }
-    return null;
-  }
-
-  private rotated(keyId: string, previousKeyId: string | null, reason: string): void {
-    this.dataKeyRotations++;
-    this.metrics.keyRotations.inc({ reason });
-    this.logger.log({ event: KMS_EVENTS.dataKeyRotated, keyId, previousKeyId, reason });
-    if (this.options.autoReencrypt) void this.reencryptionJob.tick();
-  }
-
-  private async reencryptIfNeeded(): Promise<void> {
-    if (this.storage.envelopeColumns().length === 0) return;
-    await this.reencrypt();
+    this.lifecycle.start();
   }
 
   private async rewrap(compact: string): Promise<{ envelope: string; keyId: string }> {
@@ -483,7 +373,9 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
 
   /** One more envelope under `key`; past a batch, the scheduled check runs early. */
   private countEncryption(key: DataKey): void {
-    if (++key.pendingEncryptions % this.options.usageFlushEvery === 0) void this.rotationJob.tick();
+    if (++key.pendingEncryptions % this.options.usageFlushEvery === 0) {
+      this.lifecycle.usageBatchReached();
+    }
   }
 
   private ready(): Keyring {
@@ -505,22 +397,4 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
       if (owned) bytes.fill(0);
     }
   }
-}
-
-function plaintextBytes(plaintext: string | Buffer): Buffer {
-  let bytes: Buffer;
-  if (typeof plaintext === 'string') {
-    // A lone surrogate would come back as U+FFFD: refuse rather than change the value.
-    if (!plaintext.isWellFormed())
-      throw new InvalidInputError('plaintext', 'contains a lone UTF-16 surrogate');
-    bytes = Buffer.from(plaintext, 'utf8');
-  } else if (Buffer.isBuffer(plaintext)) {
-    bytes = plaintext;
-  } else {
-    throw new InvalidInputError('plaintext', 'must be a string or a Buffer');
-  }
-  if (bytes.length > MAX_PLAINTEXT_BYTES) {
-    throw new InvalidInputError('plaintext', `is larger than ${MAX_PLAINTEXT_BYTES} bytes`);
-  }
-  return bytes;
 }

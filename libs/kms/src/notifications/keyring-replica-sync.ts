@@ -1,0 +1,56 @@
+import { Logger } from '@nestjs/common';
+import type { Keyring } from '../keyring/keyring.js';
+import { KMS_EVENTS } from '../kms.messages.js';
+import { KEYRING_TOPICS } from '../storage/typeorm-keyring.store.js';
+import type { KmsNotification, KmsNotifications } from './kms-notifications.js';
+
+/**
+ * What other replicas tell this keyring (Postgres LISTEN/NOTIFY): a rotation (load the new key
+ * and write under it), a destroyed key (forget it), a master-key rotation (this replica cannot
+ * make keys any more: say so), and after a lost connection, a full reload.
+ */
+export class KeyringReplicaSync {
+  private readonly logger = new Logger('KmsService');
+  private unsubscribe: (() => void)[] = [];
+
+  constructor(
+    private readonly notifications: KmsNotifications,
+    private readonly keyring: () => Keyring | undefined,
+  ) {}
+
+  async start(): Promise<void> {
+    this.unsubscribe.push(
+      this.notifications.subscribe((notification) => this.apply(notification)),
+      this.notifications.onResync(async () => {
+        const keyring = this.keyring();
+        await keyring?.reload();
+        this.logger.log({ event: KMS_EVENTS.keyringResynced, dataKeysCount: keyring?.size });
+      }),
+    );
+    await this.notifications.start();
+  }
+
+  stop(): void {
+    for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
+  }
+
+  private async apply(notification: KmsNotification): Promise<void> {
+    const keyring = this.keyring();
+    if (!keyring) return;
+    const { topic, keyId, fingerprint } = notification;
+    if (topic === KEYRING_TOPICS.dataKeyRotated && typeof keyId === 'string') {
+      await keyring.fetch(keyId);
+    } else if (topic === KEYRING_TOPICS.dataKeyDestroyed && typeof keyId === 'string') {
+      keyring.forget(keyId);
+    } else if (topic === KEYRING_TOPICS.masterKeyRotated && fingerprint !== keyring.fingerprint) {
+      // This replica cannot wrap new keys any more (rotations are refused in the database).
+      this.logger.error({
+        event: KMS_EVENTS.masterKeyChangedElsewhere,
+        masterKeyFingerprint: keyring.fingerprint,
+        newMasterKeyFingerprint: fingerprint,
+        message:
+          'Another replica rotated the master key: restart this one with the new KMS_MASTER_KEY',
+      });
+    }
+  }
+}

@@ -1,0 +1,146 @@
+import { Logger } from '@nestjs/common';
+import type { SchedulerRegistry } from '@nestjs/schedule';
+import { KmsError } from '../errors/kms.error.js';
+import type { DataKey } from '../keyring/data-key.js';
+import type { Keyring } from '../keyring/keyring.js';
+import { KMS_EVENTS } from '../kms.messages.js';
+import type { ResolvedKmsOptions } from '../kms.options.js';
+import type { KmsMetrics } from '../metrics/kms-metrics.js';
+import {
+  ReencryptionJob,
+  type EnvelopeRewrapper,
+  type ReencryptionProgress,
+  type ReencryptionResult,
+} from '../reencryption/reencryption.job.js';
+import type { KmsStorage } from '../storage/kms-storage.js';
+import { LifecycleInterval } from './lifecycle-interval.js';
+
+const DAY_MS = 86_400_000;
+
+/** Why the scheduler rotates; rotateDataKey(reason) records the caller's ('manual' by default). */
+export type RotationReason = 'age' | 'usage_limit';
+
+/**
+ * The keyring's background work: the scheduled rotation check (usage counts out, then a
+ * conditional rotation when the active key is too old or too used) and re-encryption, each a
+ * LifecycleInterval; and the record of rotations (log, metrics, status).
+ */
+export class KeyLifecycle {
+  private readonly logger = new Logger('KmsService');
+  private readonly rotationJob: LifecycleInterval;
+  private readonly reencryptionJob: LifecycleInterval;
+  private readonly reencryption: ReencryptionJob;
+  /** Rotations this process made since start. */
+  rotations = 0;
+  lastReencryption: ReencryptionResult | null = null;
+
+  constructor(
+    scheduler: SchedulerRegistry,
+    private readonly storage: KmsStorage,
+    private readonly metrics: KmsMetrics,
+    private readonly options: ResolvedKmsOptions,
+    private readonly keyring: () => Keyring,
+    rewrapper: EnvelopeRewrapper,
+  ) {
+    this.reencryption = new ReencryptionJob(storage, rewrapper);
+    this.rotationJob = new LifecycleInterval(scheduler, 'nest-kms.data-key-rotation', () =>
+      this.checkRotation(),
+    );
+    this.reencryptionJob = new LifecycleInterval(scheduler, 'nest-kms.reencryption', () =>
+      this.reencryptIfRegistered(),
+    );
+  }
+
+  /** Starts the intervals (the keyring is open). */
+  start(): void {
+    this.rotationJob.start(this.options.checkIntervalMs);
+    if (this.options.autoReencrypt) this.reencryptionJob.start(this.options.checkIntervalMs);
+  }
+
+  /** Stops the intervals, waits for a run under way, and writes the usage counts. */
+  async stop(keyring: Keyring | undefined): Promise<void> {
+    await Promise.all([this.rotationJob.stop(), this.reencryptionJob.stop()]);
+    await keyring?.flushUsage().catch(() => undefined);
+  }
+
+  /** The rotation check then a re-encryption pass, now. */
+  async run(): Promise<void> {
+    await this.rotationJob.tick();
+    await this.reencryptionJob.tick();
+  }
+
+  /** Called every `usageFlushEvery` encryptions: flush and check early, off the hot path. */
+  usageBatchReached(): void {
+    void this.rotationJob.tick();
+  }
+
+  /** Records a rotation this process made, and starts moving envelopes off the retired key. */
+  rotated(keyId: string, previousKeyId: string | null, reason: string): void {
+    this.rotations++;
+    this.metrics.keyRotations.inc({ reason });
+    this.logger.log({ event: KMS_EVENTS.dataKeyRotated, keyId, previousKeyId, reason });
+    if (this.options.autoReencrypt) void this.reencryptionJob.tick();
+  }
+
+  async reencrypt(
+    options: { batchSize?: number; onProgress?: (progress: ReencryptionProgress) => void } = {},
+  ): Promise<ReencryptionResult> {
+    const { reencryptedEnvelopes, reencryptionRemaining } = this.metrics;
+    let counted = { moved: 0, failed: 0 };
+    const result = await this.reencryption.run({
+      batchSize: options.batchSize ?? this.options.reencryptionBatchSize,
+      onProgress: (progress) => {
+        reencryptedEnvelopes.inc({ outcome: 'moved' }, progress.moved - counted.moved);
+        reencryptedEnvelopes.inc({ outcome: 'failed' }, progress.failed - counted.failed);
+        counted = progress;
+        reencryptionRemaining.set(Math.max(0, progress.total - progress.moved - progress.failed));
+        options.onProgress?.(progress);
+      },
+    });
+    if (result.ran) {
+      this.lastReencryption = result;
+      reencryptionRemaining.set(result.remaining);
+    }
+    return result;
+  }
+
+  countUsing(keyId: string): Promise<number> {
+    return this.reencryption.countUsing(keyId);
+  }
+
+  private async checkRotation(): Promise<void> {
+    const keyring = this.keyring();
+    await keyring.flushUsage();
+    const active = keyring.active;
+    const reason = this.rotationReason(active);
+    if (!reason) return;
+    try {
+      const rotation = await keyring.rotate(active.id);
+      if (rotation) this.rotated(rotation.keyId, rotation.previousKeyId, reason);
+    } catch (error) {
+      this.logger.error({
+        event: KMS_EVENTS.dataKeyRotationFailed,
+        keyId: active.id,
+        reason,
+        code: error instanceof KmsError ? error.code : null,
+      });
+      throw error;
+    }
+  }
+
+  private rotationReason(active: DataKey): RotationReason | null {
+    const { rotationDays, maxEncryptionsPerKey } = this.options;
+    if (active.encryptions + active.pendingEncryptions >= maxEncryptionsPerKey) {
+      return 'usage_limit';
+    }
+    if (rotationDays > 0 && this.options.clock() - active.createdAt >= rotationDays * DAY_MS) {
+      return 'age';
+    }
+    return null;
+  }
+
+  private async reencryptIfRegistered(): Promise<void> {
+    if (this.storage.envelopeColumns().length === 0) return;
+    await this.reencrypt();
+  }
+}
