@@ -1,13 +1,10 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
-import { COMPACT_PREFIX } from '../envelope/envelope.constants.js';
-import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 import { KmsError } from '../errors/kms.error.js';
-import { KMS_EVENTS } from '../kms.messages.js';
 import { REENCRYPTION_ADVISORY_LOCK } from '../kms.constants.js';
+import { KMS_EVENTS } from '../kms.messages.js';
 import type { KmsStorage } from '../storage/kms-storage.js';
-import type { EnvelopeColumn } from './envelope-column.js';
+import { EnvelopeColumnSql, type EnvelopeUpdate } from './envelope-column-sql.js';
 
 /** What the job asks of the KMS: the active key, and moving one envelope to it. */
 export interface EnvelopeRewrapper {
@@ -44,22 +41,6 @@ export interface ReencryptionRunOptions {
   readonly onProgress?: (progress: ReencryptionProgress) => void;
 }
 
-/** A registered column, resolved against the DataSource's metadata into quoted SQL names. */
-interface ColumnPlan {
-  readonly label: string;
-  readonly table: string;
-  readonly primaryKey: readonly { readonly name: string; readonly pgType: string }[];
-  readonly envelope: string;
-  readonly keyId: string | undefined;
-}
-
-interface Row {
-  readonly key: readonly unknown[];
-  readonly envelope: string;
-}
-
-/** SQLite allows 32766 bound values per statement; an update batch stays well below. */
-const SQLITE_ROWS_PER_UPDATE = 1_000;
 const PROGRESS_LOG_EVERY_MS = 1_000;
 
 /**
@@ -80,20 +61,16 @@ export class ReencryptionJob {
 
   /** Envelopes, over every registered column, that are not under the active key. */
   async countRemaining(): Promise<number> {
-    const dataSource = await this.storage.dataSource();
     const active = this.rewrapper.activeKeyId();
     let total = 0;
-    for (const plan of this.plans(dataSource))
-      total += await this.count(dataSource, plan, active, false);
+    for (const column of await this.columns()) total += await this.count(column, active, false);
     return total;
   }
 
   /** Envelopes, over every registered column, that use data key `keyId`. */
   async countUsing(keyId: string): Promise<number> {
-    const dataSource = await this.storage.dataSource();
     let total = 0;
-    for (const plan of this.plans(dataSource))
-      total += await this.count(dataSource, plan, keyId, true);
+    for (const column of await this.columns()) total += await this.count(column, keyId, true);
     return total;
   }
 
@@ -111,21 +88,18 @@ export class ReencryptionJob {
       };
     }
     try {
-      return await this.runLocked(dataSource, options);
+      return await this.runLocked(options);
     } finally {
       await unlock();
     }
   }
 
-  private async runLocked(
-    dataSource: DataSource,
-    options: ReencryptionRunOptions,
-  ): Promise<ReencryptionResult> {
+  private async runLocked(options: ReencryptionRunOptions): Promise<ReencryptionResult> {
     const began = performance.now();
-    const plans = this.plans(dataSource);
+    const columns = await this.columns();
     const active = this.rewrapper.activeKeyId();
     let total = 0;
-    for (const plan of plans) total += await this.count(dataSource, plan, active, false);
+    for (const column of columns) total += await this.count(column, active, false);
     let moved = 0;
     let failed = 0;
     let loggedAt = began;
@@ -136,14 +110,14 @@ export class ReencryptionJob {
       const seconds = (performance.now() - began) / 1000;
       return seconds > 0 ? Math.round(moved / seconds) : 0;
     };
-    for (const plan of plans) {
+    for (const column of columns) {
       if (total === 0) break;
       let after: readonly unknown[] | undefined;
       for (;;) {
-        const rows = await this.select(dataSource, plan, active, after, options.batchSize);
+        const rows = await this.select(column, active, after, options.batchSize);
         if (rows.length === 0) break;
         after = rows[rows.length - 1].key;
-        const updates: { row: Row; envelope: string; keyId: string }[] = [];
+        const updates: EnvelopeUpdate[] = [];
         for (const row of rows) {
           try {
             updates.push({ row, ...(await this.rewrapper.rewrap(row.envelope)) });
@@ -152,14 +126,20 @@ export class ReencryptionJob {
             failed++;
             this.logger.warn({
               event: KMS_EVENTS.reencryptionFailed,
-              column: plan.label,
+              column: column.label,
               code: error.code,
             });
           }
         }
-        await this.update(dataSource, plan, updates);
+        await this.update(column, updates);
         moved += updates.length;
-        const progress = { column: plan.label, moved, failed, total, envelopesPerSecond: rate() };
+        const progress = {
+          column: column.label,
+          moved,
+          failed,
+          total,
+          envelopesPerSecond: rate(),
+        };
         options.onProgress?.(progress);
         if (performance.now() - loggedAt >= PROGRESS_LOG_EVERY_MS) {
           loggedAt = performance.now();
@@ -169,128 +149,46 @@ export class ReencryptionJob {
       }
     }
     let remaining = 0;
-    for (const plan of plans) remaining += await this.count(dataSource, plan, active, false);
+    for (const column of columns) remaining += await this.count(column, active, false);
     const durationMs = Math.round(performance.now() - began);
     const result = { ran: true, moved, failed, remaining, durationMs, envelopesPerSecond: rate() };
     if (total > 0) this.logger.log({ event: KMS_EVENTS.reencryptionCompleted, ...result });
     return result;
   }
 
-  /** Rows not under `active` (or, with `using`, under that key), counted. */
-  private async count(
-    dataSource: DataSource,
-    plan: ColumnPlan,
-    keyId: string,
-    using: boolean,
-  ): Promise<number> {
-    const [condition, parameters] = this.keyCondition(dataSource, plan, keyId, using, 1);
-    const rows = (await this.storage.run((ds) =>
-      ds.query(`SELECT COUNT(*) AS n FROM ${plan.table} WHERE ${condition}`, parameters),
-    )) as { n: number | string }[];
+  private async count(column: EnvelopeColumnSql, keyId: string, using: boolean): Promise<number> {
+    const [sql, parameters] = column.count(keyId, using);
+    const rows = (await this.storage.run((ds) => ds.query(sql, parameters))) as {
+      n: number | string;
+    }[];
     return Number(rows[0].n);
   }
 
   private async select(
-    dataSource: DataSource,
-    plan: ColumnPlan,
+    column: EnvelopeColumnSql,
     active: string,
     after: readonly unknown[] | undefined,
     limit: number,
-  ): Promise<Row[]> {
-    const postgres = isPostgres(dataSource);
-    const [condition, parameters] = this.keyCondition(dataSource, plan, active, false, 1);
-    const keys = plan.primaryKey.map((column) => column.name).join(', ');
-    let where = condition;
-    if (after) {
-      const placeholders = after.map((_, i) => (postgres ? `$${parameters.length + i + 1}` : '?'));
-      where += ` AND (${keys}) > (${placeholders.join(', ')})`;
-      parameters.push(...after);
-    }
-    const sql = `SELECT ${keys}, ${plan.envelope} AS envelope FROM ${plan.table} WHERE ${where} ORDER BY ${keys} LIMIT ${limit}`;
-    const rows = (await this.storage.run((ds) => ds.query(sql, parameters))) as Record<
+  ) {
+    const [sql, parameters] = column.select(active, after, limit);
+    const records = (await this.storage.run((ds) => ds.query(sql, parameters))) as Record<
       string,
       unknown
     >[];
-    const names = plan.primaryKey.map((column) => unquote(column.name));
-    return rows.map((row) => ({
-      key: names.map((name) => row[name]),
-      envelope: row.envelope as string,
-    }));
+    return column.rows(records);
   }
 
-  private async update(
-    dataSource: DataSource,
-    plan: ColumnPlan,
-    updates: readonly { row: Row; envelope: string; keyId: string }[],
-  ): Promise<void> {
-    if (updates.length === 0) return;
-    if (isPostgres(dataSource)) {
-      const width = plan.primaryKey.length;
-      const arrays: unknown[][] = [...plan.primaryKey.map(() => []), [], [], []];
-      for (const { row, envelope, keyId } of updates) {
-        row.key.forEach((value, i) => arrays[i].push(value));
-        arrays[width].push(row.envelope);
-        arrays[width + 1].push(envelope);
-        arrays[width + 2].push(keyId);
-      }
-      const columns = [
-        ...plan.primaryKey.map((column, i) => `unnest($${i + 1}::${column.pgType}[]) AS k${i}`),
-        `unnest($${width + 1}::text[]) AS old_envelope`,
-        `unnest($${width + 2}::text[]) AS new_envelope`,
-        `unnest($${width + 3}::text[]) AS new_key_id`,
-      ];
-      const matches = plan.primaryKey.map((column, i) => `t.${column.name} = v.k${i}`);
-      const sets = [`${plan.envelope} = v.new_envelope`];
-      if (plan.keyId) sets.push(`${plan.keyId} = v.new_key_id`);
-      const sql = `UPDATE ${plan.table} AS t SET ${sets.join(', ')} FROM (SELECT ${columns.join(', ')}) AS v WHERE ${matches.join(' AND ')} AND t.${plan.envelope} = v.old_envelope`;
-      await this.storage.transaction((manager) => manager.query(sql, arrays));
-      return;
-    }
+  private async update(column: EnvelopeColumnSql, updates: readonly EnvelopeUpdate[]) {
+    const statements = column.update(updates);
+    if (statements.length === 0) return;
     await this.storage.transaction(async (manager) => {
-      for (let start = 0; start < updates.length; start += SQLITE_ROWS_PER_UPDATE) {
-        const chunk = updates.slice(start, start + SQLITE_ROWS_PER_UPDATE);
-        const width = plan.primaryKey.length;
-        const tuple = `(${Array.from({ length: width + 3 }, () => '?').join(', ')})`;
-        const parameters: unknown[] = [];
-        for (const { row, envelope, keyId } of chunk) {
-          parameters.push(...row.key, row.envelope, envelope, keyId);
-        }
-        // VALUES columns are named column1, column2, … in SQLite.
-        const matches = plan.primaryKey.map(
-          (column, i) => `${plan.table}.${column.name} = v.column${i + 1}`,
-        );
-        const sets = [`${plan.envelope} = v.column${width + 2}`];
-        if (plan.keyId) sets.push(`${plan.keyId} = v.column${width + 3}`);
-        const sql = `UPDATE ${plan.table} SET ${sets.join(', ')} FROM (VALUES ${Array.from(chunk, () => tuple).join(', ')}) AS v WHERE ${matches.join(' AND ')} AND ${plan.table}.${plan.envelope} = v.column${width + 1}`;
-        await manager.query(sql, parameters);
-      }
+      for (const [sql, parameters] of statements) await manager.query(sql, parameters);
     });
   }
 
-  /**
-   * The SQL condition for "under `keyId`" (using) or "an envelope not under `keyId`": the key id
-   * column where the table has one, else the compact envelope's prefix `kms1.<keyId>.`.
-   */
-  private keyCondition(
-    dataSource: DataSource,
-    plan: ColumnPlan,
-    keyId: string,
-    using: boolean,
-    firstParameter: number,
-  ): [string, unknown[]] {
-    const placeholder = isPostgres(dataSource) ? `$${firstParameter}` : '?';
-    if (plan.keyId) {
-      return [`${plan.keyId} ${using ? '=' : '<>'} ${placeholder}`, [keyId]];
-    }
-    const prefix = `${COMPACT_PREFIX}.${escapeLike(keyId)}.%`;
-    const condition = using
-      ? `${plan.envelope} LIKE ${placeholder} ESCAPE '\\'`
-      : `${plan.envelope} LIKE '${COMPACT_PREFIX}.%' AND ${plan.envelope} NOT LIKE ${placeholder} ESCAPE '\\'`;
-    return [condition, [prefix]];
-  }
-
-  private plans(dataSource: DataSource): ColumnPlan[] {
-    return this.storage.envelopeColumns().map((column) => plan(dataSource, column));
+  private async columns(): Promise<EnvelopeColumnSql[]> {
+    const dataSource = await this.storage.dataSource();
+    return this.storage.envelopeColumns().map((column) => EnvelopeColumnSql.of(dataSource, column));
   }
 
   /** On Postgres, the advisory lock (null if another replica holds it); elsewhere, a no-op. */
@@ -320,42 +218,6 @@ export class ReencryptionJob {
   }
 }
 
-function plan(dataSource: DataSource, column: EnvelopeColumn): ColumnPlan {
-  if (!dataSource.hasMetadata(column.entity)) {
-    throw new KmsConfigurationError(
-      `the envelope column's entity ${column.entity.name} is not in the KMS DataSource`,
-    );
-  }
-  const metadata = dataSource.getMetadata(column.entity);
-  const quote = (name: string) => dataSource.driver.escape(name);
-  const columnNamed = (property: string): ColumnMetadata => {
-    const found = metadata.findColumnWithPropertyName(property);
-    if (!found) {
-      throw new KmsConfigurationError(`${metadata.name} has no column for property ${property}`);
-    }
-    return found;
-  };
-  const envelope = columnNamed(column.envelope);
-  return {
-    label: `${metadata.tableName}.${envelope.databaseName}`,
-    table: metadata.tablePath.split('.').map(quote).join('.'),
-    primaryKey: metadata.primaryColumns.map((primary) => ({
-      name: quote(primary.databaseName),
-      pgType: isPostgres(dataSource) ? dataSource.driver.normalizeType(primary) : '',
-    })),
-    envelope: quote(envelope.databaseName),
-    keyId: column.keyId ? quote(columnNamed(column.keyId).databaseName) : undefined,
-  };
-}
-
 function isPostgres(dataSource: DataSource): boolean {
   return dataSource.options.type === 'postgres';
-}
-
-function unquote(name: string): string {
-  return name.slice(1, -1);
-}
-
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
