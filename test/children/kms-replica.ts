@@ -9,8 +9,13 @@ import {
   type LogLevel,
 } from '@nestjs/common';
 import { ModuleRef, NestFactory } from '@nestjs/core';
-import { KmsModule, KmsService, type KmsConnectionOptions } from '@nest-kms/kms';
-import { SecretsModule, SecretsService } from '@nest-kms/secrets';
+import {
+  KmsModule,
+  KmsService,
+  type KmsConnectionOptions,
+  type KmsModuleOptions,
+} from '@nest-kms/kms';
+import { SecretsModule, SecretsService, type SecretsModuleOptions } from '@nest-kms/secrets';
 
 /*
  * A nest-kms "replica" in its own process, for tests that kill processes (see
@@ -23,6 +28,10 @@ import { SecretsModule, SecretsService } from '@nest-kms/secrets';
  *   KMS_TEST_DB       Postgres: a postgres:// URL, or a database name on KMS_TEST_PG_URL's server
  *                     (default postgres://postgres@127.0.0.1:5432); SQLite: the file path
  *   KMS_MASTER_KEY, KMS_MASTER_KEY_PREVIOUS, ...  left for KmsModule to read itself
+ *   KMS_TEST_KMS_OPTIONS      more KmsModule.forRoot options, as JSON (e.g.
+ *                             {"rotation":{"checkIntervalMs":0},"reencryption":{"auto":false}});
+ *                             the connection is always the one above
+ *   KMS_TEST_SECRETS_OPTIONS  SecretsModule.forRoot options, as JSON
  *   KMS_TEST_LOG      Nest log levels to print (JSON, on stderr), comma-separated; default
  *                     "error,warn,log"; "none" for none
  *
@@ -94,6 +103,17 @@ function connectionFromEnv(): KmsConnectionOptions {
     return { type: 'postgres', url: url.toString() };
   }
   throw new Error(`KMS_TEST_DB_TYPE must be postgres or sqlite, not ${JSON.stringify(type)}`);
+}
+
+/** A JSON object from the environment variable `name` ({} when unset). */
+function jsonOptions<T extends object>(name: string): Partial<T> {
+  const text = process.env[name];
+  if (text === undefined || text === '') return {};
+  const value: unknown = JSON.parse(text);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`${name} must be a JSON object, got ${text}`);
+  }
+  return value as Partial<T>;
 }
 
 /** What an action works with. Resolved by Nest: its constructor injection checks DI works. */
@@ -172,6 +192,20 @@ const ACTIONS: Record<string, Action> = {
     }
     return { stored: done };
   },
+
+  /**
+   * `reencrypt BATCH`: one KmsService.reencrypt run with that batch size; a `progress` event per
+   * batch (onProgress is called once the batch's transaction has committed). Not stoppable.
+   */
+  async reencrypt(replica, operands) {
+    const batchSize = count(operands, 0, 'BATCH');
+    if (batchSize === 0) throw new Error('operand BATCH must be at least 1');
+    const result = await replica.kms.reencrypt({
+      batchSize,
+      onProgress: (progress) => replica.emit('progress', { ...progress }),
+    });
+    return { ...result };
+  },
 };
 
 @Module({})
@@ -179,7 +213,13 @@ class ReplicaModule {
   static forEnv(): DynamicModule {
     return {
       module: ReplicaModule,
-      imports: [KmsModule.forRoot({ connection: connectionFromEnv() }), SecretsModule.forRoot()],
+      imports: [
+        KmsModule.forRoot({
+          ...jsonOptions<KmsModuleOptions>('KMS_TEST_KMS_OPTIONS'),
+          connection: connectionFromEnv(),
+        }),
+        SecretsModule.forRoot(jsonOptions<SecretsModuleOptions>('KMS_TEST_SECRETS_OPTIONS')),
+      ],
       providers: [Replica],
     };
   }
