@@ -63,6 +63,23 @@ describe.each(ENGINES)('secrets and re-encryption on %s', (engine) => {
     }
     expect(CapturedLogger.allText()).not.toContain(VALUES[0]);
   });
+  it('keeps a secret and its current version on one envelope, so a backup taken after re-encryption restores onto its own database', async () => {
+    const app = await startSecretsApp(db, {
+      masterKey: newMasterKey(),
+      kms: { reencryption: { auto: false } },
+    });
+    apps.push(app);
+    await app.secrets.setSecret('svc/a', `${VALUES[0]}-a`);
+    await app.secrets.setSecret('svc/b', `${VALUES[0]}-b`);
+    await app.kms.rotateDataKey();
+    expect(await app.kms.reencrypt()).toMatchObject({ moved: 4, remaining: 0 });
+    const { artifact } = await app.secrets.backupSecrets();
+    expect(await app.secrets.restoreSecrets(artifact)).toMatchObject({
+      restored: [],
+      unchanged: ['svc/a', 'svc/b'],
+    });
+  });
+
   it('restores a backup made before a master-key rotation while the old key is KMS_MASTER_KEY_PREVIOUS', async () => {
     const oldKey = newMasterKey();
     const newKey = newMasterKey();

@@ -42,6 +42,14 @@ export interface ReencryptionRunOptions {
 }
 
 const PROGRESS_LOG_EVERY_MS = 1_000;
+/** Rewraps between two turns of the event loop (~1.5 ms of crypto): other work keeps running. */
+const REWRAPS_PER_TURN = 50;
+/**
+ * Rewrapped envelopes remembered per run (old → new, ~600 bytes each, so ~60 MB at most): a
+ * value stored twice (a secret's current_envelope and its current version's envelope) is
+ * opened and sealed once, and both copies get the same new envelope.
+ */
+const REWRAP_MEMO_ENTRIES = 100_000;
 
 /**
  * Vault's rewrap for stored data: moves every registered column's envelopes that are under a
@@ -110,43 +118,64 @@ export class ReencryptionJob {
       const seconds = (performance.now() - began) / 1000;
       return seconds > 0 ? Math.round(moved / seconds) : 0;
     };
-    for (const column of columns) {
-      if (total === 0) break;
-      let after: readonly unknown[] | undefined;
-      for (;;) {
-        const rows = await this.select(column, active, after, options.batchSize);
-        if (rows.length === 0) break;
-        after = rows[rows.length - 1].key;
-        const updates: EnvelopeUpdate[] = [];
-        for (const row of rows) {
-          try {
-            updates.push({ row, ...(await this.rewrapper.rewrap(row.envelope)) });
-          } catch (error) {
-            if (!(error instanceof KmsError)) throw error;
-            failed++;
-            this.logger.warn({
-              event: KMS_EVENTS.reencryptionFailed,
-              column: column.label,
-              code: error.code,
-            });
+    const memo = new Map<string, { envelope: string; keyId: string }>();
+    // The previous batch's write runs while this one is read and rewrapped (Postgres: on another
+    // connection, so the database and this process work at once). One write at a time, in order.
+    let writing: Promise<void> | undefined;
+    try {
+      for (const column of columns) {
+        if (total === 0) break;
+        let after: readonly unknown[] | undefined;
+        for (;;) {
+          const rows = await this.select(column, active, after, options.batchSize);
+          if (rows.length === 0) break;
+          after = rows[rows.length - 1].key;
+          const updates: EnvelopeUpdate[] = [];
+          for (let i = 0; i < rows.length; i++) {
+            if (i > 0 && i % REWRAPS_PER_TURN === 0) await nextTurn();
+            const row = rows[i];
+            try {
+              let rewrapped = memo.get(row.envelope);
+              if (rewrapped === undefined) {
+                rewrapped = await this.rewrapper.rewrap(row.envelope);
+                if (memo.size < REWRAP_MEMO_ENTRIES) memo.set(row.envelope, rewrapped);
+              }
+              updates.push({ row, ...rewrapped });
+            } catch (error) {
+              if (!(error instanceof KmsError)) throw error;
+              failed++;
+              this.logger.warn({
+                event: KMS_EVENTS.reencryptionFailed,
+                column: column.label,
+                code: error.code,
+              });
+            }
           }
+          await writing;
+          writing = this.update(column, updates).then(() => {
+            moved += updates.length;
+            const progress = {
+              column: column.label,
+              moved,
+              failed,
+              total,
+              envelopesPerSecond: rate(),
+            };
+            options.onProgress?.(progress);
+            if (performance.now() - loggedAt >= PROGRESS_LOG_EVERY_MS) {
+              loggedAt = performance.now();
+              this.logger.log({ event: KMS_EVENTS.reencryptionProgress, ...progress });
+            }
+          });
+          // Handled here so that a failed write is not reported unhandled before it is awaited.
+          writing.catch(() => undefined);
+          if (rows.length < options.batchSize) break;
         }
-        await this.update(column, updates);
-        moved += updates.length;
-        const progress = {
-          column: column.label,
-          moved,
-          failed,
-          total,
-          envelopesPerSecond: rate(),
-        };
-        options.onProgress?.(progress);
-        if (performance.now() - loggedAt >= PROGRESS_LOG_EVERY_MS) {
-          loggedAt = performance.now();
-          this.logger.log({ event: KMS_EVENTS.reencryptionProgress, ...progress });
-        }
-        if (rows.length < options.batchSize) break;
       }
+      await writing;
+    } finally {
+      // Never leave a write running past the run (and its advisory lock).
+      await writing?.catch(() => undefined);
     }
     let remaining = 0;
     for (const column of columns) remaining += await this.count(column, active, false);
@@ -220,4 +249,8 @@ export class ReencryptionJob {
 
 function isPostgres(dataSource: DataSource): boolean {
   return dataSource.options.type === 'postgres';
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
