@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
+import pg from 'pg';
 
 /** A positive integer from the environment (BENCH_ROUNDS and the like), else `fallback`. */
 export function positiveInt(name: string, fallback: number): number {
@@ -34,4 +36,77 @@ export function printMachine(...lines: string[]): void {
       '',
     ].join('\n'),
   );
+}
+
+const PG_URL =
+  process.env.BENCH_PG_URL ??
+  process.env.KMS_TEST_PG_URL ??
+  'postgres://postgres@127.0.0.1:5432/test';
+const REQUIRE_PG = process.env.BENCH_REQUIRE_PG === '1';
+
+/** What a run's cleanup must drop if the process is stopped (Ctrl-C, a kill, a crash). */
+const pendingDrops = new Set<() => Promise<void>>();
+function dropThenExit(code: number): void {
+  const drops = [...pendingDrops];
+  pendingDrops.clear();
+  void Promise.all(drops.map((drop) => drop().catch(() => undefined))).finally(() =>
+    process.exit(code),
+  );
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => dropThenExit(130));
+}
+process.once('uncaughtException', (error) => {
+  process.stderr.write(`${error.stack ?? String(error)}\n`);
+  dropThenExit(1);
+});
+
+/**
+ * A fresh Postgres database for a bench run (BENCH_PG_URL names the server and the database to
+ * connect to for that), or undefined with a notice when Postgres does not answer (an error with
+ * BENCH_REQUIRE_PG=1). drop() removes it; so does Ctrl-C, a kill or a crash (e.g. EPIPE on stdout
+ * piped into `head`) outside the bench's own promise chain.
+ */
+export async function createBenchDatabase(): Promise<
+  { url: string; drop(): Promise<void> } | undefined
+> {
+  if (!(await postgresAnswers())) {
+    const message = `Postgres does not answer at ${PG_URL}`;
+    if (REQUIRE_PG) throw new Error(`${message}; BENCH_REQUIRE_PG=1 requires it`);
+    process.stdout.write(`NOTICE: ${message}; the Postgres rows are skipped\n`);
+    return undefined;
+  }
+  const database = `nest_kms_bench_${randomBytes(6).toString('hex')}`;
+  await adminQuery(`CREATE DATABASE ${database}`);
+  const drop = async (): Promise<void> => {
+    pendingDrops.delete(drop);
+    await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  };
+  pendingDrops.add(drop);
+  const url = new URL(PG_URL);
+  url.pathname = `/${database}`;
+  return { url: url.toString(), drop };
+}
+
+async function postgresAnswers(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3_000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
 }

@@ -62,7 +62,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { formatOps, median, positiveInt, printMachine } from './bench-support.js';
+import {
+  createBenchDatabase,
+  formatOps,
+  median,
+  positiveInt,
+  printMachine,
+} from './bench-support.js';
 import { KmsModule, KmsService, KmsStorage, type KmsConnectionOptions } from '@nest-kms/kms';
 import { SecretsModule, SecretsService } from '@nest-kms/secrets';
 import { secretBinding } from '../libs/secrets/src/secret.mapping.js';
@@ -82,11 +88,6 @@ const SQLITE_ROWS_PER_UPDATE = 1_000;
 const SAMPLE = 500;
 /** Rows per INSERT statement when seeding. */
 const INSERT_CHUNK = 10_000;
-const PG_URL =
-  process.env.BENCH_PG_URL ??
-  process.env.KMS_TEST_PG_URL ??
-  'postgres://postgres@127.0.0.1:5432/test';
-const REQUIRE_PG = process.env.BENCH_REQUIRE_PG === '1';
 
 /**
  * The secrets library's registered envelope columns, in registration order (the job's order:
@@ -277,23 +278,14 @@ function postgresUpdate(batch: FloorBatch): { sql: string; parameters: unknown[]
 }
 
 async function postgresFixture(): Promise<Fixture | undefined> {
-  if (!(await postgresAnswers())) {
-    const message = `Postgres does not answer at ${PG_URL}`;
-    if (REQUIRE_PG) throw new Error(`${message}; BENCH_REQUIRE_PG=1 requires it`);
-    process.stdout.write(`NOTICE: ${message}; the Postgres rows are skipped\n`);
-    return undefined;
-  }
-  const database = `nest_kms_bench_${randomBytes(6).toString('hex')}`;
-  await adminQuery(`CREATE DATABASE ${database}`);
-  const drop = (): Promise<void> => adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  dropOnSignal = drop;
-  const url = new URL(PG_URL);
-  url.pathname = `/${database}`;
+  const database = await createBenchDatabase();
+  if (!database) return undefined;
+  const { url, drop } = database;
   let app: INestApplicationContext | undefined;
   let client: pg.Client | undefined;
   try {
-    app = await startApp({ type: 'postgres', url: url.toString() });
-    client = new pg.Client({ connectionString: url.toString() });
+    app = await startApp({ type: 'postgres', url: url });
+    client = new pg.Client({ connectionString: url });
     await client.connect();
     const opened = { app, client };
     const numbered = (sql: string): string => {
@@ -347,7 +339,6 @@ async function postgresFixture(): Promise<Fixture | undefined> {
         await opened.client.end();
         await opened.app.close();
         await drop();
-        dropOnSignal = undefined;
       },
     };
   } catch (error) {
@@ -357,49 +348,6 @@ async function postgresFixture(): Promise<Fixture | undefined> {
     throw error;
   }
 }
-
-async function postgresAnswers(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3_000 });
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/**
- * Ctrl-C, a kill, or a crash outside main's promise chain still drops the bench database;
- * errors inside main drop it in its `finally`.
- */
-let dropOnSignal: (() => Promise<void>) | undefined;
-function dropThenExit(code: number): void {
-  const drop = dropOnSignal ?? (() => Promise.resolve());
-  dropOnSignal = undefined;
-  void drop()
-    .catch(() => undefined)
-    .finally(() => process.exit(code));
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => dropThenExit(130));
-}
-process.once('uncaughtException', (error) => {
-  process.stderr.write(`${error.stack ?? String(error)}\n`);
-  dropThenExit(1);
-});
 
 /* ------------------------------------------------------------------------------------------ */
 

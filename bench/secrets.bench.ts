@@ -28,7 +28,13 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { formatOps, median, positiveInt, printMachine } from './bench-support.js';
+import {
+  createBenchDatabase,
+  formatOps,
+  median,
+  positiveInt,
+  printMachine,
+} from './bench-support.js';
 import { join } from 'node:path';
 import pg from 'pg';
 import { Bench, type Task } from 'tinybench';
@@ -57,11 +63,6 @@ const REFERENCE_ITERATIONS = 100_000;
  * and the service never starts one inside a measurement.
  */
 const AUDIT_BATCH = 499;
-const PG_URL =
-  process.env.BENCH_PG_URL ??
-  process.env.KMS_TEST_PG_URL ??
-  'postgres://postgres@127.0.0.1:5432/test';
-const REQUIRE_PG = process.env.BENCH_REQUIRE_PG === '1';
 
 /** A realistic secret: a 64-character API key (64 bytes of UTF-8). */
 const NAME = 'payments/stripe-api-key';
@@ -143,23 +144,14 @@ async function sqliteFixture(): Promise<Fixture> {
 }
 
 async function postgresFixture(): Promise<Fixture | undefined> {
-  if (!(await postgresAnswers())) {
-    const message = `Postgres does not answer at ${PG_URL}`;
-    if (REQUIRE_PG) throw new Error(`${message}; BENCH_REQUIRE_PG=1 requires it`);
-    process.stdout.write(`NOTICE: ${message}; the Postgres rows are skipped\n`);
-    return undefined;
-  }
-  const database = `nest_kms_bench_${randomBytes(6).toString('hex')}`;
-  await adminQuery(`CREATE DATABASE ${database}`);
-  const drop = (): Promise<void> => adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  dropOnSignal = drop;
-  const url = new URL(PG_URL);
-  url.pathname = `/${database}`;
+  const database = await createBenchDatabase();
+  if (!database) return undefined;
+  const { url, drop } = database;
   let app: INestApplicationContext | undefined;
   let pool: pg.Pool | undefined;
   try {
-    app = await startApp({ type: 'postgres', url: url.toString() });
-    pool = new pg.Pool({ connectionString: url.toString() });
+    app = await startApp({ type: 'postgres', url: url });
+    pool = new pg.Pool({ connectionString: url });
     const opened = { app, pool };
     const select = `${SELECT_CURRENT}$1`;
     return await fixture(
@@ -170,7 +162,6 @@ async function postgresFixture(): Promise<Fixture | undefined> {
         await opened.app.close();
         await opened.pool.end();
         await drop();
-        dropOnSignal = undefined;
       },
     );
   } catch (error) {
@@ -217,49 +208,6 @@ async function floorMiss(fixture: Fixture): Promise<string> {
   const version = Number(row.current_version);
   return fixture.kms.decryptData(row.current_envelope, { aad: binding(NAME, version) });
 }
-
-async function postgresAnswers(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3_000 });
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/**
- * Ctrl-C, a kill, or a crash outside main's promise chain (e.g. EPIPE on stdout piped into
- * `head`) still drops the bench database; errors inside main drop it in its `finally`.
- */
-let dropOnSignal: (() => Promise<void>) | undefined;
-function dropThenExit(code: number): void {
-  const drop = dropOnSignal ?? (() => Promise.resolve());
-  dropOnSignal = undefined;
-  void drop()
-    .catch(() => undefined)
-    .finally(() => process.exit(code));
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => dropThenExit(130));
-}
-process.once('uncaughtException', (error) => {
-  process.stderr.write(`${error.stack ?? String(error)}\n`);
-  dropThenExit(1);
-});
 
 /* ------------------------------------------------------------------------------------------ */
 
