@@ -114,6 +114,11 @@ export class KmsNotifications implements BeforeApplicationShutdown, OnApplicatio
     let client: PgClient | undefined;
     try {
       const [connection, release] = await driver.obtainMasterConnection();
+      if (this.stopped) {
+        // Shut down while this connection was being obtained: give it straight back.
+        release();
+        return;
+      }
       client = connection;
       this.client = connection;
       this.release = release;
