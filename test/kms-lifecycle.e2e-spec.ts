@@ -7,7 +7,7 @@ import {
   MasterKeyMismatchError,
   type ReencryptionProgress,
 } from '@nest-kms/kms';
-import { CapturedLogger } from './support/captured-logger.js';
+import { CapturedLogger, loggedEvents } from './support/captured-logger.js';
 import { caught } from './support/caught.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { eventually } from './support/eventually.js';
@@ -245,6 +245,31 @@ describe.each(ENGINES)('key lifecycle on %s', (engine) => {
     ]);
     expect(await app.kms.countEnvelopesUsing(old)).toBe(1);
     expect((await notes.findOneByOrFail({ id: 'note-2' })).body).toBe(parts.join('.'));
+  });
+
+  it('lets the scheduler rest once nothing movable is left, until the active key changes', async () => {
+    const logged = CapturedLogger.everything.length;
+    const app = await start(newMasterKey(), { reencryption: { auto: true } });
+    await writeNotes(app, 3);
+    const notes = app.dataSource.getRepository(NoteEntity);
+    const victim = await notes.findOneByOrFail({ id: 'note-1' });
+    await notes.update(
+      { id: 'note-1' },
+      { body: victim.body!.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')) },
+    );
+    await app.kms.rotateDataKey();
+    await eventually(() =>
+      expect(app.kms.getStatus().lastReencryption).toMatchObject({ moved: 2 }),
+    );
+    await app.kms.runLifecycle();
+    await app.kms.runLifecycle();
+    // The envelope that does not open is reported once per active key, not at every check.
+    expect(loggedEvents('reencryption_failed', logged)).toHaveLength(1);
+    await writeNotes(app, 2, 10);
+    await app.kms.rotateDataKey();
+    await eventually(() =>
+      expect(app.kms.getStatus().lastReencryption).toMatchObject({ moved: 2 }),
+    );
   });
 
   it('rotates the master key at start-up from KMS_MASTER_KEY_PREVIOUS, in one step, and every envelope still opens', async () => {

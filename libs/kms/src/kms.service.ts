@@ -268,7 +268,9 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
     if (!keyring.heldMasterKey(exported.masterKeyFingerprint)) {
       throw new MasterKeyMismatchError(exported.masterKeyFingerprint, keyring.fingerprint);
     }
-    return keyring.importKeys(exported.dataKeys.map(fromExportedKey));
+    const added = await keyring.importKeys(exported.dataKeys.map(fromExportedKey));
+    if (added.length > 0) this.lifecycle.keysImported();
+    return added;
   }
 
   /** Seals a payload (a backup) under a one-off key wrapped by the master key. */

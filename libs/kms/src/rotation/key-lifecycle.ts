@@ -33,6 +33,12 @@ export class KeyLifecycle {
   /** Rotations this process made since start. */
   rotations = 0;
   lastReencryption: ReencryptionResult | null = null;
+  /**
+   * The active key as of the last run that left nothing movable: until the active key changes
+   * (or keys are imported), the scheduler has nothing to do, and neither scans the tables nor
+   * logs the same unopenable envelopes again.
+   */
+  private settledUnder: string | undefined;
 
   constructor(
     scheduler: SchedulerRegistry,
@@ -85,6 +91,7 @@ export class KeyLifecycle {
   async reencrypt(
     options: { batchSize?: number; onProgress?: (progress: ReencryptionProgress) => void } = {},
   ): Promise<ReencryptionResult> {
+    const activeAtStart = this.keyring().active.id;
     const { reencryptedEnvelopes, reencryptionRemaining } = this.metrics;
     let counted = { moved: 0, failed: 0 };
     const result = await this.reencryption.run({
@@ -100,6 +107,7 @@ export class KeyLifecycle {
     if (result.ran) {
       this.lastReencryption = result;
       reencryptionRemaining.set(result.remaining);
+      if (result.remaining <= result.failed) this.settledUnder = activeAtStart;
     }
     return result;
   }
@@ -139,8 +147,14 @@ export class KeyLifecycle {
     return null;
   }
 
+  /** Imported keys may come with envelopes under them: the next scheduled run looks again. */
+  keysImported(): void {
+    this.settledUnder = undefined;
+  }
+
   private async reencryptIfRegistered(): Promise<void> {
     if (this.storage.envelopeColumns().length === 0) return;
+    if (this.settledUnder === this.keyring().active.id) return;
     await this.reencrypt();
   }
 }
