@@ -195,8 +195,8 @@ export class KmsNotifications implements BeforeApplicationShutdown, OnApplicatio
     } catch (error) {
       this.logger.error({
         event: 'kms_notification_failed',
-        code: (error as { code?: string }).code ?? null,
-        error: (error as Error).name,
+        code: (error as { code?: string } | null)?.code ?? null,
+        error: (error as Error | null)?.name ?? typeof error,
       });
     }
   }
