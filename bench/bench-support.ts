@@ -1,5 +1,9 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
 import pg from 'pg';
 
 /** A positive integer from the environment (BENCH_ROUNDS and the like), else `fallback`. */
@@ -109,4 +113,19 @@ async function adminQuery(sql: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** A SQLite file in a fresh temporary directory; remove() deletes it, as exit does (also on a crash or Ctrl-C). */
+export function createBenchSqliteFile(): { database: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'nest-kms-bench-'));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  // process.exit runs 'exit' listeners; rmSync is synchronous.
+  process.once('exit', remove);
+  return { database: join(dir, 'kms.sqlite'), remove };
+}
+
+/** The better-sqlite3 connection TypeORM itself uses: same file, same page cache, same pragmas. */
+export function rawSqliteConnection(dataSource: DataSource): BetterSqlite3.Database {
+  return (dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database })
+    .databaseConnection;
 }

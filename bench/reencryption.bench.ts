@@ -58,12 +58,11 @@ import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import {
   createBenchDatabase,
+  createBenchSqliteFile,
+  rawSqliteConnection,
   formatOps,
   median,
   positiveInt,
@@ -169,16 +168,12 @@ async function startApp(connection: KmsConnectionOptions): Promise<INestApplicat
 }
 
 async function sqliteFixture(): Promise<Fixture> {
-  const dir = mkdtempSync(join(tmpdir(), 'nest-kms-bench-'));
-  // Also on a crash or Ctrl-C (process.exit runs 'exit' listeners; rmSync is synchronous).
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const { database, remove } = createBenchSqliteFile();
   let app: INestApplicationContext | undefined;
   try {
-    app = await startApp({ type: 'better-sqlite3', database: join(dir, 'kms.sqlite') });
+    app = await startApp({ type: 'better-sqlite3', database });
     const dataSource = await app.get(KmsStorage).dataSource();
-    // The very connection TypeORM writes through: same file, same page cache, same pragmas.
-    const db = (dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database })
-      .databaseConnection;
+    const db = rawSqliteConnection(dataSource);
     const statements = new Map<string, BetterSqlite3.Statement>();
     const prepared = (sql: string): BetterSqlite3.Statement => {
       let statement = statements.get(sql);
@@ -229,12 +224,12 @@ async function sqliteFixture(): Promise<Fixture> {
       settle: async () => undefined,
       close: async () => {
         await opened.close();
-        rmSync(dir, { recursive: true, force: true });
+        remove();
       },
     };
   } catch (error) {
     await app?.close();
-    rmSync(dir, { recursive: true, force: true });
+    remove();
     throw error;
   }
 }

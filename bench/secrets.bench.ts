@@ -24,18 +24,16 @@
 import 'reflect-metadata';
 import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type BetterSqlite3 from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import {
   createBenchDatabase,
+  createBenchSqliteFile,
+  rawSqliteConnection,
   formatOps,
   median,
   positiveInt,
   printMachine,
 } from './bench-support.js';
-import { join } from 'node:path';
 import pg from 'pg';
 import { Bench, type Task } from 'tinybench';
 import { KmsModule, KmsService, KmsStorage, type KmsConnectionOptions } from '@nest-kms/kms';
@@ -115,16 +113,12 @@ async function startApp(connection: KmsConnectionOptions): Promise<INestApplicat
 }
 
 async function sqliteFixture(): Promise<Fixture> {
-  const dir = mkdtempSync(join(tmpdir(), 'nest-kms-bench-'));
-  // Also on a crash or Ctrl-C (process.exit runs 'exit' listeners; rmSync is synchronous).
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const { database, remove } = createBenchSqliteFile();
   let app: INestApplicationContext | undefined;
   try {
-    app = await startApp({ type: 'better-sqlite3', database: join(dir, 'kms.sqlite') });
+    app = await startApp({ type: 'better-sqlite3', database });
     const dataSource = await app.get(KmsStorage).dataSource();
-    // The very connection TypeORM reads through: same file, same page cache.
-    const db = (dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database })
-      .databaseConnection;
+    const db = rawSqliteConnection(dataSource);
     const statement = db.prepare<[string], CurrentRow>(`${SELECT_CURRENT}?`);
     const opened = app;
     return await fixture(
@@ -133,12 +127,12 @@ async function sqliteFixture(): Promise<Fixture> {
       () => statement.get(NAME) as CurrentRow,
       async () => {
         await opened.close();
-        rmSync(dir, { recursive: true, force: true });
+        remove();
       },
     );
   } catch (error) {
     await app?.close();
-    rmSync(dir, { recursive: true, force: true });
+    remove();
     throw error;
   }
 }
