@@ -8,6 +8,7 @@ import type { MasterKeyProvider } from './master-key-provider.interface.js';
 const WRAP_FORMAT = 0x01;
 const WRAP_KEY_LABEL = 'nest-kms/v1/data-key-wrapping';
 const FINGERPRINT_LABEL = 'nest-kms fingerprint';
+const DERIVATION_KEY_LABEL = 'nest-kms/v1/derived-keys';
 const WRAPPED_BYTES = 1 + AES_256_GCM.ivBytes + AES_256_GCM.tagBytes + AES_256_GCM.keyBytes;
 
 /**
@@ -17,6 +18,7 @@ const WRAPPED_BYTES = 1 + AES_256_GCM.ivBytes + AES_256_GCM.tagBytes + AES_256_G
  */
 export class LocalMasterKeyProvider implements MasterKeyProvider {
   private readonly wrappingKey: Buffer;
+  private readonly derivationKey: Buffer;
   private readonly fingerprintValue: string;
 
   /** `masterKey` is copied; the caller may zero its own buffer afterwards. */
@@ -27,6 +29,7 @@ export class LocalMasterKeyProvider implements MasterKeyProvider {
       );
     }
     this.wrappingKey = deriveSubkey(masterKey, WRAP_KEY_LABEL);
+    this.derivationKey = deriveSubkey(masterKey, DERIVATION_KEY_LABEL);
     this.fingerprintValue = `local:${keyFingerprint(masterKey, FINGERPRINT_LABEL)}`;
   }
 
@@ -68,8 +71,13 @@ export class LocalMasterKeyProvider implements MasterKeyProvider {
     return gcmOpen(this.wrappingKey, iv, ciphertext, tag, bindingOf(keyId));
   }
 
+  deriveKey(label: string): Promise<Buffer> {
+    return Promise.resolve(deriveSubkey(this.derivationKey, label));
+  }
+
   destroy(): void {
     this.wrappingKey.fill(0);
+    this.derivationKey.fill(0);
   }
 }
 

@@ -13,6 +13,12 @@ export interface MasterKeyProvider {
   wrapDataKey(dataKey: Buffer, keyId: string): Promise<Buffer>;
   /** Reverses wrapDataKey; rejects a wrapped key that was altered or bound to another id. */
   unwrapDataKey(wrappedKey: Buffer, keyId: string): Promise<Buffer>;
+  /**
+   * An independent 32-byte key for `label`, derived from the master key (HKDF), the same on
+   * every replica: keys blind indexes, which must match across processes. Optional: without it,
+   * blind indexes are unavailable.
+   */
+  deriveKey?(label: string): Promise<Buffer>;
   /** Releases key material held in memory. Called at application shutdown. */
   destroy?(): void;
 }
