@@ -50,3 +50,19 @@ export { MalformedEnvelopeError } from './errors/malformed-envelope.error.js';
 export { MasterKeyMismatchError } from './errors/master-key-mismatch.error.js';
 export { MasterKeyMissingError } from './errors/master-key-missing.error.js';
 export { UnsupportedCryptoParametersError } from './errors/unsupported-crypto-parameters.error.js';
+export {
+  EncryptedColumn,
+  type BlindIndexOptions,
+  type EncryptedColumnOptions,
+  type RowAad,
+} from './columns/encrypted-column.decorator.js';
+export type { EncryptedValueType } from './columns/column-value.js';
+export { blindIndexOf, findByBlindIndex, findOneByBlindIndex } from './columns/blind-index.js';
+export {
+  encryptExistingRows,
+  type ExistingRowsOptions,
+  type ExistingRowsProgress,
+  type ExistingRowsResult,
+} from './columns/existing-rows.js';
+export { ColumnDecryptionError } from './errors/column-decryption.error.js';
+export { ColumnWriteError } from './errors/column-write.error.js';

@@ -49,6 +49,7 @@ import {
 import { KmsMetrics } from './metrics/kms-metrics.js';
 import { KeyLifecycle } from './rotation/key-lifecycle.js';
 import { KmsStorage } from './storage/kms-storage.js';
+import { EncryptedColumns } from './columns/encrypted-columns.js';
 import { TypeOrmKeyringStore } from './storage/typeorm-keyring.store.js';
 
 const DAY_MS = 86_400_000;
@@ -66,6 +67,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   private decryptionFailures = 0;
   private readonly lifecycle: KeyLifecycle;
   private readonly replicas: KeyringReplicaSync;
+  private encryptedColumns: EncryptedColumns | undefined;
 
   constructor(
     @Inject(KMS_RESOLVED_OPTIONS) private readonly options: ResolvedKmsOptions,
@@ -93,6 +95,8 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
 
   onApplicationShutdown(): void {
     this.replicas.stop();
+    this.encryptedColumns?.detach();
+    this.encryptedColumns = undefined;
     const provider = this.keyring?.masterKey.provider;
     this.keyring?.destroy();
     provider?.destroy?.();
@@ -137,30 +141,12 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
     envelope: EnvelopeV1 | string,
     options: DecryptOptions = {},
   ): Promise<string | Buffer> {
-    const keyring = this.ready();
-    let keyId: string | undefined;
-    try {
-      const expectedAad = options.aad === undefined ? undefined : encodeAad(options.aad);
-      const parsed = parseEnvelope(envelope);
-      keyId = parsed.keyId;
-      const key = keyring.get(keyId) ?? (await keyring.fetch(keyId));
-      const plaintext = openEnvelope(key.material, parsed);
-      if (expectedAad !== undefined && !aadEquals(parsed.aad, expectedAad)) {
-        plaintext.fill(0);
-        throw new AadMismatchError();
-      }
-      if (options.as === 'buffer') return plaintext;
-      const text = plaintext.toString('utf8');
-      plaintext.fill(0);
-      return text;
-    } catch (error) {
-      if (error instanceof KmsError && !(error instanceof InvalidInputError)) {
-        this.decryptionFailures++;
-        this.metrics.decryptionErrors.inc({ code: error.code });
-        this.logger.warn({ event: KMS_EVENTS.decryptionFailed, code: error.code, keyId });
-      }
-      throw error;
-    }
+    const expectedAad = options.aad === undefined ? undefined : encodeAad(options.aad);
+    const plaintext = await this.open(envelope, expectedAad);
+    if (options.as === 'buffer') return plaintext;
+    const text = plaintext.toString('utf8');
+    plaintext.fill(0);
+    return text;
   }
 
   /** Creates a new active data key; older keys keep decrypting. Returns the new key id. */
@@ -184,13 +170,22 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   /**
    * Moves every registered column's envelopes under retired data keys to the active key, in
    * batches (one replica at a time on Postgres; `ran: false` when another holds the job).
+   * `reencrypt(UserProfile)` or `{ entities }` limits it to those entities' columns.
    * Safe to interrupt: the next run continues where this one stopped.
    */
   async reencrypt(
-    options: { batchSize?: number; onProgress?: (progress: ReencryptionProgress) => void } = {},
+    options:
+      | Function
+      | {
+          batchSize?: number;
+          onProgress?: (progress: ReencryptionProgress) => void;
+          entities?: readonly Function[];
+        } = {},
   ): Promise<ReencryptionResult> {
     this.ready();
-    return this.lifecycle.reencrypt(options);
+    return this.lifecycle.reencrypt(
+      typeof options === 'function' ? { entities: [options] } : options,
+    );
   }
 
   /** Envelopes in registered columns that use data key `keyId`. */
@@ -236,6 +231,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
       if (next !== masterKey) next.destroy?.();
       throw error;
     }
+    await this.encryptedColumns?.masterKeyRotated();
     if (old !== this.options.masterKey) old.destroy?.();
     this.logger.log({ event: KMS_EVENTS.masterKeyRotated, ...rotation });
     return rotation;
@@ -333,6 +329,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
       if (masterKeyRotation) {
         this.logger.log({ event: KMS_EVENTS.masterKeyRotated, ...masterKeyRotation });
       }
+      await this.attachEncryptedColumns();
       await this.replicas.start();
       const durationMs = performance.now() - began;
       this.metrics.initTime.set(durationMs / 1000);
@@ -345,6 +342,9 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
         masterKeyFingerprint: keyring.fingerprint,
       });
     } catch (error) {
+      this.keyring?.destroy();
+      this.keyring = undefined;
+      this.previousProvider = undefined;
       provider.destroy?.();
       previous?.destroy?.();
       throw error;
@@ -386,17 +386,82 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   }
 
   private seal(plaintext: string | Buffer, options: EncryptOptions): ParsedEnvelope {
-    const keyring = this.ready();
+    this.ready();
     const aad = options.aad === undefined ? undefined : encodeAad(options.aad);
     const owned = typeof plaintext === 'string';
     const bytes = plaintextBytes(plaintext);
     try {
-      const key = keyring.active;
-      const sealed = sealEnvelope(key.material, key.id, bytes, aad, Date.now());
-      this.countEncryption(key);
-      return sealed;
+      return this.sealBytes(bytes, aad);
     } finally {
       if (owned) bytes.fill(0);
     }
+  }
+
+  private sealBytes(bytes: Buffer, aad: Buffer | undefined): ParsedEnvelope {
+    const key = this.ready().active;
+    const sealed = sealEnvelope(key.material, key.id, bytes, aad, Date.now());
+    this.countEncryption(key);
+    return sealed;
+  }
+
+  /**
+   * The plaintext of an envelope; bound to exactly `expectedAad` when given. Synchronous while
+   * its key is in memory (encrypted columns open rows in TypeORM's load event with it).
+   */
+  private open(envelope: EnvelopeV1 | string, expectedAad?: Buffer): Buffer | Promise<Buffer> {
+    const keyring = this.ready();
+    let keyId: string | undefined;
+    const opened = (key: DataKey, parsed: ParsedEnvelope) => {
+      const plaintext = openEnvelope(key.material, parsed);
+      if (expectedAad !== undefined && !aadEquals(parsed.aad, expectedAad)) {
+        plaintext.fill(0);
+        throw new AadMismatchError();
+      }
+      return plaintext;
+    };
+    try {
+      const parsed = parseEnvelope(envelope);
+      keyId = parsed.keyId;
+      const key = keyring.get(keyId);
+      if (key) return opened(key, parsed);
+      return keyring.fetch(keyId).then(
+        (fetched) => opened(fetched, parsed),
+        (error: unknown) => {
+          throw this.decryptionFailed(error, keyId);
+        },
+      );
+    } catch (error) {
+      throw this.decryptionFailed(error, keyId);
+    }
+  }
+
+  /** Counts and logs a failed decryption (not a caller's invalid input); returns the error. */
+  private decryptionFailed(error: unknown, keyId: string | undefined): unknown {
+    if (error instanceof KmsError && !(error instanceof InvalidInputError)) {
+      this.decryptionFailures++;
+      this.metrics.decryptionErrors.inc({ code: error.code });
+      this.logger.warn({ event: KMS_EVENTS.decryptionFailed, code: error.code, keyId });
+    }
+    return error;
+  }
+
+  /** What @EncryptedColumn entities of the KMS DataSource are sealed and opened with. */
+  private async attachEncryptedColumns(): Promise<void> {
+    const dataSource = await this.storage.dataSource();
+    this.encryptedColumns = await EncryptedColumns.attach(
+      dataSource,
+      {
+        seal: (bytes, aad) => formatCompactEnvelope(this.sealBytes(bytes, aad)),
+        open: (envelope, aad) => this.open(envelope, aad),
+        masterKeys: () => {
+          const keyring = this.ready();
+          return [
+            keyring.masterKey.provider,
+            ...(this.previousProvider ? [this.previousProvider] : []),
+          ];
+        },
+      },
+      (column) => this.storage.registerEnvelopeColumn(column),
+    );
   }
 }

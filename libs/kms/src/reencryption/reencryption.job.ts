@@ -39,6 +39,8 @@ export interface ReencryptionResult {
 export interface ReencryptionRunOptions {
   readonly batchSize: number;
   readonly onProgress?: (progress: ReencryptionProgress) => void;
+  /** Only these entities' columns (default: every registered column). */
+  readonly entities?: readonly Function[];
 }
 
 const PROGRESS_LOG_EVERY_MS = 1_000;
@@ -104,7 +106,7 @@ export class ReencryptionJob {
 
   private async runLocked(options: ReencryptionRunOptions): Promise<ReencryptionResult> {
     const began = performance.now();
-    const columns = await this.columns();
+    const columns = await this.columns(options.entities);
     const active = this.rewrapper.activeKeyId();
     let total = 0;
     for (const column of columns) total += await this.count(column, active, false);
@@ -215,9 +217,12 @@ export class ReencryptionJob {
     });
   }
 
-  private async columns(): Promise<EnvelopeColumnSql[]> {
+  private async columns(entities?: readonly Function[]): Promise<EnvelopeColumnSql[]> {
     const dataSource = await this.storage.dataSource();
-    return this.storage.envelopeColumns().map((column) => EnvelopeColumnSql.of(dataSource, column));
+    return this.storage
+      .envelopeColumns()
+      .filter((column) => !entities || entities.includes(column.entity))
+      .map((column) => EnvelopeColumnSql.of(dataSource, column));
   }
 
   /** On Postgres, the advisory lock (null if another replica holds it); elsewhere, a no-op. */

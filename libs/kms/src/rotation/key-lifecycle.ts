@@ -89,13 +89,18 @@ export class KeyLifecycle {
   }
 
   async reencrypt(
-    options: { batchSize?: number; onProgress?: (progress: ReencryptionProgress) => void } = {},
+    options: {
+      batchSize?: number;
+      onProgress?: (progress: ReencryptionProgress) => void;
+      entities?: readonly Function[];
+    } = {},
   ): Promise<ReencryptionResult> {
     const activeAtStart = this.keyring().active.id;
     const { reencryptedEnvelopes, reencryptionRemaining } = this.metrics;
     let counted = { moved: 0, failed: 0 };
     const result = await this.reencryption.run({
       batchSize: options.batchSize ?? this.options.reencryptionBatchSize,
+      entities: options.entities,
       onProgress: (progress) => {
         reencryptedEnvelopes.inc({ outcome: 'moved' }, progress.moved - counted.moved);
         reencryptedEnvelopes.inc({ outcome: 'failed' }, progress.failed - counted.failed);
@@ -107,7 +112,8 @@ export class KeyLifecycle {
     if (result.ran) {
       this.lastReencryption = result;
       reencryptionRemaining.set(result.remaining);
-      if (result.remaining <= result.failed) this.settledUnder = activeAtStart;
+      // Only a run over every column may let the scheduler rest.
+      if (!options.entities && result.remaining <= result.failed) this.settledUnder = activeAtStart;
     }
     return result;
   }

@@ -1,0 +1,14 @@
+import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
+
+/** What encrypted columns need from the KMS: its keys in memory, through envelopes. */
+export interface ColumnCipher {
+  /** A compact envelope of `bytes` under the active data key, bound to `aad`. */
+  seal(bytes: Buffer, aad: Buffer): string;
+  /**
+   * The plaintext of a compact envelope bound to exactly `aad`. Synchronous when its data key is
+   * in memory; a Promise when it must be loaded first (another replica's new key).
+   */
+  open(envelope: string, aad: Buffer): Buffer | Promise<Buffer>;
+  /** The master key in use, then the previous one while it is held (KMS_MASTER_KEY_PREVIOUS). */
+  masterKeys(): readonly MasterKeyProvider[];
+}

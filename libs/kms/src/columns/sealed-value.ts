@@ -1,0 +1,60 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import type { ValueTransformer } from 'typeorm';
+import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
+import { valueToBytes } from './column-value.js';
+import type { EncryptedColumnSpec } from './encrypted-column.decorator.js';
+
+/**
+ * An envelope standing in an entity's property between the subscriber's `before` and `after`
+ * events: the only value the column's transformer lets through to the database.
+ */
+export class SealedValue {
+  constructor(readonly envelope: string) {}
+  toJSON(): string {
+    return '[encrypted]';
+  }
+}
+
+/** Declaring classes whose encrypted columns some attached KMS seals (count per attachment). */
+const covered = new Map<Function, number>();
+
+export function coverTargets(targets: Iterable<Function>, delta: 1 | -1): void {
+  for (const target of targets) {
+    const count = (covered.get(target) ?? 0) + delta;
+    if (count > 0) covered.set(target, count);
+    else covered.delete(target);
+  }
+}
+
+// Per process, never stored: makes equal plaintexts compare equal without being plaintext.
+const comparisonKey = randomBytes(32);
+
+/**
+ * TypeORM applies a column's transformer to compute what changed (both sides, plaintext here)
+ * and to build WHERE values, as well as on the way to the database. So `to()` maps a plaintext
+ * to a keyed hash: equal values compare equal, a `find({ where: { ssn } })` matches nothing
+ * instead of sending the plaintext, and a write that skipped the subscriber stores a hash,
+ * never the value. With no KMS attached it refuses outright, so nothing is saved unsealed.
+ */
+export class GuardedColumnTransformer implements ValueTransformer {
+  constructor(private readonly spec: EncryptedColumnSpec) {}
+
+  to(value: unknown): unknown {
+    if (value === null || value === undefined) return value;
+    if (value instanceof SealedValue) return value.envelope;
+    if (!covered.has(this.spec.target)) {
+      throw new KmsConfigurationError(
+        `${this.spec.target.name}.${this.spec.property} is an encrypted column, but no initialised KMS serves its DataSource (put the entity in the KMS DataSource and let KmsModule start before using it)`,
+      );
+    }
+    const field = `${this.spec.target.name}.${this.spec.property}`;
+    const bytes = valueToBytes(this.spec.type, value, field);
+    const digest = createHmac('sha256', comparisonKey).update(bytes).digest('base64url');
+    if (this.spec.type !== 'buffer') bytes.fill(0);
+    return `kms-unsealed.${digest}`;
+  }
+
+  from(value: unknown): unknown {
+    return value;
+  }
+}
