@@ -121,6 +121,24 @@ describe.each(ENGINES)('encrypted columns on %s', (engine) => {
       }
     });
 
+    it('seals through insert() and upsert() too, and gives the caller its plaintext back', async () => {
+      const row = { userId: 'u-insert', ssn: secret('ssn'), email: null, bankAccount: null };
+      await profiles().insert(row);
+      const id = (row as Partial<UserProfile>).id!;
+      expect(row.ssn).toMatch(/^ssn-/);
+      expect((await rawRow('test_user_profiles', id)).ssn).toMatch(/^kms1\./);
+      const replaced = {
+        id,
+        userId: 'u-insert',
+        ssn: secret('ssn'),
+        email: null,
+        bankAccount: null,
+      };
+      await profiles().upsert(replaced, ['id']);
+      expect((await rawRow('test_user_profiles', id)).ssn).toMatch(/^kms1\./);
+      expect(await profiles().findOneByOrFail({ id })).toMatchObject({ ssn: replaced.ssn });
+    });
+
     it('keeps null as NULL, unencrypted, and loads it as null', async () => {
       const repository = app.dataSource.getRepository(TypedValues);
       const saved = await repository.save(repository.create({ text: null, amount: null }));
