@@ -242,6 +242,16 @@ describe.each(ENGINES)('encrypted columns on %s', (engine) => {
       expect(loaded).toMatchObject({ userId: 'moved-user', ssn });
     });
 
+    it('binds a value from a partial save() to the context the row keeps', async () => {
+      const saved = await saveProfile();
+      const ssn = secret('ssn-partial');
+      await profiles().save({ id: saved.id, ssn });
+      expect(await profiles().findOneByOrFail({ id: saved.id })).toMatchObject({
+        userId: saved.userId,
+        ssn,
+      });
+    });
+
     it('refuses updates by criteria that would write a value or change its binding', async () => {
       const saved = await saveProfile();
       const value = await caught(() => profiles().update({ id: saved.id }, { ssn: secret('x') }));

@@ -128,16 +128,17 @@ export class EncryptedColumns implements EntitySubscriberInterface {
       plan.checkWriteByCriteria(entity);
       return;
     }
-    const rowId = this.rowIdFor(plan, entity, plan.columns[0]);
+    // A partial save() keeps the stored values of what it leaves out: bind to the row as written.
+    const row = { ...stored, ...definedProperties(entity) };
+    const rowId = this.rowIdFor(plan, row, plan.columns[0]);
+    const before = plan.rowId(stored);
     const changed = new Set(event.updatedColumns);
     const reseal = plan.columns.filter((column) => {
       if (entity[column.property] instanceof SealedValue) return false;
       if (changed.has(column.column)) return true;
       // Bound to something that changed (an aad() input): sealed again under the new binding.
-      const before = plan.rowId(stored);
       return (
-        before !== rowId ||
-        !plan.aad(column, entity, rowId).equals(plan.aad(column, stored, before))
+        before !== rowId || !plan.aad(column, row, rowId).equals(plan.aad(column, stored, before!))
       );
     });
     for (const column of reseal) {
@@ -147,7 +148,7 @@ export class EncryptedColumns implements EntitySubscriberInterface {
         entity[column.property] = stored[column.property];
       }
     }
-    this.seal(plan, entity, reseal, event.queryRunner);
+    this.seal(plan, entity, reseal, event.queryRunner, row);
   }
 
   afterUpdate(event: UpdateEvent<Row>): void {
@@ -200,10 +201,11 @@ export class EncryptedColumns implements EntitySubscriberInterface {
     plan: EntityPlan,
     entity: Row,
     columns: readonly ColumnPlan[],
+    bindingRow: Row = entity,
   ): Map<string, SealedValue> {
-    const rowId = this.rowIdFor(plan, entity, columns[0]);
+    const rowId = this.rowIdFor(plan, bindingRow, columns[0]);
     const sealed = new Map<string, SealedValue>();
-    const bindings = columns.map((column) => plan.aad(column, entity, rowId));
+    const bindings = columns.map((column) => plan.aad(column, bindingRow, rowId));
     columns.forEach((column, at) => {
       const value = entity[column.property];
       if (value === undefined || value === null || value instanceof SealedValue) return;
@@ -270,9 +272,10 @@ export class EncryptedColumns implements EntitySubscriberInterface {
     entity: Row,
     columns: readonly ColumnPlan[],
     runner: QueryRunner,
+    bindingRow: Row = entity,
   ): void {
     if (columns.length === 0) return;
-    const sealed = this.sealValues(plan, entity, columns);
+    const sealed = this.sealValues(plan, entity, columns, bindingRow);
     for (const column of columns) {
       const value = entity[column.property];
       if (value === undefined || value instanceof SealedValue) continue;
@@ -355,4 +358,11 @@ export class EncryptedColumns implements EntitySubscriberInterface {
   private declaringClasses(): Set<Function> {
     return new Set(this.allColumns().map((column) => column.spec.target));
   }
+}
+
+/** The properties a (possibly partial) entity sets. */
+function definedProperties(entity: Row): Row {
+  const defined: Row = {};
+  for (const [key, value] of Object.entries(entity)) if (value !== undefined) defined[key] = value;
+  return defined;
 }
