@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -128,4 +128,35 @@ export function createBenchSqliteFile(): { database: string; remove(): void } {
 export function rawSqliteConnection(dataSource: DataSource): BetterSqlite3.Database {
   return (dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database })
     .databaseConnection;
+}
+
+/** The floor of every crypto bench: one AES-256-GCM seal in node:crypto with nothing around it. */
+export interface RawGcmSealed {
+  iv: Buffer;
+  ciphertext: Buffer;
+  tag: Buffer;
+}
+
+export function rawGcmSeal(key: Buffer, plaintext: Buffer, aad: Buffer): RawGcmSealed {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: 16 });
+  cipher.setAAD(aad);
+  const ciphertext = cipher.update(plaintext);
+  cipher.final();
+  return { iv, ciphertext, tag: cipher.getAuthTag() };
+}
+
+export function rawGcmOpen(key: Buffer, sealed: RawGcmSealed, aad: Buffer): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.iv, { authTagLength: 16 });
+  decipher.setAuthTag(sealed.tag);
+  decipher.setAAD(aad);
+  const plaintext = decipher.update(sealed.ciphertext);
+  decipher.final();
+  return plaintext;
+}
+
+/** Bytes of the envelope header the library authenticates besides the key id and the AAD. */
+export function envelopeHeaderBytes(keyId: string): number {
+  // 'nest-kms/envelope' | v | alg length | 'aes-256-gcm' | keyId length | keyId | u64 ts | flag
+  return 'nest-kms/envelope'.length + 1 + 1 + 'aes-256-gcm'.length + 1 + keyId.length + 8 + 1;
 }

@@ -10,8 +10,16 @@
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { formatOps, median, positiveInt, printMachine } from './bench-support.js';
+import { randomBytes } from 'node:crypto';
+import {
+  envelopeHeaderBytes,
+  formatOps,
+  median,
+  positiveInt,
+  printMachine,
+  rawGcmOpen,
+  rawGcmSeal,
+} from './bench-support.js';
 import { Bench, type Task } from 'tinybench';
 import { KmsModule, KmsService, type EnvelopeV1 } from '../libs/kms/src/index.js';
 
@@ -31,36 +39,6 @@ const TARGET_SIZE: SizeLabel = '1 KiB';
 const TIME_MS = positiveInt('BENCH_TIME_MS', 800);
 const WARMUP_MS = positiveInt('BENCH_WARMUP_MS', 200);
 const ROUNDS = positiveInt('BENCH_ROUNDS', 5);
-
-/* ------------------------------------------------------------------------------------------ */
-/* The floor: what one AES-256-GCM seal/open costs in node:crypto with nothing around it.      */
-/* ------------------------------------------------------------------------------------------ */
-
-interface FloorSealed {
-  iv: Buffer;
-  ciphertext: Buffer;
-  tag: Buffer;
-}
-
-function floorEncrypt(key: Buffer, plaintext: Buffer, aad: Buffer): FloorSealed {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: 16 });
-  cipher.setAAD(aad);
-  const ciphertext = cipher.update(plaintext);
-  cipher.final();
-  return { iv, ciphertext, tag: cipher.getAuthTag() };
-}
-
-function floorDecrypt(key: Buffer, sealed: FloorSealed, aad: Buffer): Buffer {
-  const decipher = createDecipheriv('aes-256-gcm', key, sealed.iv, { authTagLength: 16 });
-  decipher.setAuthTag(sealed.tag);
-  decipher.setAAD(aad);
-  const plaintext = decipher.update(sealed.ciphertext);
-  decipher.final();
-  return plaintext;
-}
-
-/* ------------------------------------------------------------------------------------------ */
 
 interface Row {
   operation: Operation;
@@ -97,18 +75,18 @@ async function main(): Promise<void> {
     // The floor authenticates as many AAD bytes as the KMS header does for an envelope without
     // caller AAD, so both sides hash the same amount of additional data.
     const floorKey = randomBytes(32);
-    const floorAad = randomBytes(headerAadBytes(status.activeKeyId));
+    const floorAad = randomBytes(envelopeHeaderBytes(status.activeKeyId));
 
     const rows = new Map<string, Row>();
     const fixtures = await Promise.all(
       SIZES.map(async (size) => {
         const payload = randomBytes(size.bytes);
         const envelope: EnvelopeV1 = await kms.encryptData(payload);
-        const sealed = floorEncrypt(floorKey, payload, floorAad);
+        const sealed = rawGcmSeal(floorKey, payload, floorAad);
         // Round-trip checks: a wrong result would make every figure below meaningless.
         const opened = await kms.decryptData(envelope, { as: 'buffer' });
         if (!opened.equals(payload)) throw new Error(`KMS round trip failed at ${size.label}`);
-        if (!floorDecrypt(floorKey, sealed, floorAad).equals(payload)) {
+        if (!rawGcmOpen(floorKey, sealed, floorAad).equals(payload)) {
           throw new Error(`floor round trip failed at ${size.label}`);
         }
         return { size, payload, envelope, sealed };
@@ -127,7 +105,7 @@ async function main(): Promise<void> {
         bench.add(
           taskName('encrypt', 'floor', size.label),
           () => {
-            sink[0] = floorEncrypt(floorKey, payload, floorAad);
+            sink[0] = rawGcmSeal(floorKey, payload, floorAad);
           },
           { async: false },
         );
@@ -141,7 +119,7 @@ async function main(): Promise<void> {
         bench.add(
           taskName('decrypt', 'floor', size.label),
           () => {
-            sink[0] = floorDecrypt(floorKey, sealed, floorAad);
+            sink[0] = rawGcmOpen(floorKey, sealed, floorAad);
           },
           { async: false },
         );
@@ -168,10 +146,6 @@ async function main(): Promise<void> {
 }
 
 /** Bytes of the GCM additional data KMS builds for an envelope without caller AAD. */
-function headerAadBytes(keyId: string): number {
-  // 'nest-kms/envelope' | v | alg length | 'aes-256-gcm' | keyId length | keyId | u64 ts | 0
-  return 'nest-kms/envelope'.length + 1 + 1 + 'aes-256-gcm'.length + 1 + keyId.length + 8 + 1;
-}
 
 function taskName(operation: Operation, implementation: Implementation, size: SizeLabel): string {
   return `${operation}|${implementation}|${size}`;

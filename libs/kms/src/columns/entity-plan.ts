@@ -1,6 +1,6 @@
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { EntityMetadata } from 'typeorm';
-import { encodeAad } from '../envelope/aad.js';
+import { aadTemplate, encodeAad } from '../envelope/aad.js';
 import { ColumnWriteError } from '../errors/column-write.error.js';
 import { InvalidInputError } from '../errors/invalid-input.error.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
@@ -22,6 +22,8 @@ export interface ColumnPlan {
   readonly blindIndex?: { readonly property: string; readonly column: ColumnMetadata };
   /** Current master key's first, then the previous one's while it is held. */
   blindIndexKeys: BlindIndexKey[];
+  /** The binding of a value of this column without aad(): only the row id varies. */
+  readonly rowBinding: (rowId: string) => Buffer;
 }
 
 /** Reserved AAD keys: a user's aad() cannot override the row binding. */
@@ -58,6 +60,10 @@ export class EntityPlan {
         binding: `${metadata.tableName}.${column.databaseName}`,
         blindIndex: companion && { property: companion.propertyName, column: companion },
         blindIndexKeys: [],
+        rowBinding: aadTemplate(
+          { [TABLE_KEY]: metadata.tableName, [COLUMN_KEY]: column.databaseName },
+          ROW_KEY,
+        ),
       };
     });
     for (const primary of this.primary) {
@@ -103,18 +109,17 @@ export class EntityPlan {
 
   /** The canonical AAD a value of `column` in `row` (identified as `rowId`) is bound to. */
   aad(column: ColumnPlan, row: Row, rowId: string): Buffer {
+    if (!column.spec.aad) return column.rowBinding(rowId);
     const context: Record<string, string> = {};
-    if (column.spec.aad) {
-      const added: unknown = column.spec.aad(row);
-      if (added === null || typeof added !== 'object' || Array.isArray(added)) {
-        throw new InvalidInputError(`${column.field} aad`, 'must return a flat object of strings');
+    const added: unknown = column.spec.aad(row);
+    if (added === null || typeof added !== 'object' || Array.isArray(added)) {
+      throw new InvalidInputError(`${column.field} aad`, 'must return a flat object of strings');
+    }
+    for (const [key, value] of Object.entries(added)) {
+      if (key.startsWith('kms.')) {
+        throw new InvalidInputError(`${column.field} aad`, `key "${key}" is reserved`);
       }
-      for (const [key, value] of Object.entries(added)) {
-        if (key.startsWith('kms.')) {
-          throw new InvalidInputError(`${column.field} aad`, `key "${key}" is reserved`);
-        }
-        context[key] = value as string;
-      }
+      context[key] = value as string;
     }
     context[TABLE_KEY] = this.metadata.tableName;
     context[COLUMN_KEY] = column.column.databaseName;

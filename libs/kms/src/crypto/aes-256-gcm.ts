@@ -22,9 +22,29 @@ function needsLength(what: string, actual: number, expected: number): void {
   }
 }
 
+/** IVs drawn per CSPRNG call: one randomBytes() costs about as much as a small seal. */
+const IVS_PER_DRAW = 512;
+let ivPool = Buffer.alloc(0);
+let ivOffset = 0;
+
+/**
+ * A fresh 12-byte IV from the CSPRNG, taken from a pool drawn 512 IVs at a time (as Node does
+ * for randomUUID). An exhausted pool is replaced, never refilled, so no IV is ever handed out
+ * twice, even while earlier envelopes still reference their slice of it.
+ */
+function freshIv(): Buffer {
+  if (ivOffset + AES_256_GCM.ivBytes > ivPool.length) {
+    ivPool = randomBytes(AES_256_GCM.ivBytes * IVS_PER_DRAW);
+    ivOffset = 0;
+  }
+  const iv = ivPool.subarray(ivOffset, ivOffset + AES_256_GCM.ivBytes);
+  ivOffset += AES_256_GCM.ivBytes;
+  return iv;
+}
+
 /** Encrypts under a fresh 12-byte IV from the CSPRNG. */
 export function gcmSeal(key: Buffer, plaintext: Buffer, aad: Buffer): GcmSealed {
-  return gcmSealWithIv(key, randomBytes(AES_256_GCM.ivBytes), plaintext, aad);
+  return gcmSealWithIv(key, freshIv(), plaintext, aad);
 }
 
 /**

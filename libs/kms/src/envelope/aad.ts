@@ -41,6 +41,40 @@ export function encodeAad(aad: AadInput): Buffer {
   return checkSize(Buffer.concat(parts));
 }
 
+/**
+ * encodeAad for maps whose entries are fixed but one value (e.g. a row id): the fixed parts are
+ * encoded once, and each call writes only the variable value between them. Returns exactly
+ * what encodeAad({ ...fixed, [variableKey]: value }) returns.
+ */
+export function aadTemplate(
+  fixed: Readonly<Record<string, string>>,
+  variableKey: string,
+): (value: string) => Buffer {
+  if (variableKey in fixed) throw new InvalidInputError('aad', `"${variableKey}" is given twice`);
+  const keys = [...Object.keys(fixed), variableKey].sort();
+  const at = keys.indexOf(variableKey);
+  const entries = (from: number, to: number) =>
+    keys.slice(from, to).flatMap((key) => [lengthPrefixed(key), lengthPrefixed(fixed[key])]);
+  keys.forEach((key) => wellFormed('aad', key));
+  Object.values(fixed).forEach((value) => wellFormed('aad', value));
+  const before = Buffer.concat([
+    Buffer.of(MAP_AAD),
+    ...entries(0, at),
+    lengthPrefixed(variableKey),
+  ]);
+  const after = Buffer.concat(entries(at + 1, keys.length));
+  return (value) => {
+    wellFormed('aad', value);
+    const length = Buffer.byteLength(value, 'utf8');
+    const bytes = Buffer.allocUnsafe(before.length + 4 + length + after.length);
+    before.copy(bytes, 0);
+    bytes.writeUInt32BE(length, before.length);
+    bytes.write(value, before.length + 4, 'utf8');
+    after.copy(bytes, before.length + 4 + length);
+    return checkSize(bytes);
+  };
+}
+
 function lengthPrefixed(text: string): Buffer {
   const length = Buffer.byteLength(text, 'utf8');
   const out = Buffer.allocUnsafe(4 + length);
