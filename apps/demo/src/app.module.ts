@@ -1,24 +1,77 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { KmsModule } from '@nest-kms/kms';
-import { KmsErrorFilter } from './kms-error.filter.js';
-import { KmsController } from './kms.controller.js';
+import { SecretsModule } from '@nest-kms/secrets';
+import { NestKmsConfigModule } from '@nest-kms/config';
+import { AdminTokenGuard } from './auth/admin-token.guard.js';
+import { AdminTokenSetup } from './auth/admin-token.setup.js';
+import { demoDataSourceOptions } from './database.js';
+import { DemoConfig } from './demo.config.js';
+import {
+  DEMO_ENVIRONMENT,
+  developmentMasterKeyFile,
+  type DemoEnvironment,
+} from './demo-environment.js';
+import { KmsErrorFilter } from './http/kms-error.filter.js';
+import { KmsController } from './kms/kms.controller.js';
+import { NotesModule } from './notes/notes.module.js';
+import { DemoMetrics } from './operations/demo-metrics.js';
+import { HealthController } from './operations/health.controller.js';
+import { KmsHealthIndicator } from './operations/kms.health.js';
+import { MetricsController } from './operations/metrics.controller.js';
+import { StatusController } from './operations/status.controller.js';
+import { SecretsController } from './secrets/secrets.controller.js';
 
 /**
- * The demo wires nest-kms as the README tells users to. With no environment at all it runs
- * on the embedded default: SQLite under ./data and a development master key in
- * ./data/dev-master.key (never in production: there KMS_MASTER_KEY is required).
+ * nest-kms wired as the README tells users to: the application's TypeORM DataSource holds the
+ * KMS, secrets and notes tables; KmsModule uses it; SecretsModule sits beside it; DemoConfig is
+ * resolved by NestKmsConfigModule from secrets and the environment. With no environment at all
+ * it runs on SQLite under ./data with a development master key in ./data/dev-master.key
+ * (never in production: there KMS_MASTER_KEY is required).
  */
-@Module({
-  imports: [
-    KmsModule.forRoot({
-      connection: process.env.DATABASE_URL
-        ? { type: 'postgres', url: process.env.DATABASE_URL }
-        : { type: 'better-sqlite3', database: 'data/demo.sqlite' },
-      developmentMasterKeyFile: 'data/dev-master.key',
-    }),
-  ],
-  controllers: [KmsController],
-  providers: [{ provide: APP_FILTER, useClass: KmsErrorFilter }],
-})
-export class AppModule {}
+@Module({})
+export class AppModule {
+  static forRoot(env: DemoEnvironment = process.env): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        // The environment is handed in (process.env in main.ts), not read behind the app's back.
+        ConfigModule.forRoot({
+          isGlobal: true,
+          ignoreEnvFile: true,
+          skipProcessEnv: true,
+          load: [() => ({ ...env })],
+        }),
+        TypeOrmModule.forRootAsync({ useFactory: () => demoDataSourceOptions(env) }),
+        KmsModule.forRoot({
+          dataSource: 'default',
+          masterKey: env.KMS_MASTER_KEY || undefined,
+          previousMasterKey: env.KMS_MASTER_KEY_PREVIOUS || undefined,
+          developmentMasterKeyFile: developmentMasterKeyFile(env),
+        }),
+        SecretsModule.forRoot(),
+        NestKmsConfigModule.forRoot({ schema: DemoConfig, actor: 'nest-kms-demo:config' }),
+        TerminusModule.forRoot({ errorLogStyle: 'json' }),
+        NotesModule,
+      ],
+      controllers: [
+        KmsController,
+        SecretsController,
+        StatusController,
+        HealthController,
+        MetricsController,
+      ],
+      providers: [
+        { provide: DEMO_ENVIRONMENT, useValue: env },
+        { provide: APP_FILTER, useClass: KmsErrorFilter },
+        AdminTokenGuard,
+        AdminTokenSetup,
+        DemoMetrics,
+        KmsHealthIndicator,
+      ],
+    };
+  }
+}

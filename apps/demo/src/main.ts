@@ -1,22 +1,19 @@
 import { ConsoleLogger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { KmsError } from '@nest-kms/kms';
-import { AppModule } from './app.module.js';
-
-async function bootstrap(logger: ConsoleLogger): Promise<void> {
-  const app = await NestFactory.create(AppModule, { logger, abortOnError: false });
-  app.enableShutdownHooks();
-  await app.listen(process.env.PORT ?? 3000);
-}
+import { createDemoApp } from './demo-app.js';
+import { DemoConfig } from './demo.config.js';
 
 const logger = new ConsoleLogger('demo', { json: true });
 try {
-  await bootstrap(logger);
+  const app = await createDemoApp({ logger });
+  app.enableShutdownHooks();
+  const { port } = app.get(DemoConfig);
+  await app.listen(port);
+  logger.log({ event: 'demo_listening', port });
 } catch (error) {
   // One line an operator can act on (library messages never carry secrets), not a stack trace.
   logger.fatal({
     event: 'startup_refused',
-    code: error instanceof KmsError ? error.code : undefined,
+    code: (error as { code?: unknown } | null)?.code,
     error: error instanceof Error ? error.message : String(error),
   });
   process.exitCode = 1;

@@ -221,33 +221,38 @@ export class SecretsService
 
   /** The current value (or `{ version }`'s). Expired, deleted or unknown: SecretNotFoundError and subclasses. */
   async getSecret(name: string, options: GetSecretOptions = {}): Promise<string> {
-    // Even on a hit: one bad actor would fail the whole buffered audit batch later.
-    checkActor(options.actor);
-    if (options.version === undefined) {
-      const hit = this.reader.cache.get(name);
-      if (hit !== undefined) {
-        const audited = this.audit.record({
-          action: 'read',
-          secretName: name,
-          version: hit.version,
-          actor: options.actor,
-          outcome: 'success',
-        });
-        if (audited) await audited;
-        return hit.value;
+    const started = performance.now();
+    try {
+      // Even on a hit: one bad actor would fail the whole buffered audit batch later.
+      checkActor(options.actor);
+      if (options.version === undefined) {
+        const hit = this.reader.cache.get(name);
+        if (hit !== undefined) {
+          const audited = this.audit.record({
+            action: 'read',
+            secretName: name,
+            version: hit.version,
+            actor: options.actor,
+            outcome: 'success',
+          });
+          if (audited) await audited;
+          return hit.value;
+        }
       }
+      const entry = {
+        action: 'read',
+        secretName: name,
+        version: options.version,
+        actor: options.actor,
+      } as const;
+      return await this.audit.guard(entry, async () => {
+        const loaded = await this.reader.load(name, options.version);
+        await this.audit.record({ ...entry, version: loaded.version, outcome: 'success' });
+        return loaded.value;
+      });
+    } finally {
+      this.metrics.retrievalLatency.observe((performance.now() - started) / 1000);
     }
-    const entry = {
-      action: 'read',
-      secretName: name,
-      version: options.version,
-      actor: options.actor,
-    } as const;
-    return this.audit.guard(entry, async () => {
-      const loaded = await this.reader.load(name, options.version);
-      await this.audit.record({ ...entry, version: loaded.version, outcome: 'success' });
-      return loaded.value;
-    });
   }
 
   /** Metadata of live secrets (no values), optionally those with tag `key` or `key=value`. */

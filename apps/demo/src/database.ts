@@ -1,0 +1,30 @@
+import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { KMS_ENTITIES, KMS_MIGRATIONS } from '@nest-kms/kms';
+import { SECRETS_ENTITIES, SECRETS_MIGRATIONS } from '@nest-kms/secrets';
+import { dataDirectory, type DemoEnvironment } from './demo-environment.js';
+import { CreateDemoNotes1767225600000 } from './notes/create-demo-notes.migration.js';
+import { Note } from './notes/note.entity.js';
+
+/**
+ * The application's one DataSource: Postgres at DATABASE_URL, else SQLite (SQLITE_PATH, default
+ * ./data/demo.sqlite). nest-kms keeps its keyring and secrets here too (KmsModule's
+ * `dataSource: 'default'`), and the notes' encrypted column must live in the DataSource the KMS
+ * uses. Tables come from the shipped migrations, never from `synchronize`.
+ */
+export async function demoDataSourceOptions(env: DemoEnvironment): Promise<TypeOrmModuleOptions> {
+  const tables = {
+    entities: [...KMS_ENTITIES, ...SECRETS_ENTITIES, Note],
+    migrations: [...KMS_MIGRATIONS, ...SECRETS_MIGRATIONS, CreateDemoNotes1767225600000],
+    // One process migrates at a time only by luck: start a first replica alone, or migrate in CI.
+    migrationsRun: true,
+    migrationsTransactionMode: 'all' as const,
+    retryAttempts: 2,
+    retryDelay: 1000,
+  };
+  if (env.DATABASE_URL) return { type: 'postgres', url: env.DATABASE_URL, ...tables };
+  const database = env.SQLITE_PATH || join(dataDirectory(env), 'demo.sqlite');
+  await mkdir(dirname(database), { recursive: true, mode: 0o700 });
+  return { type: 'better-sqlite3', database, ...tables };
+}

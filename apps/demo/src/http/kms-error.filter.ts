@@ -1,0 +1,134 @@
+import {
+  type ArgumentsHost,
+  Catch,
+  HttpException,
+  Logger,
+  type ExceptionFilter,
+} from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { Request, Response } from 'express';
+import { KmsError } from '@nest-kms/kms';
+import { ApiError } from './api-error.js';
+import { REQUEST_BODY_LIMIT_BYTES } from './http.constants.js';
+
+/** Library errors a client caused or can act on. Everything else is a 500. */
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  // @nest-kms/kms
+  KMS_MALFORMED_ENVELOPE: 400,
+  KMS_INVALID_INPUT: 400,
+  KMS_AAD_MISMATCH: 422,
+  KMS_DECRYPTION_FAILED: 422,
+  KMS_DATA_KEY_NOT_FOUND: 422,
+  KMS_COLUMN_DECRYPTION_FAILED: 422,
+  KMS_NOT_INITIALIZED: 503,
+  // @nest-kms/secrets
+  SECRET_INVALID_INPUT: 400,
+  SECRET_INVALID_BACKUP: 400,
+  SECRET_NOT_FOUND: 404,
+  SECRET_VERSION_NOT_FOUND: 404,
+  SECRET_DELETED: 410,
+  SECRET_EXPIRED: 410,
+  SECRET_INVALID_STATE: 409,
+  SECRET_RESTORE_CONFLICT: 409,
+  SECRET_AUDIT_FAILED: 503,
+  // @nest-kms/config (CONFIG_INVALID and CONFIG_UNKNOWN_KEY are start-up or programming errors)
+  CONFIG_NOT_LOADED: 503,
+};
+
+const CODE_BY_STATUS: Readonly<Record<number, string>> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * Maps errors to HTTP: typed client errors answer 4xx with their code and message (library
+ * messages never carry values); anything else is a 500 with an `errorId` the log line carries
+ * too. No stack trace reaches a response.
+ */
+@Catch()
+export class KmsErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger(KmsErrorFilter.name);
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const answer = this.answer(error, http.getRequest<Request>());
+    http.getResponse<Response>().status(answer.status).json(answer.body);
+  }
+
+  private answer(error: unknown, request: Request): Answer {
+    if (error instanceof KmsError && STATUS_BY_CODE[error.code] !== undefined) {
+      return {
+        status: STATUS_BY_CODE[error.code],
+        body: { code: error.code, message: error.message },
+      };
+    }
+    if (error instanceof ApiError) return { status: error.getStatus(), body: error.body };
+    if (error instanceof HttpException && error.getStatus() < 500) return clientError(error);
+    if (error instanceof HttpException && isHealthReport(error)) {
+      return {
+        status: error.getStatus(),
+        body: {
+          code: 'UNHEALTHY',
+          message: 'A dependency is down',
+          ...(error.getResponse() as object),
+        },
+      };
+    }
+    const errorId = randomUUID();
+    this.logger.error({
+      event: 'unexpected_error',
+      errorId,
+      method: request.method,
+      route: (request.route as { path?: string } | undefined)?.path,
+      type: error instanceof Error ? error.name : typeof error,
+      code: error instanceof KmsError ? error.code : undefined,
+      // Only library messages are known to be free of values; a driver's may quote a row.
+      message: error instanceof KmsError ? error.message : undefined,
+    });
+    return {
+      status: 500,
+      body: { code: 'INTERNAL', message: 'Internal error; the log has the details', errorId },
+    };
+  }
+}
+
+function clientError(error: HttpException): Answer {
+  const status = error.getStatus();
+  // Node's JSON.parse message quotes the body, which may be a secret.
+  if (error.cause instanceof SyntaxError && status === 400) {
+    return {
+      status,
+      body: { code: 'MALFORMED_JSON', message: 'The request body is not valid JSON' },
+    };
+  }
+  if (status === 413) {
+    return {
+      status,
+      body: {
+        code: 'PAYLOAD_TOO_LARGE',
+        message: `The request body is larger than ${REQUEST_BODY_LIMIT_BYTES} bytes`,
+      },
+    };
+  }
+  return { status, body: { code: CODE_BY_STATUS[status] ?? 'HTTP_ERROR', message: error.message } };
+}
+
+/** Terminus answers a failed health check with 503 and its per-indicator report. */
+function isHealthReport(error: HttpException): boolean {
+  const response = error.getResponse();
+  return (
+    error.getStatus() === 503 &&
+    typeof response === 'object' &&
+    (response as { status?: unknown }).status === 'error'
+  );
+}

@@ -1,0 +1,85 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { SecretsService, type SecretMetadata } from '@nest-kms/secrets';
+import { AdminTokenGuard } from '../auth/admin-token.guard.js';
+import {
+  GetSecretQuery,
+  ListSecretsQuery,
+  PutSecretRequest,
+  RotateSecretRequest,
+  SecretMetadataResponse,
+  SecretValueResponse,
+} from './secrets.dto.js';
+
+/** Recorded as the actor in the secrets audit trail. */
+const ADMIN_ACTOR = 'demo-admin';
+
+/**
+ * The secrets store over HTTP, for an administrator. Names travel in the path: one with a `/`
+ * is sent as `%2F`.
+ */
+@ApiTags('secrets')
+@ApiBearerAuth()
+@UseGuards(AdminTokenGuard)
+@Controller('secrets')
+export class SecretsController {
+  constructor(private readonly secrets: SecretsService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Metadata of live secrets, optionally by tag; never values' })
+  @ApiOkResponse({ type: [SecretMetadataResponse] })
+  list(@Query() query: ListSecretsQuery): Promise<SecretMetadata[]> {
+    return this.secrets.listSecrets({ tag: query.tag, actor: ADMIN_ACTOR });
+  }
+
+  @Put(':name')
+  @ApiOperation({ summary: 'Store a new version (the first creates the secret)' })
+  @ApiOkResponse({ type: SecretMetadataResponse })
+  put(@Param('name') name: string, @Body() request: PutSecretRequest): Promise<SecretMetadata> {
+    const { value, ...options } = request;
+    return this.secrets.setSecret(name, value, { ...options, actor: ADMIN_ACTOR });
+  }
+
+  @Get(':name')
+  @ApiOperation({ summary: 'The current value, or an older version' })
+  @ApiOkResponse({ type: SecretValueResponse })
+  async get(
+    @Param('name') name: string,
+    @Query() query: GetSecretQuery,
+  ): Promise<SecretValueResponse> {
+    const value = await this.secrets.getSecret(name, {
+      version: query.version,
+      actor: ADMIN_ACTOR,
+    });
+    return { name, version: query.version ?? null, value };
+  }
+
+  @Post(':name/rotate')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'A new current value for an existing secret' })
+  @ApiOkResponse({ type: SecretMetadataResponse })
+  rotate(
+    @Param('name') name: string,
+    @Body() request: RotateSecretRequest,
+  ): Promise<SecretMetadata> {
+    return this.secrets.rotateSecret(name, request.value, { actor: ADMIN_ACTOR });
+  }
+
+  @Delete(':name')
+  @ApiOperation({ summary: 'Soft delete (recoverable for 30 days by the library)' })
+  @ApiOkResponse({ type: SecretMetadataResponse })
+  delete(@Param('name') name: string): Promise<SecretMetadata> {
+    return this.secrets.deleteSecret(name, { actor: ADMIN_ACTOR });
+  }
+}

@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import { fromCompactEnvelope } from '@nest-kms/kms';
+import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
+import {
+  demoEnvironment,
+  query,
+  removeDataDir,
+  startDemoApp,
+  uniqueName,
+  type DemoCall,
+  type DemoTestApp,
+  type HttpMethod,
+} from './support/demo-app.js';
+import { DemoTranscript } from './support/demo-transcript.js';
+import { eventually } from './support/eventually.js';
+
+/** The notes resource: an entity whose body is an @EncryptedColumn bound to its owner. */
+describe.each(ENGINES)('demo: encrypted notes on %s', (engine) => {
+  const transcript = new DemoTranscript();
+  let db: TestDatabase;
+  let demo: DemoTestApp;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(engine);
+    demo = await startDemoApp(demoEnvironment(db, transcript), transcript);
+  });
+
+  afterAll(async () => {
+    await demo?.close();
+    await db?.drop();
+    if (demo) removeDataDir(demo.env);
+    transcript.assertNoLeaks();
+  });
+
+  interface NoteAnswer {
+    id: string;
+    ownerId: string;
+    body: string;
+    createdAt: string;
+    receipt: string;
+  }
+
+  async function createNote(owner: string, body: string): Promise<NoteAnswer> {
+    const response = await demo.call('post', '/notes', { owner, body: { body }, reveals: true });
+    expect(response.status).toBe(201);
+    return response.body as NoteAnswer;
+  }
+
+  const readNote = (id: string, owner: string) =>
+    demo.call('get', `/notes/${id}`, { owner, reveals: true });
+
+  async function storedRow(id: string): Promise<{ body: string; owner_id: string }> {
+    const [row] = await query(
+      demo.dataSource,
+      'SELECT body, owner_id FROM demo_notes WHERE id = ?',
+      [id],
+    );
+    return row as { body: string; owner_id: string };
+  }
+
+  it('stores the body as an envelope and gives it back to its owner', async () => {
+    const owner = uniqueName('owner');
+    const body = transcript.value('note');
+    const created = await createNote(owner, body);
+    expect(created).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      ownerId: owner,
+      body,
+      createdAt: expect.any(String),
+      receipt: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
+    const row = await storedRow(created.id);
+    expect(row.body).toMatch(/^kms1\./);
+    expect(row.body).not.toContain(body);
+    const read = await readNote(created.id, owner);
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(created);
+  });
+
+  it("does not show owner A's note to owner B", async () => {
+    const created = await createNote(uniqueName('owner-a'), transcript.value('note'));
+    const response = await readNote(created.id, uniqueName('owner-b'));
+    expect(response.status).toBe(404);
+    expect(response.body.code).toBe('NOTE_NOT_FOUND');
+  });
+
+  it('refuses to open a note whose owner was changed behind the app', async () => {
+    const created = await createNote(uniqueName('owner-a'), transcript.value('note'));
+    const intruder = uniqueName('owner-b');
+    await query(demo.dataSource, 'UPDATE demo_notes SET owner_id = ? WHERE id = ?', [
+      intruder,
+      created.id,
+    ]);
+    const response = await readNote(created.id, intruder);
+    expect(response.status).toBe(422);
+    expect(response.body).toEqual({
+      code: 'KMS_COLUMN_DECRYPTION_FAILED',
+      message: expect.stringContaining(created.id),
+    });
+  });
+
+  it('refuses to open an envelope copied onto another row of the same owner', async () => {
+    const owner = uniqueName('owner');
+    const source = await createNote(owner, transcript.value('note'));
+    const target = await createNote(owner, transcript.value('note'));
+    const { body } = await storedRow(source.id);
+    await query(demo.dataSource, 'UPDATE demo_notes SET body = ? WHERE id = ?', [body, target.id]);
+    const response = await readNote(target.id, owner);
+    expect(response.status).toBe(422);
+    expect(response.body.code).toBe('KMS_COLUMN_DECRYPTION_FAILED');
+  });
+
+  it('still opens notes after a key rotation, and re-encryption moves them to the new key', async () => {
+    const owner = uniqueName('owner');
+    const body = transcript.value('note');
+    const created = await createNote(owner, body);
+    const rotation = await demo.call('post', '/keys/rotate');
+    expect(rotation.status).toBe(200);
+    expect((await readNote(created.id, owner)).body.body).toBe(body);
+    await eventually(async () => {
+      const { body: envelope } = await storedRow(created.id);
+      expect(fromCompactEnvelope(envelope).keyId).toBe(rotation.body.keyId);
+    });
+    expect((await readNote(created.id, owner)).body.body).toBe(body);
+  });
+
+  it('signs receipts with the injected secret: rotating it changes them at once', async () => {
+    const owner = uniqueName('owner');
+    const created = await createNote(owner, transcript.value('note'));
+    const rotated = await demo.call('post', '/secrets/NOTES_RECEIPT_KEY/rotate', {
+      body: { value: transcript.value('receipt-key') },
+    });
+    expect(rotated.status).toBe(200);
+    const read = await readNote(created.id, owner);
+    expect(read.body.receipt).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(read.body.receipt).not.toBe(created.receipt);
+  });
+
+  const badRequests: [string, HttpMethod, () => string, DemoCall, number, string][] = [
+    ['no owner', 'post', () => '/notes', { body: { body: 'x' } }, 400, 'INVALID_OWNER'],
+    [
+      'an owner with a space',
+      'post',
+      () => '/notes',
+      { owner: 'a b', body: { body: 'x' } },
+      400,
+      'INVALID_OWNER',
+    ],
+    [
+      'an owner over 64 characters',
+      'post',
+      () => '/notes',
+      { owner: 'o'.repeat(65), body: { body: 'x' } },
+      400,
+      'INVALID_OWNER',
+    ],
+    [
+      'an empty body',
+      'post',
+      () => '/notes',
+      { owner: 'a', body: { body: '' } },
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a body over 10,000 characters',
+      'post',
+      () => '/notes',
+      { owner: 'a', body: { body: 'x'.repeat(10_001) } },
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a numeric body',
+      'post',
+      () => '/notes',
+      { owner: 'a', body: { body: 1 } },
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'an owner in the body',
+      'post',
+      () => '/notes',
+      { owner: 'a', body: { body: 'x', ownerId: 'b' } },
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'malformed JSON',
+      'post',
+      () => '/notes',
+      { owner: 'a', raw: '{"body"' },
+      400,
+      'MALFORMED_JSON',
+    ],
+    ['an id that is not a uuid', 'get', () => '/notes/42', { owner: 'a' }, 400, 'INVALID_NOTE_ID'],
+    ['an unknown id', 'get', () => `/notes/${randomUUID()}`, { owner: 'a' }, 404, 'NOTE_NOT_FOUND'],
+    ['a read without owner', 'get', () => `/notes/${randomUUID()}`, {}, 400, 'INVALID_OWNER'],
+  ];
+  it.each(badRequests)('refuses %s', async (_, method, path, call, status, code) => {
+    const response = await demo.call(method, path(), call);
+    expect(response.status).toBe(status);
+    expect(response.body).toEqual(expect.objectContaining({ code, message: expect.any(String) }));
+  });
+});
