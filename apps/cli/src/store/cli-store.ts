@@ -1,0 +1,77 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { KmsService, LocalMasterKeyProvider } from '@nest-kms/kms';
+import { SecretsService } from '@nest-kms/secrets';
+import { existsSync, mkdirSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { dirname } from 'node:path';
+import { CliError, EXIT } from '../cli-errors.js';
+import { CliModule } from './cli.module.js';
+import type { DatabaseTarget } from './database-target.js';
+import { StderrLogger } from './stderr.logger.js';
+
+/** The opened libraries a command works with. */
+export interface CliStore {
+  readonly kms: KmsService;
+  readonly secrets: SecretsService;
+  readonly database: DatabaseTarget;
+  /** Recorded in the secrets audit trail for everything this process does. */
+  readonly actor: string;
+  /** True when this run created the SQLite file (a mistyped path shows up at once). */
+  readonly created: boolean;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  database: DatabaseTarget;
+  env: NodeJS.ProcessEnv;
+  verbose: boolean;
+}
+
+/** Starts a Nest application context with KmsModule and SecretsModule on `database`. */
+export async function openStore(options: OpenStoreOptions): Promise<CliStore> {
+  const { database, env } = options;
+  if (!env.KMS_MASTER_KEY) {
+    // Before anything is opened: a keyring must never be created under a key nobody kept.
+    throw new CliError(
+      'KMS_MASTER_KEY_MISSING',
+      'KMS_MASTER_KEY is not set. Export the master key that wrapped this keyring; for a new ' +
+        'installation generate one with "nest-kms keygen" and keep it in your secret store first',
+      EXIT.masterKey,
+    );
+  }
+  // A malformed key is refused before a database file is created for it.
+  for (const name of ['KMS_MASTER_KEY', 'KMS_MASTER_KEY_PREVIOUS'] as const) {
+    const key = env[name];
+    if (key) LocalMasterKeyProvider.fromBase64(key, name).destroy();
+  }
+  let created = false;
+  if (database.sqliteFile !== undefined && !existsSync(database.sqliteFile)) {
+    mkdirSync(dirname(database.sqliteFile), { recursive: true, mode: 0o700 });
+    created = true;
+  }
+  const app: INestApplicationContext = await NestFactory.createApplicationContext(
+    CliModule.forConnection(database.connection),
+    { logger: options.verbose ? new StderrLogger() : false, abortOnError: false },
+  );
+  return {
+    kms: app.get(KmsService),
+    secrets: app.get(SecretsService),
+    database,
+    actor: cliActor(env),
+    created,
+    close: () => app.close(),
+  };
+}
+
+/** `nest-kms-cli:<login>`, so the audit trail tells operators' commands from applications'. */
+function cliActor(env: NodeJS.ProcessEnv): string {
+  let login: string | undefined;
+  try {
+    login = userInfo().username;
+  } catch {
+    // No passwd entry (some containers): fall back to the environment.
+    login = env.USER ?? env.LOGNAME;
+  }
+  return `nest-kms-cli:${login ?? 'unknown'}`.slice(0, 128);
+}

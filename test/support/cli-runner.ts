@@ -1,0 +1,154 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, onTestFinished } from 'vitest';
+import { PROJECT_ROOT, bundleChildEntry } from './child-process.js';
+import type { TestDatabase } from './databases.js';
+
+/*
+ * Runs the operator CLI (apps/cli) as an operator would: a separate Node process, argv, env and
+ * stdin in; exit code, stdout and stderr out. The entry is bundled once per test process by the
+ * child-process harness (bundleChildEntry). The harness's startChild cannot write a child's
+ * stdin, which `secrets set` and `keys rotate-master` read, so the process is spawned here.
+ * Every run is kept in `cliTranscript` for the leak scan at the end of each spec file.
+ */
+
+export const CLI_ENTRY = join(PROJECT_ROOT, 'apps/cli/src/main.ts');
+
+export interface CliRunOptions {
+  /** The child's environment besides PATH, HOME, TMPDIR and NODE_ENV (undefined removes). */
+  env?: Record<string, string | undefined>;
+  /** Written to stdin, which is then closed (closed at once when absent). */
+  stdin?: string;
+  /** The command prints a secret on purpose (keygen, secrets get): its stdout is not scanned. */
+  printsSecret?: boolean;
+}
+
+export interface CliRun {
+  readonly args: readonly string[];
+  readonly exitCode: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly printsSecret: boolean;
+}
+
+/**
+ * For the CLI suites' describe blocks: every run is a new Node process that loads Nest and
+ * TypeORM and opens the database (1-3 s on a busy machine), and a test makes up to ten.
+ */
+export const CLI_SUITE_OPTIONS = { timeout: 120_000 };
+
+/** Every run of the current spec file (vitest loads this module once per file). */
+export const cliTranscript: CliRun[] = [];
+
+/** A working directory of no importance: a run that forgot its database never writes the repo's data/. */
+const WORKING_DIR = mkdtempSync(join(tmpdir(), 'nest-kms-cli-cwd-'));
+afterAll(() => rmSync(WORKING_DIR, { recursive: true, force: true }));
+
+export async function runCli(
+  args: readonly string[],
+  options: CliRunOptions = {},
+): Promise<CliRun> {
+  const bundle = await bundleChildEntry(CLI_ENTRY);
+  const env: Record<string, string> = { NODE_ENV: process.env.NODE_ENV ?? 'test' };
+  for (const name of ['PATH', 'HOME', 'TMPDIR'] as const) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  for (const [name, value] of Object.entries(options.env ?? {})) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  const child = spawn(process.execPath, [bundle, ...args], {
+    env,
+    cwd: WORKING_DIR,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  try {
+    // A run still going when its test ends (a failure, a timeout) does not outlive it.
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+  } catch {
+    // Called from a hook: nothing to attach to.
+  }
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin.on('error', () => undefined); // the CLI may exit without reading stdin
+  child.stdin.end(options.stdin ?? '');
+  const exitCode = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code));
+  });
+  const run: CliRun = {
+    args,
+    exitCode,
+    stdout,
+    stderr,
+    printsSecret: options.printsSecret === true,
+  };
+  cliTranscript.push(run);
+  return run;
+}
+
+/** How the CLI finds a test database: DATABASE_URL for Postgres, KMS_SQLITE_PATH for SQLite. */
+export function cliDatabaseEnv(db: TestDatabase): Record<string, string> {
+  const connection = db.connection;
+  if (connection.type === 'postgres') return { DATABASE_URL: String(connection.url) };
+  return { KMS_SQLITE_PATH: String(connection.database) };
+}
+
+/** The CLI against one database with one master key, as an operator's shell would have it. */
+export function cliOn(
+  db: TestDatabase,
+  masterKey: string,
+): (args: readonly string[], options?: CliRunOptions) => Promise<CliRun> {
+  return (args, options = {}) =>
+    runCli(args, {
+      ...options,
+      env: { ...cliDatabaseEnv(db), KMS_MASTER_KEY: masterKey, ...options.env },
+    });
+}
+
+/** stdout of a `--json` run, parsed; fails with the run's stderr when it did not succeed. */
+export function jsonOf<T>(run: CliRun): T {
+  if (run.exitCode !== 0) {
+    throw new Error(`nest-kms ${run.args.join(' ')} exited ${run.exitCode}: ${run.stderr}`);
+  }
+  return JSON.parse(run.stdout) as T;
+}
+
+/** The one error line a failed run must print: `nest-kms: <CODE>: <message>`. */
+export function errorLineOf(run: CliRun): { code: string; message: string } {
+  const lines = run.stderr.split('\n').filter((line) => line !== '');
+  const match = /^nest-kms: ([A-Z][A-Z0-9_]*): (.+)$/.exec(lines.at(-1) ?? '');
+  if (match === null) throw new Error(`no error line in stderr: ${JSON.stringify(run.stderr)}`);
+  return { code: match[1], message: match[2] };
+}
+
+const STACK_FRAME = /^\s+at .+/m;
+
+/**
+ * Runs that printed one of `secretValues` (where printing it is not the command's purpose) or
+ * a stack trace, described for an assertion message; empty when there are none.
+ */
+export function leaksIn(runs: readonly CliRun[], secretValues: Iterable<string>): string[] {
+  const values = [...secretValues];
+  const leaks: string[] = [];
+  for (const run of runs) {
+    const streams = run.printsSecret
+      ? { stderr: run.stderr }
+      : { stdout: run.stdout, stderr: run.stderr };
+    for (const [stream, text] of Object.entries(streams)) {
+      const where = `nest-kms ${run.args.join(' ')} (${stream})`;
+      if (STACK_FRAME.test(text)) leaks.push(`${where}: a stack trace`);
+      for (const value of values) {
+        if (text.includes(value)) leaks.push(`${where}: a secret value (${value.length} chars)`);
+      }
+    }
+  }
+  return leaks;
+}
