@@ -3,6 +3,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import type { Task } from 'tinybench';
 import type { DataSource } from 'typeorm';
 import pg from 'pg';
 
@@ -159,4 +160,15 @@ export function rawGcmOpen(key: Buffer, sealed: RawGcmSealed, aad: Buffer): Buff
 export function envelopeHeaderBytes(keyId: string): number {
   // 'nest-kms/envelope' | v | alg length | 'aes-256-gcm' | keyId length | keyId | u64 ts | flag
   return 'nest-kms/envelope'.length + 1 + 1 + 'aes-256-gcm'.length + 1 + keyId.length + 8 + 1;
+}
+
+/** A task's result, or an error saying how it ended: a failed task must not print a figure. */
+export function completedResult(task: Task): Extract<Task['result'], { state: 'completed' }> {
+  const result = task.result;
+  if (result.state !== 'completed') {
+    throw new Error(
+      `task ${task.name} ended ${result.state}${'error' in result ? `: ${String(result.error)}` : ''}`,
+    );
+  }
+  return result;
 }

@@ -48,6 +48,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { Bench, type Task } from 'tinybench';
 import { Column, Entity, PrimaryGeneratedColumn, type DataSource, type Repository } from 'typeorm';
 import {
+  completedResult,
   createBenchDatabase,
   createBenchSqliteFile,
   envelopeHeaderBytes,
@@ -561,12 +562,7 @@ function taskName(
 }
 
 function record(rows: Map<string, Row>, task: Task): void {
-  const result = task.result;
-  if (result.state !== 'completed') {
-    throw new Error(
-      `task ${task.name} ended ${result.state}${'error' in result ? `: ${String(result.error)}` : ''}`,
-    );
-  }
+  const result = completedResult(task);
   const [operation, engine, implementation] = task.name.split('|') as [
     Operation,
     Row['engine'],

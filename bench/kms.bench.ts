@@ -12,6 +12,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { randomBytes } from 'node:crypto';
 import {
+  completedResult,
   envelopeHeaderBytes,
   formatOps,
   median,
@@ -145,19 +146,12 @@ async function main(): Promise<void> {
   }
 }
 
-/** Bytes of the GCM additional data KMS builds for an envelope without caller AAD. */
-
 function taskName(operation: Operation, implementation: Implementation, size: SizeLabel): string {
   return `${operation}|${implementation}|${size}`;
 }
 
 function record(rows: Map<string, Row>, task: Task): void {
-  const result = task.result;
-  if (result.state !== 'completed') {
-    throw new Error(
-      `task ${task.name} ended ${result.state}${'error' in result ? `: ${String(result.error)}` : ''}`,
-    );
-  }
+  const result = completedResult(task);
   const [operation, implementation, size] = task.name.split('|') as [
     Operation,
     Implementation,

@@ -26,6 +26,7 @@ import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { randomBytes } from 'node:crypto';
 import {
+  completedResult,
   createBenchDatabase,
   createBenchSqliteFile,
   rawSqliteConnection,
@@ -393,12 +394,7 @@ function taskName(kase: Row['case'], engine: Row['engine'], implementation: stri
 }
 
 function record(rows: Map<string, Row>, task: Task): void {
-  const result = task.result;
-  if (result.state !== 'completed') {
-    throw new Error(
-      `task ${task.name} ended ${result.state}${'error' in result ? `: ${String(result.error)}` : ''}`,
-    );
-  }
+  const result = completedResult(task);
   const [kase, engine, implementation] = task.name.split('|') as [Case, Engine, string];
   let row = rows.get(task.name);
   if (row === undefined) {

@@ -9,6 +9,7 @@ import {
   errorLineOf,
   jsonOf,
   leaksIn,
+  SecretValues,
   type CliRun,
 } from './support/cli-runner.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
@@ -19,13 +20,8 @@ import { ENGINES, createTestDatabase, type TestDatabase } from './support/databa
  */
 
 /** Every secret value and master key of this file: only `secrets get` may print one. */
-const secretValues = new Set<string>();
-
-function secretValue(label: string): string {
-  const value = `${label}-${randomBytes(12).toString('hex')}`;
-  secretValues.add(value);
-  return value;
-}
+const secretValues = new SecretValues();
+const secretValue = (label: string) => secretValues.make(label);
 
 describe.each(ENGINES)('nest-kms backup on %s', CLI_SUITE_OPTIONS, (engine) => {
   let source: TestDatabase;

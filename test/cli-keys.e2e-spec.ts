@@ -9,6 +9,7 @@ import {
   errorLineOf,
   jsonOf,
   leaksIn,
+  SecretValues,
   runCli,
   type CliRun,
 } from './support/cli-runner.js';
@@ -20,13 +21,8 @@ import { ENGINES, createTestDatabase, type TestDatabase } from './support/databa
  */
 
 /** Every secret value and master key of this file: no output but keygen's may show one. */
-const secretValues = new Set<string>();
-
-function secretValue(label: string): string {
-  const value = `${label}-${randomBytes(12).toString('hex')}`;
-  secretValues.add(value);
-  return value;
-}
+const secretValues = new SecretValues();
+const secretValue = (label: string) => secretValues.make(label);
 
 /** A master key made here (keygen has its own test): one process less per test. */
 function newMasterKey(): string {

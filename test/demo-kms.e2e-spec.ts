@@ -1,33 +1,13 @@
 import { toCompactEnvelope, type EnvelopeV1 } from '@nest-kms/kms';
 import { loggedEvents } from './support/captured-logger.js';
-import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
-import {
-  demoEnvironment,
-  query,
-  removeDataDir,
-  startDemoApp,
-  type DemoCall,
-  type DemoTestApp,
-} from './support/demo-app.js';
+import { ENGINES } from './support/databases.js';
+import { demoForSuite, query, type DemoCall } from './support/demo-app.js';
 import { DemoTranscript } from './support/demo-transcript.js';
 
 /** The demo's encryption, key and operations endpoints, over HTTP, as a client sees them. */
 describe.each(ENGINES)('demo: encryption and operations on %s', (engine) => {
   const transcript = new DemoTranscript();
-  let db: TestDatabase;
-  let demo: DemoTestApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase(engine);
-    demo = await startDemoApp(demoEnvironment(db, transcript), transcript);
-  });
-
-  afterAll(async () => {
-    await demo?.close();
-    await db?.drop();
-    if (demo) removeDataDir(demo.env);
-    transcript.assertNoLeaks();
-  });
+  const demo = demoForSuite(engine, transcript);
 
   async function encrypt(plaintext: string, aad?: unknown): Promise<EnvelopeV1> {
     const response = await demo.call('post', '/encrypt', { body: { plaintext, aad } });

@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { fromCompactEnvelope } from '@nest-kms/kms';
-import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
+import { ENGINES } from './support/databases.js';
 import {
-  demoEnvironment,
+  demoForSuite,
   query,
-  removeDataDir,
-  startDemoApp,
   uniqueName,
   type DemoCall,
-  type DemoTestApp,
   type HttpMethod,
 } from './support/demo-app.js';
 import { DemoTranscript } from './support/demo-transcript.js';
@@ -17,20 +14,7 @@ import { eventually } from './support/eventually.js';
 /** The notes resource: an entity whose body is an @EncryptedColumn bound to its owner. */
 describe.each(ENGINES)('demo: encrypted notes on %s', (engine) => {
   const transcript = new DemoTranscript();
-  let db: TestDatabase;
-  let demo: DemoTestApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase(engine);
-    demo = await startDemoApp(demoEnvironment(db, transcript), transcript);
-  });
-
-  afterAll(async () => {
-    await demo?.close();
-    await db?.drop();
-    if (demo) removeDataDir(demo.env);
-    transcript.assertNoLeaks();
-  });
+  const demo = demoForSuite(engine, transcript);
 
   interface NoteAnswer {
     id: string;

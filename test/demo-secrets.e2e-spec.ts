@@ -1,34 +1,13 @@
 import { CapturedLogger, loggedEvents } from './support/captured-logger.js';
-import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
-import {
-  demoEnvironment,
-  removeDataDir,
-  startDemoApp,
-  uniqueName,
-  type DemoCall,
-  type DemoTestApp,
-  type HttpMethod,
-} from './support/demo-app.js';
+import { ENGINES } from './support/databases.js';
+import { demoForSuite, uniqueName, type DemoCall, type HttpMethod } from './support/demo-app.js';
 import { DemoTranscript } from './support/demo-transcript.js';
 import { eventually } from './support/eventually.js';
 
 /** The demo's secrets endpoints and their admin-token guard, over HTTP. */
 describe.each(ENGINES)('demo: secrets over HTTP on %s', (engine) => {
   const transcript = new DemoTranscript();
-  let db: TestDatabase;
-  let demo: DemoTestApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase(engine);
-    demo = await startDemoApp(demoEnvironment(db, transcript), transcript);
-  });
-
-  afterAll(async () => {
-    await demo?.close();
-    await db?.drop();
-    if (demo) removeDataDir(demo.env);
-    transcript.assertNoLeaks();
-  });
+  const demo = demoForSuite(engine, transcript);
 
   async function putSecret(name: string, body: Record<string, unknown>) {
     const response = await demo.call('put', `/secrets/${encodeURIComponent(name)}`, { body });

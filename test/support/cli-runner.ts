@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -130,6 +131,25 @@ export function errorLineOf(run: CliRun): { code: string; message: string } {
 }
 
 const STACK_FRAME = /^\s+at .+/m;
+
+/** The secret values and master keys a suite makes, for its leak scan (leaksIn). */
+export class SecretValues implements Iterable<string> {
+  private readonly values = new Set<string>();
+
+  /** A fresh value, recognisable in any output by its random part, remembered. */
+  make(label: string): string {
+    return this.add(`${label}-${randomBytes(12).toString('hex')}`);
+  }
+
+  add(value: string): string {
+    this.values.add(value);
+    return value;
+  }
+
+  [Symbol.iterator](): Iterator<string> {
+    return this.values[Symbol.iterator]();
+  }
+}
 
 /**
  * Runs that printed one of `secretValues` (where printing it is not the command's purpose) or

@@ -9,7 +9,7 @@ import type { DataSource } from 'typeorm';
 import { createDemoApp } from '../../apps/demo/src/demo-app.js';
 import type { DemoEnvironment } from '../../apps/demo/src/demo-environment.js';
 import { CapturedLogger } from './captured-logger.js';
-import type { TestDatabase } from './databases.js';
+import { createTestDatabase, type Engine, type TestDatabase } from './databases.js';
 import type { DemoTranscript } from './demo-transcript.js';
 import { newMasterKey } from './kms-fixture.js';
 
@@ -92,6 +92,43 @@ export async function startDemoApp(
       return response;
     },
     close: () => app.close(),
+  };
+}
+
+/**
+ * For a describe block: the demo on a fresh `engine` database, started before its tests; after
+ * them it is closed, the database dropped and `transcript` checked for leaks. The returned app
+ * forwards to the one started (use it inside tests and hooks only).
+ */
+export function demoForSuite(engine: Engine, transcript: DemoTranscript): DemoTestApp {
+  let db: TestDatabase | undefined;
+  let started: DemoTestApp | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase(engine);
+    started = await startDemoApp(demoEnvironment(db, transcript), transcript);
+  });
+  afterAll(async () => {
+    await started?.close();
+    await db?.drop();
+    if (started) removeDataDir(started.env);
+    transcript.assertNoLeaks();
+  });
+  const current = (): DemoTestApp => {
+    if (!started) throw new Error('the demo app is used outside its suite');
+    return started;
+  };
+  return {
+    get app() {
+      return current().app;
+    },
+    get env() {
+      return current().env;
+    },
+    get dataSource() {
+      return current().dataSource;
+    },
+    call: (method, path, options) => current().call(method, path, options),
+    close: () => current().close(),
   };
 }
 
