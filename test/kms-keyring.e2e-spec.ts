@@ -108,6 +108,29 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
     await tables.destroy();
   });
 
+  it('lists its data keys newest first, with metadata and never key material', async () => {
+    const { kms } = await start(newMasterKey());
+    const first = kms.getStatus().activeKeyId;
+    const second = await kms.rotateDataKey();
+    const third = await kms.rotateDataKey();
+    const keys = await kms.listDataKeys();
+    expect(keys.map((key) => [key.id, key.status])).toEqual([
+      [third, 'active'],
+      [second, 'retired'],
+      [first, 'retired'],
+    ]);
+    expect(keys[0].retiredAt).toBeNull();
+    expect(Date.parse(keys[1].retiredAt!)).toBeGreaterThanOrEqual(Date.parse(keys[1].createdAt));
+    expect(new Set(keys.map((key) => key.masterKeyFingerprint))).toEqual(
+      new Set([kms.getStatus().masterKeyFingerprint]),
+    );
+    for (const key of keys) {
+      expect(Object.keys(key).sort()).toEqual(
+        ['createdAt', 'id', 'masterKeyFingerprint', 'retiredAt', 'status'].sort(),
+      );
+    }
+  });
+
   it('lets the database, not only the code, refuse a second active key', async () => {
     const { kms } = await start(newMasterKey());
     const tables = await openKmsTables(db);

@@ -23,6 +23,7 @@ import type {
   EncryptOptions,
 } from './interfaces/kms-operation-options.interface.js';
 import type { KmsStatus } from './interfaces/kms-status.interface.js';
+import type { DataKeyInfo } from './interfaces/data-key-info.interface.js';
 import {
   fromExportedKey,
   toExportedKey,
@@ -244,6 +245,20 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   async runLifecycle(): Promise<void> {
     this.ready();
     await this.lifecycle.run();
+  }
+
+  /** Every data key's metadata, newest first (no key material, wrapped or not). */
+  async listDataKeys(): Promise<DataKeyInfo[]> {
+    const keys = await this.ready().exportKeys();
+    return keys
+      .toSorted((a, b) => b.createdAt - a.createdAt)
+      .map((key) => ({
+        id: key.id,
+        status: key.status,
+        createdAt: new Date(key.createdAt).toISOString(),
+        retiredAt: key.retiredAt === null ? null : new Date(key.retiredAt).toISOString(),
+        masterKeyFingerprint: key.masterKeyFingerprint,
+      }));
   }
 
   /** Every data key in its stored, wrapped form (never plain), for a backup. */

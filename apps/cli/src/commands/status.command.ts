@@ -11,16 +11,15 @@ export interface DataKeyUsage {
   envelopes: number;
 }
 
-/** Every data key with its envelope count; no key material (the export holds wrapped keys only). */
+/** Every data key with its envelope count, newest first. */
 export async function dataKeyUsage(store: CliStore): Promise<DataKeyUsage[]> {
-  const { dataKeys } = await store.kms.exportKeyring();
   const keys: DataKeyUsage[] = [];
-  for (const key of dataKeys.sort((a, b) => b.createdAt - a.createdAt)) {
+  for (const key of await store.kms.listDataKeys()) {
     keys.push({
       id: key.id,
       status: key.status,
-      createdAt: new Date(key.createdAt).toISOString(),
-      retiredAt: key.retiredAt === null ? null : new Date(key.retiredAt).toISOString(),
+      createdAt: key.createdAt,
+      retiredAt: key.retiredAt,
       envelopes: await store.kms.countEnvelopesUsing(key.id),
     });
   }
