@@ -78,6 +78,8 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
     expect((failure as MasterKeyMismatchError).code).toBe('KMS_MASTER_KEY_MISMATCH');
     expect((failure as Error).message).toContain(first.kms.getStatus().masterKeyFingerprint);
     expect((failure as Error).message).not.toContain(wrongKey);
+    // The fix, including the case an operator most often meets it in: a rotation half done.
+    expect((failure as Error).message).toContain('KMS_MASTER_KEY_PREVIOUS');
 
     expect(await snapshotKmsTables(tables)).toEqual(before);
     expect(await first.kms.decryptData(envelope)).toBe('still mine');

@@ -68,8 +68,6 @@ const EXIT_BY_CODE: Record<string, ExitCode> = {
 const CLI_HINTS: Record<string, (error: KmsError) => string> = {
   SECRET_DELETED: (error) =>
     `; with the CLI: nest-kms secrets recover ${(error as { secretName?: string }).secretName}`,
-  KMS_MASTER_KEY_MISMATCH: () =>
-    '; after "keys rotate-master", KMS_MASTER_KEY is the new key (and the old one KMS_MASTER_KEY_PREVIOUS)',
 };
 
 export interface Failure {

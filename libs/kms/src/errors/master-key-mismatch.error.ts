@@ -1,8 +1,8 @@
 import { KmsError } from './kms.error.js';
 
 /**
- * The master key given to this process is not the one that wrapped the stored data keys.
- * Raised at start-up, before anything is written.
+ * The master key given to this process is not the one that wrapped the data keys (the stored
+ * keyring at start-up, or an export being imported). Raised before anything is written.
  */
 export class MasterKeyMismatchError extends KmsError {
   readonly code = 'KMS_MASTER_KEY_MISMATCH';
@@ -11,7 +11,7 @@ export class MasterKeyMismatchError extends KmsError {
     readonly actualFingerprint: string,
   ) {
     super(
-      `Master key mismatch: the keyring in this database was created with master key ${expectedFingerprint}, this process has ${actualFingerprint}. Start with the original KMS_MASTER_KEY; nothing was written`,
+      `Master key mismatch: the data keys are wrapped by master key ${expectedFingerprint}, this process has ${actualFingerprint}. Configure that key as KMS_MASTER_KEY (during a master-key rotation: the new key as KMS_MASTER_KEY, the old one as KMS_MASTER_KEY_PREVIOUS); nothing was written`,
     );
   }
 }
