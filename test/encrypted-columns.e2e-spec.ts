@@ -18,6 +18,7 @@ import { newMasterKey } from './support/kms-fixture.js';
 import {
   EmployeeProfile,
   LegacyCustomer,
+  ProfileDocument,
   TypedValues,
   UserProfile,
   startProfilesApp,
@@ -137,6 +138,39 @@ describe.each(ENGINES)('encrypted columns on %s', (engine) => {
       await profiles().upsert(replaced, ['id']);
       expect((await rawRow('test_user_profiles', id)).ssn).toMatch(/^kms1\./);
       expect(await profiles().findOneByOrFail({ id })).toMatchObject({ ssn: replaced.ssn });
+    });
+
+    it('opens the values of entities loaded through a relation, and inherited columns', async () => {
+      const profile = await saveProfile();
+      const documents = app.dataSource.getRepository(ProfileDocument);
+      const saved = await documents.save(
+        documents.create({ profile, content: secret('content'), remark: secret('remark') }),
+      );
+      const raw = await rawRow('test_profile_documents', saved.id);
+      expect(raw.content).toMatch(/^kms1\./);
+      expect(raw.remark).toMatch(/^kms1\./);
+      const [loaded] = await documents.find({
+        where: { id: saved.id },
+        relations: { profile: true },
+      });
+      expect(loaded).toMatchObject({ content: saved.content, remark: saved.remark });
+      expect(loaded.profile).toEqual({ ...profile });
+      // TypeORM sends no load event for entities mapped by …AndMapOne: their values stay sealed,
+      // never the ciphertext posing as the value.
+      const joined = (await profiles()
+        .createQueryBuilder('profile')
+        .innerJoinAndMapOne(
+          'profile.document',
+          ProfileDocument,
+          'document',
+          'document.profileId = profile.id',
+        )
+        .where('profile.id = :id', { id: profile.id })
+        .getOneOrFail()) as UserProfile & { document: ProfileDocument };
+      expect(joined.ssn).toBe(profile.ssn);
+      expect(typeof joined.document.content).not.toBe('string');
+      expect(String(joined.document.content)).toBe('[encrypted]');
+      expect(JSON.stringify(joined.document)).not.toContain('kms1.');
     });
 
     it('keeps null as NULL, unencrypted, and loads it as null', async () => {

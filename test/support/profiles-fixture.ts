@@ -1,7 +1,14 @@
 import { Module, type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
-import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn, type DataSource } from 'typeorm';
+import {
+  Column,
+  Entity,
+  ManyToOne,
+  PrimaryColumn,
+  PrimaryGeneratedColumn,
+  type DataSource,
+} from 'typeorm';
 import {
   EncryptedColumn,
   KMS_ENTITIES,
@@ -79,7 +86,32 @@ export class LegacyCustomer {
   taxId: string | null;
 }
 
-export const PROFILE_ENTITIES = [UserProfile, EmployeeProfile, TypedValues, LegacyCustomer];
+/** A base class declaring an encrypted column, for entities that inherit it. */
+export abstract class Annotated {
+  @EncryptedColumn({ type: 'string', nullable: true })
+  remark: string | null;
+}
+
+/** Loaded with its profile through a relation: both sides' values are opened. */
+@Entity({ name: 'test_profile_documents' })
+export class ProfileDocument extends Annotated {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @ManyToOne(() => UserProfile, { nullable: false })
+  profile: UserProfile;
+
+  @EncryptedColumn({ type: 'string' })
+  content: string;
+}
+
+export const PROFILE_ENTITIES = [
+  UserProfile,
+  EmployeeProfile,
+  TypedValues,
+  LegacyCustomer,
+  ProfileDocument,
+];
 
 export interface ProfilesApp {
   readonly app: INestApplicationContext;

@@ -16,7 +16,7 @@ import { BlindIndexKey } from './blind-index-key.js';
 import type { ColumnCipher } from './column-cipher.js';
 import { legacyValue, valueFromBytes, valueToBytes } from './column-value.js';
 import { EntityPlan, type ColumnPlan } from './entity-plan.js';
-import { SealedValue, coverTargets } from './sealed-value.js';
+import { SealedValue, coverTargets, storedForm } from './sealed-value.js';
 
 type Row = Record<string, unknown>;
 
@@ -170,7 +170,7 @@ export class EncryptedColumns implements EntitySubscriberInterface {
     // Every binding is computed before any property changes: aad() sees the row as stored.
     const opening: [ColumnPlan, unknown, Buffer][] = [];
     for (const column of plan.columns) {
-      const stored = entity[column.property];
+      const stored = storedForm(entity[column.property]);
       if (stored === null || stored === undefined) continue;
       if (rowId === undefined) {
         throw this.unreadable(

@@ -5,6 +5,7 @@ import { KmsError } from '../errors/kms.error.js';
 import { encryptedPlanOf } from './blind-index.js';
 import { EncryptedColumns } from './encrypted-columns.js';
 import type { ColumnPlan, EntityPlan } from './entity-plan.js';
+import { storedForm } from './sealed-value.js';
 
 type Row = Record<string, unknown>;
 
@@ -133,7 +134,7 @@ async function updateOf(
   const legacy: ColumnPlan[] = [];
   const reindex: ColumnPlan[] = [];
   for (const column of plan.columns) {
-    const stored = row[column.property];
+    const stored = storedForm(row[column.property]);
     if (stored === null || stored === undefined) continue;
     const isEnvelope = typeof stored === 'string' && stored.startsWith(`${COMPACT_PREFIX}.`);
     const staleIndex =
@@ -156,7 +157,7 @@ async function updateOf(
       values[column.property] = sealed.get(column.property);
       guards.push({ sql: `${name} NOT LIKE :g${at}`, value: `${COMPACT_PREFIX}.%` });
     } else {
-      guards.push({ sql: `${name} = :g${at}`, value: row[column.property] });
+      guards.push({ sql: `${name} = :g${at}`, value: storedForm(row[column.property]) });
     }
     if (column.blindIndex) {
       values[column.blindIndex.property] = plan.blindIndex(column, plain[column.property]);

@@ -1,18 +1,29 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { ValueTransformer } from 'typeorm';
+import { COMPACT_PREFIX } from '../envelope/envelope.constants.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 import { valueToBytes } from './column-value.js';
 import type { EncryptedColumnSpec } from './encrypted-column.decorator.js';
 
 /**
- * An envelope standing in an entity's property between the subscriber's `before` and `after`
- * events: the only value the column's transformer lets through to the database.
+ * An envelope standing in an entity's property: between the subscriber's `before` and `after`
+ * events (the only value the column's transformer lets through to the database), and as loaded,
+ * until afterLoad opens it. Where TypeORM sends no load event (entities mapped by
+ * `…AndMapOne/Many`), the property keeps this, never the ciphertext posing as the value.
  */
 export class SealedValue {
   constructor(readonly envelope: string) {}
   toJSON(): string {
     return '[encrypted]';
   }
+  toString(): string {
+    return '[encrypted]';
+  }
+}
+
+/** The envelope string of a stored value as loaded (a SealedValue), else the value itself. */
+export function storedForm(value: unknown): unknown {
+  return value instanceof SealedValue ? value.envelope : value;
 }
 
 /** Declaring classes whose encrypted columns some attached KMS seals (count per attachment). */
@@ -55,6 +66,8 @@ export class GuardedColumnTransformer implements ValueTransformer {
   }
 
   from(value: unknown): unknown {
-    return value;
+    return typeof value === 'string' && value.startsWith(`${COMPACT_PREFIX}.`)
+      ? new SealedValue(value)
+      : value;
   }
 }
