@@ -172,3 +172,23 @@ export function completedResult(task: Task): Extract<Task['result'], { state: 'c
   }
   return result;
 }
+
+/** A plain-text table: a header, a rule, the rows; `numeric` columns right-aligned. */
+export function alignedTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  numeric: readonly number[],
+): string {
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((r) => r[i].length)));
+  const format = (cells: readonly string[]): string =>
+    cells
+      .map((cell, i) => (numeric.includes(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [header, widths.map((w) => '-'.repeat(w)), ...rows]
+    .map(
+      (row) => `${format(row)}
+`,
+    )
+    .join('');
+}

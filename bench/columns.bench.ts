@@ -48,6 +48,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { Bench, type Task } from 'tinybench';
 import { Column, Entity, PrimaryGeneratedColumn, type DataSource, type Repository } from 'typeorm';
 import {
+  alignedTable,
   completedResult,
   createBenchDatabase,
   createBenchSqliteFile,
@@ -675,13 +676,6 @@ function printTable(rows: Map<string, Row>, engines: readonly Engine[]): void {
       ),
     );
   }
-  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((l) => l[i].length)));
-  const numeric = new Set([3, 4, 5, 6, 7, 8, 9]);
-  const format = (cells: string[]): string =>
-    cells
-      .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
   process.stdout.write(
     [
       '',
@@ -695,8 +689,7 @@ function printTable(rows: Map<string, Row>, engines: readonly Engine[]): void {
       '',
     ].join('\n'),
   );
-  process.stdout.write(`${format(header)}\n${format(widths.map((w) => '-'.repeat(w)))}\n`);
-  for (const row of lines) process.stdout.write(`${format(row)}\n`);
+  process.stdout.write(alignedTable(header, lines, [3, 4, 5, 6, 7, 8, 9]));
   process.stdout.write(`\n${verdicts.join('\n')}\n`);
 
   function line(

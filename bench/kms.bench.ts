@@ -12,6 +12,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { randomBytes } from 'node:crypto';
 import {
+  alignedTable,
   completedResult,
   envelopeHeaderBytes,
   formatOps,
@@ -215,13 +216,6 @@ function printTable(rows: Map<string, Row>): void {
       }
     }
   }
-  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((l) => l[i].length)));
-  const numeric = new Set([3, 4, 5, 6, 7, 8]);
-  const format = (cells: string[]): string =>
-    cells
-      .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
   process.stdout.write(
     `\nmedian of ${ROUNDS} round(s), ${TIME_MS} ms per task per round (+${WARMUP_MS} ms warm-up)\n`,
   );
@@ -233,8 +227,7 @@ function printTable(rows: Map<string, Row>): void {
       '',
     ].join('\n'),
   );
-  process.stdout.write(`${format(header)}\n${format(widths.map((w) => '-'.repeat(w)))}\n`);
-  for (const line of lines) process.stdout.write(`${format(line)}\n`);
+  process.stdout.write(alignedTable(header, lines, [3, 4, 5, 6, 7, 8]));
   process.stdout.write(`\n${verdicts.join('\n')}\n`);
 }
 

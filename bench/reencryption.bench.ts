@@ -60,6 +60,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { randomBytes, randomInt } from 'node:crypto';
 import pg from 'pg';
 import {
+  alignedTable,
   createBenchDatabase,
   createBenchSqliteFile,
   rawSqliteConnection,
@@ -648,13 +649,6 @@ function printTable(results: readonly Measurements[]): void {
       `${m.engine}: reencrypt() at ${(ratio * 100).toFixed(1)} % of the floor's rate (target ≥ ${TARGET_RATIO * 100} %): ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'}; the job's own figure: ${formatOps(median(m.jobRate))} values/s in ${(median(m.jobDurationMs) / 1000).toFixed(2)} s`,
     );
   }
-  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((l) => l[i].length)));
-  const numeric = new Set([2, 3, 4, 5, 6, 7]);
-  const format = (cells: string[]): string =>
-    cells
-      .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
   process.stdout.write(
     [
       '',
@@ -666,8 +660,7 @@ function printTable(results: readonly Measurements[]): void {
       '',
     ].join('\n'),
   );
-  process.stdout.write(`${format(header)}\n${format(widths.map((w) => '-'.repeat(w)))}\n`);
-  for (const line of lines) process.stdout.write(`${format(line)}\n`);
+  process.stdout.write(alignedTable(header, lines, [2, 3, 4, 5, 6, 7]));
   process.stdout.write(`\n${verdicts.join('\n')}\n`);
   for (const m of results) {
     process.stdout.write(

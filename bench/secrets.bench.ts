@@ -26,6 +26,7 @@ import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { randomBytes } from 'node:crypto';
 import {
+  alignedTable,
   completedResult,
   createBenchDatabase,
   createBenchSqliteFile,
@@ -492,13 +493,6 @@ function printTable(rows: Map<string, Row>, engines: Engine[]): void {
       row.opsPerSecond.map(formatOps).join(' / '),
     ]);
   }
-  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((l) => l[i].length)));
-  const numeric = new Set([3, 4, 5, 6, 7, 8]);
-  const format = (cells: string[]): string =>
-    cells
-      .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
   process.stdout.write(
     [
       '',
@@ -510,8 +504,7 @@ function printTable(rows: Map<string, Row>, engines: Engine[]): void {
       '',
     ].join('\n'),
   );
-  process.stdout.write(`${format(header)}\n${format(widths.map((w) => '-'.repeat(w)))}\n`);
-  for (const line of lines) process.stdout.write(`${format(line)}\n`);
+  process.stdout.write(alignedTable(header, lines, [3, 4, 5, 6, 7, 8]));
   process.stdout.write(`\ntargets (getSecret as timed above):\n${verdicts.join('\n')}\n`);
   const auditLines = engines
     .filter((engine) => auditWrites[engine].records > 0)
