@@ -7,15 +7,10 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type { SchedulerRegistry } from '@nestjs/schedule';
-import { aadEquals, encodeAad } from './envelope/aad.js';
-import { openEnvelope, sealEnvelope } from './envelope/envelope-cipher.js';
-import { formatCompactEnvelope, formatEnvelope, parseEnvelope } from './envelope/envelope-codec.js';
-import { plaintextBytes } from './envelope/plaintext-bytes.js';
-import type { EnvelopeV1, ParsedEnvelope } from './envelope/envelope.interface.js';
-import { AadMismatchError } from './errors/aad-mismatch.error.js';
-import { InvalidInputError } from './errors/invalid-input.error.js';
+import { encodeAad } from './envelope/aad.js';
+import { formatCompactEnvelope, formatEnvelope } from './envelope/envelope-codec.js';
+import type { EnvelopeV1 } from './envelope/envelope.interface.js';
 import { KmsNotInitializedError } from './errors/kms-not-initialized.error.js';
-import { KmsError } from './errors/kms.error.js';
 import { DataKeyInUseError } from './errors/data-key-in-use.error.js';
 import { DataKeyNotFoundError } from './errors/data-key-not-found.error.js';
 import type {
@@ -31,6 +26,7 @@ import {
 } from './keyring/exported-keyring.js';
 import type { DataKey } from './keyring/data-key.js';
 import { Keyring, type MasterKeyRotation } from './keyring/keyring.js';
+import { KeyringEnvelopes } from './keyring/keyring-envelopes.js';
 import { openExport, sealExport, type SealedExport } from './keyring/sealed-export.js';
 import { MasterKeyMismatchError } from './errors/master-key-mismatch.error.js';
 import { KMS_RESOLVED_OPTIONS, KMS_SCHEDULER_REGISTRY } from './kms.constants.js';
@@ -68,6 +64,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   private decryptionFailures = 0;
   private readonly lifecycle: KeyLifecycle;
   private readonly replicas: KeyringReplicaSync;
+  private readonly envelopes: KeyringEnvelopes;
   private encryptedColumns: EncryptedColumns | undefined;
 
   constructor(
@@ -83,6 +80,14 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
       rewrap: (compact) => this.rewrap(compact),
     });
     this.replicas = new KeyringReplicaSync(notifications, () => this.keyring);
+    this.envelopes = new KeyringEnvelopes(() => this.ready(), {
+      sealed: (key) => this.countEncryption(key),
+      openFailed: (code, keyId) => {
+        this.decryptionFailures++;
+        this.metrics.decryptionErrors.inc({ code });
+        this.logger.warn({ event: KMS_EVENTS.decryptionFailed, code, keyId });
+      },
+    });
   }
 
   async onModuleInit(): Promise<void> {
@@ -121,12 +126,12 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
 
   /** Encrypts under the active data key; returns the design document's envelope object. */
   async encryptData(plaintext: string | Buffer, options: EncryptOptions = {}): Promise<EnvelopeV1> {
-    return formatEnvelope(this.seal(plaintext, options));
+    return formatEnvelope(this.envelopes.seal(plaintext, options));
   }
 
   /** As encryptData, as the compact single string (`kms1.…`) for one text column. */
   async encryptToString(plaintext: string | Buffer, options: EncryptOptions = {}): Promise<string> {
-    return formatCompactEnvelope(this.seal(plaintext, options));
+    return formatCompactEnvelope(this.envelopes.seal(plaintext, options));
   }
 
   /** Validates and decrypts an envelope (object or compact string). */
@@ -143,7 +148,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
     options: DecryptOptions = {},
   ): Promise<string | Buffer> {
     const expectedAad = options.aad === undefined ? undefined : encodeAad(options.aad);
-    const plaintext = await this.open(envelope, expectedAad);
+    const plaintext = await this.envelopes.open(envelope, expectedAad);
     if (options.as === 'buffer') return plaintext;
     const text = plaintext.toString('utf8');
     plaintext.fill(0);
@@ -164,7 +169,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   async rewrapEnvelope(envelope: EnvelopeV1): Promise<EnvelopeV1>;
   async rewrapEnvelope(envelope: string): Promise<string>;
   async rewrapEnvelope(envelope: EnvelopeV1 | string): Promise<EnvelopeV1 | string> {
-    const parsed = await this.reseal(envelope);
+    const parsed = await this.envelopes.reseal(envelope);
     return typeof envelope === 'string' ? formatCompactEnvelope(parsed) : formatEnvelope(parsed);
   }
 
@@ -368,24 +373,8 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   }
 
   private async rewrap(compact: string): Promise<{ envelope: string; keyId: string }> {
-    const parsed = await this.reseal(compact);
+    const parsed = await this.envelopes.reseal(compact);
     return { envelope: formatCompactEnvelope(parsed), keyId: parsed.keyId };
-  }
-
-  /** Opens an envelope and seals its plaintext, with the same AAD, under the active key. */
-  private async reseal(envelope: EnvelopeV1 | string): Promise<ParsedEnvelope> {
-    const keyring = this.ready();
-    const parsed = parseEnvelope(envelope);
-    const key = keyring.get(parsed.keyId) ?? (await keyring.fetch(parsed.keyId));
-    const plaintext = openEnvelope(key.material, parsed);
-    try {
-      const active = keyring.active;
-      const sealed = sealEnvelope(active.material, active.id, plaintext, parsed.aad, Date.now());
-      this.countEncryption(active);
-      return sealed;
-    } finally {
-      plaintext.fill(0);
-    }
   }
 
   /** One more envelope under `key`; past a batch, the scheduled check runs early. */
@@ -400,74 +389,14 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
     return this.keyring;
   }
 
-  private seal(plaintext: string | Buffer, options: EncryptOptions): ParsedEnvelope {
-    this.ready();
-    const aad = options.aad === undefined ? undefined : encodeAad(options.aad);
-    const owned = typeof plaintext === 'string';
-    const bytes = plaintextBytes(plaintext);
-    try {
-      return this.sealBytes(bytes, aad);
-    } finally {
-      if (owned) bytes.fill(0);
-    }
-  }
-
-  private sealBytes(bytes: Buffer, aad: Buffer | undefined): ParsedEnvelope {
-    const key = this.ready().active;
-    const sealed = sealEnvelope(key.material, key.id, bytes, aad, Date.now());
-    this.countEncryption(key);
-    return sealed;
-  }
-
-  /**
-   * The plaintext of an envelope; bound to exactly `expectedAad` when given. Synchronous while
-   * its key is in memory (encrypted columns open rows in TypeORM's load event with it).
-   */
-  private open(envelope: EnvelopeV1 | string, expectedAad?: Buffer): Buffer | Promise<Buffer> {
-    const keyring = this.ready();
-    let keyId: string | undefined;
-    const opened = (key: DataKey, parsed: ParsedEnvelope) => {
-      const plaintext = openEnvelope(key.material, parsed);
-      if (expectedAad !== undefined && !aadEquals(parsed.aad, expectedAad)) {
-        plaintext.fill(0);
-        throw new AadMismatchError();
-      }
-      return plaintext;
-    };
-    try {
-      const parsed = parseEnvelope(envelope);
-      keyId = parsed.keyId;
-      const key = keyring.get(keyId);
-      if (key) return opened(key, parsed);
-      return keyring.fetch(keyId).then(
-        (fetched) => opened(fetched, parsed),
-        (error: unknown) => {
-          throw this.decryptionFailed(error, keyId);
-        },
-      );
-    } catch (error) {
-      throw this.decryptionFailed(error, keyId);
-    }
-  }
-
-  /** Counts and logs a failed decryption (not a caller's invalid input); returns the error. */
-  private decryptionFailed(error: unknown, keyId: string | undefined): unknown {
-    if (error instanceof KmsError && !(error instanceof InvalidInputError)) {
-      this.decryptionFailures++;
-      this.metrics.decryptionErrors.inc({ code: error.code });
-      this.logger.warn({ event: KMS_EVENTS.decryptionFailed, code: error.code, keyId });
-    }
-    return error;
-  }
-
   /** What @EncryptedColumn entities of the KMS DataSource are sealed and opened with. */
   private async attachEncryptedColumns(): Promise<void> {
     const dataSource = await this.storage.dataSource();
     this.encryptedColumns = await EncryptedColumns.attach(
       dataSource,
       {
-        seal: (bytes, aad) => formatCompactEnvelope(this.sealBytes(bytes, aad)),
-        open: (envelope, aad) => this.open(envelope, aad),
+        seal: (bytes, aad) => formatCompactEnvelope(this.envelopes.sealBytes(bytes, aad)),
+        open: (envelope, aad) => this.envelopes.open(envelope, aad),
         masterKeys: () => {
           const keyring = this.ready();
           return [

@@ -1,0 +1,102 @@
+import { aadEquals, encodeAad } from '../envelope/aad.js';
+import { openEnvelope, sealEnvelope } from '../envelope/envelope-cipher.js';
+import { parseEnvelope } from '../envelope/envelope-codec.js';
+import type { EnvelopeV1, ParsedEnvelope } from '../envelope/envelope.interface.js';
+import { plaintextBytes } from '../envelope/plaintext-bytes.js';
+import { AadMismatchError } from '../errors/aad-mismatch.error.js';
+import { InvalidInputError } from '../errors/invalid-input.error.js';
+import { KmsError } from '../errors/kms.error.js';
+import type { EncryptOptions } from '../interfaces/kms-operation-options.interface.js';
+import type { DataKey } from './data-key.js';
+import type { Keyring } from './keyring.js';
+
+/** What the service learns from each seal and each failed open. */
+export interface EnvelopeEvents {
+  /** One more envelope sealed under `key`. */
+  sealed(key: DataKey): void;
+  /** An open failed for a reason other than the caller's invalid input. */
+  openFailed(code: string, keyId: string | undefined): void;
+}
+
+/**
+ * Seals and opens envelopes with the keyring's keys in memory: the hot path of KmsService and
+ * of encrypted columns. No database call unless an envelope's key was made by another replica.
+ */
+export class KeyringEnvelopes {
+  constructor(
+    private readonly keyring: () => Keyring,
+    private readonly events: EnvelopeEvents,
+  ) {}
+
+  /** A caller's plaintext (string or Buffer) under the active key, bound to its AAD. */
+  seal(plaintext: string | Buffer, options: EncryptOptions): ParsedEnvelope {
+    this.keyring();
+    const aad = options.aad === undefined ? undefined : encodeAad(options.aad);
+    const owned = typeof plaintext === 'string';
+    const bytes = plaintextBytes(plaintext);
+    try {
+      return this.sealBytes(bytes, aad);
+    } finally {
+      if (owned) bytes.fill(0);
+    }
+  }
+
+  sealBytes(bytes: Buffer, aad: Buffer | undefined): ParsedEnvelope {
+    const key = this.keyring().active;
+    const sealed = sealEnvelope(key.material, key.id, bytes, aad, Date.now());
+    this.events.sealed(key);
+    return sealed;
+  }
+
+  /**
+   * The plaintext of an envelope; bound to exactly `expectedAad` when given. Synchronous while
+   * its key is in memory (encrypted columns open rows in TypeORM's load event with it).
+   */
+  open(envelope: EnvelopeV1 | string, expectedAad?: Buffer): Buffer | Promise<Buffer> {
+    const keyring = this.keyring();
+    let keyId: string | undefined;
+    const opened = (key: DataKey, parsed: ParsedEnvelope) => {
+      const plaintext = openEnvelope(key.material, parsed);
+      if (expectedAad !== undefined && !aadEquals(parsed.aad, expectedAad)) {
+        plaintext.fill(0);
+        throw new AadMismatchError();
+      }
+      return plaintext;
+    };
+    try {
+      const parsed = parseEnvelope(envelope);
+      keyId = parsed.keyId;
+      const key = keyring.get(keyId);
+      if (key) return opened(key, parsed);
+      return keyring.fetch(keyId).then(
+        (fetched) => opened(fetched, parsed),
+        (error: unknown) => {
+          throw this.openFailed(error, keyId);
+        },
+      );
+    } catch (error) {
+      throw this.openFailed(error, keyId);
+    }
+  }
+
+  /** Opens an envelope and seals its plaintext, with the same AAD, under the active key. */
+  async reseal(envelope: EnvelopeV1 | string): Promise<ParsedEnvelope> {
+    const keyring = this.keyring();
+    const parsed = parseEnvelope(envelope);
+    const key = keyring.get(parsed.keyId) ?? (await keyring.fetch(parsed.keyId));
+    const plaintext = openEnvelope(key.material, parsed);
+    try {
+      return this.sealBytes(plaintext, parsed.aad);
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  /** Reports a failed open (not a caller's invalid input); returns the error to throw. */
+  private openFailed(error: unknown, keyId: string | undefined): unknown {
+    if (error instanceof KmsError && !(error instanceof InvalidInputError)) {
+      this.events.openFailed(error.code, keyId);
+    }
+    return error;
+  }
+}
