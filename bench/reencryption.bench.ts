@@ -512,7 +512,7 @@ async function timed(work: () => Promise<void>): Promise<Run> {
 }
 
 async function floorRound(fixture: Fixture): Promise<Run> {
-  const keyId = await fixture.kms.rotateDataKey('bench');
+  const { keyId } = await fixture.kms.rotateDataKey('bench');
   const batches = await precompute(fixture, keyId);
   await fixture.settle();
   let changed = 0;
@@ -532,7 +532,7 @@ async function libraryRound(
   measurements: Measurements,
 ): Promise<Run> {
   const { kms } = fixture;
-  const keyId = await kms.rotateDataKey('bench');
+  const { keyId } = await kms.rotateDataKey('bench');
   await fixture.settle();
   let batches = 0;
   let result: Awaited<ReturnType<KmsService['reencrypt']>> | undefined;

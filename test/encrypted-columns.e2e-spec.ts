@@ -455,7 +455,7 @@ describe.each(ENGINES)('encrypted columns on %s', (engine) => {
     it('loads values under retired keys, and reencrypt(Entity) moves every row', async () => {
       const saved = await Promise.all(Array.from({ length: 30 }, () => saveProfile()));
       const oldKey = app.kms.getStatus().activeKeyId;
-      const newKey = await app.kms.rotateDataKey();
+      const { keyId: newKey } = await app.kms.rotateDataKey();
       await saveProfile();
       for (const profile of saved.slice(0, 3)) {
         expect(await profiles().findOneByOrFail({ id: profile.id })).toEqual({ ...profile });

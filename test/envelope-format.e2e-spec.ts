@@ -337,7 +337,7 @@ describe('docs/envelope-format.md, checked by an independent implementation (SQL
 
   it('after a rotation, both the new and the retired key rows unwrap and decrypt', async () => {
     const before = await kmsApp.kms.encryptData(PLAINTEXT, { aad: 'before' });
-    const newKeyId = await kmsApp.kms.rotateDataKey('envelope-format test');
+    const { keyId: newKeyId } = await kmsApp.kms.rotateDataKey('envelope-format test');
     const after = await kmsApp.kms.encryptToString(PLAINTEXT, { aad: { phase: 'after' } });
     const afterParsed = fromCompactForm(after);
     expect(afterParsed.keyId).toBe(newKeyId);

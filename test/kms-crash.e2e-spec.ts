@@ -462,7 +462,7 @@ describe.each(ENGINES.filter((engine) => engine === 'postgres'))(
             kill: ((child: ChildHandle) => Promise<void>) | 'calibrate',
           ): Promise<void> => {
             const retired = app.kms.getStatus().activeKeyId!;
-            const active = await app.kms.rotateDataKey();
+            const { keyId: active } = await app.kms.rotateDataKey();
             expect(await app.kms.countEnvelopesUsing(retired)).toBe(envelopes);
             const child = startReplica(lane, { KMS_MASTER_KEY: masterKey }, [
               'reencrypt',

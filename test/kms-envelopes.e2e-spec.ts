@@ -201,7 +201,7 @@ describe.each(ENGINES)('KmsService envelopes on %s', (engine) => {
       plaintexts.push(Buffer.from(target));
       const aad = { tenant: 'acme', field: 'ssn' };
       const envelope = await kms().encryptData(target, { aad });
-      const secondKeyId = await kms().rotateDataKey('tamper test');
+      const { keyId: secondKeyId } = await kms().rotateDataKey('tamper test');
       expect(secondKeyId).not.toBe(envelope.keyId);
       // Controls: the untouched envelope decrypts in both forms, after the rotation too.
       expect(await kms().decryptData(envelope, { aad })).toBe(target);

@@ -91,7 +91,7 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
     const oldKeyId = kms.getStatus().activeKeyId;
     const old = await kms.encryptData('written before rotation');
 
-    const newKeyId = await kms.rotateDataKey();
+    const { keyId: newKeyId } = await kms.rotateDataKey();
     expect(newKeyId).not.toBe(oldKeyId);
     expect(kms.getStatus()).toMatchObject({ activeKeyId: newKeyId, dataKeysCount: 2 });
     const fresh = await kms.encryptData('written after rotation');
@@ -113,8 +113,8 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
   it('lists its data keys newest first, with metadata and never key material', async () => {
     const { kms } = await start(newMasterKey());
     const first = kms.getStatus().activeKeyId;
-    const second = await kms.rotateDataKey();
-    const third = await kms.rotateDataKey();
+    const { keyId: second } = await kms.rotateDataKey();
+    const { keyId: third } = await kms.rotateDataKey();
     const keys = await kms.listDataKeys();
     expect(keys.map((key) => [key.id, key.status])).toEqual([
       [third, 'active'],
@@ -155,7 +155,7 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
     apps.push(replicaB);
     // As if B's notification were lost: the envelope itself must lead B to the key.
     await replicaB.app.get(KmsNotifications).onApplicationShutdown();
-    const rotatedId = await replicaA.kms.rotateDataKey();
+    const { keyId: rotatedId } = await replicaA.kms.rotateDataKey();
     const fromA = await replicaA.kms.encryptData('from replica A');
 
     const reads = sql.mark();
@@ -201,7 +201,8 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
   it('runs concurrent rotations in one process one after another', async () => {
     const { kms } = await start(newMasterKey());
     const before = await kms.encryptData('before');
-    const rotated = await Promise.all(Array.from({ length: 5 }, () => kms.rotateDataKey()));
+    const rotations = await Promise.all(Array.from({ length: 5 }, () => kms.rotateDataKey()));
+    const rotated = rotations.map((rotation) => rotation.keyId);
     expect(new Set(rotated).size).toBe(5);
     expect(kms.getStatus()).toMatchObject({ dataKeysCount: 6, activeKeyId: rotated[4] });
     await expectOneActiveKey(6);
@@ -216,9 +217,10 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
       const written = await Promise.all(
         replicas.map((replica) => replica.kms.encryptData('before')),
       );
-      const rotated = await Promise.all(
+      const rotations = await Promise.all(
         [0, 1, 0, 1, 0, 1].map((index) => replicas[index].kms.rotateDataKey()),
       );
+      const rotated = rotations.map((rotation) => rotation.keyId);
       expect(new Set(rotated).size).toBe(6);
       await expectOneActiveKey(7);
       for (const replica of replicas) {

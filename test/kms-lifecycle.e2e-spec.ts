@@ -147,9 +147,9 @@ describe.each(ENGINES)('key lifecycle on %s', (engine) => {
     const app = await start(newMasterKey());
     const retired = [app.kms.getStatus().activeKeyId!];
     await writeNotes(app, 700);
-    retired.push(await app.kms.rotateDataKey());
+    retired.push((await app.kms.rotateDataKey()).keyId);
     await writeNotes(app, 500, 700);
-    const active = await app.kms.rotateDataKey();
+    const { keyId: active } = await app.kms.rotateDataKey();
     await app.dataSource.getRepository(NoteEntity).insert([
       { id: 'empty', body: null },
       { id: 'legacy', body: 'plain legacy text' },
@@ -196,7 +196,7 @@ describe.each(ENGINES)('key lifecycle on %s', (engine) => {
     const app = await start(newMasterKey(), { reencryption: { auto: true } });
     await writeNotes(app, 50);
     const old = app.kms.getStatus().activeKeyId!;
-    const active = await app.kms.rotateDataKey();
+    const { keyId: active } = await app.kms.rotateDataKey();
     await eventually(async () => expect(await app.kms.countEnvelopesUsing(old)).toBe(0));
     const rows = await app.dataSource.getRepository(NoteEntity).find();
     expect(rows.every((row) => row.body!.startsWith(`kms1.${active}.`))).toBe(true);
@@ -207,7 +207,7 @@ describe.each(ENGINES)('key lifecycle on %s', (engine) => {
     const app = await start(newMasterKey());
     const old = app.kms.getStatus().activeKeyId!;
     await writeNotes(app, 3);
-    const active = await app.kms.rotateDataKey();
+    const { keyId: active } = await app.kms.rotateDataKey();
 
     const inUse = await caught(() => app.kms.destroyDataKey(old));
     expect(inUse).toBeInstanceOf(DataKeyInUseError);

@@ -104,7 +104,7 @@ describe.each(ENGINES.filter((engine) => engine === 'postgres'))('replicas on %s
     const a = await replica(masterKey);
     const b = await replica(masterKey);
     expect(b.kms.getStatus().replicaNotifications).toBe(true);
-    const rotated = await a.kms.rotateDataKey();
+    const { keyId: rotated } = await a.kms.rotateDataKey();
     await eventually(() => expect(b.kms.getStatus().activeKeyId).toBe(rotated));
     expect((await b.kms.encryptData('from b')).keyId).toBe(rotated);
   });
@@ -118,7 +118,7 @@ describe.each(ENGINES.filter((engine) => engine === 'postgres'))('replicas on %s
     expect(pid).toEqual(expect.any(Number));
     await adminQuery('SELECT pg_terminate_backend($1)', [pid]);
     // Rotated while B may not be listening: only the resynchronisation can tell B.
-    const rotated = await a.kms.rotateDataKey();
+    const { keyId: rotated } = await a.kms.rotateDataKey();
     await eventually(() => expect(b.logger.events('keyring_resynced')).toHaveLength(1));
     expect(b.kms.getStatus().activeKeyId).toBe(rotated);
     expect(notifications.listening).toBe(true);

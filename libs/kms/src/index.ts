@@ -19,6 +19,7 @@ export type {
 } from './interfaces/kms-operation-options.interface.js';
 export type { KmsStatus } from './interfaces/kms-status.interface.js';
 export type { DataKeyInfo } from './interfaces/data-key-info.interface.js';
+export type { DataKeyRotation } from './interfaces/data-key-rotation.interface.js';
 export type { AadInput, EnvelopeV1 } from './envelope/envelope.interface.js';
 export {
   fromCompactEnvelope,

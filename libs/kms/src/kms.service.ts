@@ -19,6 +19,7 @@ import type {
 } from './interfaces/kms-operation-options.interface.js';
 import type { KmsStatus } from './interfaces/kms-status.interface.js';
 import type { DataKeyInfo } from './interfaces/data-key-info.interface.js';
+import type { DataKeyRotation } from './interfaces/data-key-rotation.interface.js';
 import {
   fromExportedKey,
   toExportedKey,
@@ -155,11 +156,14 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
     return text;
   }
 
-  /** Creates a new active data key; older keys keep decrypting. Returns the new key id. */
-  async rotateDataKey(reason = 'manual'): Promise<string> {
+  /**
+   * Creates a new active data key; older keys keep decrypting. Returns the new key's id and the
+   * id of the key this rotation retired (under concurrent rotations, each its own).
+   */
+  async rotateDataKey(reason = 'manual'): Promise<DataKeyRotation> {
     const rotation = (await this.ready().rotate())!;
     this.lifecycle.rotated(rotation.keyId, rotation.previousKeyId, reason);
-    return rotation.keyId;
+    return rotation;
   }
 
   /**

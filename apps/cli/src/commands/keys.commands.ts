@@ -18,8 +18,7 @@ const keysRotate: CliCommand = {
   async run(context) {
     const { out } = context;
     const store = await context.store();
-    const previousKeyId = store.kms.getStatus().activeKeyId;
-    const keyId = await store.kms.rotateDataKey();
+    const { keyId, previousKeyId } = await store.kms.rotateDataKey();
     const waiting = underRetiredKeys(await dataKeyUsage(store));
     if (flag(context, 'json')) {
       return out.json({ keyId, previousKeyId, envelopesUnderRetiredKeys: waiting });

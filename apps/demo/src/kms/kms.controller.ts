@@ -47,7 +47,7 @@ export class KmsController {
   @ApiOperation({ summary: 'A new active data key; older keys keep decrypting' })
   @ApiOkResponse({ type: KeyRotationResponse })
   async rotate(): Promise<KeyRotationResponse> {
-    const previousKeyId = this.kms.getStatus().activeKeyId;
-    return { keyId: await this.kms.rotateDataKey(), previousKeyId };
+    const { keyId, previousKeyId } = await this.kms.rotateDataKey();
+    return { keyId, previousKeyId };
   }
 }

@@ -2,14 +2,10 @@ import { timingSafeEqual } from 'node:crypto';
 import { DataKeyNotFoundError } from '../errors/data-key-not-found.error.js';
 import { KeyringIntegrityError } from '../errors/keyring-integrity.error.js';
 import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
+import type { DataKeyRotation } from '../interfaces/data-key-rotation.interface.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 import { newDataKey, unwrapDataKey, type DataKey } from './data-key.js';
 import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
-
-export interface Rotation {
-  readonly keyId: string;
-  readonly previousKeyId: string | null;
-}
 
 /** A master key and its fingerprint. */
 export interface MasterKey {
@@ -147,7 +143,7 @@ export class Keyring {
    * rotate the same key make one new key, and the others adopt it (null is returned to them).
    * Rotations of this process run one at a time, so memory switches keys in commit order.
    */
-  rotate(ifActive?: string): Promise<Rotation | null> {
+  rotate(ifActive?: string): Promise<DataKeyRotation | null> {
     const rotation = this.rotations.then(() => this.rotateNow(ifActive));
     this.rotations = rotation.catch(() => undefined);
     return rotation;
@@ -288,7 +284,7 @@ export class Keyring {
     this.keys.clear();
   }
 
-  private async rotateNow(ifActive: string | undefined): Promise<Rotation | null> {
+  private async rotateNow(ifActive: string | undefined): Promise<DataKeyRotation | null> {
     const next = await newDataKey(this.master.provider, this.master.fingerprint, this.now());
     let outcome;
     try {
