@@ -14,6 +14,7 @@ import { CONFIG_RESOLVED_OPTIONS, CONFIG_SCHEMA } from './config.constants.js';
 import { CONFIG_EVENTS } from './config.messages.js';
 import type { ResolvedConfigOptions } from './config.options.js';
 import { ConfigState } from './config-state.js';
+import { ConfigNotLoadedError } from './errors/config-not-loaded.error.js';
 import { ConfigValidationError } from './errors/config-validation.error.js';
 import { UnknownConfigKeyError } from './errors/unknown-config-key.error.js';
 import type { ConfigFieldChange } from './interfaces/config-change.interface.js';
@@ -140,6 +141,7 @@ export class ConfigLoader<T extends object = Record<string, unknown>>
   get<K extends keyof T & string>(key: K): T[K];
   get<V = unknown>(key: string): V;
   get(key: string): unknown {
+    if (!this.state.loaded) throw new ConfigNotLoadedError(this.schema.name);
     const field = this.keys.get(key);
     if (field === undefined) throw new UnknownConfigKeyError(this.schema.name, key);
     return this.state.value(field);
@@ -160,6 +162,7 @@ export class ConfigLoader<T extends object = Record<string, unknown>>
     names?: readonly string[],
     options: SecretsImportOptions = {},
   ): Promise<SecretsImportReport> {
+    if (!this.state.loaded) throw new ConfigNotLoadedError(this.schema.name);
     if (!this.secrets) {
       throw new KmsConfigurationError(
         'importFromEnv needs SecretsModule.forRoot() in the application',

@@ -127,11 +127,13 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
 
   /** Encrypts under the active data key; returns the design document's envelope object. */
   async encryptData(plaintext: string | Buffer, options: EncryptOptions = {}): Promise<EnvelopeV1> {
+    this.ready();
     return formatEnvelope(this.envelopes.seal(plaintext, options));
   }
 
   /** As encryptData, as the compact single string (`kms1.…`) for one text column. */
   async encryptToString(plaintext: string | Buffer, options: EncryptOptions = {}): Promise<string> {
+    this.ready();
     return formatCompactEnvelope(this.envelopes.seal(plaintext, options));
   }
 
@@ -148,6 +150,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
     envelope: EnvelopeV1 | string,
     options: DecryptOptions = {},
   ): Promise<string | Buffer> {
+    this.ready();
     const expectedAad = options.aad === undefined ? undefined : encodeAad(options.aad);
     const plaintext = await this.envelopes.open(envelope, expectedAad);
     if (options.as === 'buffer') return plaintext;
@@ -173,6 +176,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   async rewrapEnvelope(envelope: EnvelopeV1): Promise<EnvelopeV1>;
   async rewrapEnvelope(envelope: string): Promise<string>;
   async rewrapEnvelope(envelope: EnvelopeV1 | string): Promise<EnvelopeV1 | string> {
+    this.ready();
     const parsed = await this.envelopes.reseal(envelope);
     return typeof envelope === 'string' ? formatCompactEnvelope(parsed) : formatEnvelope(parsed);
   }
@@ -199,7 +203,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   }
 
   /** Envelopes in registered columns that use data key `keyId`. */
-  countEnvelopesUsing(keyId: string): Promise<number> {
+  async countEnvelopesUsing(keyId: string): Promise<number> {
     this.ready();
     return this.lifecycle.countUsing(keyId);
   }
@@ -294,13 +298,13 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   }
 
   /** Seals a payload (a backup) under a one-off key wrapped by the master key. */
-  sealExport(payload: Buffer, purpose: string): Promise<SealedExport> {
+  async sealExport(payload: Buffer, purpose: string): Promise<SealedExport> {
     const keyring = this.ready();
     return sealExport(keyring.masterKey.provider, keyring.fingerprint, payload, purpose);
   }
 
   /** Opens what sealExport made; anything altered or foreign is an InvalidExportError. */
-  openExport(sealed: unknown, purpose: string): Promise<Buffer> {
+  async openExport(sealed: unknown, purpose: string): Promise<Buffer> {
     const keyring = this.ready();
     // Made before a master-key rotation: opens while the old key is still KMS_MASTER_KEY_PREVIOUS.
     const madeUnder = (sealed as { masterKeyFingerprint?: unknown } | null)?.masterKeyFingerprint;

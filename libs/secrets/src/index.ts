@@ -45,6 +45,7 @@ export {
   type AuditOutcome,
 } from './entities/secret-audit.entity.js';
 export { SecretNotFoundError } from './errors/secret-not-found.error.js';
+export { SecretsNotInitializedError } from './errors/secrets-not-initialized.error.js';
 export { SecretExpiredError } from './errors/secret-expired.error.js';
 export { SecretDeletedError } from './errors/secret-deleted.error.js';
 export { SecretVersionNotFoundError } from './errors/secret-version-not-found.error.js';

@@ -14,13 +14,12 @@ import {
   KmsService,
   KmsStorage,
 } from '@nest-kms/kms';
-import { SecretsAudit } from './audit/secrets-audit.js';
-import { SecretsBackup } from './backup/secrets-backup.js';
 import type {
   SecretsBackupResult,
   SecretsRestoreResult,
 } from './backup/secrets-backup.interface.js';
 import { SecretNotFoundError } from './errors/secret-not-found.error.js';
+import { SecretsNotInitializedError } from './errors/secrets-not-initialized.error.js';
 import type {
   ActorOptions,
   GetSecretOptions,
@@ -37,11 +36,9 @@ import type {
   SecretsLifecycleReport,
 } from './lifecycle/secret-rotator.interface.js';
 import { SecretRotators } from './lifecycle/secret-rotators.js';
-import { SecretsLifecycle } from './lifecycle/secrets-lifecycle.js';
 import { SecretChangeFeed } from './secret-change-feed.js';
+import { createSecretsRuntime, type SecretsRuntime } from './secrets-runtime.js';
 import { SecretsMetrics } from './secrets-metrics.js';
-import { SecretReader } from './secret-reader.js';
-import { SecretWriter } from './secret-writer.js';
 import { toMetadata, toVersionMetadata } from './secret.mapping.js';
 import {
   SECRETS_ENTITIES,
@@ -50,7 +47,6 @@ import {
   SECRETS_RESOLVED_OPTIONS,
 } from './secrets.constants.js';
 import type { ResolvedSecretsOptions } from './secrets.options.js';
-import { SecretsStore } from './secrets.store.js';
 import { checkActor, checkName, matchesTag } from './secrets.validation.js';
 
 /**
@@ -62,16 +58,10 @@ import { checkActor, checkName, matchesTag } from './secrets.validation.js';
 export class SecretsService
   implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown
 {
-  private readonly now: () => number;
-  private store!: SecretsStore;
-  private audit!: SecretsAudit;
-  private writer!: SecretWriter;
+  private runtime: SecretsRuntime | undefined;
   private starting: Promise<void> | undefined;
-  private backups!: SecretsBackup;
-  private reader!: SecretReader;
   private readonly changeStream = new Subject<SecretChange>();
   private readonly rotators = new SecretRotators();
-  private lifecycle!: SecretsLifecycle;
   private readonly changes: SecretChangeFeed;
   private readonly metrics: SecretsMetrics;
   private unsubscribe: (() => void)[] = [];
@@ -84,8 +74,7 @@ export class SecretsService
     private readonly notifications: KmsNotifications,
     kmsMetrics: KmsMetrics,
   ) {
-    this.now = options.clock;
-    this.metrics = new SecretsMetrics(kmsMetrics, () => this.reader?.cache.hitRate ?? 0);
+    this.metrics = new SecretsMetrics(kmsMetrics, () => this.runtime?.reader.cache.hitRate ?? 0);
     this.changes = new SecretChangeFeed(notifications, (change) => this.changed(change));
     storage.register({
       name: '@nest-kms/secrets',
@@ -115,60 +104,56 @@ export class SecretsService
   private async start(): Promise<void> {
     // Writes encrypt: the keyring must be loaded whichever module initialises first.
     await this.kms.initialize();
-    const dataSource = await this.storage.dataSource();
-    this.store = new SecretsStore(dataSource, this.storage);
-    this.reader = new SecretReader(this.kms, this.store, this.options);
-    this.audit = new SecretsAudit(
-      this.storage,
-      this.options.auditFailClosed,
-      this.options.auditFlushIntervalMs,
-      this.now,
-    );
-    this.writer = new SecretWriter(this.kms, this.store, this.audit, this.options, this.changes);
-    this.backups = new SecretsBackup(
-      this.kms,
-      dataSource,
-      this.store,
-      this.audit,
-      this.now,
-      this.changes,
-    );
-    this.followOtherReplicas();
-    this.lifecycle = new SecretsLifecycle(this.scheduler, {
+    const runtime = await createSecretsRuntime({
       kms: this.kms,
       storage: this.storage,
-      store: this.store,
-      writer: this.writer,
-      audit: this.audit,
-      rotators: this.rotators,
       options: this.options,
+      scheduler: this.scheduler,
+      changes: this.changes,
+      rotators: this.rotators,
       metrics: this.metrics,
     });
-    this.lifecycle.start(this.options.lifecycleCheckIntervalMs);
+    this.runtime = runtime;
+    this.followOtherReplicas(runtime);
+    runtime.lifecycle.start(this.options.lifecycleCheckIntervalMs);
+  }
+
+  /** The started collaborators; before initialize() has finished, SecretsNotInitializedError. */
+  private ready(): SecretsRuntime {
+    if (this.runtime === undefined) throw new SecretsNotInitializedError();
+    return this.runtime;
   }
 
   /** Stores a new version (creating the secret on first use) and makes it current; clears its cache entry. */
-  setSecret(name: string, value: string, options?: SetSecretOptions): Promise<SecretMetadata> {
-    return this.writer.setSecret(name, value, options);
+  async setSecret(
+    name: string,
+    value: string,
+    options?: SetSecretOptions,
+  ): Promise<SecretMetadata> {
+    return this.ready().writer.setSecret(name, value, options);
   }
 
   /** A new current value for an existing secret; the old one becomes `previous`. The cache entry goes at once. */
-  rotateSecret(name: string, newValue: string, options?: ActorOptions): Promise<SecretMetadata> {
-    return this.writer.rotateSecret(name, newValue, options);
+  async rotateSecret(
+    name: string,
+    newValue: string,
+    options?: ActorOptions,
+  ): Promise<SecretMetadata> {
+    return this.ready().writer.rotateSecret(name, newValue, options);
   }
 
   /** Soft delete, undone by recoverSecret() within the recovery window. */
-  deleteSecret(name: string, options?: ActorOptions): Promise<SecretMetadata> {
-    return this.writer.deleteSecret(name, options);
+  async deleteSecret(name: string, options?: ActorOptions): Promise<SecretMetadata> {
+    return this.ready().writer.deleteSecret(name, options);
   }
 
-  recoverSecret(name: string, options?: ActorOptions): Promise<SecretMetadata> {
-    return this.writer.recoverSecret(name, options);
+  async recoverSecret(name: string, options?: ActorOptions): Promise<SecretMetadata> {
+    return this.ready().writer.recoverSecret(name, options);
   }
 
   /** Removes a deleted secret and every version for good. */
-  destroySecret(name: string, options?: ActorOptions): Promise<SecretMetadata> {
-    return this.writer.destroySecret(name, options);
+  async destroySecret(name: string, options?: ActorOptions): Promise<SecretMetadata> {
+    return this.ready().writer.destroySecret(name, options);
   }
 
   /**
@@ -176,8 +161,8 @@ export class SecretsService
    * (wrapped data keys, every secret and version as stored) for restoreSecrets(). No value is
    * decrypted to make it.
    */
-  backupSecrets(options?: ActorOptions): Promise<SecretsBackupResult> {
-    return this.backups.backup(options);
+  async backupSecrets(options?: ActorOptions): Promise<SecretsBackupResult> {
+    return this.ready().backups.backup(options);
   }
 
   /**
@@ -185,8 +170,8 @@ export class SecretsService
    * key. Refused whole, nothing written, when the artifact was altered or a secret here has
    * other content (SecretRestoreConflictError); restoring twice is harmless.
    */
-  restoreSecrets(artifact: unknown, options?: ActorOptions): Promise<SecretsRestoreResult> {
-    return this.backups.restore(artifact, options);
+  async restoreSecrets(artifact: unknown, options?: ActorOptions): Promise<SecretsRestoreResult> {
+    return this.ready().backups.restore(artifact, options);
   }
 
   /**
@@ -203,32 +188,33 @@ export class SecretsService
   }
 
   /** Runs the lifecycle job (expiry sweep, due rotations) now, or joins the run under way. */
-  runLifecycle(): Promise<SecretsLifecycleReport> {
-    return this.lifecycle.run();
+  async runLifecycle(): Promise<SecretsLifecycleReport> {
+    return this.ready().lifecycle.run();
   }
 
   /** Before any module closes its connections (KmsStorage closes the DataSource on shutdown). */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.lifecycle?.stop();
-    await this.audit?.flush();
+    await this.runtime?.lifecycle.stop();
+    await this.runtime?.audit.flush();
   }
 
   onApplicationShutdown(): void {
     for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
-    this.reader?.clear();
+    this.runtime?.reader.clear();
     this.changeStream.complete();
   }
 
   /** The current value (or `{ version }`'s). Expired, deleted or unknown: SecretNotFoundError and subclasses. */
   async getSecret(name: string, options: GetSecretOptions = {}): Promise<string> {
+    const { reader, audit } = this.ready();
     const started = performance.now();
     try {
       // Even on a hit: one bad actor would fail the whole buffered audit batch later.
       checkActor(options.actor);
       if (options.version === undefined) {
-        const hit = this.reader.cache.get(name);
+        const hit = reader.cache.get(name);
         if (hit !== undefined) {
-          const audited = this.audit.record({
+          const audited = audit.record({
             action: 'read',
             secretName: name,
             version: hit.version,
@@ -245,9 +231,9 @@ export class SecretsService
         version: options.version,
         actor: options.actor,
       } as const;
-      return await this.audit.guard(entry, async () => {
-        const loaded = await this.reader.load(name, options.version);
-        await this.audit.record({ ...entry, version: loaded.version, outcome: 'success' });
+      return await audit.guard(entry, async () => {
+        const loaded = await reader.load(name, options.version);
+        await audit.record({ ...entry, version: loaded.version, outcome: 'success' });
         return loaded.value;
       });
     } finally {
@@ -257,21 +243,23 @@ export class SecretsService
 
   /** Metadata of live secrets (no values), optionally those with tag `key` or `key=value`. */
   async listSecrets(options: ListSecretsOptions = {}): Promise<SecretMetadata[]> {
+    const { store, audit } = this.ready();
     checkActor(options.actor);
-    const rows = await this.store.listLive();
+    const rows = await store.listLive();
     const secrets = rows
       .map(toMetadata)
       .filter((secret) => options.tag === undefined || matchesTag(secret.tags, options.tag));
-    await this.audit.record({ action: 'list', actor: options.actor, outcome: 'success' });
+    await audit.record({ action: 'list', actor: options.actor, outcome: 'success' });
     return secrets;
   }
 
   /** Version history of a secret, newest first: metadata only. */
   async listSecretVersions(name: string): Promise<SecretVersionMetadata[]> {
+    const { store } = this.ready();
     checkName(name);
-    const secret = await this.store.find(name);
+    const secret = await store.find(name);
     if (!secret) throw new SecretNotFoundError(name);
-    const versions = await this.store.listVersions(name);
+    const versions = await store.listVersions(name);
     return versions.map((version) => toVersionMetadata(version, secret.currentVersion));
   }
 
@@ -284,23 +272,24 @@ export class SecretsService
 
   /** Forgets every cached value: the next reads go to the database. */
   clearCache(): void {
-    this.reader?.clear();
+    this.ready().reader.clear();
   }
 
   async getStatus(): Promise<SecretsStatus> {
-    const counts = await this.store.counts(this.now());
+    const { store, reader, lifecycle } = this.ready();
+    const counts = await store.counts(this.options.clock());
     return {
-      cacheSize: this.reader.cache.size,
-      cacheHits: this.reader.cache.hits,
-      cacheMisses: this.reader.cache.misses,
-      cacheHitRate: this.reader.cache.hitRate,
-      ...this.lifecycle.counters(),
+      cacheSize: reader.cache.size,
+      cacheHits: reader.cache.hits,
+      cacheMisses: reader.cache.misses,
+      cacheHitRate: reader.cache.hitRate,
+      ...lifecycle.counters(),
       kmsStatus: { ...this.kms.getStatus(), ...counts },
     };
   }
 
   private changed(change: SecretChange): void {
-    this.reader.invalidate(change.name);
+    this.runtime?.reader.invalidate(change.name);
     this.changeStream.next(change);
   }
 
@@ -309,15 +298,15 @@ export class SecretsService
    * After a lost connection, every cached value goes and every stored secret is announced, since
    * changes made meanwhile were not heard (a secret destroyed meanwhile is not: it has no row).
    */
-  private followOtherReplicas(): void {
+  private followOtherReplicas({ reader, store }: SecretsRuntime): void {
     this.unsubscribe.push(
       this.notifications.subscribe((notification) => {
         const change = SecretChangeFeed.fromNotification(notification);
         if (change) this.changed(change);
       }),
       this.notifications.onResync(async () => {
-        this.reader.clear();
-        for (const secret of await this.store.listAll()) {
+        reader.clear();
+        for (const secret of await store.listAll()) {
           this.changeStream.next({
             name: secret.name,
             version: secret.deletedAt === null ? secret.currentVersion : null,

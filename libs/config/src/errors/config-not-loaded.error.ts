@@ -1,18 +1,19 @@
 import { KmsError } from '@nest-kms/kms';
 
 /**
- * A field was read before NestKmsConfigModule loaded the configuration. Loading happens during
- * module initialisation, so read it in onModuleInit or later, not in a
- * constructor or a provider factory.
+ * A field was read, or ConfigLoader used, before NestKmsConfigModule loaded the configuration.
+ * Loading happens during module initialisation (`await app.init()` or `app.listen()`), so use it
+ * in onModuleInit or later, not in a constructor or a provider factory.
  */
 export class ConfigNotLoadedError extends KmsError {
   readonly code = 'CONFIG_NOT_LOADED';
   constructor(
     readonly schema: string,
-    readonly field: string,
+    /** The field read; null when another ConfigLoader operation was called. */
+    readonly field: string | null = null,
   ) {
     super(
-      `${schema}.${field} was read before the configuration was loaded; read it in onModuleInit() or later, not in a constructor or provider factory`,
+      `${field === null ? `ConfigLoader of ${schema} was used` : `${schema}.${field} was read`} before the configuration was loaded; await app.init() (or app.listen()) first and use it in onModuleInit() or later, not in a constructor or provider factory`,
     );
   }
 }

@@ -6,7 +6,7 @@ export class KmsNotInitializedError extends KmsError {
   readonly code = 'KMS_NOT_INITIALIZED';
   constructor() {
     super(
-      `${KMS_MESSAGES.notInitialized}: await KmsService.initialize() (KmsModule does it during application start-up) before using it`,
+      `${KMS_MESSAGES.notInitialized}: await KmsService.initialize() before using it (KmsModule does it during application start-up: await app.init() or app.listen() first, and use it in onModuleInit() or later, not in a constructor)`,
     );
   }
 }
