@@ -1,7 +1,6 @@
 import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { KMS_ENTITIES, KMS_MIGRATIONS } from '@nest-kms/kms';
+import { join } from 'node:path';
+import { createPrivateSqliteFile, KMS_ENTITIES, KMS_MIGRATIONS } from '@nest-kms/kms';
 import { SECRETS_ENTITIES, SECRETS_MIGRATIONS } from '@nest-kms/secrets';
 import { dataDirectory, type DemoEnvironment } from './demo-environment.js';
 import { CreateDemoNotes1767225600000 } from './notes/create-demo-notes.migration.js';
@@ -25,6 +24,7 @@ export async function demoDataSourceOptions(env: DemoEnvironment): Promise<TypeO
   };
   if (env.DATABASE_URL) return { type: 'postgres', url: env.DATABASE_URL, ...tables };
   const database = env.SQLITE_PATH || join(dataDirectory(env), 'demo.sqlite');
-  await mkdir(dirname(database), { recursive: true, mode: 0o700 });
+  // It holds the wrapped keys and every envelope: the owner's alone, like the key files.
+  createPrivateSqliteFile(database);
   return { type: 'better-sqlite3', database, ...tables };
 }

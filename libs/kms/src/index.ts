@@ -36,6 +36,7 @@ export { KMS_EVENTS, KMS_MESSAGES } from './kms.messages.js';
 export { KmsDataKeyEntity } from './entities/kms-data-key.entity.js';
 export { epochMillis } from './entities/epoch-millis.transformer.js';
 export { isUniqueViolation } from './storage/unique-violation.js';
+export { createPrivateSqliteFile } from './storage/private-sqlite-file.js';
 export { KmsKeyringEntity } from './entities/kms-keyring.entity.js';
 export { KmsError } from './errors/kms.error.js';
 export { AadMismatchError } from './errors/aad-mismatch.error.js';

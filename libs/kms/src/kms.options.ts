@@ -2,6 +2,7 @@ import type { DataSource, DataSourceOptions } from 'typeorm';
 import { KmsConfigurationError } from './errors/kms-configuration.error.js';
 import type { KmsModuleOptions } from './interfaces/kms-module-options.interface.js';
 import type { MasterKeyProvider } from './master-key/master-key-provider.interface.js';
+import { createPrivateSqliteFile } from './storage/private-sqlite-file.js';
 
 export type KmsStorageOptions =
   | { kind: 'application'; dataSource: DataSource | string }
@@ -25,6 +26,11 @@ export interface ResolvedKmsOptions {
   clock: () => number;
 }
 
+/**
+ * The library's own default outside production, when KmsModule is given neither dataSource nor
+ * connection. Deliberately not the demo's data/demo.sqlite: an application that has a database
+ * should point KmsModule at it (dataSource), not share a file by name.
+ */
 export const DEFAULT_SQLITE_DATABASE = 'data/nest-kms.sqlite';
 
 /** The one place defaults are merged. */
@@ -38,7 +44,6 @@ export function resolveKmsOptions(
     environmentKey: env.KMS_MASTER_KEY || undefined,
     developmentMasterKeyFile: options.developmentMasterKeyFile,
     production,
-    storage: resolveStorage(options, production),
     initializeOnStart: options.initializeOnStart ?? true,
     previousMasterKey: options.previousMasterKey ?? (env.KMS_MASTER_KEY_PREVIOUS || undefined),
     rotationDays: nonNegative('rotation.rotationDays', options.rotation?.rotationDays ?? 90),
@@ -57,6 +62,8 @@ export function resolveKmsOptions(
       options.reencryption?.batchSize ?? 500,
     ),
     clock: options.clock ?? Date.now,
+    // Last: it may create the SQLite file, which only options that passed every check should.
+    storage: resolveStorage(options, production),
   };
 }
 
@@ -92,7 +99,7 @@ function resolveStorage(options: KmsModuleOptions, production: boolean): KmsStor
   if (options.dataSource !== undefined)
     return { kind: 'application', dataSource: options.dataSource };
   if (options.connection !== undefined) {
-    return { kind: 'owned', connection: options.connection as DataSourceOptions };
+    return ownedConnection(options.connection as DataSourceOptions);
   }
   if (production) {
     // Several replicas each on a private SQLite file would each grow their own keyring.
@@ -100,8 +107,13 @@ function resolveStorage(options: KmsModuleOptions, production: boolean): KmsStor
       'NODE_ENV is production and neither dataSource nor connection is set; point KmsModule at the shared database',
     );
   }
-  return {
-    kind: 'owned',
-    connection: { type: 'better-sqlite3', database: DEFAULT_SQLITE_DATABASE },
-  };
+  return ownedConnection({ type: 'better-sqlite3', database: DEFAULT_SQLITE_DATABASE });
+}
+
+/** A connection the module opens; an SQLite file it creates is its owner's alone (0600). */
+function ownedConnection(connection: DataSourceOptions): KmsStorageOptions {
+  if (connection.type === 'better-sqlite3' && typeof connection.database === 'string') {
+    createPrivateSqliteFile(connection.database);
+  }
+  return { kind: 'owned', connection };
 }
