@@ -1,18 +1,30 @@
-import { toCompactEnvelope, type EnvelopeV1 } from '@nest-kms/kms';
+import { KmsService, toCompactEnvelope, type EnvelopeV1 } from '@nest-kms/kms';
 import { loggedEvents } from './support/captured-logger.js';
 import { ENGINES } from './support/databases.js';
 import { demoForSuite, query, type DemoCall } from './support/demo-app.js';
+import { DemoCallers } from './support/demo-callers.js';
 import { DemoTranscript } from './support/demo-transcript.js';
 
 /** The demo's encryption, key and operations endpoints, over HTTP, as a client sees them. */
 describe.each(ENGINES)('demo: encryption and operations on %s', (engine) => {
   const transcript = new DemoTranscript();
   const demo = demoForSuite(engine, transcript);
+  const callers = new DemoCallers(demo, transcript);
 
-  async function encrypt(plaintext: string, aad?: unknown): Promise<EnvelopeV1> {
-    const response = await demo.call('post', '/encrypt', { body: { plaintext, aad } });
+  async function encrypt(
+    plaintext: string,
+    aad?: unknown,
+    caller = 'caller-a',
+  ): Promise<EnvelopeV1> {
+    const token = await callers.token(caller);
+    const response = await demo.call('post', '/encrypt', { token, body: { plaintext, aad } });
     expect(response.status).toBe(200);
     return response.body.envelope as EnvelopeV1;
+  }
+
+  async function decrypt(body: unknown, caller = 'caller-a') {
+    const token = await callers.token(caller);
+    return demo.call('post', '/decrypt', { token, body, reveals: true });
   }
 
   describe('POST /encrypt and POST /decrypt', () => {
@@ -20,10 +32,7 @@ describe.each(ENGINES)('demo: encryption and operations on %s', (engine) => {
       const plaintext = transcript.value('plaintext');
       const envelope = await encrypt(plaintext, { userId: 'user-1' });
       expect(envelope).toMatchObject({ v: 1, alg: 'aes-256-gcm', keyId: expect.any(String) });
-      const response = await demo.call('post', '/decrypt', {
-        body: { envelope, aad: { userId: 'user-1' } },
-        reveals: true,
-      });
+      const response = await decrypt({ envelope, aad: { userId: 'user-1' } });
       expect(response.status).toBe(200);
       expect(response.body).toEqual({ plaintext });
     });
@@ -32,10 +41,7 @@ describe.each(ENGINES)('demo: encryption and operations on %s', (engine) => {
       const plaintext = transcript.value('plaintext');
       const envelope = await encrypt(plaintext);
       for (const form of [envelope, toCompactEnvelope(envelope)]) {
-        const response = await demo.call('post', '/decrypt', {
-          body: { envelope: form },
-          reveals: true,
-        });
+        const response = await decrypt({ envelope: form });
         expect(response.status).toBe(200);
         expect(response.body.plaintext).toBe(plaintext);
       }
@@ -70,7 +76,8 @@ describe.each(ENGINES)('demo: encryption and operations on %s', (engine) => {
       ],
     ];
     it.each(badEncryptions)('refuses %s', async (_, call, status, code) => {
-      const response = await demo.call('post', '/encrypt', call);
+      const token = await callers.token('caller-a');
+      const response = await demo.call('post', '/encrypt', { ...call, token });
       expect(response.status).toBe(status);
       expect(response.body).toEqual(expect.objectContaining({ code, message: expect.any(String) }));
     });
@@ -78,6 +85,7 @@ describe.each(ENGINES)('demo: encryption and operations on %s', (engine) => {
     it('names the fields and rules of a refused body, never its values', async () => {
       const plaintext = transcript.value('plaintext');
       const response = await demo.call('post', '/encrypt', {
+        token: await callers.token('caller-a'),
         body: { plaintext, aad: { tenant: 5 } },
       });
       expect(response.status).toBe(400);
@@ -88,7 +96,10 @@ describe.each(ENGINES)('demo: encryption and operations on %s', (engine) => {
 
     it('hides what JSON.parse quotes from a malformed body', async () => {
       const plaintext = transcript.value('plaintext');
-      const response = await demo.call('post', '/encrypt', { raw: `{"plaintext": ${plaintext}}` });
+      const response = await demo.call('post', '/encrypt', {
+        token: await callers.token('caller-a'),
+        raw: `{"plaintext": ${plaintext}}`,
+      });
       expect(response.body).toEqual({
         code: 'MALFORMED_JSON',
         message: 'The request body is not valid JSON',
@@ -137,9 +148,119 @@ describe.each(ENGINES)('demo: encryption and operations on %s', (engine) => {
       ],
     ] as const)('decrypt refuses %s', async (_, bodyFor, status, code) => {
       const envelope = await encrypt(transcript.value('plaintext'), { userId: 'user-1' });
-      const response = await demo.call('post', '/decrypt', { body: bodyFor(envelope) });
+      const response = await decrypt(bodyFor(envelope));
       expect(response.status).toBe(status);
       expect(response.body).toEqual(expect.objectContaining({ code, message: expect.any(String) }));
+    });
+  });
+
+  describe('who may encrypt and decrypt', () => {
+    /** Answers that refuse to open an envelope bound to another purpose than transit. */
+    const REFUSALS = ['KMS_AAD_MISMATCH', 'KMS_ENVELOPE_PURPOSE_MISMATCH'];
+
+    async function expectRefused(envelope: unknown, plaintext: string, caller = 'caller-a') {
+      const response = await decrypt({ envelope }, caller);
+      expect(response.status).toBe(422);
+      expect(REFUSALS).toContain(response.body.code);
+      expect(response.text).not.toContain(plaintext);
+    }
+
+    const credentials: [string, DemoCall][] = [
+      ['no token', { token: null }],
+      ['a garbage token', { token: 'dct1.caller-a.not-a-mac' }],
+      ['the admin token', {}],
+      ['another scheme', { authorization: 'Basic Y2FsbGVyLWE6eA==' }],
+    ];
+    it.each(credentials)('/encrypt and /decrypt refuse %s with 401', async (_, call) => {
+      const envelope = await encrypt(transcript.value('plaintext'));
+      for (const [path, body] of [
+        ['/encrypt', { plaintext: 'x' }],
+        ['/decrypt', { envelope }],
+      ] as const) {
+        const response = await demo.call('post', path, { ...call, body });
+        expect(response.status).toBe(401);
+        expect(response.headers['www-authenticate']).toMatch(/^Bearer /);
+        expect(response.body).toEqual({ code: 'UNAUTHORIZED', message: expect.any(String) });
+      }
+    });
+
+    it("refuses a token whose mac belongs to another caller's id", async () => {
+      const [, , mac] = (await callers.token('caller-a')).split('.');
+      const response = await demo.call('post', '/encrypt', {
+        token: `dct1.caller-b.${mac}`,
+        body: { plaintext: 'x' },
+      });
+      expect(response.status).toBe(401);
+    });
+
+    it("refuses another caller's envelope, whatever AAD is claimed", async () => {
+      const plaintext = transcript.value('plaintext');
+      const envelope = await encrypt(plaintext, { userId: 'user-1' }, 'caller-a');
+      await expectRefused(envelope, plaintext, 'caller-b');
+      const claimed = await decrypt(
+        { envelope, aad: { userId: 'user-1', 'demo.caller': 'caller-a' } },
+        'caller-b',
+      );
+      expect(claimed.status).toBe(400);
+      expect(claimed.body.code).toBe('AAD_RESERVED_KEY');
+    });
+
+    it('refuses a caller AAD that uses a reserved key', async () => {
+      for (const aad of [
+        { 'demo.caller': 'caller-b' },
+        { 'demo.transit': 'v1' },
+        { 'demo.x': '' },
+      ]) {
+        const response = await demo.call('post', '/encrypt', {
+          token: await callers.token('caller-a'),
+          body: { plaintext: 'x', aad },
+        });
+        expect(response.status).toBe(400);
+        expect(response.body).toEqual({ code: 'AAD_RESERVED_KEY', message: expect.any(String) });
+      }
+    });
+
+    it('keeps a string AAD apart from a map holding the same text', async () => {
+      const plaintext = transcript.value('plaintext');
+      const envelope = await encrypt(plaintext, 'ctx');
+      expect((await decrypt({ envelope, aad: 'ctx' })).body.plaintext).toBe(plaintext);
+      for (const aad of [{ aad: 'ctx' }, undefined, 'other']) {
+        const response = await decrypt({ envelope, aad });
+        expect(response.status).toBe(422);
+        expect(response.text).not.toContain(plaintext);
+      }
+    });
+
+    it("refuses the stored envelope of a secret (the admin token's included)", async () => {
+      const [row] = await query(
+        demo.dataSource,
+        'SELECT current_envelope FROM kms_secrets WHERE name = ?',
+        ['ADMIN_TOKEN'],
+      );
+      const envelope = row.current_envelope as string;
+      await expectRefused(envelope, demo.env.ADMIN_TOKEN as string);
+    });
+
+    it("refuses a note's stored body, even to the note's owner", async () => {
+      const body = transcript.value('note');
+      const created = await demo.call('post', '/notes', {
+        token: await callers.token('caller-a'),
+        body: { body },
+        reveals: true,
+      });
+      expect(created.status).toBe(201);
+      const [row] = await query(demo.dataSource, 'SELECT body FROM demo_notes WHERE id = ?', [
+        created.body.id,
+      ]);
+      await expectRefused(row.body, body, 'caller-a');
+    });
+
+    it('refuses envelopes the application made with encryptData for other purposes', async () => {
+      const kms = demo.app.get(KmsService);
+      const plaintext = transcript.value('plaintext');
+      for (const aad of [undefined, 'caller-a', { 'demo.caller': 'caller-a' }]) {
+        await expectRefused(await kms.encryptData(plaintext, { aad }), plaintext);
+      }
     });
   });
 
@@ -151,10 +272,7 @@ describe.each(ENGINES)('demo: encryption and operations on %s', (engine) => {
       expect(response.status).toBe(200);
       expect(response.body).toEqual({ keyId: expect.any(String), previousKeyId: before.keyId });
       expect((await encrypt('after')).keyId).toBe(response.body.keyId);
-      const opened = await demo.call('post', '/decrypt', {
-        body: { envelope: before },
-        reveals: true,
-      });
+      const opened = await decrypt({ envelope: before });
       expect(opened.body.plaintext).toBe(plaintext);
       expect(loggedEvents('data_key_rotated').length).toBeGreaterThan(0);
     });
@@ -226,6 +344,7 @@ describe.each(ENGINES)('demo: encryption and operations on %s', (engine) => {
           '/keys/rotate',
           '/notes',
           '/notes/{id}',
+          '/callers/{caller}/token',
           '/status',
           '/health',
           '/metrics',
@@ -240,14 +359,15 @@ describe.each(ENGINES)('demo: encryption and operations on %s', (engine) => {
     it('answers an unknown route 404 with a code', async () => {
       const response = await demo.call('get', '/nowhere', { token: null });
       expect(response.status).toBe(404);
-      expect(response.body).toEqual({ code: 'NOT_FOUND', message: 'Cannot GET /nowhere' });
+      expect(response.body).toEqual({ code: 'NOT_FOUND', message: 'No route GET "/nowhere"' });
     });
 
     it('answers an unexpected failure 500 with an errorId the log carries', async () => {
       await query(demo.dataSource, 'ALTER TABLE demo_notes RENAME TO demo_notes_away');
       try {
         const body = transcript.value('note');
-        const response = await demo.call('post', '/notes', { owner: 'owner-a', body: { body } });
+        const token = await callers.token('owner-a');
+        const response = await demo.call('post', '/notes', { token, body: { body } });
         expect(response.status).toBe(500);
         expect(response.body).toEqual({
           code: 'INTERNAL',

@@ -8,6 +8,7 @@ import {
   type DemoCall,
   type HttpMethod,
 } from './support/demo-app.js';
+import { DemoCallers } from './support/demo-callers.js';
 import { DemoTranscript } from './support/demo-transcript.js';
 import { eventually } from './support/eventually.js';
 
@@ -15,6 +16,7 @@ import { eventually } from './support/eventually.js';
 describe.each(ENGINES)('demo: encrypted notes on %s', (engine) => {
   const transcript = new DemoTranscript();
   const demo = demoForSuite(engine, transcript);
+  const callers = new DemoCallers(demo, transcript);
 
   interface NoteAnswer {
     id: string;
@@ -25,13 +27,14 @@ describe.each(ENGINES)('demo: encrypted notes on %s', (engine) => {
   }
 
   async function createNote(owner: string, body: string): Promise<NoteAnswer> {
-    const response = await demo.call('post', '/notes', { owner, body: { body }, reveals: true });
+    const token = await callers.token(owner);
+    const response = await demo.call('post', '/notes', { token, body: { body }, reveals: true });
     expect(response.status).toBe(201);
     return response.body as NoteAnswer;
   }
 
-  const readNote = (id: string, owner: string) =>
-    demo.call('get', `/notes/${id}`, { owner, reveals: true });
+  const readNote = async (id: string, owner: string) =>
+    demo.call('get', `/notes/${id}`, { token: await callers.token(owner), reveals: true });
 
   async function storedRow(id: string): Promise<{ body: string; owner_id: string }> {
     const [row] = await query(
@@ -54,18 +57,11 @@ describe.each(ENGINES)('demo: encrypted notes on %s', (engine) => {
       receipt: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
     });
     const row = await storedRow(created.id);
-    expect(row.body).toMatch(/^kms1\./);
+    expect(row.body).toMatch(/^kms\d\./);
     expect(row.body).not.toContain(body);
     const read = await readNote(created.id, owner);
     expect(read.status).toBe(200);
     expect(read.body).toEqual(created);
-  });
-
-  it("does not show owner A's note to owner B", async () => {
-    const created = await createNote(uniqueName('owner-a'), transcript.value('note'));
-    const response = await readNote(created.id, uniqueName('owner-b'));
-    expect(response.status).toBe(404);
-    expect(response.body.code).toBe('NOTE_NOT_FOUND');
   });
 
   it('refuses to open a note whose owner was changed behind the app', async () => {
@@ -121,70 +117,83 @@ describe.each(ENGINES)('demo: encrypted notes on %s', (engine) => {
   });
 
   const badRequests: [string, HttpMethod, () => string, DemoCall, number, string][] = [
-    ['no owner', 'post', () => '/notes', { body: { body: 'x' } }, 400, 'INVALID_OWNER'],
-    [
-      'an owner with a space',
-      'post',
-      () => '/notes',
-      { owner: 'a b', body: { body: 'x' } },
-      400,
-      'INVALID_OWNER',
-    ],
-    [
-      'an owner over 64 characters',
-      'post',
-      () => '/notes',
-      { owner: 'o'.repeat(65), body: { body: 'x' } },
-      400,
-      'INVALID_OWNER',
-    ],
-    [
-      'an empty body',
-      'post',
-      () => '/notes',
-      { owner: 'a', body: { body: '' } },
-      400,
-      'VALIDATION_FAILED',
-    ],
+    ['an empty body', 'post', () => '/notes', { body: { body: '' } }, 400, 'VALIDATION_FAILED'],
     [
       'a body over 10,000 characters',
       'post',
       () => '/notes',
-      { owner: 'a', body: { body: 'x'.repeat(10_001) } },
+      { body: { body: 'x'.repeat(10_001) } },
       400,
       'VALIDATION_FAILED',
     ],
-    [
-      'a numeric body',
-      'post',
-      () => '/notes',
-      { owner: 'a', body: { body: 1 } },
-      400,
-      'VALIDATION_FAILED',
-    ],
+    ['a numeric body', 'post', () => '/notes', { body: { body: 1 } }, 400, 'VALIDATION_FAILED'],
     [
       'an owner in the body',
       'post',
       () => '/notes',
-      { owner: 'a', body: { body: 'x', ownerId: 'b' } },
+      { body: { body: 'x', ownerId: 'b' } },
       400,
       'VALIDATION_FAILED',
     ],
-    [
-      'malformed JSON',
-      'post',
-      () => '/notes',
-      { owner: 'a', raw: '{"body"' },
-      400,
-      'MALFORMED_JSON',
-    ],
-    ['an id that is not a uuid', 'get', () => '/notes/42', { owner: 'a' }, 400, 'INVALID_NOTE_ID'],
-    ['an unknown id', 'get', () => `/notes/${randomUUID()}`, { owner: 'a' }, 404, 'NOTE_NOT_FOUND'],
-    ['a read without owner', 'get', () => `/notes/${randomUUID()}`, {}, 400, 'INVALID_OWNER'],
+    ['malformed JSON', 'post', () => '/notes', { raw: '{"body"' }, 400, 'MALFORMED_JSON'],
+    ['an id that is not a uuid', 'get', () => '/notes/42', {}, 400, 'INVALID_NOTE_ID'],
+    ['an unknown id', 'get', () => `/notes/${randomUUID()}`, {}, 404, 'NOTE_NOT_FOUND'],
   ];
   it.each(badRequests)('refuses %s', async (_, method, path, call, status, code) => {
-    const response = await demo.call(method, path(), call);
+    const token = await callers.token('caller-a');
+    const response = await demo.call(method, path(), { ...call, token });
     expect(response.status).toBe(status);
     expect(response.body).toEqual(expect.objectContaining({ code, message: expect.any(String) }));
+  });
+
+  describe("another caller's notes", () => {
+    const credentials: [string, DemoCall][] = [
+      ['no token', { token: null }],
+      ['the admin token', {}],
+      ['a forged token', { token: 'dct1.owner-a.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }],
+      ['an X-Owner-Id header alone', { token: null, owner: 'owner-a' }],
+    ];
+    it.each(credentials)('every notes route refuses %s with 401', async (_, call) => {
+      const created = await createNote(uniqueName('owner'), transcript.value('note'));
+      for (const [method, path, body] of [
+        ['post', '/notes', { body: 'x' }],
+        ['get', `/notes/${created.id}`, undefined],
+      ] as const) {
+        const response = await demo.call(method, path, { ...call, body });
+        expect(response.status).toBe(401);
+        expect(response.body).toEqual({ code: 'UNAUTHORIZED', message: expect.any(String) });
+      }
+    });
+
+    it("POST /notes stores the note under the token's caller, never another owner", async () => {
+      const owner = uniqueName('owner');
+      const created = await createNote(owner, transcript.value('note'));
+      expect(created.ownerId).toBe(owner);
+      expect((await storedRow(created.id)).owner_id).toBe(owner);
+    });
+
+    it("GET /notes/:id answers another caller's note 404, as a missing one", async () => {
+      const created = await createNote(uniqueName('owner-a'), transcript.value('note'));
+      const response = await readNote(created.id, uniqueName('owner-b'));
+      expect(response.status).toBe(404);
+      expect(response.body.code).toBe('NOTE_NOT_FOUND');
+      expect(response.text).not.toContain(created.receipt);
+    });
+
+    it("POST /decrypt does not open another caller's note body, nor the owner's own", async () => {
+      const owner = uniqueName('owner-a');
+      const body = transcript.value('note');
+      const created = await createNote(owner, body);
+      const envelope = (await storedRow(created.id)).body;
+      for (const caller of [owner, uniqueName('owner-b')]) {
+        const response = await demo.call('post', '/decrypt', {
+          token: await callers.token(caller),
+          body: { envelope },
+          reveals: true,
+        });
+        expect(response.status).toBe(422);
+        expect(response.text).not.toContain(body);
+      }
+    });
   });
 });

@@ -8,6 +8,8 @@ import { SecretsModule } from '@nest-kms/secrets';
 import { NestKmsConfigModule } from '@nest-kms/config';
 import { AdminTokenGuard } from './auth/admin-token.guard.js';
 import { AdminTokenSetup } from './auth/admin-token.setup.js';
+import { CallerAuthModule } from './auth/caller-auth.module.js';
+import { CallersController } from './auth/callers.controller.js';
 import { demoDataSourceOptions } from './database.js';
 import { DemoConfig } from './demo.config.js';
 import {
@@ -55,10 +57,12 @@ export class AppModule {
         SecretsModule.forRoot(),
         NestKmsConfigModule.forRoot({ schema: DemoConfig, actor: 'nest-kms-demo:config' }),
         TerminusModule.forRoot({ errorLogStyle: 'json' }),
+        CallerAuthModule,
         NotesModule,
       ],
       controllers: [
         KmsController,
+        CallersController,
         SecretsController,
         StatusController,
         HealthController,

@@ -3,6 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { DemoConfig } from '../demo.config.js';
 import { ApiError } from '../http/api-error.js';
+import { bearerToken } from './bearer-token.js';
 
 /**
  * The secret and key endpoints need `Authorization: Bearer <admin token>`. The token is
@@ -36,10 +37,6 @@ export class AdminTokenGuard implements CanActivate {
       'A valid admin token is required: Authorization: Bearer <token>',
     );
   }
-}
-
-function bearerToken(header: string | undefined): string | undefined {
-  return /^Bearer +(\S+) *$/i.exec(header ?? '')?.[1];
 }
 
 /** Constant time whatever the lengths: both sides are hashed to 32 bytes first. */

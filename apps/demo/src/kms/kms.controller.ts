@@ -8,6 +8,8 @@ import {
 } from '@nestjs/swagger';
 import { KmsService } from '@nest-kms/kms';
 import { AdminTokenGuard } from '../auth/admin-token.guard.js';
+import { Caller } from '../auth/caller.decorator.js';
+import { CallerTokenGuard } from '../auth/caller-token.guard.js';
 import {
   DecryptRequest,
   DecryptResponse,
@@ -16,8 +18,12 @@ import {
   EnvelopeDocument,
   KeyRotationResponse,
 } from './kms.dto.js';
+import { transitAad } from './transit-aad.js';
 
-/** Envelope encryption with the active data key, and its rotation. */
+/**
+ * Transit encryption for callers (each opens only its own envelopes) and, for the admin, the
+ * rotation of the data key.
+ */
 @ApiTags('kms')
 @ApiExtraModels(EnvelopeDocument)
 @Controller()
@@ -26,18 +32,32 @@ export class KmsController {
 
   @Post('encrypt')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Encrypt under the active data key, optionally bound to a context' })
+  @UseGuards(CallerTokenGuard)
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'Encrypt under the active data key, bound to this caller and optionally a context',
+  })
   @ApiOkResponse({ type: EncryptResponse })
-  async encrypt(@Body() request: EncryptRequest): Promise<EncryptResponse> {
-    return { envelope: await this.kms.encryptData(request.plaintext, { aad: request.aad }) };
+  async encrypt(
+    @Caller() caller: string,
+    @Body() request: EncryptRequest,
+  ): Promise<EncryptResponse> {
+    const aad = transitAad(caller, request.aad);
+    return { envelope: await this.kms.encryptData(request.plaintext, { aad }) };
   }
 
   @Post('decrypt')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Decrypt an envelope (object or compact string)' })
+  @UseGuards(CallerTokenGuard)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: "Decrypt one of this caller's /encrypt envelopes (object or compact)" })
   @ApiOkResponse({ type: DecryptResponse })
-  async decrypt(@Body() request: DecryptRequest): Promise<DecryptResponse> {
-    return { plaintext: await this.kms.decryptData(request.envelope, { aad: request.aad }) };
+  async decrypt(
+    @Caller() caller: string,
+    @Body() request: DecryptRequest,
+  ): Promise<DecryptResponse> {
+    const aad = transitAad(caller, request.aad);
+    return { plaintext: await this.kms.decryptData(request.envelope, { aad }) };
   }
 
   @Post('keys/rotate')

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
-import { IsOptional, IsString } from 'class-validator';
+import { IsString } from 'class-validator';
 import type { AadInput, EnvelopeV1 } from '@nest-kms/kms';
-import { IsAad, IsEnvelopeInput } from '../http/request-validation.js';
+import { AAD, ENVELOPE, JsonData } from '../http/json-data.js';
 
 const AAD_SCHEMA = {
   description:
@@ -26,9 +26,11 @@ export class EncryptRequest {
   @IsString()
   plaintext: string;
 
-  @ApiPropertyOptional(AAD_SCHEMA)
-  @IsOptional()
-  @IsAad()
+  @ApiPropertyOptional({
+    ...AAD_SCHEMA,
+    description: `${AAD_SCHEMA.description}. Keys starting with "demo." are reserved: the demo binds every envelope to /encrypt and to its caller under them`,
+  })
+  @JsonData(AAD, { optional: true })
   aad?: AadInput;
 }
 
@@ -43,15 +45,15 @@ export class DecryptRequest {
       { type: 'string', description: 'The compact form, kms1.…' },
     ],
   })
-  @IsEnvelopeInput()
+  @JsonData(ENVELOPE)
   envelope: EnvelopeV1 | string;
 
   @ApiPropertyOptional({
     ...AAD_SCHEMA,
-    description: 'The context you expect: an envelope bound to anything else is refused (422)',
+    description:
+      'The context given to /encrypt: an envelope bound to anything else, to another caller or made elsewhere is refused (422)',
   })
-  @IsOptional()
-  @IsAad()
+  @JsonData(AAD, { optional: true })
   aad?: AadInput;
 }
 
