@@ -1,9 +1,15 @@
 import { ConsoleLogger, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type {
+  NestExpressApplication,
+  NestExpressBodyParserOptionsFor,
+} from '@nestjs/platform-express';
+import helmet from 'helmet';
 import { AppModule } from './app.module.js';
 import type { DemoEnvironment } from './demo-environment.js';
 import { REQUEST_BODY_LIMIT_BYTES } from './http/http.constants.js';
+import { answerHttpParserErrors } from './http/http-parser-errors.js';
+import { checkJsonBodyShape } from './http/json-body-shape.js';
 import { RequestValidationPipe } from './http/request-validation.js';
 import { setupOpenApi } from './openapi.js';
 import { DemoMetrics } from './operations/demo-metrics.js';
@@ -31,8 +37,13 @@ export async function createDemoApp(options: DemoAppOptions = {}): Promise<NestE
     },
   );
   try {
+    // Security headers on every answer, refusals included; no X-Powered-By.
+    app.use(helmet());
     app.use(app.get(DemoMetrics).countRequests());
-    app.useBodyParser('json', { limit: REQUEST_BODY_LIMIT_BYTES });
+    // Nest's type leaves out `verify` because `rawBody: true` replaces it; this app has no rawBody.
+    const json = { limit: REQUEST_BODY_LIMIT_BYTES, verify: checkJsonBodyShape };
+    app.useBodyParser('json', json as NestExpressBodyParserOptionsFor<'json'>);
+    answerHttpParserErrors(app.getHttpServer());
     app.useGlobalPipes(new RequestValidationPipe());
     setupOpenApi(app);
     return await app.init();

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { KmsError } from '@nest-kms/kms';
 import { ApiError } from './api-error.js';
-import { REQUEST_BODY_LIMIT_BYTES } from './http.constants.js';
+import { clientError, type ErrorAnswer } from './client-error.js';
 
 /** Library errors a client caused or can act on. Everything else is a 500. */
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
@@ -17,6 +17,9 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   KMS_MALFORMED_ENVELOPE: 400,
   KMS_INVALID_INPUT: 400,
   KMS_AAD_MISMATCH: 422,
+  // A secret's or a column's envelope handed to POST /decrypt.
+  KMS_ENVELOPE_PURPOSE_MISMATCH: 422,
+  KMS_LEGACY_ENVELOPE_REFUSED: 422,
   KMS_DECRYPTION_FAILED: 422,
   KMS_DATA_KEY_NOT_FOUND: 422,
   KMS_COLUMN_DECRYPTION_FAILED: 422,
@@ -35,21 +38,6 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   CONFIG_NOT_LOADED: 503,
 };
 
-const CODE_BY_STATUS: Readonly<Record<number, string>> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHORIZED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  405: 'METHOD_NOT_ALLOWED',
-  413: 'PAYLOAD_TOO_LARGE',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-};
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
-
 /**
  * Maps errors to HTTP: typed client errors answer 4xx with their code and message (library
  * messages never carry values); anything else is a 500 with an `errorId` the log line carries
@@ -65,7 +53,7 @@ export class KmsErrorFilter implements ExceptionFilter {
     http.getResponse<Response>().status(answer.status).json(answer.body);
   }
 
-  private answer(error: unknown, request: Request): Answer {
+  private answer(error: unknown, request: Request): ErrorAnswer {
     if (error instanceof KmsError && STATUS_BY_CODE[error.code] !== undefined) {
       return {
         status: STATUS_BY_CODE[error.code],
@@ -73,7 +61,8 @@ export class KmsErrorFilter implements ExceptionFilter {
       };
     }
     if (error instanceof ApiError) return { status: error.getStatus(), body: error.body };
-    if (error instanceof HttpException && error.getStatus() < 500) return clientError(error);
+    if (error instanceof HttpException && error.getStatus() < 500)
+      return clientError(error, request);
     if (error instanceof HttpException && isHealthReport(error)) {
       return {
         status: error.getStatus(),
@@ -100,27 +89,6 @@ export class KmsErrorFilter implements ExceptionFilter {
       body: { code: 'INTERNAL', message: 'Internal error; the log has the details', errorId },
     };
   }
-}
-
-function clientError(error: HttpException): Answer {
-  const status = error.getStatus();
-  // Node's JSON.parse message quotes the body, which may be a secret.
-  if (error.cause instanceof SyntaxError && status === 400) {
-    return {
-      status,
-      body: { code: 'MALFORMED_JSON', message: 'The request body is not valid JSON' },
-    };
-  }
-  if (status === 413) {
-    return {
-      status,
-      body: {
-        code: 'PAYLOAD_TOO_LARGE',
-        message: `The request body is larger than ${REQUEST_BODY_LIMIT_BYTES} bytes`,
-      },
-    };
-  }
-  return { status, body: { code: CODE_BY_STATUS[status] ?? 'HTTP_ERROR', message: error.message } };
 }
 
 /** Terminus answers a failed health check with 503 and its per-indicator report. */

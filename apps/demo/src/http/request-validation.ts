@@ -1,16 +1,20 @@
 import { type ArgumentMetadata, ValidationPipe, type ValidationError } from '@nestjs/common';
-import { ValidateBy, buildMessage } from 'class-validator';
 import { ApiError } from './api-error.js';
+import { jsonDataFields, type JsonDataField } from './json-data.js';
+import { fieldName, quotedInput } from './quoted-input.js';
+import { ValidationFailedError, type FieldProblem } from './validation-failed.error.js';
 
-export interface FieldProblem {
-  field: string;
-  rules: string[];
-}
+/** Keys that name a prototype rather than data: never accepted at the top of a body or query. */
+const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype'];
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * Validates every DTO: a body must be a JSON object, unknown properties are refused rather than
  * silently dropped, and a bad request answers 400 VALIDATION_FAILED naming the fields and rules
- * (never the values sent).
+ * (never the values sent). Fields marked @JsonData bypass class-transformer and reach the
+ * handler exactly as parsed.
  */
 export class RequestValidationPipe extends ValidationPipe {
   constructor() {
@@ -18,73 +22,76 @@ export class RequestValidationPipe extends ValidationPipe {
       whitelist: true,
       forbidNonWhitelisted: true,
       transform: true,
-      exceptionFactory: (errors: ValidationError[]) => {
-        const problems = problemsOf(errors);
-        const rules = problems.flatMap((problem) => problem.rules);
-        return new ApiError(400, 'VALIDATION_FAILED', `Invalid request: ${rules.join('; ')}`, {
-          problems,
-        });
-      },
+      exceptionFactory: (errors: ValidationError[]) =>
+        new ValidationFailedError(problemsOf(errors)),
     });
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
-    if (metadata.type === 'body' && !isObject) {
+    if (metadata.type === 'body' && !isPlainObject(value)) {
       throw new ApiError(
         400,
         'INVALID_BODY',
         'The request body must be a JSON object sent as Content-Type: application/json',
       );
     }
-    return super.transform(value, metadata);
+    if (!isPlainObject(value) || metadata.type === 'custom') {
+      return super.transform(value, metadata);
+    }
+    const reserved = PROTOTYPE_KEYS.filter((key) => Object.hasOwn(value, key));
+    if (reserved.length > 0) {
+      throw new ValidationFailedError(
+        reserved.map((key) => ({ field: key, rules: [`${key} is not an accepted key`] })),
+      );
+    }
+    const fields = jsonDataFields(metadata.metatype);
+    if (fields.length === 0) return super.transform(value, metadata);
+    const rest = { ...value };
+    for (const { key } of fields) delete rest[key];
+    const problems = jsonDataProblems(value, fields);
+    let dto: Record<string, unknown>;
+    try {
+      dto = (await super.transform(rest, metadata)) as Record<string, unknown>;
+    } catch (error) {
+      if (error instanceof ValidationFailedError && problems.length > 0) {
+        throw new ValidationFailedError([...error.problems, ...problems]);
+      }
+      throw error;
+    }
+    if (problems.length > 0) throw new ValidationFailedError(problems);
+    for (const { key } of fields) {
+      if (Object.hasOwn(value, key)) dto[key] = value[key];
+      else delete dto[key];
+    }
+    return dto;
   }
+}
+
+function jsonDataProblems(
+  value: Record<string, unknown>,
+  fields: readonly JsonDataField[],
+): FieldProblem[] {
+  return fields
+    .filter(({ key, optional, accepts }) =>
+      Object.hasOwn(value, key) ? !accepts(value[key]) : !optional,
+    )
+    .map(({ key, rule }) => ({ field: key, rules: [`${key} ${rule}`] }));
 }
 
 function problemsOf(errors: readonly ValidationError[], parent = ''): FieldProblem[] {
   return errors.flatMap((error) => {
-    const field = parent ? `${parent}.${error.property}` : error.property;
-    const own = error.constraints ? [{ field, rules: Object.values(error.constraints) }] : [];
+    const name = fieldName(error.property);
+    const field = parent ? `${parent}.${name}` : name;
+    const own = error.constraints ? [{ field, rules: rulesOf(error) }] : [];
     return [...own, ...problemsOf(error.children ?? [], field)];
   });
 }
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** A KMS AAD: a string or a flat object of strings (the KMS checks sizes). */
-export const IsAad = (): PropertyDecorator =>
-  ValidateBy({
-    name: 'isAad',
-    validator: {
-      validate: (value: unknown) =>
-        typeof value === 'string' ||
-        (isPlainObject(value) && Object.values(value).every((item) => typeof item === 'string')),
-      defaultMessage: buildMessage(
-        (each) => `${each}$property must be a string or a flat object of strings`,
-      ),
-    },
-  });
-
-/** An envelope object or its compact string; the KMS validates it field by field. */
-export const IsEnvelopeInput = (): PropertyDecorator =>
-  ValidateBy({
-    name: 'isEnvelopeInput',
-    validator: {
-      validate: (value: unknown) => typeof value === 'string' || isPlainObject(value),
-      defaultMessage: buildMessage(
-        (each) => `${each}$property must be an envelope object or its compact string (kms1.…)`,
-      ),
-    },
-  });
-
-/** A flat object of strings (secret tags; the secrets library checks their rules). */
-export const IsStringRecord = (): PropertyDecorator =>
-  ValidateBy({
-    name: 'isStringRecord',
-    validator: {
-      validate: (value: unknown) =>
-        isPlainObject(value) && Object.values(value).every((item) => typeof item === 'string'),
-      defaultMessage: buildMessage((each) => `${each}$property must be a flat object of strings`),
-    },
-  });
+/** class-validator's messages, except the one that quotes a client's key in full. */
+function rulesOf(error: ValidationError): string[] {
+  return Object.entries(error.constraints ?? {}).map(([constraint, message]) =>
+    constraint === 'whitelistValidation'
+      ? `property ${quotedInput(error.property)} should not exist`
+      : message,
+  );
+}

@@ -18,6 +18,7 @@ import {
   ListSecretsQuery,
   PutSecretRequest,
   RotateSecretRequest,
+  SecretPath,
   SecretMetadataResponse,
   SecretValueResponse,
 } from './secrets.dto.js';
@@ -46,7 +47,7 @@ export class SecretsController {
   @Put(':name')
   @ApiOperation({ summary: 'Store a new version (the first creates the secret)' })
   @ApiOkResponse({ type: SecretMetadataResponse })
-  put(@Param('name') name: string, @Body() request: PutSecretRequest): Promise<SecretMetadata> {
+  put(@Param() { name }: SecretPath, @Body() request: PutSecretRequest): Promise<SecretMetadata> {
     const { value, ...options } = request;
     return this.secrets.setSecret(name, value, { ...options, actor: ADMIN_ACTOR });
   }
@@ -55,7 +56,7 @@ export class SecretsController {
   @ApiOperation({ summary: 'The current value, or an older version' })
   @ApiOkResponse({ type: SecretValueResponse })
   async get(
-    @Param('name') name: string,
+    @Param() { name }: SecretPath,
     @Query() query: GetSecretQuery,
   ): Promise<SecretValueResponse> {
     const value = await this.secrets.getSecret(name, {
@@ -70,7 +71,7 @@ export class SecretsController {
   @ApiOperation({ summary: 'A new current value for an existing secret' })
   @ApiOkResponse({ type: SecretMetadataResponse })
   rotate(
-    @Param('name') name: string,
+    @Param() { name }: SecretPath,
     @Body() request: RotateSecretRequest,
   ): Promise<SecretMetadata> {
     return this.secrets.rotateSecret(name, request.value, { actor: ADMIN_ACTOR });
@@ -79,7 +80,7 @@ export class SecretsController {
   @Delete(':name')
   @ApiOperation({ summary: 'Soft delete (recoverable for 30 days by the library)' })
   @ApiOkResponse({ type: SecretMetadataResponse })
-  delete(@Param('name') name: string): Promise<SecretMetadata> {
+  delete(@Param() { name }: SecretPath): Promise<SecretMetadata> {
     return this.secrets.deleteSecret(name, { actor: ADMIN_ACTOR });
   }
 }

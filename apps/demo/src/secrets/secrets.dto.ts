@@ -1,10 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, MaxLength, Min } from 'class-validator';
-import type { RotationPolicy } from '@nest-kms/secrets';
-import { IsStringRecord } from '../http/request-validation.js';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { SECRET_NAME_PATTERN, type RotationPolicy } from '@nest-kms/secrets';
+import { IsStorableText, MAX_INT4 } from '../http/column-limits.js';
+import { JsonData, STRING_MAP } from '../http/json-data.js';
 
 const VALUE_DESCRIPTION = 'A non-empty string of at most 64 KiB (UTF-8)';
+
+/** The `:name` of a secrets route, checked before it reaches the store or its audit trail. */
+export class SecretPath {
+  @Matches(SECRET_NAME_PATTERN, {
+    message: 'name must be 1-128 characters: a letter or digit, then letters, digits, _ . - /',
+  })
+  name: string;
+}
 
 export class PutSecretRequest {
   @ApiProperty({ description: VALUE_DESCRIPTION, writeOnly: true })
@@ -27,13 +36,14 @@ export class PutSecretRequest {
   ttlDays?: number | null;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
-  @IsOptional()
-  @IsStringRecord()
+  @JsonData(STRING_MAP, { optional: true })
   tags?: Record<string, string>;
 
-  @ApiPropertyOptional({ maxLength: 1024 })
+  @ApiPropertyOptional({ maxLength: 1024, description: 'Without NUL characters' })
   @IsOptional()
   @IsString()
+  @MaxLength(1024)
+  @IsStorableText()
   description?: string;
 }
 
@@ -44,11 +54,17 @@ export class RotateSecretRequest {
 }
 
 export class GetSecretQuery {
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, description: 'An older version' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_INT4,
+    description: 'An older version',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
+  @Max(MAX_INT4)
   version?: number;
 }
 
