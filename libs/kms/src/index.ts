@@ -1,8 +1,10 @@
 export { KmsModule } from './kms.module.js';
 export { KmsService } from './kms.service.js';
 export { KmsStorage, type KmsStorageExtension } from './storage/kms-storage.js';
+export { withDatabaseTimeouts } from './storage/database-timeouts.js';
 export type {
   KmsConnectionOptions,
+  KmsDatabaseOptions,
   KmsModuleOptions,
   KmsOptionsFactory,
   KmsReencryptionOptions,
@@ -48,6 +50,7 @@ export { InvalidMasterKeyError } from './errors/invalid-master-key.error.js';
 export { InvalidExportError } from './errors/invalid-export.error.js';
 export { KeyringIntegrityError } from './errors/keyring-integrity.error.js';
 export { KmsConfigurationError } from './errors/kms-configuration.error.js';
+export { DatabaseUnavailableError } from './errors/database-unavailable.error.js';
 export { KmsNotInitializedError } from './errors/kms-not-initialized.error.js';
 export { MalformedEnvelopeError } from './errors/malformed-envelope.error.js';
 export { MasterKeyMismatchError } from './errors/master-key-mismatch.error.js';

@@ -2,6 +2,7 @@ import type { DataSource, DataSourceOptions } from 'typeorm';
 import { KmsConfigurationError } from './errors/kms-configuration.error.js';
 import type { KmsModuleOptions } from './interfaces/kms-module-options.interface.js';
 import type { MasterKeyProvider } from './master-key/master-key-provider.interface.js';
+import { DEFAULT_DATABASE_TIMEOUTS, type DatabaseTimeouts } from './storage/database-timeouts.js';
 import { createPrivateSqliteFile } from './storage/private-sqlite-file.js';
 
 export type KmsStorageOptions =
@@ -23,6 +24,7 @@ export interface ResolvedKmsOptions {
   usageFlushEvery: number;
   autoReencrypt: boolean;
   reencryptionBatchSize: number;
+  databaseTimeouts: DatabaseTimeouts;
   clock: () => number;
 }
 
@@ -61,6 +63,16 @@ export function resolveKmsOptions(
       'reencryption.batchSize',
       options.reencryption?.batchSize ?? 500,
     ),
+    databaseTimeouts: {
+      connectTimeoutMs: positiveInteger(
+        'database.connectTimeoutMs',
+        options.database?.connectTimeoutMs ?? DEFAULT_DATABASE_TIMEOUTS.connectTimeoutMs,
+      ),
+      statementTimeoutMs: positiveInteger(
+        'database.statementTimeoutMs',
+        options.database?.statementTimeoutMs ?? DEFAULT_DATABASE_TIMEOUTS.statementTimeoutMs,
+      ),
+    },
     clock: options.clock ?? Date.now,
     // Last: it may create the SQLite file, which only options that passed every check should.
     storage: resolveStorage(options, production),

@@ -54,6 +54,14 @@ export interface KmsModuleOptions {
   /** Moving envelopes off retired data keys. */
   reencryption?: KmsReencryptionOptions;
   /**
+   * Time limits for the database, so that a database that is down or silent fails a call with
+   * DatabaseUnavailableError within a bounded time instead of hanging it. Applied to the
+   * DataSource opened from `connection`; an application's own DataSource gets them from
+   * `withDatabaseTimeouts()` (else its driver's settings apply).
+   * @default { connectTimeoutMs: 5000, statementTimeoutMs: 10000 }
+   */
+  database?: KmsDatabaseOptions;
+  /**
    * The clock (epoch milliseconds), for tests of the rotation schedule.
    * @default Date.now
    */
@@ -97,6 +105,22 @@ export interface KmsReencryptionOptions {
    * @default 500
    */
   batchSize?: number;
+}
+
+export interface KmsDatabaseOptions {
+  /**
+   * Postgres: how long opening a connection, or waiting for a free one in the pool, may take
+   * (pg-pool's connectionTimeoutMillis). SQLite opens a file and has none.
+   * @default 5000
+   */
+  connectTimeoutMs?: number;
+  /**
+   * Postgres: the server's statement_timeout, and the client's query_timeout up to a second
+   * later for a server that no longer answers. SQLite: the busy timeout, how long a statement
+   * waits for a lock another connection holds. Also bounds the migrations run at start-up.
+   * @default 10000
+   */
+  statementTimeoutMs?: number;
 }
 
 /** For `KmsModule.forRootAsync({ useClass })`. */

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { DataSource, type EntityManager } from 'typeorm';
 import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
 import { KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
+import { DatabaseUnavailableError } from '../errors/database-unavailable.error.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 import {
   KMS_ENTITIES,
@@ -15,6 +16,8 @@ import {
 } from '../kms.constants.js';
 import type { ResolvedKmsOptions } from '../kms.options.js';
 import type { EnvelopeColumn } from '../reencryption/envelope-column.js';
+import { databaseUnavailableReason } from './database-availability.js';
+import { withDatabaseTimeouts } from './database-timeouts.js';
 
 /** Tables an extension library (e.g. @nest-kms/secrets) keeps beside the keyring. */
 export interface KmsStorageExtension {
@@ -75,13 +78,16 @@ export class KmsStorage implements OnApplicationShutdown {
     return this.columns;
   }
 
-  /** The DataSource, opened (and, when owned, migrated) on first call. */
+  /**
+   * The DataSource, opened (and, when owned, migrated) on first call. A database that cannot
+   * be reached rejects with DatabaseUnavailableError, and the next call tries again.
+   */
   dataSource(): Promise<DataSource> {
     this.opening ??= this.open().then(
       (dataSource) => (this.opened = dataSource),
       (error: unknown) => {
         this.opening = undefined;
-        throw error;
+        throw this.unavailable(error) ?? error;
       },
     );
     return this.opening;
@@ -92,14 +98,32 @@ export class KmsStorage implements OnApplicationShutdown {
    * SQLite one connection, so a statement issued while another caller's transaction is open
    * joins it (a read sees uncommitted rows, a write rolls back with it). Every read and write
    * of nest-kms's tables goes through here or through transaction(). Postgres pools
-   * connections, so there work runs at once.
+   * connections, so there work runs at once. A database that cannot be reached or does not
+   * answer in time (see the `database` option) rejects with DatabaseUnavailableError.
    */
   async run<T>(work: (dataSource: DataSource) => Promise<T>): Promise<T> {
     const dataSource = this.opened ?? (await this.dataSource());
-    if (dataSource.options.type === 'postgres') return work(dataSource);
-    const run = this.sqliteQueue.then(() => work(dataSource));
+    const guarded = async (): Promise<T> => {
+      try {
+        return await work(dataSource);
+      } catch (error) {
+        throw this.unavailable(error) ?? error;
+      }
+    };
+    if (dataSource.options.type === 'postgres') return guarded();
+    const run = this.sqliteQueue.then(guarded);
     this.sqliteQueue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * `error` as a DatabaseUnavailableError when it says the database could not be reached or did
+   * not answer in time (a driver error, or one already translated); else undefined.
+   */
+  unavailable(error: unknown): DatabaseUnavailableError | undefined {
+    if (error instanceof DatabaseUnavailableError) return error;
+    const reason = databaseUnavailableReason(error);
+    return reason === undefined ? undefined : new DatabaseUnavailableError(reason);
   }
 
   /**
@@ -143,7 +167,7 @@ export class KmsStorage implements OnApplicationShutdown {
         await mkdir(dirname(connection.database), { recursive: true, mode: 0o700 });
       }
       const dataSource = new DataSource({
-        ...connection,
+        ...withDatabaseTimeouts(connection, this.options.databaseTimeouts),
         entities: [...KMS_ENTITIES, ...this.extensions.flatMap((extension) => extension.entities)],
         migrations: [
           ...KMS_MIGRATIONS,
