@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { KmsMetrics } from '@nest-kms/kms';
+import { AuditMetrics } from './audit/audit-metrics.js';
 
 /** The secrets library's metrics, in the KMS registry (KmsMetrics.registry). */
 export class SecretsMetrics {
@@ -7,9 +8,11 @@ export class SecretsMetrics {
   readonly autoRotations: Counter<'outcome'>;
   /** Seconds per getSecret call: no labels, so an observation stays a few array reads. */
   readonly retrievalLatency: Histogram<never>;
+  readonly audit: AuditMetrics;
 
   constructor(kms: KmsMetrics, cacheHitRate: () => number) {
     const registers = [kms.registry];
+    this.audit = new AuditMetrics(registers);
     this.expiredSecrets = new Counter({
       name: 'secrets_expired_total',
       help: 'Expired secrets this replica reported (each expired secret is reported once across replicas)',

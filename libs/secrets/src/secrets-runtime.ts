@@ -38,12 +38,7 @@ export async function createSecretsRuntime(
   const { kms, storage, options, changes } = deps;
   const dataSource = await storage.dataSource();
   const store = new SecretsStore(dataSource, storage);
-  const audit = new SecretsAudit(
-    storage,
-    options.auditFailClosed,
-    options.auditFlushIntervalMs,
-    options.clock,
-  );
+  const audit = new SecretsAudit(storage, options, deps.metrics);
   const writer = new SecretWriter(kms, store, audit, options, changes);
   return {
     store,

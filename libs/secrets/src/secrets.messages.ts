@@ -17,4 +17,7 @@ export const SECRETS_EVENTS = {
   rotationFailed: 'secret_rotation_failed',
   restored: 'secrets_restored',
   auditFailed: 'secret_audit_failed',
+  auditFlushFailed: 'secret_audit_flush_failed',
+  auditFlushRecovered: 'secret_audit_flush_recovered',
+  auditBufferFull: 'secret_audit_buffer_full',
 } as const;

@@ -7,6 +7,8 @@ export interface ResolvedSecretsOptions {
   recoveryWindowDays: number;
   auditFailClosed: boolean;
   auditFlushIntervalMs: number;
+  auditRetryIntervalMs: number;
+  auditMaxBufferedRecords: number;
   lifecycleCheckIntervalMs: number;
   rotationLeaseMs: number;
   clock: () => number;
@@ -20,6 +22,8 @@ export function resolveSecretsOptions(options: SecretsModuleOptions): ResolvedSe
     recoveryWindowDays: options.recoveryWindowDays ?? 30,
     auditFailClosed: options.audit?.failClosed ?? false,
     auditFlushIntervalMs: options.audit?.flushIntervalMs ?? 1_000,
+    auditRetryIntervalMs: options.audit?.retryIntervalMs ?? 5_000,
+    auditMaxBufferedRecords: options.audit?.maxBufferedRecords ?? 100_000,
     lifecycleCheckIntervalMs: options.lifecycle?.checkIntervalMs ?? 60_000,
     rotationLeaseMs: options.lifecycle?.rotationLeaseMs ?? 900_000,
     clock: options.clock ?? Date.now,
@@ -29,6 +33,7 @@ export function resolveSecretsOptions(options: SecretsModuleOptions): ResolvedSe
     'cacheMaxEntries',
     'recoveryWindowDays',
     'auditFlushIntervalMs',
+    'auditRetryIntervalMs',
     'lifecycleCheckIntervalMs',
   ] as const) {
     if (!Number.isSafeInteger(resolved[field]) || resolved[field] < 0) {
@@ -36,6 +41,14 @@ export function resolveSecretsOptions(options: SecretsModuleOptions): ResolvedSe
         `SecretsModule option ${field} must be a non-negative integer`,
       );
     }
+  }
+  if (
+    !Number.isSafeInteger(resolved.auditMaxBufferedRecords) ||
+    resolved.auditMaxBufferedRecords < 1
+  ) {
+    throw new KmsConfigurationError(
+      'SecretsModule option audit.maxBufferedRecords must be a positive integer',
+    );
   }
   if (!Number.isSafeInteger(resolved.rotationLeaseMs) || resolved.rotationLeaseMs < 1) {
     throw new KmsConfigurationError(

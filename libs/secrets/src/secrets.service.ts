@@ -195,7 +195,7 @@ export class SecretsService
   /** Before any module closes its connections (KmsStorage closes the DataSource on shutdown). */
   async beforeApplicationShutdown(): Promise<void> {
     await this.runtime?.lifecycle.stop();
-    await this.runtime?.audit.flush();
+    await this.runtime?.audit.close();
   }
 
   onApplicationShutdown(): void {

@@ -7,8 +7,12 @@ import {
   type AuditOutcome,
 } from '../entities/secret-audit.entity.js';
 import { AuditWriteFailedError } from '../errors/audit-write-failed.error.js';
+import type { SecretsMetrics } from '../secrets-metrics.js';
 import { SECRETS_EVENTS } from '../secrets.messages.js';
-import { SECRET_NAME_MAX_LENGTH } from '../secrets.validation.js';
+import type { ResolvedSecretsOptions } from '../secrets.options.js';
+import { AuditBuffer } from './audit-buffer.js';
+import { insertAuditRows } from './audit-insert.js';
+import { auditText } from './audit-text.js';
 
 export interface AuditEntry {
   action: AuditAction;
@@ -19,56 +23,67 @@ export interface AuditEntry {
   errorCode?: string | null;
 }
 
-/** Buffered records beyond this are written at once rather than waiting for the timer. */
-const FLUSH_AT = 500;
-const INSERT_AUDIT =
-  'INSERT INTO kms_secret_audit (at, action, secret_name, version, actor, outcome, error_code) VALUES';
-
 /**
  * The audit trail. Writes record theirs inside their own transaction; reads, lists and backups
  * either wait for their record (fail-closed) or buffer it for a batched write, so a cache hit
- * does not wait on the database.
+ * does not wait on the database. A buffered record is kept until it is written, through
+ * database outages; when the buffer is full, the caller waits for its own record instead.
  */
 export class SecretsAudit {
   private readonly logger = new Logger('SecretsAudit');
-  private buffer: SecretAuditEntity[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly failClosed: boolean;
+  private readonly now: () => number;
+  private readonly buffer: AuditBuffer;
 
   constructor(
     private readonly storage: KmsStorage,
-    private readonly failClosed: boolean,
-    private readonly flushIntervalMs: number,
-    private readonly now: () => number,
-  ) {}
+    options: ResolvedSecretsOptions,
+    metrics: SecretsMetrics,
+  ) {
+    this.failClosed = options.auditFailClosed;
+    this.now = options.clock;
+    this.buffer = new AuditBuffer(
+      storage,
+      {
+        flushIntervalMs: options.auditFlushIntervalMs,
+        retryIntervalMs: options.auditRetryIntervalMs,
+        maxRecords: options.auditMaxBufferedRecords,
+      },
+      metrics.audit,
+    );
+  }
 
   /** Inside a write's transaction: the write and its record commit together. */
   async recordIn(manager: EntityManager, entry: AuditEntry): Promise<void> {
     try {
       await manager.insert(SecretAuditEntity, this.row(entry));
-    } catch {
+    } catch (error) {
       // Throwing rolls the write back: a write never commits without its record.
-      throw this.refused(entry);
+      throw this.storage.unavailable(error) ?? this.refused(entry, 'failClosed');
     }
   }
 
   /**
-   * A read, list or backup record. Buffered: returns at once (undefined). Fail-closed: returns
-   * the write, which rejects with AuditWriteFailedError when the record cannot be written.
+   * A read, list or backup record. Buffered: returns at once (undefined). Fail-closed, or the
+   * buffer full: returns the write, which rejects with AuditWriteFailedError when the record
+   * cannot be written.
    */
   record(entry: AuditEntry): Promise<void> | undefined {
-    if (this.failClosed) return this.writeNow(entry);
-    this.buffer.push(this.row(entry));
-    if (this.buffer.length >= FLUSH_AT) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), this.flushIntervalMs).unref();
+    const row = this.row(entry);
+    if (this.failClosed) return this.writeNow(row, entry, 'failClosed');
+    if (!this.buffer.add(row)) return this.writeNow(row, entry, 'bufferFull');
     return undefined;
   }
 
-  private async writeNow(entry: AuditEntry): Promise<void> {
+  private async writeNow(
+    row: SecretAuditEntity,
+    entry: AuditEntry,
+    why: 'failClosed' | 'bufferFull',
+  ): Promise<void> {
     try {
-      await this.insert([this.row(entry)]);
+      await insertAuditRows(this.storage, [row]);
     } catch {
-      throw this.refused(entry);
+      throw this.refused(entry, why);
     }
   }
 
@@ -90,78 +105,32 @@ export class SecretsAudit {
   }
 
   /** Says loudly (never with values) that a record could not be written, and refuses. */
-  private refused(entry: AuditEntry): AuditWriteFailedError {
+  private refused(entry: AuditEntry, why: 'failClosed' | 'bufferFull'): AuditWriteFailedError {
     this.logger.error({
       event: SECRETS_EVENTS.auditFailed,
       action: entry.action,
-      secretName: entry.secretName,
+      secretName: typeof entry.secretName === 'string' ? auditText(entry.secretName) : null,
     });
-    return new AuditWriteFailedError(entry.action);
+    return new AuditWriteFailedError(entry.action, why);
   }
 
-  /** Writes buffered records now. */
+  /** Writes buffered records now; those the database cannot take yet stay for the retry. */
   flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const batch = this.buffer;
-    this.buffer = [];
-    if (batch.length > 0) {
-      this.flushing = this.flushing.then(() => this.write(batch));
-    }
-    return this.flushing;
+    return this.buffer.flush();
   }
 
-  private async write(batch: SecretAuditEntity[]): Promise<void> {
-    try {
-      await this.insert(batch);
-    } catch {
-      // One bad row must not take the others with it: try them one by one.
-      let lost = 0;
-      for (const row of batch) await this.insert([row]).catch(() => lost++);
-      // Not fail-closed: the operations already answered. Say so loudly, never with values.
-      if (lost > 0) this.logger.error({ event: SECRETS_EVENTS.auditFailed, lostRecords: lost });
-    }
-  }
-
-  /**
-   * One multi-row INSERT. TypeORM's insert builder spent 28-55 µs of CPU per record on a
-   * 500-row batch (its parameter handling grows with the batch); a batch is at most FLUSH_AT
-   * rows, 7 parameters each, within both engines' limits.
-   */
-  private insert(rows: readonly SecretAuditEntity[]): Promise<void> {
-    return this.storage.run(async (dataSource) => {
-      const postgres = dataSource.options.type === 'postgres';
-      const parameters: unknown[] = [];
-      const tuples = rows.map((row) => {
-        const first =
-          parameters.push(
-            row.at,
-            row.action,
-            row.secretName,
-            row.version,
-            row.actor,
-            row.outcome,
-            row.errorCode,
-          ) - 6;
-        return postgres
-          ? `($${first}, $${first + 1}, $${first + 2}, $${first + 3}, $${first + 4}, $${first + 5}, $${first + 6})`
-          : '(?, ?, ?, ?, ?, ?, ?)';
-      });
-      await dataSource.query(`${INSERT_AUDIT} ${tuples.join(', ')}`, parameters);
-    });
+  /** At shutdown: a last flush, and a loud count of any record it could not write. */
+  close(): Promise<void> {
+    return this.buffer.close();
   }
 
   private row(entry: AuditEntry): SecretAuditEntity {
     return {
       at: this.now(),
       action: entry.action,
-      // A refused call may carry a name longer than the column: keep what fits.
-      secretName:
-        typeof entry.secretName === 'string'
-          ? entry.secretName.slice(0, SECRET_NAME_MAX_LENGTH)
-          : null,
+      secretName: typeof entry.secretName === 'string' ? auditText(entry.secretName) : null,
       version: entry.version ?? null,
-      actor: entry.actor ?? null,
+      actor: typeof entry.actor === 'string' ? auditText(entry.actor) : null,
       outcome: entry.outcome,
       errorCode: entry.errorCode ?? null,
     } as SecretAuditEntity;

@@ -10,6 +10,24 @@ export interface SecretsAuditOptions {
    * @default 1000
    */
   flushIntervalMs?: number;
+  /**
+   * After a failed write of buffered records (the database down or not answering), how long
+   * until the next try. Records stay buffered until written, however long the outage lasts;
+   * each failed try logs `secret_audit_flush_failed` and counts in
+   * `secret_audit_flush_failures_total`, and the write that succeeds logs
+   * `secret_audit_flush_recovered`.
+   * @default 5000
+   */
+  retryIntervalMs?: number;
+  /**
+   * Most records held unwritten. When the buffer is full (it logs `secret_audit_buffer_full`
+   * once and counts every such record in `secret_audit_buffer_full_total`), a read, list or
+   * backup waits for its own record to be written, as under failClosed, and is refused with
+   * AuditWriteFailedError when it cannot be: back-pressure, never a record dropped. About 200
+   * bytes of memory per record.
+   * @default 100000
+   */
+  maxBufferedRecords?: number;
 }
 
 export interface SecretsLifecycleOptions {
@@ -43,7 +61,7 @@ export interface SecretsModuleOptions {
    * @default 30
    */
   recoveryWindowDays?: number;
-  /** @default { failClosed: false, flushIntervalMs: 1000 } */
+  /** @default { failClosed: false, flushIntervalMs: 1000, retryIntervalMs: 5000, maxBufferedRecords: 100000 } */
   audit?: SecretsAuditOptions;
   /** @default { checkIntervalMs: 60000, rotationLeaseMs: 900000 } */
   lifecycle?: SecretsLifecycleOptions;

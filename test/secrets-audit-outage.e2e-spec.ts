@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { KmsMetrics, KmsStorage } from '@nest-kms/kms';
+import { AuditWriteFailedError, type SecretsModuleOptions } from '@nest-kms/secrets';
+import { CapturedLogger, loggedEvents } from './support/captured-logger.js';
+import { eventually } from './support/eventually.js';
+import { databaseOutage, type DatabaseOutage } from './support/database-outage.js';
+import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
+import { newMasterKey } from './support/kms-fixture.js';
+import { query } from './support/demo-app.js';
+import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
+
+const START = Date.UTC(2026, 1, 2, 12);
+/** Retries every 20 ms stand in for the library's 5 s: a clock says how long the outage lasts. */
+const FAST_RETRIES = { flushIntervalMs: 10, retryIntervalMs: 20 };
+const TIMEOUTS = { connectTimeoutMs: 300, statementTimeoutMs: 300 };
+
+describe.each(ENGINES)('audit records through a database outage on %s', (engine) => {
+  let db: TestDatabase;
+  let outage: DatabaseOutage;
+  let app: SecretsApp | undefined;
+  let now: number;
+  const value = `value-${randomBytes(8).toString('hex')}`;
+
+  const start = async (audit: SecretsModuleOptions['audit']): Promise<SecretsApp> => {
+    app = await startSecretsApp(
+      { ...db, connection: outage.connection },
+      {
+        masterKey: newMasterKey(),
+        kms: { database: TIMEOUTS, rotation: { checkIntervalMs: 0 } },
+        secrets: { audit, clock: () => now, lifecycle: { checkIntervalMs: 0 } },
+      },
+    );
+    await app.secrets.setSecret('API_KEY', value);
+    expect(await app.secrets.getSecret('API_KEY', { actor: 'before' })).toBe(value);
+    return app;
+  };
+
+  /** Started with the first read record written, so the buffer starts empty. */
+  const startFlushed = async (audit: SecretsModuleOptions['audit']): Promise<SecretsApp> => {
+    const started = await start(audit);
+    await eventually(async () => expect(await readers()).toEqual(['before']));
+    return started;
+  };
+
+  /** The actors of the read records, in the order they were made. */
+  const readers = async (): Promise<string[]> => {
+    const dataSource = await app!.app.get(KmsStorage).dataSource();
+    const rows = await query(
+      dataSource,
+      "SELECT actor FROM kms_secret_audit WHERE action = 'read' ORDER BY at, id",
+    );
+    return rows.map((row) => row.actor as string);
+  };
+
+  const metric = async (name: string): Promise<number> => {
+    const metrics = await app!.app.get(KmsMetrics).registry.getSingleMetric(name)!.get();
+    return metrics.values.reduce((sum, sample) => sum + sample.value, 0);
+  };
+
+  beforeEach(async () => {
+    now = START;
+    db = await createTestDatabase(engine);
+    outage = await databaseOutage(db);
+  });
+
+  afterEach(async () => {
+    outage.restore();
+    await app?.close();
+    app = undefined;
+    await outage.close();
+    await db.drop();
+  });
+
+  it('keeps every read record through an outage of more than 30 s and writes them all once the database is back', async () => {
+    const { secrets } = await startFlushed(FAST_RETRIES);
+    const since = CapturedLogger.everything.length;
+    outage.refuse();
+    const during = Array.from({ length: 20 }, (_, index) => `reader-${index}`);
+    for (const actor of during) {
+      now += 2_000;
+      expect(await secrets.getSecret('API_KEY', { actor })).toBe(value);
+    }
+    // Several retries fail, each keeping every record.
+    await eventually(() => {
+      const failed = loggedEvents('secret_audit_flush_failed', since);
+      expect(failed.length).toBeGreaterThanOrEqual(3);
+      expect(failed.at(-1)).toMatchObject({ bufferedRecords: 20, retryInMs: 20 });
+    });
+    expect(now - START).toBeGreaterThanOrEqual(40_000);
+    outage.restore();
+
+    await eventually(async () => expect(await readers()).toEqual(['before', ...during]));
+    expect(loggedEvents('secret_audit_flush_recovered', since)).toHaveLength(1);
+    expect(loggedEvents('secret_audit_failed', since)).toEqual([]);
+    expect(await metric('secret_audit_records_lost_total')).toBe(0);
+    expect(await metric('secret_audit_flush_failures_total')).toBeGreaterThanOrEqual(3);
+    expect(await metric('secret_audit_buffered_records')).toBe(0);
+  });
+
+  it('keeps the records when traffic is silently dropped, and writes them once it flows again', async () => {
+    const { secrets } = await startFlushed(FAST_RETRIES);
+    const since = CapturedLogger.everything.length;
+    outage.silence();
+    for (const actor of ['quiet-1', 'quiet-2', 'quiet-3']) {
+      expect(await secrets.getSecret('API_KEY', { actor })).toBe(value);
+    }
+    await eventually(() => {
+      expect(loggedEvents('secret_audit_flush_failed', since).length).toBeGreaterThanOrEqual(2);
+    });
+    outage.restore();
+    await eventually(async () =>
+      expect(await readers()).toEqual(['before', 'quiet-1', 'quiet-2', 'quiet-3']),
+    );
+    expect(await metric('secret_audit_records_lost_total')).toBe(0);
+  });
+
+  it('when the buffer is full, a read waits for its own record and is refused while it cannot be written', async () => {
+    const { secrets, logger } = await startFlushed({ ...FAST_RETRIES, maxBufferedRecords: 3 });
+    outage.refuse();
+    for (const actor of ['kept-1', 'kept-2', 'kept-3']) {
+      now += 1_000;
+      expect(await secrets.getSecret('API_KEY', { actor })).toBe(value);
+    }
+    for (const actor of ['refused-1', 'refused-2']) {
+      now += 1_000;
+      const error = await secrets.getSecret('API_KEY', { actor }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AuditWriteFailedError);
+      expect(error).toMatchObject({ code: 'SECRET_AUDIT_FAILED', why: 'bufferFull' });
+      expect((error as Error).message).not.toContain(value);
+    }
+    expect(logger.events('secret_audit_buffer_full')).toEqual([
+      expect.objectContaining({ bufferedRecords: 3, maxBufferedRecords: 3 }),
+    ]);
+    expect(await metric('secret_audit_buffer_full_total')).toBe(2);
+    expect(await metric('secret_audit_buffered_records')).toBe(3);
+
+    outage.restore();
+    now += 1_000;
+    expect(await secrets.getSecret('API_KEY', { actor: 'after' })).toBe(value);
+    await eventually(async () =>
+      expect(await readers()).toEqual(['before', 'kept-1', 'kept-2', 'kept-3', 'after']),
+    );
+    expect(await metric('secret_audit_records_lost_total')).toBe(0);
+  });
+
+  it('under failClosed, refuses reads while their record cannot be written', async () => {
+    const { secrets } = await start({ failClosed: true });
+    outage.refuse();
+    await expect(secrets.getSecret('API_KEY', { actor: 'refused' })).rejects.toBeInstanceOf(
+      AuditWriteFailedError,
+    );
+    outage.restore();
+    expect(await secrets.getSecret('API_KEY', { actor: 'after' })).toBe(value);
+    expect(await readers()).toEqual(['before', 'after']);
+  });
+
+  it('says how many records it could not write when the app closes during an outage', async () => {
+    const { secrets } = await start({ flushIntervalMs: 3_600_000, retryIntervalMs: 3_600_000 });
+    const since = CapturedLogger.everything.length;
+    await secrets.getSecret('API_KEY', { actor: 'unwritten-1' });
+    await secrets.getSecret('API_KEY', { actor: 'unwritten-2' });
+    outage.refuse();
+    await app!.close();
+    app = undefined;
+    // The first read's record (before) was still buffered too.
+    expect(loggedEvents('secret_audit_failed', since)).toEqual([
+      expect.objectContaining({ lostRecords: 3, reason: 'shutdown' }),
+    ]);
+  });
+
+  it('writes no secret value to any log line', () => {
+    expect(CapturedLogger.allText()).not.toContain(value);
+  });
+});
