@@ -21,6 +21,8 @@ import { KmsErrorFilter } from './http/kms-error.filter.js';
 import { KmsController } from './kms/kms.controller.js';
 import { NotesModule } from './notes/notes.module.js';
 import { DemoMetrics } from './operations/demo-metrics.js';
+import { DatabaseHealthIndicator } from './operations/database.health.js';
+import { HealthCheckLog } from './operations/health-check.log.js';
 import { HealthController } from './operations/health.controller.js';
 import { KmsHealthIndicator } from './operations/kms.health.js';
 import { MetricsController } from './operations/metrics.controller.js';
@@ -56,7 +58,8 @@ export class AppModule {
         }),
         SecretsModule.forRoot(),
         NestKmsConfigModule.forRoot({ schema: DemoConfig, actor: 'nest-kms-demo:config' }),
-        TerminusModule.forRoot({ errorLogStyle: 'json' }),
+        // HealthCheckLog logs failed checks, summarised, instead of a line per probe.
+        TerminusModule.forRoot({ errorLogStyle: 'json', logger: false }),
         CallerAuthModule,
         NotesModule,
       ],
@@ -75,6 +78,8 @@ export class AppModule {
         AdminTokenSetup,
         DemoMetrics,
         KmsHealthIndicator,
+        HealthCheckLog,
+        DatabaseHealthIndicator,
       ],
     };
   }

@@ -1,16 +1,23 @@
 import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { join } from 'node:path';
-import { createPrivateSqliteFile, KMS_ENTITIES, KMS_MIGRATIONS } from '@nest-kms/kms';
+import {
+  createPrivateSqliteFile,
+  KMS_ENTITIES,
+  KMS_MIGRATIONS,
+  withDatabaseTimeouts,
+} from '@nest-kms/kms';
 import { SECRETS_ENTITIES, SECRETS_MIGRATIONS } from '@nest-kms/secrets';
 import { dataDirectory, type DemoEnvironment } from './demo-environment.js';
 import { CreateDemoNotes1767225600000 } from './notes/create-demo-notes.migration.js';
 import { Note } from './notes/note.entity.js';
+import { databaseTimeouts } from './operations/database-timeouts.js';
 
 /**
  * The application's one DataSource: Postgres at DATABASE_URL, else SQLite (SQLITE_PATH, default
  * ./data/demo.sqlite). nest-kms keeps its keyring and secrets here too (KmsModule's
  * `dataSource: 'default'`), and the notes' encrypted column must live in the DataSource the KMS
- * uses. Tables come from the shipped migrations, never from `synchronize`.
+ * uses. Tables come from the shipped migrations, never from `synchronize`. Time limits (see
+ * databaseTimeouts) make a database that is down answer 503 DATABASE_UNAVAILABLE, not hang.
  */
 export async function demoDataSourceOptions(env: DemoEnvironment): Promise<TypeOrmModuleOptions> {
   const tables = {
@@ -22,9 +29,12 @@ export async function demoDataSourceOptions(env: DemoEnvironment): Promise<TypeO
     retryAttempts: 2,
     retryDelay: 1000,
   };
-  if (env.DATABASE_URL) return { type: 'postgres', url: env.DATABASE_URL, ...tables };
+  const timeouts = databaseTimeouts(env);
+  if (env.DATABASE_URL) {
+    return withDatabaseTimeouts({ type: 'postgres', url: env.DATABASE_URL, ...tables }, timeouts);
+  }
   const database = env.SQLITE_PATH || join(dataDirectory(env), 'demo.sqlite');
   // It holds the wrapped keys and every envelope: the owner's alone, like the key files.
   createPrivateSqliteFile(database);
-  return { type: 'better-sqlite3', database, ...tables };
+  return withDatabaseTimeouts({ type: 'better-sqlite3', database, ...tables }, timeouts);
 }

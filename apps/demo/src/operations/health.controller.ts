@@ -1,6 +1,8 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { DatabaseHealthIndicator } from './database.health.js';
+import { HealthCheckLog } from './health-check.log.js';
 import { KmsHealthIndicator } from './kms.health.js';
 
 @ApiTags('operations')
@@ -8,17 +10,31 @@ import { KmsHealthIndicator } from './kms.health.js';
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly database: TypeOrmHealthIndicator,
+    private readonly database: DatabaseHealthIndicator,
     private readonly kms: KmsHealthIndicator,
+    private readonly log: HealthCheckLog,
   ) {}
 
   /** 200 when the database answers and the KMS is ready, else 503 with the failing part. */
   @Get()
   @HealthCheck()
-  check() {
-    return this.health.check([
-      () => this.database.pingCheck('database').withTimeout(1500),
-      () => this.kms.isReady('kms'),
-    ]);
+  async check() {
+    try {
+      const result = await this.health.check([
+        () => this.database.isUp('database').withTimeout(1500),
+        () => this.kms.isReady('kms'),
+      ]);
+      this.log.passed();
+      return result;
+    } catch (error) {
+      if (error instanceof ServiceUnavailableException) this.log.failed(downParts(error));
+      throw error;
+    }
   }
+}
+
+/** The names of the indicators a failed check reports down. */
+function downParts(error: ServiceUnavailableException): string[] {
+  const report = error.getResponse() as { error?: Record<string, unknown> };
+  return Object.keys(report.error ?? {});
 }

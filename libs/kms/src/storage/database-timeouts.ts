@@ -1,3 +1,4 @@
+import type { DataSourceOptions } from 'typeorm';
 import type { KmsDatabaseOptions } from '../interfaces/kms-module-options.interface.js';
 
 /** Time limits with every default applied. */
@@ -18,8 +19,9 @@ export const DEFAULT_DATABASE_TIMEOUTS: Readonly<DatabaseTimeouts> = {
  */
 const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
 
+/** The fields of DataSource options the time limits touch (the literal `type` keeps its union). */
 type WithDriverOptions = {
-  type: string;
+  type: DataSourceOptions['type'];
   extra?: unknown;
   connectTimeoutMS?: number;
   timeout?: number;
