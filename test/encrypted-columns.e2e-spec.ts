@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Entity, PrimaryGeneratedColumn, type DataSource } from 'typeorm';
+import { Entity, PrimaryGeneratedColumn } from 'typeorm';
 import {
   ColumnDecryptionError,
   ColumnWriteError,
@@ -15,6 +15,7 @@ import { caught } from './support/caught.js';
 import { CapturedLogger } from './support/captured-logger.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { newMasterKey } from './support/kms-fixture.js';
+import { sqlQuery as query } from './support/kms-tables.js';
 import {
   EmployeeProfile,
   LegacyCustomer,
@@ -25,13 +26,6 @@ import {
   type ProfilesApp,
 } from './support/profiles-fixture.js';
 import { SqlRecorder } from './support/sql-recorder.js';
-
-/** Runs SQL written with `?` placeholders on either engine. */
-function query(dataSource: DataSource, sql: string, parameters: unknown[] = []): Promise<any[]> {
-  let at = 0;
-  const text = dataSource.options.type === 'postgres' ? sql.replace(/\?/g, () => `$${++at}`) : sql;
-  return dataSource.query(text, parameters);
-}
 
 describe.each(ENGINES)('encrypted columns on %s', (engine) => {
   let db: TestDatabase;
@@ -94,7 +88,7 @@ describe.each(ENGINES)('encrypted columns on %s', (engine) => {
       const expected = { ...saved };
       const raw = await rawRow('test_user_profiles', saved.id);
       for (const column of ['ssn', 'bankAccount', 'email']) {
-        expect(raw[column]).toMatch(/^kms1\./);
+        expect(raw[column]).toMatch(/^kms2\.column\./);
       }
       expect(String(raw.ssn)).not.toContain(saved.ssn);
       expect(saved.ssn).toBe(expected.ssn);
@@ -127,7 +121,7 @@ describe.each(ENGINES)('encrypted columns on %s', (engine) => {
       await profiles().insert(row);
       const id = (row as Partial<UserProfile>).id!;
       expect(row.ssn).toMatch(/^ssn-/);
-      expect((await rawRow('test_user_profiles', id)).ssn).toMatch(/^kms1\./);
+      expect((await rawRow('test_user_profiles', id)).ssn).toMatch(/^kms2\.column\./);
       const replaced = {
         id,
         userId: 'u-insert',
@@ -136,7 +130,7 @@ describe.each(ENGINES)('encrypted columns on %s', (engine) => {
         bankAccount: null,
       };
       await profiles().upsert(replaced, ['id']);
-      expect((await rawRow('test_user_profiles', id)).ssn).toMatch(/^kms1\./);
+      expect((await rawRow('test_user_profiles', id)).ssn).toMatch(/^kms2\.column\./);
       expect(await profiles().findOneByOrFail({ id })).toMatchObject({ ssn: replaced.ssn });
     });
 
@@ -147,8 +141,8 @@ describe.each(ENGINES)('encrypted columns on %s', (engine) => {
         documents.create({ profile, content: secret('content'), remark: secret('remark') }),
       );
       const raw = await rawRow('test_profile_documents', saved.id);
-      expect(raw.content).toMatch(/^kms1\./);
-      expect(raw.remark).toMatch(/^kms1\./);
+      expect(raw.content).toMatch(/^kms2\.column\./);
+      expect(raw.remark).toMatch(/^kms2\.column\./);
       const [loaded] = await documents.find({
         where: { id: saved.id },
         relations: { profile: true },
@@ -170,7 +164,7 @@ describe.each(ENGINES)('encrypted columns on %s', (engine) => {
       expect(joined.ssn).toBe(profile.ssn);
       expect(typeof joined.document.content).not.toBe('string');
       expect(String(joined.document.content)).toBe('[encrypted]');
-      expect(JSON.stringify(joined.document)).not.toContain('kms1.');
+      expect(JSON.stringify(joined.document)).not.toContain('kms2.');
     });
 
     it('keeps null as NULL, unencrypted, and loads it as null', async () => {
@@ -227,7 +221,7 @@ describe.each(ENGINES)('encrypted columns on %s', (engine) => {
         rowId: second.id,
         reason: 'KMS_AAD_MISMATCH',
       });
-      expect(error.message).toContain(`UserProfile.ssn of row ${second.id}`);
+      expect(error.message).toContain(`UserProfile.ssn of row "${second.id}"`);
       expect(error.message).not.toContain(String(stolen));
       expect(error.message).not.toContain(first.ssn);
     });
@@ -398,7 +392,7 @@ describe.each(ENGINES)('encrypted columns on %s', (engine) => {
         (
           await query(
             app.dataSource,
-            `SELECT id, "taxId" FROM test_legacy_customers WHERE "taxId" LIKE 'kms1.%'`,
+            `SELECT id, "taxId" FROM test_legacy_customers WHERE "taxId" LIKE 'kms2.column.%'`,
           )
         ).map((row) => [Number(row.id), row.taxId as string]),
       );
@@ -412,7 +406,7 @@ describe.each(ENGINES)('encrypted columns on %s', (engine) => {
       );
       expect(rows).toHaveLength(10_000);
       for (const row of rows) {
-        expect(row.taxId).toMatch(/^kms1\./);
+        expect(row.taxId).toMatch(/^kms2\.column\./);
         expect(row.taxIdBlindIndex).toMatch(/^[0-9a-f]{8}\./);
         const before = sealedFirst.get(Number(row.id));
         if (before) expect(row.taxId).toBe(before);
@@ -469,7 +463,7 @@ describe.each(ENGINES)('encrypted columns on %s', (engine) => {
       );
       for (const row of rows) {
         for (const envelope of Object.values(row)) {
-          expect(String(envelope)).toMatch(new RegExp(`^kms1\\.${newKey}\\.`));
+          expect(String(envelope)).toMatch(new RegExp(`^kms2\\.column\\.${newKey}\\.`));
         }
       }
       expect(await app.kms.countEnvelopesUsing(oldKey!)).toBe(0);

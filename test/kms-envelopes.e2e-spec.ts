@@ -304,7 +304,7 @@ describe.each(ENGINES)('KmsService envelopes on %s', (engine) => {
       ['a number', 'envelope', 42],
       ['an array', 'envelope', []],
       ['an object with an unknown field', 'envelope', { v: 1, plaintext: 'x' }],
-      ['a compact string with a wrong prefix', 'v', 'kms2.a.1.b.c.d'],
+      ['a compact string with a wrong prefix', 'v', 'kms3.a.1.b.c.d'],
       ['a compact string with 3 parts', 'envelope', 'kms1.a.1'],
       ['JSON text', 'envelope', '{"v":1}'],
     ];

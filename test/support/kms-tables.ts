@@ -20,3 +20,14 @@ export async function snapshotKmsTables(dataSource: DataSource): Promise<unknown
     await dataSource.query('SELECT * FROM kms_data_keys ORDER BY id'),
   ];
 }
+
+/** Runs SQL written with `?` placeholders on either engine. */
+export function sqlQuery(
+  dataSource: DataSource,
+  sql: string,
+  parameters: unknown[] = [],
+): Promise<any[]> {
+  let at = 0;
+  const text = dataSource.options.type === 'postgres' ? sql.replace(/\?/g, () => `$${++at}`) : sql;
+  return dataSource.query(text, parameters);
+}

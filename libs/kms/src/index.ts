@@ -9,6 +9,7 @@ export type {
   KmsOptionsFactory,
   KmsReencryptionOptions,
   KmsRotationOptions,
+  LegacyEnvelopesMode,
 } from './interfaces/kms-module-options.interface.js';
 export { KmsMetrics } from './metrics/kms-metrics.js';
 export { KmsNotifications, type KmsNotification } from './notifications/kms-notifications.js';
@@ -22,7 +23,13 @@ export type {
 export type { KmsStatus } from './interfaces/kms-status.interface.js';
 export type { DataKeyInfo } from './interfaces/data-key-info.interface.js';
 export type { DataKeyRotation } from './interfaces/data-key-rotation.interface.js';
-export type { AadInput, EnvelopeV1 } from './envelope/envelope.interface.js';
+export type { AadInput, EnvelopePurpose, EnvelopeV1 } from './envelope/envelope.interface.js';
+export {
+  purposeEnvelopes,
+  storeEnvelopeKeyId,
+  type PurposeEnvelopes,
+  type SealedStoreValue,
+} from './keyring/purpose-envelopes.js';
 export {
   fromCompactEnvelope,
   toCompactEnvelope,
@@ -41,10 +48,13 @@ export { isUniqueViolation } from './storage/unique-violation.js';
 export { createPrivateSqliteFile } from './storage/private-sqlite-file.js';
 export { KmsKeyringEntity } from './entities/kms-keyring.entity.js';
 export { KmsError } from './errors/kms.error.js';
+export { quotedInput } from './errors/quoted-input.js';
 export { AadMismatchError } from './errors/aad-mismatch.error.js';
 export { DataKeyNotFoundError } from './errors/data-key-not-found.error.js';
 export { DataKeyInUseError } from './errors/data-key-in-use.error.js';
 export { DecryptionFailedError } from './errors/decryption-failed.error.js';
+export { EnvelopePurposeError } from './errors/envelope-purpose.error.js';
+export { LegacyEnvelopeRefusedError } from './errors/legacy-envelope-refused.error.js';
 export { InvalidInputError } from './errors/invalid-input.error.js';
 export { InvalidMasterKeyError } from './errors/invalid-master-key.error.js';
 export { InvalidExportError } from './errors/invalid-export.error.js';

@@ -24,4 +24,5 @@ export const KMS_EVENTS = {
   reencryptionProgress: 'reencryption_progress',
   reencryptionCompleted: 'reencryption_completed',
   reencryptionFailed: 'reencryption_failed',
+  legacyEnvelopesRefused: 'legacy_envelopes_refused',
 } as const;

@@ -1,9 +1,12 @@
 import type { DataSource, DataSourceOptions } from 'typeorm';
 import { KmsConfigurationError } from './errors/kms-configuration.error.js';
-import type { KmsModuleOptions } from './interfaces/kms-module-options.interface.js';
+import type {
+  KmsModuleOptions,
+  LegacyEnvelopesMode,
+} from './interfaces/kms-module-options.interface.js';
 import type { MasterKeyProvider } from './master-key/master-key-provider.interface.js';
-import { DEFAULT_DATABASE_TIMEOUTS, type DatabaseTimeouts } from './storage/database-timeouts.js';
 import { createPrivateSqliteFile } from './storage/private-sqlite-file.js';
+import { DEFAULT_DATABASE_TIMEOUTS, type DatabaseTimeouts } from './storage/database-timeouts.js';
 
 export type KmsStorageOptions =
   | { kind: 'application'; dataSource: DataSource | string }
@@ -24,6 +27,7 @@ export interface ResolvedKmsOptions {
   usageFlushEvery: number;
   autoReencrypt: boolean;
   reencryptionBatchSize: number;
+  legacyEnvelopes: LegacyEnvelopesMode;
   databaseTimeouts: DatabaseTimeouts;
   clock: () => number;
 }
@@ -63,6 +67,7 @@ export function resolveKmsOptions(
       'reencryption.batchSize',
       options.reencryption?.batchSize ?? 500,
     ),
+    legacyEnvelopes: legacyEnvelopesMode(options.reencryption?.legacyEnvelopes),
     databaseTimeouts: {
       connectTimeoutMs: positiveInteger(
         'database.connectTimeoutMs',
@@ -100,6 +105,22 @@ function encryptionLimit(value: number): number {
   const name = 'rotation.maxEncryptionsPerKey';
   if (positiveInteger(name, value) > GCM_RANDOM_IV_LIMIT) {
     throw new KmsConfigurationError(`${name} must not exceed 2^32 (NIST SP 800-38D)`);
+  }
+  return value;
+}
+
+const LEGACY_ENVELOPES_MODES: readonly LegacyEnvelopesMode[] = [
+  'until-reencrypted',
+  'accept',
+  'refuse',
+];
+
+function legacyEnvelopesMode(value: LegacyEnvelopesMode | undefined): LegacyEnvelopesMode {
+  if (value === undefined) return 'until-reencrypted';
+  if (!LEGACY_ENVELOPES_MODES.includes(value)) {
+    throw new KmsConfigurationError(
+      `reencryption.legacyEnvelopes must be one of ${LEGACY_ENVELOPES_MODES.join(', ')}`,
+    );
   }
   return value;
 }

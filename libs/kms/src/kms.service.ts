@@ -9,7 +9,8 @@ import {
 import type { SchedulerRegistry } from '@nestjs/schedule';
 import { encodeAad } from './envelope/aad.js';
 import { formatCompactEnvelope, formatEnvelope } from './envelope/envelope-codec.js';
-import type { EnvelopeV1 } from './envelope/envelope.interface.js';
+import { checkDecryptOptions, checkEncryptOptions } from './envelope/operation-options.js';
+import type { EnvelopePurpose, EnvelopeV1 } from './envelope/envelope.interface.js';
 import { KmsNotInitializedError } from './errors/kms-not-initialized.error.js';
 import { DataKeyInUseError } from './errors/data-key-in-use.error.js';
 import { DataKeyNotFoundError } from './errors/data-key-not-found.error.js';
@@ -25,9 +26,15 @@ import {
   toExportedKey,
   type ExportedKeyring,
 } from './keyring/exported-keyring.js';
-import type { DataKey } from './keyring/data-key.js';
+import { isDataKeyId, type DataKey } from './keyring/data-key.js';
 import { Keyring, type MasterKeyRotation } from './keyring/keyring.js';
 import { KeyringEnvelopes } from './keyring/keyring-envelopes.js';
+import {
+  PURPOSE_ENVELOPES,
+  storeEnvelopeKeyId,
+  type PurposeEnvelopes,
+  type PurposeEnvelopesSource,
+} from './keyring/purpose-envelopes.js';
 import { openExport, sealExport, type SealedExport } from './keyring/sealed-export.js';
 import { MasterKeyMismatchError } from './errors/master-key-mismatch.error.js';
 import { KMS_RESOLVED_OPTIONS, KMS_SCHEDULER_REGISTRY } from './kms.constants.js';
@@ -45,6 +52,7 @@ import {
   type ReencryptionResult,
 } from './reencryption/reencryption.job.js';
 import { KmsMetrics } from './metrics/kms-metrics.js';
+import { LegacyEnvelopes } from './reencryption/legacy-envelopes.js';
 import { KeyLifecycle } from './rotation/key-lifecycle.js';
 import { KmsStorage } from './storage/kms-storage.js';
 import { EncryptedColumns } from './columns/encrypted-columns.js';
@@ -57,7 +65,9 @@ const DAY_MS = 86_400_000;
  * memory; only rotation and the first sight of another replica's key reach the database.
  */
 @Injectable()
-export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
+export class KmsService
+  implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown, PurposeEnvelopesSource
+{
   private readonly logger = new Logger(KmsService.name);
   private keyring: Keyring | undefined;
   private previousProvider: MasterKeyProvider | undefined;
@@ -66,6 +76,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   private readonly lifecycle: KeyLifecycle;
   private readonly replicas: KeyringReplicaSync;
   private readonly envelopes: KeyringEnvelopes;
+  private readonly legacy: LegacyEnvelopes;
   private encryptedColumns: EncryptedColumns | undefined;
 
   constructor(
@@ -76,19 +87,32 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
     private readonly metrics: KmsMetrics,
   ) {
     metrics.observeKeyring(() => this.getStatus());
-    this.lifecycle = new KeyLifecycle(scheduler, storage, metrics, options, () => this.ready(), {
-      activeKeyId: () => this.ready().active.id,
-      rewrap: (compact) => this.rewrap(compact),
-    });
-    this.replicas = new KeyringReplicaSync(notifications, () => this.keyring);
-    this.envelopes = new KeyringEnvelopes(() => this.ready(), {
-      sealed: (key) => this.countEncryption(key),
-      openFailed: (code, keyId) => {
-        this.decryptionFailures++;
-        this.metrics.decryptionErrors.inc({ code });
-        this.logger.warn({ event: KMS_EVENTS.decryptionFailed, code, keyId });
+    this.legacy = new LegacyEnvelopes(storage, notifications, options.legacyEnvelopes);
+    this.lifecycle = new KeyLifecycle(
+      scheduler,
+      storage,
+      metrics,
+      options,
+      () => this.ready(),
+      {
+        activeKeyId: () => this.ready().active.id,
+        rewrap: (compact, purpose) => this.rewrap(compact, purpose),
       },
-    });
+      this.legacy,
+    );
+    this.replicas = new KeyringReplicaSync(notifications, () => this.keyring, this.legacy);
+    this.envelopes = new KeyringEnvelopes(
+      () => this.ready(),
+      {
+        sealed: (key) => this.countEncryption(key),
+        openFailed: (code, keyId) => {
+          this.decryptionFailures++;
+          this.metrics.decryptionErrors.inc({ code });
+          this.logger.warn({ event: KMS_EVENTS.decryptionFailed, code, keyId });
+        },
+      },
+      (purpose) => this.legacy.accepts(purpose),
+    );
   }
 
   async onModuleInit(): Promise<void> {
@@ -128,13 +152,13 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   /** Encrypts under the active data key; returns the design document's envelope object. */
   async encryptData(plaintext: string | Buffer, options: EncryptOptions = {}): Promise<EnvelopeV1> {
     this.ready();
-    return formatEnvelope(this.envelopes.seal(plaintext, options));
+    return formatEnvelope(this.envelopes.seal(plaintext, checkEncryptOptions(options)));
   }
 
   /** As encryptData, as the compact single string (`kms1.…`) for one text column. */
   async encryptToString(plaintext: string | Buffer, options: EncryptOptions = {}): Promise<string> {
     this.ready();
-    return formatCompactEnvelope(this.envelopes.seal(plaintext, options));
+    return formatCompactEnvelope(this.envelopes.seal(plaintext, checkEncryptOptions(options)));
   }
 
   /** Validates and decrypts an envelope (object or compact string). */
@@ -151,6 +175,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
     options: DecryptOptions = {},
   ): Promise<string | Buffer> {
     this.ready();
+    checkDecryptOptions(options);
     const expectedAad = options.aad === undefined ? undefined : encodeAad(options.aad);
     const plaintext = await this.envelopes.open(envelope, expectedAad);
     if (options.as === 'buffer') return plaintext;
@@ -205,6 +230,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
   /** Envelopes in registered columns that use data key `keyId`. */
   async countEnvelopesUsing(keyId: string): Promise<number> {
     this.ready();
+    if (!isDataKeyId(keyId)) return 0;
     return this.lifecycle.countUsing(keyId);
   }
 
@@ -215,6 +241,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
    */
   async destroyDataKey(keyId: string): Promise<void> {
     const keyring = this.ready();
+    if (!isDataKeyId(keyId)) throw new DataKeyNotFoundError(keyId);
     if (keyring.active.id === keyId) throw new DataKeyInUseError(keyId, 0, true);
     const envelopes = await this.lifecycle.countUsing(keyId);
     if (envelopes > 0) throw new DataKeyInUseError(keyId, envelopes, false);
@@ -354,6 +381,7 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
       });
       this.keyring = keyring;
       this.previousProvider = previous;
+      await this.legacy.load(created);
       if (masterKeyRotation) {
         this.logger.log({ event: KMS_EVENTS.masterKeyRotated, ...masterKeyRotation });
       }
@@ -380,9 +408,32 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
     this.lifecycle.start();
   }
 
-  private async rewrap(compact: string): Promise<{ envelope: string; keyId: string }> {
-    const parsed = await this.envelopes.reseal(compact);
+  private async rewrap(
+    compact: string,
+    purpose: EnvelopePurpose | undefined,
+  ): Promise<{ envelope: string; keyId: string }> {
+    const parsed = await this.envelopes.reseal(compact, purpose);
     return { envelope: formatCompactEnvelope(parsed), keyId: parsed.keyId };
+  }
+
+  /** A store's envelopes, for nest-kms's own libraries (reached through purposeEnvelopes()). */
+  [PURPOSE_ENVELOPES](purpose: EnvelopePurpose): PurposeEnvelopes {
+    const sealed = (parsed: { keyId: string } & Parameters<typeof formatCompactEnvelope>[0]) => ({
+      envelope: formatCompactEnvelope(parsed),
+      keyId: parsed.keyId,
+    });
+    return {
+      seal: (plaintext, aad) => sealed(this.envelopes.seal(plaintext, { aad }, purpose)),
+      open: async (envelope, aad) => {
+        const plaintext = await this.envelopes.open(envelope, encodeAad(aad), purpose);
+        const text = plaintext.toString('utf8');
+        plaintext.fill(0);
+        return text;
+      },
+      adopt: async (envelope, aad) =>
+        sealed(await this.envelopes.adopt(envelope, encodeAad(aad), purpose)),
+      keyIdOf: (envelope) => storeEnvelopeKeyId(envelope, purpose),
+    };
   }
 
   /** One more envelope under `key`; past a batch, the scheduled check runs early. */
@@ -403,8 +454,8 @@ export class KmsService implements OnModuleInit, BeforeApplicationShutdown, OnAp
     this.encryptedColumns = await EncryptedColumns.attach(
       dataSource,
       {
-        seal: (bytes, aad) => formatCompactEnvelope(this.envelopes.sealBytes(bytes, aad)),
-        open: (envelope, aad) => this.envelopes.open(envelope, aad),
+        seal: (bytes, aad) => formatCompactEnvelope(this.envelopes.sealBytes(bytes, aad, 'column')),
+        open: (envelope, aad) => this.envelopes.open(envelope, aad, 'column'),
         masterKeys: () => {
           const keyring = this.ready();
           return [

@@ -5,7 +5,7 @@ import { SecretDeletedError } from './errors/secret-deleted.error.js';
 import { SecretExpiredError } from './errors/secret-expired.error.js';
 import { SecretNotFoundError } from './errors/secret-not-found.error.js';
 import { SecretVersionNotFoundError } from './errors/secret-version-not-found.error.js';
-import { secretBinding } from './secret.mapping.js';
+import { openSecretValue } from './secret-values.js';
 import { SECRETS_EVENTS } from './secrets.messages.js';
 import type { ResolvedSecretsOptions } from './secrets.options.js';
 import type { SecretsStore } from './secrets.store.js';
@@ -68,9 +68,7 @@ export class SecretReader {
     if (row === undefined) throw new SecretNotFoundError(name);
     if (row.deletedAt !== null) throw new SecretDeletedError(name, dateOf(row.recoverableUntil));
     this.checkExpiry(name, row.currentVersion, row.expiresAt);
-    const value = await this.kms.decryptData(row.currentEnvelope, {
-      aad: secretBinding(name, row.currentVersion),
-    });
+    const value = await openSecretValue(this.kms, name, row.currentVersion, row.currentEnvelope);
     if (this.writes === writesBefore)
       this.cache.set(name, value, row.currentVersion, row.expiresAt);
     this.logger.debug({ event: SECRETS_EVENTS.read, name, version: row.currentVersion });
@@ -87,7 +85,7 @@ export class SecretReader {
     const row = await this.store.findVersion(name, version);
     if (!row) throw new SecretVersionNotFoundError(name, version);
     this.checkExpiry(name, version, row.expiresAt);
-    const value = await this.kms.decryptData(row.envelope, { aad: secretBinding(name, version) });
+    const value = await openSecretValue(this.kms, name, version, row.envelope);
     this.logger.debug({ event: SECRETS_EVENTS.read, name, version });
     return { value, version };
   }

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { fromCompactEnvelope, isUniqueViolation, type KmsService } from '@nest-kms/kms';
+import { isUniqueViolation, type KmsService } from '@nest-kms/kms';
 import type { EntityManager } from 'typeorm';
 import type { SecretsAudit } from './audit/secrets-audit.js';
 import { SecretVersionEntity } from './entities/secret-version.entity.js';
@@ -15,7 +15,8 @@ import type {
   SetSecretOptions,
 } from './interfaces/secret-operations.interface.js';
 import type { SecretChangeFeed } from './secret-change-feed.js';
-import { secretBinding, toMetadata } from './secret.mapping.js';
+import { toMetadata } from './secret.mapping.js';
+import { sealSecretValue } from './secret-values.js';
 import { DAY_MS } from './secrets.constants.js';
 import { SECRETS_EVENTS } from './secrets.messages.js';
 import type { ResolvedSecretsOptions } from './secrets.options.js';
@@ -127,10 +128,7 @@ export class SecretWriter {
         const ttlDays =
           options.ttlDays !== undefined ? options.ttlDays : (existing?.ttlDays ?? null);
         const expiresAt = ttlDays === null ? null : now + ttlDays * DAY_MS;
-        const envelope = await this.kms.encryptToString(value, {
-          aad: secretBinding(name, version),
-        });
-        const keyId = fromCompactEnvelope(envelope).keyId;
+        const { envelope, keyId } = sealSecretValue(this.kms, name, version, value);
         await manager.insert(SecretVersionEntity, {
           secretName: name,
           version,

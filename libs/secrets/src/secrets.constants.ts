@@ -13,8 +13,11 @@ export const SECRETS_MIGRATIONS = [CreateSecrets1764374400000, AddSecretLifecycl
 export const SECRETS_RESOLVED_OPTIONS = Symbol('nest-kms:secrets-resolved-options');
 export const DAY_MS = 86_400_000;
 
-/** The columns of envelopes re-encryption moves to the active key (each with its key-id column). */
+/**
+ * The columns of envelopes re-encryption moves to the active key (each with its key-id column),
+ * sealed for the secrets store.
+ */
 export const SECRETS_ENVELOPE_COLUMNS = [
-  { entity: SecretVersionEntity, envelope: 'envelope', keyId: 'keyId' },
-  { entity: SecretEntity, envelope: 'currentEnvelope', keyId: 'currentKeyId' },
+  { entity: SecretVersionEntity, envelope: 'envelope', keyId: 'keyId', purpose: 'secret' },
+  { entity: SecretEntity, envelope: 'currentEnvelope', keyId: 'currentKeyId', purpose: 'secret' },
 ] as const;

@@ -68,7 +68,7 @@ export function normalizeForBlindIndex(value: string): string {
 }
 
 /**
- * A property stored encrypted: an envelope (`kms1.…`) in one text column, bound to its table,
+ * A property stored encrypted: an envelope (`kms2.column.…`) in one text column, bound to its table,
  * column and row, sealed on save and opened on load by the KMS attached to the DataSource.
  */
 export function EncryptedColumn<Row = any>(

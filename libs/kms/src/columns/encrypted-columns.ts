@@ -10,7 +10,7 @@ import type {
 import { ColumnDecryptionError } from '../errors/column-decryption.error.js';
 import { ColumnWriteError } from '../errors/column-write.error.js';
 import { KmsError } from '../errors/kms.error.js';
-import { COMPACT_PREFIX } from '../envelope/envelope.constants.js';
+import { isCompactEnvelopeText } from '../envelope/envelope-codec.js';
 import type { EnvelopeColumn } from '../reencryption/envelope-column.js';
 import { BlindIndexKey } from './blind-index-key.js';
 import type { ColumnCipher } from './column-cipher.js';
@@ -20,7 +20,6 @@ import { SealedValue, coverTargets, storedForm } from './sealed-value.js';
 
 type Row = Record<string, unknown>;
 
-const ENVELOPE_PREFIX = `${COMPACT_PREFIX}.`;
 /** Marks a property that was absent before sealing (restored by deleting it). */
 const ABSENT = Symbol('absent');
 
@@ -63,7 +62,11 @@ export class EncryptedColumns implements EntitySubscriberInterface {
     await columns.deriveBlindIndexKeys();
     for (const plan of columns.plans.values()) {
       for (const column of plan.columns) {
-        registerColumn({ entity: plan.metadata.target as Function, envelope: column.property });
+        registerColumn({
+          entity: plan.metadata.target as Function,
+          envelope: column.property,
+          purpose: 'column',
+        });
       }
     }
     dataSource.subscribers.push(columns);
@@ -231,7 +234,7 @@ export class EncryptedColumns implements EntitySubscriberInterface {
     rowId: string,
     acceptPlaintext = column.spec.allowPlaintext,
   ): unknown {
-    if (typeof stored !== 'string' || !stored.startsWith(ENVELOPE_PREFIX)) {
+    if (!isCompactEnvelopeText(stored)) {
       const legacy = acceptPlaintext ? legacyValue(column.spec.type, stored) : undefined;
       if (legacy !== undefined) return legacy;
       throw this.unreadable(

@@ -4,6 +4,7 @@ import { aadTemplate, encodeAad } from '../envelope/aad.js';
 import { ColumnWriteError } from '../errors/column-write.error.js';
 import { InvalidInputError } from '../errors/invalid-input.error.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
+import { quotedInput } from '../errors/quoted-input.js';
 import { valueToBytes } from './column-value.js';
 import { encryptedColumnsOf, type EncryptedColumnSpec } from './encrypted-column.decorator.js';
 import type { BlindIndexKey } from './blind-index-key.js';
@@ -117,7 +118,7 @@ export class EntityPlan {
     }
     for (const [key, value] of Object.entries(added)) {
       if (key.startsWith('kms.')) {
-        throw new InvalidInputError(`${column.field} aad`, `key "${key}" is reserved`);
+        throw new InvalidInputError(`${column.field} aad`, `key ${quotedInput(key)} is reserved`);
       }
       context[key] = value as string;
     }

@@ -1,5 +1,6 @@
 import type { ObjectLiteral, Repository } from 'typeorm';
-import { COMPACT_PREFIX } from '../envelope/envelope.constants.js';
+import { isCompactEnvelopeText } from '../envelope/envelope-codec.js';
+import { COMPACT_PREFIX, PURPOSE_COMPACT_PREFIX } from '../envelope/envelope.constants.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 import { KmsError } from '../errors/kms.error.js';
 import { encryptedPlanOf } from './blind-index.js';
@@ -136,7 +137,7 @@ async function updateOf(
   for (const column of plan.columns) {
     const stored = storedForm(row[column.property]);
     if (stored === null || stored === undefined) continue;
-    const isEnvelope = typeof stored === 'string' && stored.startsWith(`${COMPACT_PREFIX}.`);
+    const isEnvelope = isCompactEnvelopeText(stored);
     const staleIndex =
       column.blindIndex !== undefined &&
       !String(row[column.blindIndex.property] ?? '').startsWith(`${column.blindIndexKeys[0].tag}.`);
@@ -155,7 +156,7 @@ async function updateOf(
     const name = quoted(column.column.databaseName);
     if (legacy.includes(column)) {
       values[column.property] = sealed.get(column.property);
-      guards.push({ sql: `${name} NOT LIKE :g${at}`, value: `${COMPACT_PREFIX}.%` });
+      guards.push({ sql: notAnEnvelope(name, `g${at}`), value: `${COMPACT_PREFIX}.%` });
     } else {
       guards.push({ sql: `${name} = :g${at}`, value: storedForm(row[column.property]) });
     }
@@ -173,9 +174,10 @@ function pendingCondition(
 ): { sql: string; parameters: Record<string, string> } {
   const parts: string[] = [];
   const parameters: Record<string, string> = { envelope: `${COMPACT_PREFIX}.%` };
+  // Store values are format v2 (`kms2.…`); a v1 value (`kms1.…`) is an envelope too.
   plan.columns.forEach((column, at) => {
     const value = quote(repository, column.column.databaseName);
-    parts.push(`(${value} IS NOT NULL AND ${value} NOT LIKE :envelope)`);
+    parts.push(`(${value} IS NOT NULL AND ${notAnEnvelope(value, 'envelope')})`);
     if (column.blindIndex) {
       const index = quote(repository, column.blindIndex.column.databaseName);
       parameters[`tag${at}`] = `${column.blindIndexKeys[0].tag}.%`;
@@ -183,6 +185,11 @@ function pendingCondition(
     }
   });
   return { sql: `(${parts.join(' OR ')})`, parameters };
+}
+
+/** SQL: `name` holds no compact envelope of either format; `:parameter` is `kms1.%`. */
+function notAnEnvelope(name: string, parameter: string): string {
+  return `(${name} NOT LIKE :${parameter} AND ${name} NOT LIKE '${PURPOSE_COMPACT_PREFIX}.%')`;
 }
 
 function quote(repository: Repository<ObjectLiteral>, name: string): string {

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { ValueTransformer } from 'typeorm';
-import { COMPACT_PREFIX } from '../envelope/envelope.constants.js';
+import { isCompactEnvelopeText } from '../envelope/envelope-codec.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 import { valueToBytes } from './column-value.js';
 import type { EncryptedColumnSpec } from './encrypted-column.decorator.js';
@@ -66,8 +66,6 @@ export class GuardedColumnTransformer implements ValueTransformer {
   }
 
   from(value: unknown): unknown {
-    return typeof value === 'string' && value.startsWith(`${COMPACT_PREFIX}.`)
-      ? new SealedValue(value)
-      : value;
+    return isCompactEnvelopeText(value) ? new SealedValue(value) : value;
   }
 }

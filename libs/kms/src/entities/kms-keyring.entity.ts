@@ -15,4 +15,11 @@ export class KmsKeyringEntity {
 
   @Column({ name: 'updated_at', type: 'bigint', transformer: epochMillis })
   updatedAt: number;
+
+  /**
+   * Stores (comma-separated purposes, sorted) that refuse values in envelope format v1: set by
+   * re-encryption once none is left, and at creation (a new keyring has none).
+   */
+  @Column({ name: 'legacy_refused_purposes', type: 'varchar', length: 64, default: '' })
+  legacyRefusedPurposes?: string;
 }

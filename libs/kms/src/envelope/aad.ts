@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { InvalidInputError } from '../errors/invalid-input.error.js';
+import { quotedInput } from '../errors/quoted-input.js';
 import { MAX_AAD_BYTES } from './envelope.constants.js';
 import type { AadInput } from './envelope.interface.js';
 
@@ -24,16 +25,10 @@ export function encodeAad(aad: AadInput): Buffer {
     bytes.write(aad, 1, 'utf8');
     return checkSize(bytes);
   }
-  if (aad === null || typeof aad !== 'object' || Array.isArray(aad)) {
-    throw new InvalidInputError('aad', 'must be a string or a flat object of strings');
-  }
-  const keys = Object.keys(aad).sort();
+  const entries = plainEntries(aad);
+  entries.sort((a, b) => (a[0] < b[0] ? -1 : 1));
   const parts: Buffer[] = [Buffer.of(MAP_AAD)];
-  for (const key of keys) {
-    const value = aad[key];
-    if (typeof value !== 'string') {
-      throw new InvalidInputError('aad', `value of "${key}" must be a string`);
-    }
+  for (const [key, value] of entries) {
     wellFormed('aad', key);
     wellFormed('aad', value);
     parts.push(lengthPrefixed(key), lengthPrefixed(value));
@@ -73,6 +68,32 @@ export function aadTemplate(
     after.copy(bytes, before.length + 4 + length);
     return checkSize(bytes);
   };
+}
+
+/**
+ * The entries of a map AAD, refusing what would bind differently from what the caller sees: a
+ * Date, a class instance or an object inheriting fields (Object.keys of a Date is empty, so it
+ * would bind as `{}`), symbol keys, getters and hidden (non-enumerable) fields.
+ */
+function plainEntries(aad: unknown): [string, string][] {
+  const prototype =
+    aad !== null && typeof aad === 'object' ? (Object.getPrototypeOf(aad) as unknown) : undefined;
+  if (prototype !== Object.prototype && prototype !== null) {
+    throw new InvalidInputError('aad', 'must be a string or a plain object of strings');
+  }
+  const entries: [string, string][] = [];
+  for (const key of Reflect.ownKeys(aad as object)) {
+    if (typeof key !== 'string') throw new InvalidInputError('aad', 'has a symbol-keyed property');
+    const property = Object.getOwnPropertyDescriptor(aad, key)!;
+    if (!property.enumerable || !('value' in property)) {
+      throw new InvalidInputError('aad', `${quotedInput(key)} must be an ordinary field`);
+    }
+    if (typeof property.value !== 'string') {
+      throw new InvalidInputError('aad', `value of ${quotedInput(key)} must be a string`);
+    }
+    entries.push([key, property.value]);
+  }
+  return entries;
 }
 
 function lengthPrefixed(text: string): Buffer {

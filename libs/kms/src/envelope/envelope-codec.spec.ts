@@ -1,5 +1,7 @@
+import { EnvelopePurposeError } from '../errors/envelope-purpose.error.js';
 import { InvalidInputError } from '../errors/invalid-input.error.js';
 import { MalformedEnvelopeError } from '../errors/malformed-envelope.error.js';
+import { QUOTED_INPUT_MAX_CHARS } from '../errors/quoted-input.js';
 import { aadEquals, encodeAad } from './aad.js';
 import {
   formatCompactEnvelope,
@@ -19,6 +21,7 @@ const TAG = Buffer.from('5e1d0a3c9b27f4e86d10c3a2b7f905ce', 'hex');
 const CIPHERTEXT = Buffer.from('9f3ab27c44e10d5b8e61f2a790c3d4185be6f017', 'hex');
 const AAD = encodeAad({ tenant: 'acme', field: 'ssn' });
 const PARTS: ParsedEnvelope = {
+  purpose: undefined,
   keyId: 'dk_2026-11-28',
   timestamp: 1_764_288_000_000,
   iv: IV,
@@ -320,7 +323,17 @@ const MALFORMED: MalformedCase[] = [
     field: 'envelope',
   },
   { name: 'compact with 8 parts', input: `${VALID_COMPACT}.QQ`, field: 'envelope' },
-  { name: 'compact prefix kms2', input: compactWith(0, 'kms2'), field: 'v' },
+  { name: 'compact prefix kms3', input: compactWith(0, 'kms3'), field: 'v' },
+  {
+    name: 'compact kms2 with an unknown purpose',
+    input: VALID_COMPACT.replace('kms1.', 'kms2.backup.'),
+    field: 'purpose',
+  },
+  {
+    name: 'compact kms2 without a purpose part',
+    input: compactWith(0, 'kms2'),
+    field: 'purpose',
+  },
   { name: 'compact prefix KMS1', input: compactWith(0, 'KMS1'), field: 'v' },
   { name: 'compact prefix empty', input: compactWith(0, ''), field: 'v' },
   { name: 'compact keyId empty', input: compactWith(1, ''), field: 'keyId' },
@@ -454,11 +467,91 @@ describe('parseEnvelope', () => {
     }
   });
 
-  it('names at most 40 characters of an unknown field', () => {
-    const name = `${'n'.repeat(40)}SECRET-TAIL`;
+  it('names an unknown field bounded and escaped', () => {
+    const name = `${'n'.repeat(QUOTED_INPUT_MAX_CHARS)}SECRET-TAIL`;
     const error = parseError(withField(name, 'v'));
-    expect(error.message).toContain('n'.repeat(40));
+    expect(error.message).toContain('n'.repeat(QUOTED_INPUT_MAX_CHARS));
     expect(error.message).not.toContain('SECRET');
+    const control = parseError(withField('a\u0000b\nc\u001b[31m', 'v'));
+    expect(control.message).toContain('"a\\u0000b\\nc\\u001b[31m"');
+  });
+
+  describe('refuses an object whose fields are not what JSON would give', () => {
+    class EnvelopeLike {
+      constructor(fields: EnvelopeV1) {
+        Object.assign(this, fields);
+      }
+    }
+    const hidden = (name: string, value: unknown) => {
+      const envelope: Record<string, unknown> = { ...VALID };
+      Object.defineProperty(envelope, name, { value, enumerable: false });
+      return envelope;
+    };
+    const getter = (name: keyof EnvelopeV1) => {
+      const envelope: Record<string, unknown> = { ...VALID };
+      Object.defineProperty(envelope, name, { get: () => VALID[name], enumerable: true });
+      return envelope;
+    };
+    it.each([
+      ['fields inherited through the prototype', Object.create(VALID) as unknown, 'envelope'],
+      ['a class instance', new EnvelopeLike(VALID), 'envelope'],
+      ['a symbol-keyed extra property', { ...VALID, [Symbol('x')]: 1 }, 'envelope'],
+      ['a non-enumerable extra property', hidden('extra', 1), 'envelope'],
+      ['a non-enumerable known field', hidden('keyId', VALID.keyId), 'keyId'],
+      ['a getter for a field', getter('iv'), 'iv'],
+      [
+        'an own __proto__ key (as JSON.parse makes it)',
+        JSON.parse(`{"__proto__":{},${JSON.stringify(VALID).slice(1)}`) as unknown,
+        'envelope',
+      ],
+    ])('%s', (_, input, field) => {
+      expect(parseError(input).field).toBe(field);
+    });
+
+    it('accepts a null-prototype object with the same fields', () => {
+      const bare = Object.assign(Object.create(null) as object, VALID);
+      expect(formatEnvelope(parseEnvelope(bare))).toEqual(VALID);
+    });
+  });
+
+  describe('purposes', () => {
+    const SECRET_PARTS: ParsedEnvelope = { ...PARTS, purpose: 'secret' };
+    const SECRET_COMPACT = formatCompactEnvelope(SECRET_PARTS);
+
+    it('a store envelope is kms2.<purpose>.… and parses back exactly for its purpose', () => {
+      expect(SECRET_COMPACT.startsWith('kms2.secret.dk_2026-11-28.')).toBe(true);
+      expect(formatCompactEnvelope(parseEnvelope(SECRET_COMPACT, 'secret'))).toBe(SECRET_COMPACT);
+      expect(parseEnvelope(SECRET_COMPACT, 'secret').purpose).toBe('secret');
+    });
+
+    it.each([
+      [undefined, 'secret'],
+      ['column', 'secret'],
+    ] as const)('opened as %s, a %s envelope is EnvelopePurposeError', (openedAs, sealedFor) => {
+      const compact = formatCompactEnvelope({ ...PARTS, purpose: sealedFor });
+      let error: unknown;
+      try {
+        parseEnvelope(compact, openedAs);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(EnvelopePurposeError);
+      expect(error).toMatchObject({
+        code: 'KMS_ENVELOPE_PURPOSE_MISMATCH',
+        expected: openedAs,
+        actual: sealedFor,
+      });
+    });
+
+    it("a format-v1 envelope parses for a store too (whether the store accepts it is not the codec's call)", () => {
+      expect(parseEnvelope(VALID_COMPACT, 'secret').purpose).toBeUndefined();
+    });
+
+    it('store envelopes have no object form', () => {
+      expect(() => formatEnvelope(SECRET_PARTS)).toThrow(EnvelopePurposeError);
+      expect(parseError({ ...VALID, v: 2 }).field).toBe('v');
+      expect(() => fromCompactEnvelope(SECRET_COMPACT)).toThrow(EnvelopePurposeError);
+    });
   });
 
   it('rejects a ciphertext longer than the 64 MiB plaintext limit allows, before decoding it', () => {

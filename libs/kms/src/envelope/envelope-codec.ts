@@ -1,40 +1,52 @@
 import { AES_256_GCM } from '../crypto/aes-256-gcm.js';
 import { decodeCanonical } from '../crypto/base64.js';
+import { EnvelopePurposeError } from '../errors/envelope-purpose.error.js';
 import { MalformedEnvelopeError } from '../errors/malformed-envelope.error.js';
+import { quotedInput } from '../errors/quoted-input.js';
 import {
   COMPACT_PREFIX,
   ENVELOPE_ALG,
+  ENVELOPE_PURPOSES,
   ENVELOPE_VERSION,
   KEY_ID_PATTERN,
   MAX_AAD_BYTES,
   MAX_PLAINTEXT_BYTES,
+  PURPOSE_COMPACT_PREFIX,
+  PURPOSE_ENVELOPE_VERSION,
 } from './envelope.constants.js';
-import type { EnvelopeV1, ParsedEnvelope } from './envelope.interface.js';
+import type { EnvelopePurpose, EnvelopeV1, ParsedEnvelope } from './envelope.interface.js';
 
-const KNOWN_FIELDS = new Set(['v', 'alg', 'keyId', 'iv', 'tag', 'ciphertext', 'aad', 'timestamp']);
+const OBJECT_FIELDS = ['v', 'alg', 'keyId', 'iv', 'tag', 'ciphertext', 'aad', 'timestamp'] as const;
+const KNOWN_FIELDS = new Set<string>(OBJECT_FIELDS);
 const TIMESTAMP_DIGITS = /^(?:0|[1-9][0-9]{0,15})$/;
 type Encoding = 'base64' | 'base64url';
 
 /**
  * Validates an untrusted envelope, object or compact string, field by field, before any
  * crypto runs. Every problem is a MalformedEnvelopeError naming the field; values are never
- * echoed.
+ * echoed. `purpose` is what the caller opens it as (undefined: the public API): a format-v2
+ * envelope sealed for anything else is an EnvelopePurposeError. A format-v1 envelope parses
+ * whatever the purpose; whether a store still accepts it is the caller's decision.
  */
-export function parseEnvelope(input: unknown): ParsedEnvelope {
-  if (typeof input === 'string') return parseCompactEnvelope(input);
+export function parseEnvelope(input: unknown, purpose?: EnvelopePurpose): ParsedEnvelope {
+  if (typeof input === 'string') return parseCompactEnvelope(input, purpose);
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new MalformedEnvelopeError('envelope', 'must be an envelope object or a compact string');
   }
-  const fields = input as Record<string, unknown>;
-  for (const name of Object.keys(fields)) {
-    if (!KNOWN_FIELDS.has(name)) {
-      throw new MalformedEnvelopeError('envelope', `has an unknown field "${name.slice(0, 40)}"`);
-    }
+  const prototype = Object.getPrototypeOf(input) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) {
+    throw new MalformedEnvelopeError(
+      'envelope',
+      'must be a plain object (a class instance or an object inheriting its fields is refused)',
+    );
   }
+  const fields = ownFields(input);
   if (fields.v !== ENVELOPE_VERSION) {
     throw new MalformedEnvelopeError(
       'v',
-      `must be ${ENVELOPE_VERSION} (the only version this library reads)`,
+      fields.v === PURPOSE_ENVELOPE_VERSION
+        ? `must be ${ENVELOPE_VERSION}: envelopes of nest-kms's own stores exist only in the compact form`
+        : `must be ${ENVELOPE_VERSION} (the only version of the object form)`,
     );
   }
   if (fields.alg !== ENVELOPE_ALG) {
@@ -48,6 +60,7 @@ export function parseEnvelope(input: unknown): ParsedEnvelope {
     );
   }
   return {
+    purpose: undefined,
     keyId: checkKeyId(fields.keyId),
     timestamp,
     iv: decodeExact('iv', fields.iv, 'base64', AES_256_GCM.ivBytes),
@@ -66,19 +79,38 @@ export function parseEnvelope(input: unknown): ParsedEnvelope {
   };
 }
 
-/** Parses the compact form `kms1.<keyId>.<timestamp>.<iv>.<tag>.<ciphertext>[.<aad>]` (base64url). */
-export function parseCompactEnvelope(text: string): ParsedEnvelope {
+/**
+ * Parses the compact form: `kms1.<keyId>.<timestamp>.<iv>.<tag>.<ciphertext>[.<aad>]`
+ * (format v1) or `kms2.<purpose>.<keyId>.…` (format v2), binary parts base64url.
+ */
+export function parseCompactEnvelope(text: string, purpose?: EnvelopePurpose): ParsedEnvelope {
   const parts = text.split('.');
+  if (parts.length < 6 || parts.length > 8) {
+    throw new MalformedEnvelopeError(
+      'envelope',
+      'compact form must have 6 or 7 dot-separated parts (kms2: 7 or 8)',
+    );
+  }
+  let sealedFor: EnvelopePurpose | undefined;
+  if (parts[0] === PURPOSE_COMPACT_PREFIX) {
+    sealedFor = checkPurpose(parts[1]);
+    if (sealedFor !== purpose) throw new EnvelopePurposeError(purpose, sealedFor);
+    parts.splice(0, 2, COMPACT_PREFIX);
+  } else if (parts[0] !== COMPACT_PREFIX) {
+    throw new MalformedEnvelopeError(
+      'v',
+      `compact form must start with "${COMPACT_PREFIX}." or "${PURPOSE_COMPACT_PREFIX}."`,
+    );
+  }
   if (parts.length !== 6 && parts.length !== 7) {
     throw new MalformedEnvelopeError(
       'envelope',
-      'compact form must have 6 or 7 dot-separated parts',
+      sealedFor === undefined
+        ? 'compact form must have 6 or 7 dot-separated parts'
+        : 'compact form must have 7 or 8 dot-separated parts',
     );
   }
-  const [prefix, keyId, timestamp, iv, tag, ciphertext, aad] = parts;
-  if (prefix !== COMPACT_PREFIX) {
-    throw new MalformedEnvelopeError('v', `compact form must start with "${COMPACT_PREFIX}."`);
-  }
+  const [, keyId, timestamp, iv, tag, ciphertext, aad] = parts;
   if (!TIMESTAMP_DIGITS.test(timestamp) || !Number.isSafeInteger(Number(timestamp))) {
     throw new MalformedEnvelopeError(
       'timestamp',
@@ -86,6 +118,7 @@ export function parseCompactEnvelope(text: string): ParsedEnvelope {
     );
   }
   return {
+    purpose: sealedFor,
     keyId: checkKeyId(keyId),
     timestamp: Number(timestamp),
     iv: decodeExact('iv', iv, 'base64url', AES_256_GCM.ivBytes),
@@ -96,8 +129,20 @@ export function parseCompactEnvelope(text: string): ParsedEnvelope {
   };
 }
 
-/** The design document's envelope object. */
+/**
+ * Whether stored text is meant as a compact envelope (`kms1.…` or `kms2.…`), valid or not: what
+ * a column of envelopes tells apart from a legacy plaintext before anything is parsed.
+ */
+export function isCompactEnvelopeText(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    (value.startsWith(`${COMPACT_PREFIX}.`) || value.startsWith(`${PURPOSE_COMPACT_PREFIX}.`))
+  );
+}
+
+/** The design document's envelope object (format v1 only: purpose envelopes are compact). */
 export function formatEnvelope(parts: ParsedEnvelope): EnvelopeV1 {
+  if (parts.purpose !== undefined) throw new EnvelopePurposeError(undefined, parts.purpose);
   const envelope: {
     -readonly [K in keyof EnvelopeV1]: EnvelopeV1[K];
   } = {
@@ -115,8 +160,41 @@ export function formatEnvelope(parts: ParsedEnvelope): EnvelopeV1 {
 
 /** The compact single-string form of the same envelope, for one text column. */
 export function formatCompactEnvelope(parts: ParsedEnvelope): string {
-  const head = `${COMPACT_PREFIX}.${parts.keyId}.${parts.timestamp}.${parts.iv.toString('base64url')}.${parts.tag.toString('base64url')}.${parts.ciphertext.toString('base64url')}`;
+  const version =
+    parts.purpose === undefined ? COMPACT_PREFIX : `${PURPOSE_COMPACT_PREFIX}.${parts.purpose}`;
+  const head = `${version}.${parts.keyId}.${parts.timestamp}.${parts.iv.toString('base64url')}.${parts.tag.toString('base64url')}.${parts.ciphertext.toString('base64url')}`;
   return parts.aad === undefined ? head : `${head}.${parts.aad.toString('base64url')}`;
+}
+
+/**
+ * The object's own fields, each checked to be what JSON would give: string-named, enumerable,
+ * a plain value (no getter), and one of the format's. What a prototype, a symbol or a hidden
+ * property carries never reaches the checks above.
+ */
+function ownFields(input: object): Partial<Record<(typeof OBJECT_FIELDS)[number], unknown>> {
+  const fields: Partial<Record<(typeof OBJECT_FIELDS)[number], unknown>> = {};
+  for (const name of Reflect.ownKeys(input)) {
+    if (typeof name !== 'string') {
+      throw new MalformedEnvelopeError('envelope', 'has a symbol-keyed property');
+    }
+    if (!KNOWN_FIELDS.has(name)) {
+      throw new MalformedEnvelopeError('envelope', `has an unknown field ${quotedInput(name)}`);
+    }
+    const property = Object.getOwnPropertyDescriptor(input, name)!;
+    if (!property.enumerable || !('value' in property)) {
+      throw new MalformedEnvelopeError(name, 'must be an ordinary (enumerable, non-getter) field');
+    }
+    fields[name as (typeof OBJECT_FIELDS)[number]] = property.value;
+  }
+  return fields;
+}
+
+function checkPurpose(value: string | undefined): EnvelopePurpose {
+  const purpose = ENVELOPE_PURPOSES.find((known) => known === value);
+  if (purpose === undefined) {
+    throw new MalformedEnvelopeError('purpose', `must be one of ${ENVELOPE_PURPOSES.join(', ')}`);
+  }
+  return purpose;
 }
 
 function checkKeyId(value: unknown): string {

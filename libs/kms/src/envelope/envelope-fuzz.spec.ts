@@ -1,11 +1,18 @@
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
 import { DecryptionFailedError } from '../errors/decryption-failed.error.js';
+import { EnvelopePurposeError } from '../errors/envelope-purpose.error.js';
 import { MalformedEnvelopeError } from '../errors/malformed-envelope.error.js';
 import { encodeAad } from './aad.js';
 import { openEnvelope, sealEnvelope } from './envelope-cipher.js';
 import { formatCompactEnvelope, formatEnvelope, parseEnvelope } from './envelope-codec.js';
-import type { AadInput, EnvelopeV1, ParsedEnvelope } from './envelope.interface.js';
+import { ENVELOPE_PURPOSES } from './envelope.constants.js';
+import type {
+  AadInput,
+  EnvelopePurpose,
+  EnvelopeV1,
+  ParsedEnvelope,
+} from './envelope.interface.js';
 
 /*
  * Property-based fuzzing of the envelope codec and cipher at the pure level (no Nest, no
@@ -154,10 +161,13 @@ const sealInputArb = fc.record({
 });
 type SealInput = typeof sealInputArb extends fc.Arbitrary<infer T> ? T : never;
 
-function seal(input: SealInput): ParsedEnvelope {
+function seal(input: SealInput, purpose?: EnvelopePurpose): ParsedEnvelope {
   const aad = input.aad === undefined ? undefined : encodeAad(input.aad);
-  return sealEnvelope(DATA_KEY, input.keyId, input.plaintext, aad, input.timestamp);
+  return sealEnvelope(DATA_KEY, input.keyId, input.plaintext, aad, input.timestamp, purpose);
 }
+
+/** The public API's format v1, then each store's purpose. */
+const PURPOSES: readonly (EnvelopePurpose | undefined)[] = [undefined, ...ENVELOPE_PURPOSES];
 
 // ---------------------------------------------------------------- checks
 
@@ -552,4 +562,39 @@ describe(`envelope fuzz (${RUNS} runs per property)`, () => {
     report('(c) round trips', RUNS, startedAt, `${withAad} with AAD`);
     expect(withAad).toBeGreaterThan(0);
   });
+
+  it(
+    '(d) an envelope relabelled to another purpose never opens, whatever its AAD',
+    { timeout: TIMEOUT },
+    () => {
+      const startedAt = performance.now();
+      let relabelled = 0;
+      fc.assert(
+        fc.property(
+          sealInputArb,
+          fc.constantFrom(...PURPOSES),
+          fc.constantFrom(...PURPOSES),
+          (input, sealedFor, openedAs) => {
+            fc.pre(sealedFor !== openedAs);
+            const original = seal(input, sealedFor);
+            // What an attacker who can write the table would store: the same bytes, relabelled.
+            const compact = formatCompactEnvelope({ ...original, purpose: openedAs });
+            const parsed = parseEnvelope(compact, openedAs);
+            expect(parsed.purpose).toBe(openedAs);
+            expect(() => openEnvelope(DATA_KEY, parsed)).toThrow(DecryptionFailedError);
+            // Unrelabelled, it is refused for its purpose before any crypto runs.
+            if (sealedFor !== undefined) {
+              expect(() => parseEnvelope(formatCompactEnvelope(original), openedAs)).toThrow(
+                EnvelopePurposeError,
+              );
+            }
+            relabelled++;
+          },
+        ),
+        { numRuns: RUNS },
+      );
+      report('(d) purposes', RUNS, startedAt, `${relabelled} relabelled envelopes, 0 opened`);
+      expect(relabelled).toBeGreaterThan(0);
+    },
+  );
 });

@@ -1,39 +1,58 @@
-import { ENVELOPE_ALG, ENVELOPE_VERSION } from './envelope.constants.js';
+import { ENVELOPE_ALG, ENVELOPE_VERSION, PURPOSE_ENVELOPE_VERSION } from './envelope.constants.js';
+import type { EnvelopePurpose } from './envelope.interface.js';
 
 const DOMAIN = Buffer.from('nest-kms/envelope', 'ascii');
 const TWO_32 = 2 ** 32;
 /** Prefixes of the data keys in use; a keyring holds few, this only bounds a surprise. */
 const PREFIX_CACHE_MAX = 1_024;
-const prefixes = new Map<string, Buffer>();
+/** Header prefixes by purpose (undefined: the public format v1), then by key id. */
+const prefixes = new Map<EnvelopePurpose | undefined, Map<string, Buffer>>();
 
-/** domain | v | len alg | alg | len keyId | keyId: constant per data key, so built once. */
-function headerPrefix(keyId: string): Buffer {
-  let prefix = prefixes.get(keyId);
+/**
+ * domain | v | len alg | alg | [len purpose | purpose] | len keyId | keyId: constant per data
+ * key and purpose, so built once. Format v1 has no purpose; v2 always has one, and its version
+ * byte differs, so no v1 header equals any v2 header.
+ */
+function headerPrefix(keyId: string, purpose: EnvelopePurpose | undefined): Buffer {
+  let byKey = prefixes.get(purpose);
+  if (byKey === undefined) {
+    byKey = new Map();
+    prefixes.set(purpose, byKey);
+  }
+  let prefix = byKey.get(keyId);
   if (prefix === undefined) {
-    prefix = Buffer.alloc(DOMAIN.length + 1 + 1 + ENVELOPE_ALG.length + 1 + keyId.length);
+    const purposeLength = purpose === undefined ? 0 : 1 + purpose.length;
+    prefix = Buffer.alloc(
+      DOMAIN.length + 1 + 1 + ENVELOPE_ALG.length + purposeLength + 1 + keyId.length,
+    );
     let at = DOMAIN.copy(prefix, 0);
-    at = prefix.writeUInt8(ENVELOPE_VERSION, at);
+    at = prefix.writeUInt8(purpose === undefined ? ENVELOPE_VERSION : PURPOSE_ENVELOPE_VERSION, at);
     at = prefix.writeUInt8(ENVELOPE_ALG.length, at);
     at += prefix.write(ENVELOPE_ALG, at, 'ascii');
+    if (purpose !== undefined) {
+      at = prefix.writeUInt8(purpose.length, at);
+      at += prefix.write(purpose, at, 'ascii');
+    }
     at = prefix.writeUInt8(keyId.length, at);
     prefix.write(keyId, at, 'ascii');
-    if (prefixes.size >= PREFIX_CACHE_MAX) prefixes.clear();
-    prefixes.set(keyId, prefix);
+    if (byKey.size >= PREFIX_CACHE_MAX) byKey.clear();
+    byKey.set(keyId, prefix);
   }
   return prefix;
 }
 
 /**
- * The GCM additional data of an envelope: every header field and the caller's AAD in one
- * canonical byte string (layout in docs/envelope-format.md). Changing any of them changes
- * these bytes, so the tag no longer verifies.
+ * The GCM additional data of an envelope: every header field, its purpose and the caller's AAD
+ * in one canonical byte string (layout in docs/envelope-format.md). Changing any of them
+ * changes these bytes, so the tag no longer verifies.
  */
 export function envelopeHeaderAad(
   keyId: string,
   timestamp: number,
   aad: Buffer | undefined,
+  purpose: EnvelopePurpose | undefined,
 ): Buffer {
-  const prefix = headerPrefix(keyId);
+  const prefix = headerPrefix(keyId, purpose);
   const aadLength = aad === undefined ? 0 : 4 + aad.length;
   const out = Buffer.allocUnsafe(prefix.length + 8 + 1 + aadLength);
   let at = prefix.copy(out, 0);

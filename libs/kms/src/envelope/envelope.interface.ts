@@ -1,3 +1,5 @@
+import type { ENVELOPE_PURPOSES } from './envelope.constants.js';
+
 /**
  * Envelope format v1 (the design document's shape). Binary fields are standard base64.
  * Every field is authenticated: see docs/envelope-format.md.
@@ -24,6 +26,8 @@ export type AadInput = string | Readonly<Record<string, string>>;
 
 /** An envelope after validation, binary fields decoded. Internal to the codec and the service. */
 export interface ParsedEnvelope {
+  /** The store it was sealed for (format v2); undefined for the public API's format v1. */
+  readonly purpose: EnvelopePurpose | undefined;
   readonly keyId: string;
   readonly timestamp: number;
   readonly iv: Buffer;
@@ -31,3 +35,6 @@ export interface ParsedEnvelope {
   readonly ciphertext: Buffer;
   readonly aad: Buffer | undefined;
 }
+
+/** A store of nest-kms's own whose envelopes carry their purpose (format v2, compact form only). */
+export type EnvelopePurpose = (typeof ENVELOPE_PURPOSES)[number];

@@ -105,7 +105,20 @@ export interface KmsReencryptionOptions {
    * @default 500
    */
   batchSize?: number;
+  /**
+   * Values of nest-kms's own stores (secrets, encrypted columns) in envelope format v1, written
+   * before envelopes carried their purpose. `'until-reencrypted'`: accepted, and moved to format
+   * v2 by re-encryption, until a run over every registered column finds none left for a store;
+   * from then on that store refuses them on every replica. `'accept'`: always accepted and moved
+   * (say, while restoring data from before the upgrade). `'refuse'`: never accepted, never moved.
+   * The public API's envelopes are format v1 and always open through `decryptData`.
+   * @default 'until-reencrypted'
+   */
+  legacyEnvelopes?: LegacyEnvelopesMode;
 }
+
+/** What a store does with its values still in envelope format v1; see `legacyEnvelopes`. */
+export type LegacyEnvelopesMode = 'until-reencrypted' | 'accept' | 'refuse';
 
 export interface KmsDatabaseOptions {
   /**
@@ -116,8 +129,8 @@ export interface KmsDatabaseOptions {
   connectTimeoutMs?: number;
   /**
    * Postgres: the server's statement_timeout, and the client's query_timeout up to a second
-   * later for a server that no longer answers. SQLite: the busy timeout, how long a statement
-   * waits for a lock another connection holds. Also bounds the migrations run at start-up.
+   * later for a server that no longer answers. SQLite: the busy timeout, how long a statement waits
+   * for a lock another connection holds. Also bounds the migrations run at start-up.
    * @default 10000
    */
   statementTimeoutMs?: number;

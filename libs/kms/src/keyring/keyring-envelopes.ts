@@ -1,11 +1,16 @@
 import { aadEquals, encodeAad } from '../envelope/aad.js';
 import { openEnvelope, sealEnvelope } from '../envelope/envelope-cipher.js';
 import { parseEnvelope } from '../envelope/envelope-codec.js';
-import type { EnvelopeV1, ParsedEnvelope } from '../envelope/envelope.interface.js';
+import type {
+  EnvelopePurpose,
+  EnvelopeV1,
+  ParsedEnvelope,
+} from '../envelope/envelope.interface.js';
 import { plaintextBytes } from '../envelope/plaintext-bytes.js';
 import { AadMismatchError } from '../errors/aad-mismatch.error.js';
 import { InvalidInputError } from '../errors/invalid-input.error.js';
 import { KmsError } from '../errors/kms.error.js';
+import { LegacyEnvelopeRefusedError } from '../errors/legacy-envelope-refused.error.js';
 import type { EncryptOptions } from '../interfaces/kms-operation-options.interface.js';
 import type { DataKey } from './data-key.js';
 import type { Keyring } from './keyring.js';
@@ -26,33 +31,51 @@ export class KeyringEnvelopes {
   constructor(
     private readonly keyring: () => Keyring,
     private readonly events: EnvelopeEvents,
+    /** Whether a store still accepts its values in format v1 (written before purposes). */
+    private readonly legacyAccepted: (purpose: EnvelopePurpose) => boolean,
   ) {}
 
-  /** A caller's plaintext (string or Buffer) under the active key, bound to its AAD. */
-  seal(plaintext: string | Buffer, options: EncryptOptions): ParsedEnvelope {
+  /**
+   * A caller's plaintext (string or Buffer) under the active key, bound to its AAD, for
+   * `purpose` (undefined: the public API's format v1).
+   */
+  seal(
+    plaintext: string | Buffer,
+    options: EncryptOptions,
+    purpose?: EnvelopePurpose,
+  ): ParsedEnvelope {
     this.keyring();
     const aad = options.aad === undefined ? undefined : encodeAad(options.aad);
     const owned = typeof plaintext === 'string';
     const bytes = plaintextBytes(plaintext);
     try {
-      return this.sealBytes(bytes, aad);
+      return this.sealBytes(bytes, aad, purpose);
     } finally {
       if (owned) bytes.fill(0);
     }
   }
 
-  sealBytes(bytes: Buffer, aad: Buffer | undefined): ParsedEnvelope {
+  sealBytes(
+    bytes: Buffer,
+    aad: Buffer | undefined,
+    purpose: EnvelopePurpose | undefined,
+  ): ParsedEnvelope {
     const key = this.keyring().active;
-    const sealed = sealEnvelope(key.material, key.id, bytes, aad, Date.now());
+    const sealed = sealEnvelope(key.material, key.id, bytes, aad, Date.now(), purpose);
     this.events.sealed(key);
     return sealed;
   }
 
   /**
-   * The plaintext of an envelope; bound to exactly `expectedAad` when given. Synchronous while
-   * its key is in memory (encrypted columns open rows in TypeORM's load event with it).
+   * The plaintext of an envelope sealed for `purpose` (undefined: the public API); bound to
+   * exactly `expectedAad` when given. Synchronous while its key is in memory (encrypted columns
+   * open rows in TypeORM's load event with it).
    */
-  open(envelope: EnvelopeV1 | string, expectedAad?: Buffer): Buffer | Promise<Buffer> {
+  open(
+    envelope: EnvelopeV1 | string,
+    expectedAad?: Buffer,
+    purpose?: EnvelopePurpose,
+  ): Buffer | Promise<Buffer> {
     const keyring = this.keyring();
     let keyId: string | undefined;
     const opened = (key: DataKey, parsed: ParsedEnvelope) => {
@@ -64,7 +87,7 @@ export class KeyringEnvelopes {
       return plaintext;
     };
     try {
-      const parsed = parseEnvelope(envelope);
+      const parsed = this.parse(envelope, purpose);
       keyId = parsed.keyId;
       const key = keyring.get(keyId);
       if (key) return opened(key, parsed);
@@ -79,17 +102,52 @@ export class KeyringEnvelopes {
     }
   }
 
-  /** Opens an envelope and seals its plaintext, with the same AAD, under the active key. */
-  async reseal(envelope: EnvelopeV1 | string): Promise<ParsedEnvelope> {
+  /**
+   * Opens an envelope sealed for `purpose` and seals its plaintext, with the same AAD, under the
+   * active key for that purpose: a stored value in format v1 moves to v2 while v1 is accepted.
+   */
+  async reseal(envelope: EnvelopeV1 | string, purpose?: EnvelopePurpose): Promise<ParsedEnvelope> {
     const keyring = this.keyring();
-    const parsed = parseEnvelope(envelope);
+    const parsed = this.parse(envelope, purpose);
     const key = keyring.get(parsed.keyId) ?? (await keyring.fetch(parsed.keyId));
     const plaintext = openEnvelope(key.material, parsed);
     try {
-      return this.sealBytes(plaintext, parsed.aad);
+      return this.sealBytes(plaintext, parsed.aad, purpose);
     } finally {
       plaintext.fill(0);
     }
+  }
+
+  /**
+   * A store's value from a source the master key authenticates: a v1 value is opened whatever
+   * the store accepts, checked to be bound to exactly `expectedAad`, and sealed for `purpose`;
+   * a v2 value is returned as parsed.
+   */
+  async adopt(
+    envelope: string,
+    expectedAad: Buffer,
+    purpose: EnvelopePurpose,
+  ): Promise<ParsedEnvelope> {
+    const keyring = this.keyring();
+    const parsed = parseEnvelope(envelope, purpose);
+    if (parsed.purpose !== undefined) return parsed;
+    const key = keyring.get(parsed.keyId) ?? (await keyring.fetch(parsed.keyId));
+    const plaintext = openEnvelope(key.material, parsed);
+    try {
+      if (!aadEquals(parsed.aad, expectedAad)) throw new AadMismatchError();
+      return this.sealBytes(plaintext, parsed.aad, purpose);
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  /** Parses for `purpose`; a store's value in format v1 passes only while v1 is accepted. */
+  private parse(envelope: EnvelopeV1 | string, purpose: EnvelopePurpose | undefined) {
+    const parsed = parseEnvelope(envelope, purpose);
+    if (purpose !== undefined && parsed.purpose === undefined && !this.legacyAccepted(purpose)) {
+      throw new LegacyEnvelopeRefusedError(purpose);
+    }
+    return parsed;
   }
 
   /** Reports a failed open (not a caller's invalid input); returns the error to throw. */

@@ -1,13 +1,15 @@
 import { Logger } from '@nestjs/common';
 import type { Keyring } from '../keyring/keyring.js';
 import { KMS_EVENTS } from '../kms.messages.js';
+import type { LegacyEnvelopes } from '../reencryption/legacy-envelopes.js';
 import { KEYRING_TOPICS } from '../storage/typeorm-keyring.store.js';
 import type { KmsNotification, KmsNotifications } from './kms-notifications.js';
 
 /**
  * What other replicas tell this keyring (Postgres LISTEN/NOTIFY): a rotation (load the new key
  * and write under it), a destroyed key (forget it), a master-key rotation (this replica cannot
- * make keys any more: say so), and after a lost connection, a full reload.
+ * make keys any more: say so), a store that stopped accepting format-v1 values, and after a
+ * lost connection, a full reload.
  */
 export class KeyringReplicaSync {
   private readonly logger = new Logger('KmsService');
@@ -16,6 +18,7 @@ export class KeyringReplicaSync {
   constructor(
     private readonly notifications: KmsNotifications,
     private readonly keyring: () => Keyring | undefined,
+    private readonly legacy: LegacyEnvelopes,
   ) {}
 
   async start(): Promise<void> {
@@ -24,6 +27,7 @@ export class KeyringReplicaSync {
       this.notifications.onResync(async () => {
         const keyring = this.keyring();
         await keyring?.reload();
+        await this.legacy.load(false);
         this.logger.log({ event: KMS_EVENTS.keyringResynced, dataKeysCount: keyring?.size });
       }),
     );
@@ -37,6 +41,7 @@ export class KeyringReplicaSync {
   private async apply(notification: KmsNotification): Promise<void> {
     const keyring = this.keyring();
     if (!keyring) return;
+    this.legacy.apply(notification);
     const { topic, keyId, fingerprint } = notification;
     if (topic === KEYRING_TOPICS.dataKeyRotated && typeof keyId === 'string') {
       await keyring.fetch(keyId);

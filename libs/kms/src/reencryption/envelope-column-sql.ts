@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
-import { COMPACT_PREFIX } from '../envelope/envelope.constants.js';
+import { COMPACT_PREFIX, PURPOSE_COMPACT_PREFIX } from '../envelope/envelope.constants.js';
+import type { EnvelopePurpose } from '../envelope/envelope.interface.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 import type { EnvelopeColumn } from './envelope-column.js';
 
@@ -11,6 +12,7 @@ export interface ColumnPlan {
   readonly primaryKey: readonly { readonly name: string; readonly pgType: string }[];
   readonly envelope: string;
   readonly keyId: string | undefined;
+  readonly purpose: EnvelopePurpose | undefined;
   readonly postgres: boolean;
 }
 
@@ -44,16 +46,38 @@ export class EnvelopeColumnSql {
     return this.plan.label;
   }
 
-  /** Rows not under `keyId` (or, with `using`, under it), counted. */
-  count(keyId: string, using: boolean): Statement {
-    const [condition, parameters] = this.keyCondition(keyId, using);
+  get purpose(): EnvelopePurpose | undefined {
+    return this.plan.purpose;
+  }
+
+  /**
+   * Rows to move (not under `keyId`; with `legacy`, a store's format-v1 values too), or with
+   * `using`, rows under `keyId` in either format, counted.
+   */
+  count(keyId: string, using: boolean, legacy = false): Statement {
+    const [condition, parameters] = this.keyCondition(keyId, using, legacy);
     return [`SELECT COUNT(*) AS n FROM ${this.plan.table} WHERE ${condition}`, parameters];
   }
 
-  /** Up to `limit` rows not under `active`, after the primary key `after`, in key order. */
-  select(active: string, after: readonly unknown[] | undefined, limit: number): Statement {
+  /** A store's values still in format v1, counted. */
+  countLegacy(): Statement {
+    return [
+      `SELECT COUNT(*) AS n FROM ${this.plan.table} WHERE ${this.plan.envelope} LIKE '${COMPACT_PREFIX}.%'`,
+      [],
+    ];
+  }
+
+  /**
+   * Up to `limit` rows to move (see count()), after the primary key `after`, in key order.
+   */
+  select(
+    active: string,
+    after: readonly unknown[] | undefined,
+    limit: number,
+    legacy = false,
+  ): Statement {
     const { plan } = this;
-    const [condition, parameters] = this.keyCondition(active, false);
+    const [condition, parameters] = this.keyCondition(active, false, legacy);
     const keys = plan.primaryKey.map((column) => column.name).join(', ');
     let where = condition;
     if (after) {
@@ -138,20 +162,42 @@ export class EnvelopeColumnSql {
   }
 
   /**
-   * "Under `keyId`" (using) or "an envelope not under `keyId`": the key id column where the
-   * table has one, else the compact envelope's prefix `kms1.<keyId>.`.
+   * "Under `keyId`" (using) or "to move off `keyId`": the key id column where the table has
+   * one, else the compact envelope's prefix (`kms1.<keyId>.`, or for a store's column
+   * `kms2.<purpose>.<keyId>.`). A store's column may still hold format-v1 values: they count as
+   * under their key, and, with `legacy`, as to move whatever their key.
    */
-  private keyCondition(keyId: string, using: boolean): Statement {
+  private keyCondition(keyId: string, using: boolean, legacy: boolean): Statement {
     const { plan } = this;
-    const placeholder = plan.postgres ? '$1' : '?';
-    if (plan.keyId) {
-      return [`${plan.keyId} ${using ? '=' : '<>'} ${placeholder}`, [keyId]];
+    const placeholders = ['?', '?'];
+    if (plan.postgres) placeholders.splice(0, 2, '$1', '$2');
+    const [first, second] = placeholders;
+    const v1 = `${COMPACT_PREFIX}.`;
+    if (plan.purpose === undefined) {
+      if (plan.keyId) return [`${plan.keyId} ${using ? '=' : '<>'} ${first}`, [keyId]];
+      const prefix = `${v1}${escapeLike(keyId)}.%`;
+      const condition = using
+        ? `${plan.envelope} LIKE ${first} ESCAPE '\\'`
+        : `${plan.envelope} LIKE '${v1}%' AND ${plan.envelope} NOT LIKE ${first} ESCAPE '\\'`;
+      return [condition, [prefix]];
     }
-    const prefix = `${COMPACT_PREFIX}.${escapeLike(keyId)}.%`;
-    const condition = using
-      ? `${plan.envelope} LIKE ${placeholder} ESCAPE '\\'`
-      : `${plan.envelope} LIKE '${COMPACT_PREFIX}.%' AND ${plan.envelope} NOT LIKE ${placeholder} ESCAPE '\\'`;
-    return [condition, [prefix]];
+    const v2 = `${PURPOSE_COMPACT_PREFIX}.${plan.purpose}.`;
+    const isV1 = `${plan.envelope} LIKE '${v1}%'`;
+    if (plan.keyId) {
+      if (using) return [`${plan.keyId} = ${first}`, [keyId]];
+      const moved = legacy ? `OR ${isV1}` : `AND NOT ${isV1}`;
+      return [`(${plan.keyId} <> ${first} ${moved})`, [keyId]];
+    }
+    const v1Under = `${v1}${escapeLike(keyId)}.%`;
+    const v2Under = `${v2}${escapeLike(keyId)}.%`;
+    if (using) {
+      return [
+        `(${plan.envelope} LIKE ${first} ESCAPE '\\' OR ${plan.envelope} LIKE ${second} ESCAPE '\\')`,
+        [v1Under, v2Under],
+      ];
+    }
+    const v2Elsewhere = `(${plan.envelope} LIKE '${v2}%' AND ${plan.envelope} NOT LIKE ${first} ESCAPE '\\')`;
+    return [legacy ? `(${v2Elsewhere} OR ${isV1})` : v2Elsewhere, [v2Under]];
   }
 }
 
@@ -180,6 +226,7 @@ function planColumn(dataSource: DataSource, column: EnvelopeColumn): ColumnPlan 
     })),
     envelope: quote(envelope.databaseName),
     keyId: column.keyId ? quote(columnNamed(column.keyId).databaseName) : undefined,
+    purpose: column.purpose,
     postgres: isPostgres(dataSource),
   };
 }

@@ -1,6 +1,8 @@
+import type { EnvelopePurpose } from '../envelope/envelope.interface.js';
+
 /**
- * A column holding compact envelopes (`kms1.…`), registered so that re-encryption can move its
- * values to the active data key and destroying a key can count what still uses it.
+ * A column holding compact envelopes, registered so that re-encryption can move its values to
+ * the active data key and destroying a key can count what still uses it.
  */
 export interface EnvelopeColumn {
   /** The entity (in the KMS DataSource) whose table holds the column. */
@@ -9,4 +11,9 @@ export interface EnvelopeColumn {
   readonly envelope: string;
   /** Property kept equal to the envelope's key id, where the table has one (indexed lookups). */
   readonly keyId?: string;
+  /**
+   * The nest-kms store the column belongs to: its envelopes are format v2 (`kms2.<purpose>.…`).
+   * Absent for an application's own column of public-API envelopes (`kms1.…`).
+   */
+  readonly purpose?: EnvelopePurpose;
 }

@@ -1,16 +1,24 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
+import type { EnvelopePurpose } from '../envelope/envelope.interface.js';
 import { KmsError } from '../errors/kms.error.js';
 import { REENCRYPTION_ADVISORY_LOCK } from '../kms.constants.js';
 import { KMS_EVENTS } from '../kms.messages.js';
 import type { KmsStorage } from '../storage/kms-storage.js';
 import { EnvelopeColumnSql, type EnvelopeUpdate } from './envelope-column-sql.js';
+import type { LegacyEnvelopes } from './legacy-envelopes.js';
 
 /** What the job asks of the KMS: the active key, and moving one envelope to it. */
 export interface EnvelopeRewrapper {
   activeKeyId(): string;
-  /** The same plaintext and AAD, sealed under the active key; never returns the plaintext. */
-  rewrap(compact: string): Promise<{ envelope: string; keyId: string }>;
+  /**
+   * The same plaintext and AAD, sealed under the active key for the column's purpose (a store's
+   * format-v1 value moves to v2); never returns the plaintext.
+   */
+  rewrap(
+    compact: string,
+    purpose: EnvelopePurpose | undefined,
+  ): Promise<{ envelope: string; keyId: string }>;
 }
 
 export interface ReencryptionProgress {
@@ -67,15 +75,8 @@ export class ReencryptionJob {
   constructor(
     private readonly storage: KmsStorage,
     private readonly rewrapper: EnvelopeRewrapper,
+    private readonly legacy: LegacyEnvelopes,
   ) {}
-
-  /** Envelopes, over every registered column, that are not under the active key. */
-  async countRemaining(): Promise<number> {
-    const active = this.rewrapper.activeKeyId();
-    let total = 0;
-    for (const column of await this.columns()) total += await this.count(column, active, false);
-    return total;
-  }
 
   /** Envelopes, over every registered column, that use data key `keyId`. */
   async countUsing(keyId: string): Promise<number> {
@@ -137,10 +138,12 @@ export class ReencryptionJob {
             if (i > 0 && i % REWRAPS_PER_TURN === 0) await nextTurn();
             const row = rows[i];
             try {
-              let rewrapped = memo.get(row.envelope);
+              // One value may sit in two columns of a store, never of two purposes.
+              const memoKey = `${column.purpose ?? ''}:${row.envelope}`;
+              let rewrapped = memo.get(memoKey);
               if (rewrapped === undefined) {
-                rewrapped = await this.rewrapper.rewrap(row.envelope);
-                if (memo.size < REWRAP_MEMO_ENTRIES) memo.set(row.envelope, rewrapped);
+                rewrapped = await this.rewrapper.rewrap(row.envelope, column.purpose);
+                if (memo.size < REWRAP_MEMO_ENTRIES) memo.set(memoKey, rewrapped);
               }
               updates.push({ row, ...rewrapped });
             } catch (error) {
@@ -181,18 +184,42 @@ export class ReencryptionJob {
     }
     let remaining = 0;
     for (const column of columns) remaining += await this.count(column, active, false);
+    if (!options.entities) await this.refuseLegacyWhereNoneLeft(columns);
     const durationMs = Math.round(performance.now() - began);
     const result = { ran: true, moved, failed, remaining, durationMs, envelopesPerSecond: rate() };
     if (total > 0) this.logger.log({ event: KMS_EVENTS.reencryptionCompleted, ...result });
     return result;
   }
 
-  private async count(column: EnvelopeColumnSql, keyId: string, using: boolean): Promise<number> {
-    const [sql, parameters] = column.count(keyId, using);
+  /**
+   * After a run over every column: a store none of whose columns holds a format-v1 value any
+   * more stops accepting that form (a store with no registered column proves nothing).
+   */
+  private async refuseLegacyWhereNoneLeft(columns: readonly EnvelopeColumnSql[]): Promise<void> {
+    const left = new Map<EnvelopePurpose, number>();
+    for (const column of columns) {
+      const purpose = column.purpose;
+      if (purpose === undefined || !this.legacy.migrating(purpose)) continue;
+      left.set(purpose, (left.get(purpose) ?? 0) + (await this.countRows(column.countLegacy())));
+    }
+    const done = [...left].filter(([, count]) => count === 0).map(([purpose]) => purpose);
+    await this.legacy.refuse(done);
+  }
+
+  /** Rows to move (`using`: rows under keyId); a store's v1 values while it migrates them. */
+  private count(column: EnvelopeColumnSql, keyId: string, using: boolean): Promise<number> {
+    return this.countRows(column.count(keyId, using, this.migratesLegacy(column)));
+  }
+
+  private async countRows([sql, parameters]: [string, unknown[]]): Promise<number> {
     const rows = (await this.storage.run((ds) => ds.query(sql, parameters))) as {
       n: number | string;
     }[];
     return Number(rows[0].n);
+  }
+
+  private migratesLegacy(column: EnvelopeColumnSql): boolean {
+    return column.purpose !== undefined && this.legacy.migrating(column.purpose);
   }
 
   private async select(
@@ -201,7 +228,7 @@ export class ReencryptionJob {
     after: readonly unknown[] | undefined,
     limit: number,
   ) {
-    const [sql, parameters] = column.select(active, after, limit);
+    const [sql, parameters] = column.select(active, after, limit, this.migratesLegacy(column));
     const records = (await this.storage.run((ds) => ds.query(sql, parameters))) as Record<
       string,
       unknown

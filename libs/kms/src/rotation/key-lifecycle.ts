@@ -13,6 +13,7 @@ import {
   type ReencryptionResult,
 } from '../reencryption/reencryption.job.js';
 import type { KmsStorage } from '../storage/kms-storage.js';
+import type { LegacyEnvelopes } from '../reencryption/legacy-envelopes.js';
 import { LifecycleInterval } from './lifecycle-interval.js';
 
 const DAY_MS = 86_400_000;
@@ -47,8 +48,9 @@ export class KeyLifecycle {
     private readonly options: ResolvedKmsOptions,
     private readonly keyring: () => Keyring,
     rewrapper: EnvelopeRewrapper,
+    legacy: LegacyEnvelopes,
   ) {
-    this.reencryption = new ReencryptionJob(storage, rewrapper);
+    this.reencryption = new ReencryptionJob(storage, rewrapper, legacy);
     this.rotationJob = new LifecycleInterval(scheduler, 'nest-kms.data-key-rotation', () =>
       this.checkRotation(),
     );

@@ -1,5 +1,5 @@
 import {
-  fromCompactEnvelope,
+  storeEnvelopeKeyId,
   KmsError,
   type ExportedDataKey,
   type ExportedKeyring,
@@ -177,7 +177,7 @@ function parseVersion(value: unknown, at: string, keyIds: ReadonlySet<string>): 
   const envelope = text(fields.envelope, `${at}.envelope`);
   let envelopeKeyId: string;
   try {
-    envelopeKeyId = fromCompactEnvelope(envelope).keyId;
+    envelopeKeyId = storeEnvelopeKeyId(envelope, 'secret');
   } catch (error) {
     if (error instanceof KmsError) fail(`${at}.envelope is not a valid envelope`);
     throw error;

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { isUniqueViolation, type KmsService } from '@nest-kms/kms';
+import { isUniqueViolation, purposeEnvelopes, type KmsService } from '@nest-kms/kms';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { SecretsAudit } from '../audit/secrets-audit.js';
 import { SecretVersionEntity } from '../entities/secret-version.entity.js';
@@ -7,7 +7,7 @@ import { SecretEntity } from '../entities/secret.entity.js';
 import { SecretRestoreConflictError } from '../errors/secret-restore-conflict.error.js';
 import type { ActorOptions, SecretChange } from '../interfaces/secret-operations.interface.js';
 import type { SecretChangeFeed } from '../secret-change-feed.js';
-import { toMetadata } from '../secret.mapping.js';
+import { secretBinding, toMetadata } from '../secret.mapping.js';
 import { SECRETS_EVENTS } from '../secrets.messages.js';
 import type { SecretsStore } from '../secrets.store.js';
 import { checkActor } from '../secrets.validation.js';
@@ -146,12 +146,31 @@ export class SecretsBackup {
     return this.store.transaction(async (manager) => {
       const plan = await planRestore(manager, secrets);
       if (plan.conflicts.length > 0) throw new SecretRestoreConflictError(plan.conflicts);
-      await insertSecrets(manager, plan.missing);
+      await insertSecrets(
+        manager,
+        await Promise.all(plan.missing.map((secret) => this.adopted(secret))),
+      );
       await this.audit.recordIn(manager, { action: 'restore', actor, outcome: 'success' });
       for (const secret of plan.missing)
         await this.changes.publish(manager, restoredChange(secret));
       return { restored: plan.missing, unchanged: plan.unchanged };
     });
+  }
+
+  /**
+   * A backup from before envelopes carried their purpose holds format-v1 values: the sealed
+   * backup is authenticated by the master key, so each is checked against its binding and sealed
+   * anew for the secrets store as it is restored, whatever the store accepts today.
+   */
+  private async adopted(secret: BackupSecret): Promise<BackupSecret> {
+    const values = purposeEnvelopes(this.kms, 'secret');
+    const versions = await Promise.all(
+      secret.versions.map(async (version) => ({
+        ...version,
+        ...(await values.adopt(version.envelope, secretBinding(secret.name, version.version))),
+      })),
+    );
+    return { ...secret, versions };
   }
 }
 

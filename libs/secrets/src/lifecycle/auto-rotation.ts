@@ -5,7 +5,7 @@ import { SecretRotationUnscheduledError } from '../errors/secret-rotation-unsche
 import { SecretStateError } from '../errors/secret-state.error.js';
 import type { SecretWriter } from '../secret-writer.js';
 import type { SecretsMetrics } from '../secrets-metrics.js';
-import { secretBinding } from '../secret.mapping.js';
+import { openSecretValue } from '../secret-values.js';
 import { SECRETS_EVENTS } from '../secrets.messages.js';
 import type { ResolvedSecretsOptions } from '../secrets.options.js';
 import type { SecretsStore } from '../secrets.store.js';
@@ -127,9 +127,7 @@ export class AutoRotation {
     if (row === undefined || row.deletedAt !== null || row.currentVersion !== version) {
       throw new SecretStateError(name, 'changed while its automatic rotation started');
     }
-    const currentValue = await this.kms.decryptData(row.currentEnvelope, {
-      aad: secretBinding(name, version),
-    });
+    const currentValue = await openSecretValue(this.kms, name, version, row.currentEnvelope);
     await this.audit.record({
       action: 'read',
       secretName: name,

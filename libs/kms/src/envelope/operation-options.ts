@@ -1,0 +1,45 @@
+import { InvalidInputError } from '../errors/invalid-input.error.js';
+import { quotedInput } from '../errors/quoted-input.js';
+import type {
+  DecryptOptions,
+  EncryptOptions,
+} from '../interfaces/kms-operation-options.interface.js';
+
+const ENCRYPT_OPTIONS = new Set(['aad']);
+const DECRYPT_OPTIONS = new Set(['aad', 'as']);
+
+/**
+ * Options of encryptData/encryptToString. An unknown name is refused rather than ignored: a
+ * misspelt `aad` would otherwise seal an envelope bound to nothing.
+ */
+export function checkEncryptOptions(options: EncryptOptions): EncryptOptions {
+  return checkNames(options, ENCRYPT_OPTIONS);
+}
+
+/** Options of decryptData: as encryptData's, and `as` is 'string' or 'buffer', nothing else. */
+export function checkDecryptOptions(options: DecryptOptions): DecryptOptions {
+  checkNames(options, DECRYPT_OPTIONS);
+  if (options.as !== undefined && options.as !== 'string' && options.as !== 'buffer') {
+    throw new InvalidInputError(
+      'as',
+      `must be 'string' or 'buffer', not ${quotedInput(options.as)}`,
+    );
+  }
+  return options;
+}
+
+function checkNames<T extends object>(options: T, known: ReadonlySet<string>): T {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new InvalidInputError('options', 'must be an object');
+  }
+  for (const name of Reflect.ownKeys(options)) {
+    if (typeof name !== 'string' || !known.has(name)) {
+      const shown = typeof name === 'string' ? quotedInput(name) : 'a symbol';
+      throw new InvalidInputError(
+        'options',
+        `has an unknown option ${shown} (known: ${[...known].join(', ')})`,
+      );
+    }
+  }
+  return options;
+}

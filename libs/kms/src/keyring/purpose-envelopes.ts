@@ -1,0 +1,51 @@
+import { parseEnvelope } from '../envelope/envelope-codec.js';
+import type { AadInput, EnvelopePurpose } from '../envelope/envelope.interface.js';
+
+/** Where KmsService keeps what sibling libraries reach through purposeEnvelopes(). */
+export const PURPOSE_ENVELOPES = Symbol('nest-kms:purpose-envelopes');
+
+/** A store's sealed value and the data key it is under. */
+export interface SealedStoreValue {
+  /** `kms2.<purpose>.…` */
+  readonly envelope: string;
+  readonly keyId: string;
+}
+
+/**
+ * Envelopes of one nest-kms store (format v2, compact form): sealed and opened with the purpose
+ * in the authenticated header, so they never open through `decryptData` and nothing made
+ * through `encryptData` opens here, whatever AAD its caller chose. For nest-kms's own libraries.
+ */
+export interface PurposeEnvelopes {
+  seal(plaintext: string, aad: AadInput): SealedStoreValue;
+  /**
+   * The plaintext of a value bound to exactly `aad`. A value in format v1 (written before
+   * envelopes carried their purpose) opens only while the store still accepts that form.
+   */
+  open(envelope: string, aad: AadInput): Promise<string>;
+  /**
+   * A value in format v1 from a source the master key authenticates (a sealed backup), sealed
+   * anew for this store after checking it is bound to exactly `aad`; a v2 value as it is.
+   */
+  adopt(envelope: string, aad: AadInput): Promise<SealedStoreValue>;
+  /** The data key a value (either format) is under; validates its shape. */
+  keyIdOf(envelope: string): string;
+}
+
+/** What a KmsService offers its sibling libraries for one store. */
+export interface PurposeEnvelopesSource {
+  [PURPOSE_ENVELOPES](purpose: EnvelopePurpose): PurposeEnvelopes;
+}
+
+/** The data key a store's value (format v1 or v2) is under; validates its shape. */
+export function storeEnvelopeKeyId(envelope: string, purpose: EnvelopePurpose): string {
+  return parseEnvelope(envelope, purpose).keyId;
+}
+
+/** The envelopes of one store, through `kms` (a KmsService). */
+export function purposeEnvelopes(
+  kms: PurposeEnvelopesSource,
+  purpose: EnvelopePurpose,
+): PurposeEnvelopes {
+  return kms[PURPOSE_ENVELOPES](purpose);
+}
