@@ -1,9 +1,8 @@
 import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import { DemoConfig } from '../demo.config.js';
-import { ApiError } from '../http/api-error.js';
-import { bearerToken } from './bearer-token.js';
+import { bearerToken, refuseBearer } from './bearer-token.js';
 
 /**
  * The secret and key endpoints need `Authorization: Bearer <admin token>`. The token is
@@ -24,18 +23,11 @@ export class AdminTokenGuard implements CanActivate {
     if (presented !== undefined && expected !== undefined && sameToken(presented, expected)) {
       return true;
     }
-    this.logger.warn({
+    throw refuseBearer(http, this.logger, {
       event: 'admin_auth_refused',
       reason: presented === undefined ? 'missing' : 'mismatch',
-      method: request.method,
-      route: (request.route as { path?: string } | undefined)?.path,
+      message: 'A valid admin token is required: Authorization: Bearer <token>',
     });
-    http.getResponse<Response>().setHeader('WWW-Authenticate', 'Bearer realm="nest-kms-demo"');
-    throw new ApiError(
-      401,
-      'UNAUTHORIZED',
-      'A valid admin token is required: Authorization: Bearer <token>',
-    );
   }
 }
 

@@ -1,7 +1,6 @@
 import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
-import { ApiError } from '../http/api-error.js';
-import { bearerToken } from './bearer-token.js';
+import type { Request } from 'express';
+import { bearerToken, refuseBearer } from './bearer-token.js';
 import { setCaller } from './caller.decorator.js';
 import { CallerTokens } from './caller-tokens.js';
 
@@ -25,17 +24,11 @@ export class CallerTokenGuard implements CanActivate {
       setCaller(request, caller);
       return true;
     }
-    this.logger.warn({
+    throw refuseBearer(http, this.logger, {
       event: 'caller_auth_refused',
       reason: presented === undefined ? 'missing' : 'invalid',
-      method: request.method,
-      route: (request.route as { path?: string } | undefined)?.path,
+      message:
+        'A valid caller token is required: Authorization: Bearer <token from POST /callers/:caller/token>',
     });
-    http.getResponse<Response>().setHeader('WWW-Authenticate', 'Bearer realm="nest-kms-demo"');
-    throw new ApiError(
-      401,
-      'UNAUTHORIZED',
-      'A valid caller token is required: Authorization: Bearer <token from POST /callers/:caller/token>',
-    );
   }
 }
