@@ -314,8 +314,8 @@ async function checkStoredForms(fixture: Fixture, data: readonly ProfileData[]):
       const ok =
         implementation === 'plain'
           ? row.ssn === expected.ssn && row.bankAccount === JSON.stringify(expected.bankAccount)
-          : row.ssn.startsWith('kms1.') &&
-            row.bankAccount.startsWith('kms1.') &&
+          : row.ssn.startsWith('kms2.column.') &&
+            row.bankAccount.startsWith('kms2.column.') &&
             !row.ssn.includes(expected.ssn) &&
             !row.bankAccount.includes(expected.bankAccount.iban);
       if (!ok) {

@@ -71,7 +71,7 @@ import {
 } from './bench-support.js';
 import { KmsModule, KmsService, KmsStorage, type KmsConnectionOptions } from '@nest-kms/kms';
 import { SecretsModule, SecretsService } from '@nest-kms/secrets';
-import { secretBinding } from '../libs/secrets/src/secret.mapping.js';
+import { sealSecretValue } from '../libs/secrets/src/secret-values.js';
 
 type EngineName = 'sqlite' | 'postgres';
 
@@ -373,10 +373,8 @@ async function seed(fixture: Fixture, seeded: Seeded): Promise<number> {
   if (keyId === null) throw new Error(`${fixture.engine}: KmsService did not initialize`);
   const envelopes: string[] = [];
   for (let i = 0; i < seeded.names.length; i++) {
-    const envelope = await kms.encryptToString(seeded.values[i], {
-      aad: secretBinding(seeded.names[i], 1),
-    });
-    if (!envelope.startsWith(`kms1.${keyId}.`)) {
+    const { envelope } = sealSecretValue(kms, seeded.names[i], 1, seeded.values[i]);
+    if (!envelope.startsWith(`kms2.secret.${keyId}.`)) {
       throw new Error(`${fixture.engine}: an envelope is not under the active key ${keyId}`);
     }
     envelopes.push(envelope);
@@ -432,7 +430,7 @@ async function precompute(fixture: Fixture, keyId: string): Promise<FloorBatch[]
 
 /** Every row of both tables under `keyId`, by its key id column and its envelope's prefix. */
 async function checkAllUnder(fixture: Fixture, keyId: string, when: string): Promise<void> {
-  const prefix = `kms1.${keyId}.`;
+  const prefix = `kms2.secret.${keyId}.`;
   for (const plan of TABLES) {
     const [row] = await fixture.rows(
       `SELECT COUNT(*) AS total, SUM(CASE WHEN "${plan.keyId}" = ? AND substr("${plan.envelope}", 1, ${prefix.length}) = ? THEN 1 ELSE 0 END) AS under FROM "${plan.table}"`,

@@ -1,173 +1,28 @@
 import Database from 'better-sqlite3';
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import type { AadInput, EnvelopeV1 } from '@nest-kms/kms';
+import { randomBytes } from 'node:crypto';
+import type { AadInput } from '@nest-kms/kms';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
+import {
+  documentedAad,
+  documentedDecrypt,
+  documentedFingerprint,
+  documentedSeal,
+  documentedUnwrap,
+  fromCompactForm,
+  fromObjectForm,
+  toCompactForm,
+  toObjectForm,
+  u32,
+} from './support/documented-envelopes.js';
 import { KmsFixture, newMasterKey, type KmsApp } from './support/kms-fixture.js';
 
 /*
- * Proves docs/envelope-format.md: an independent implementation written here from the document
- * alone, with node:crypto and nothing of the library's envelope, AAD or wrapping code, recovers
- * the data keys from the database with the master key and decrypts what the real KmsService
- * produced (and the other way round).
+ * Proves docs/envelope-format.md: an independent implementation written from the document alone
+ * (test/support/documented-envelopes.ts), with node:crypto and nothing of the library's envelope,
+ * AAD or wrapping code, recovers the data keys from the database with the master key and
+ * decrypts what the real KmsService produced (and the other way round). The stores' values and
+ * the worked examples: envelope-format-stores.e2e-spec.ts.
  */
-
-/* ------------------------------------------------------------------------------------------ */
-/* The independent implementation: docs/envelope-format.md, section by section.               */
-/* ------------------------------------------------------------------------------------------ */
-
-/** "Master-key fingerprint": "local:" + hex of the first 16 bytes of HMAC-SHA256(mk, label). */
-function documentedFingerprint(masterKey: Buffer): string {
-  const mac = createHmac('sha256', masterKey).update('nest-kms fingerprint', 'utf8').digest();
-  return `local:${mac.subarray(0, 16).toString('hex')}`;
-}
-
-/** "Data-key wrapping": HKDF-SHA256, empty salt, info label, 32 bytes; then AES-256-GCM. */
-function documentedUnwrap(masterKey: Buffer, keyId: string, wrappedKeyColumn: string): Buffer {
-  const wrapped = strictDecode(wrappedKeyColumn, 'base64');
-  if (wrapped.length !== 61 || wrapped[0] !== 0x01) throw new Error('not a v1 wrapped key');
-  const wrappingKey = Buffer.from(
-    hkdfSync('sha256', masterKey, Buffer.alloc(0), 'nest-kms/v1/data-key-wrapping', 32),
-  );
-  const iv = wrapped.subarray(1, 13);
-  const tag = wrapped.subarray(13, 29);
-  const ciphertext = wrapped.subarray(29, 61);
-  const decipher = createDecipheriv('aes-256-gcm', wrappingKey, iv, { authTagLength: 16 });
-  decipher.setAuthTag(tag);
-  decipher.setAAD(Buffer.from(`nest-kms/data-key/v1:${keyId}`, 'utf8'));
-  return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
-}
-
-/** "Binary fields": only the canonical encoding is accepted. */
-function strictDecode(text: string, encoding: 'base64' | 'base64url'): Buffer {
-  const bytes = Buffer.from(text, encoding);
-  if (bytes.toString(encoding) !== text) throw new Error(`not canonical ${encoding}`);
-  return bytes;
-}
-
-interface DocumentedEnvelope {
-  keyId: string;
-  timestamp: number;
-  iv: Buffer;
-  tag: Buffer;
-  ciphertext: Buffer;
-  aad: Buffer | undefined;
-}
-
-/** "Object form": standard base64 with padding in iv, tag, ciphertext, aad. */
-function fromObjectForm(envelope: EnvelopeV1): DocumentedEnvelope {
-  if (envelope.v !== 1 || envelope.alg !== 'aes-256-gcm') throw new Error('not envelope v1');
-  return {
-    keyId: envelope.keyId,
-    timestamp: envelope.timestamp,
-    iv: strictDecode(envelope.iv, 'base64'),
-    tag: strictDecode(envelope.tag, 'base64'),
-    ciphertext: strictDecode(envelope.ciphertext, 'base64'),
-    aad: envelope.aad === undefined ? undefined : strictDecode(envelope.aad, 'base64'),
-  };
-}
-
-/** "Compact form": kms1.<keyId>.<timestamp>.<iv>.<tag>.<ciphertext>[.<aad>], base64url unpadded. */
-function fromCompactForm(text: string): DocumentedEnvelope {
-  const parts = text.split('.');
-  if (parts[0] !== 'kms1' || (parts.length !== 6 && parts.length !== 7)) {
-    throw new Error('not a compact v1 envelope');
-  }
-  const [, keyId, timestamp, iv, tag, ciphertext, aad] = parts;
-  if (!/^(?:0|[1-9][0-9]*)$/.test(timestamp)) throw new Error('bad timestamp');
-  return {
-    keyId,
-    timestamp: Number(timestamp),
-    iv: strictDecode(iv, 'base64url'),
-    tag: strictDecode(tag, 'base64url'),
-    ciphertext: strictDecode(ciphertext, 'base64url'),
-    aad: aad === undefined ? undefined : strictDecode(aad, 'base64url'),
-  };
-}
-
-function u32(value: number): Buffer {
-  const out = Buffer.alloc(4);
-  out.writeUInt32BE(value);
-  return out;
-}
-
-/** "GCM additional data": the header layout table, field by field. */
-function documentedHeader(keyId: string, timestamp: number, aad: Buffer | undefined): Buffer {
-  const time = Buffer.alloc(8);
-  time.writeBigUInt64BE(BigInt(timestamp));
-  return Buffer.concat([
-    Buffer.from('nest-kms/envelope', 'ascii'),
-    Buffer.of(1),
-    Buffer.of('aes-256-gcm'.length),
-    Buffer.from('aes-256-gcm', 'ascii'),
-    Buffer.of(keyId.length),
-    Buffer.from(keyId, 'ascii'),
-    time,
-    aad === undefined ? Buffer.of(0) : Buffer.concat([Buffer.of(1), u32(aad.length), aad]),
-  ]);
-}
-
-/** "Canonical encoding of the caller's AAD". */
-function documentedAad(aad: AadInput): Buffer {
-  if (typeof aad === 'string') return Buffer.concat([Buffer.of(0x01), Buffer.from(aad, 'utf8')]);
-  const lengthPrefixed = (text: string): Buffer => {
-    const bytes = Buffer.from(text, 'utf8');
-    return Buffer.concat([u32(bytes.length), bytes]);
-  };
-  // Sorted by UTF-16 code units: what Array.prototype.sort does with strings.
-  const keys = Object.keys(aad).sort();
-  return Buffer.concat([
-    Buffer.of(0x02),
-    ...keys.flatMap((key) => [lengthPrefixed(key), lengthPrefixed(aad[key])]),
-  ]);
-}
-
-function documentedDecrypt(dataKey: Buffer, envelope: DocumentedEnvelope): Buffer {
-  const decipher = createDecipheriv('aes-256-gcm', dataKey, envelope.iv, { authTagLength: 16 });
-  decipher.setAuthTag(envelope.tag);
-  decipher.setAAD(documentedHeader(envelope.keyId, envelope.timestamp, envelope.aad));
-  return Buffer.concat([decipher.update(envelope.ciphertext), decipher.final()]);
-}
-
-function documentedEncrypt(
-  dataKey: Buffer,
-  keyId: string,
-  plaintext: Buffer,
-  aad: AadInput | undefined,
-): EnvelopeV1 {
-  const iv = randomBytes(12);
-  const timestamp = Date.now();
-  const encodedAad = aad === undefined ? undefined : documentedAad(aad);
-  const cipher = createCipheriv('aes-256-gcm', dataKey, iv, { authTagLength: 16 });
-  cipher.setAAD(documentedHeader(keyId, timestamp, encodedAad));
-  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return {
-    v: 1,
-    alg: 'aes-256-gcm',
-    keyId,
-    iv: iv.toString('base64'),
-    tag: cipher.getAuthTag().toString('base64'),
-    ciphertext: ciphertext.toString('base64'),
-    ...(encodedAad === undefined ? {} : { aad: encodedAad.toString('base64') }),
-    timestamp,
-  };
-}
-
-/** The compact form of an object-form envelope: each binary field re-encoded as base64url. */
-function toDocumentedCompact(envelope: EnvelopeV1): string {
-  const url = (base64: string): string => strictDecode(base64, 'base64').toString('base64url');
-  const parts = [
-    'kms1',
-    envelope.keyId,
-    String(envelope.timestamp),
-    url(envelope.iv),
-    url(envelope.tag),
-    url(envelope.ciphertext),
-  ];
-  if (envelope.aad !== undefined) parts.push(url(envelope.aad));
-  return parts.join('.');
-}
-
-/* ------------------------------------------------------------------------------------------ */
 
 interface DataKeyRow {
   id: string;
@@ -296,10 +151,11 @@ describe('docs/envelope-format.md, checked by an independent implementation (SQL
       const keyId = kmsApp.kms.getStatus().activeKeyId;
       if (keyId === null) throw new Error('no active key');
       const payload = randomBytes(300);
-      const envelope = documentedEncrypt(dataKeyFromDatabase(keyId), keyId, payload, aad);
+      const sealed = documentedSeal(dataKeyFromDatabase(keyId), { keyId, aad }, payload);
+      const envelope = toObjectForm(sealed);
       const opened = await kmsApp.kms.decryptData(envelope, { ...options, as: 'buffer' });
       expect(opened.equals(payload)).toBe(true);
-      const compactOpened = await kmsApp.kms.decryptData(toDocumentedCompact(envelope), {
+      const compactOpened = await kmsApp.kms.decryptData(toCompactForm(sealed), {
         ...options,
         as: 'buffer',
       });
