@@ -198,7 +198,6 @@ describe.each(ENGINES)(
 
     it('encrypted columns: kms2.column envelopes bound to table, column, row and aad()', async () => {
       const app = await startProfilesApp(db, masterKeyText, new SqlRecorder());
-      let id: string;
       try {
         const repository = app.dataSource.getRepository(UserProfile);
         const saved = await repository.save(
