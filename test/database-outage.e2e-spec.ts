@@ -58,6 +58,7 @@ describe.each(ENGINES)('library calls during a database outage on %s', (engine) 
       ['list', () => secrets.listSecrets()],
       ['status', () => secrets.getStatus()],
       ['data key rotation', () => kms.rotateDataKey()],
+      ['backup', () => secrets.backupSecrets()],
     ];
     for (const [label, call] of calls) {
       const error = await call().then(

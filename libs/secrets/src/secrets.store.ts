@@ -43,8 +43,11 @@ export class SecretsStore {
     };
   }
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.storage.transaction(work);
+  transaction<T>(
+    work: (manager: EntityManager) => Promise<T>,
+    isolation?: 'REPEATABLE READ',
+  ): Promise<T> {
+    return this.storage.transaction(work, isolation);
   }
 
   /** The secret's row, locked against concurrent writers until the transaction ends (Postgres). */

@@ -4,6 +4,7 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel.js';
 import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
 import { KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
 import { DatabaseUnavailableError } from '../errors/database-unavailable.error.js';
@@ -146,9 +147,14 @@ export class KmsStorage implements OnApplicationShutdown {
     });
   }
 
-  /** Runs `work` in a transaction (one at a time on SQLite, see run()). */
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.run((dataSource) => dataSource.transaction(work));
+  /** Runs `work` in a transaction (one at a time on SQLite, see run()), at `isolation` if given. */
+  transaction<T>(
+    work: (manager: EntityManager) => Promise<T>,
+    isolation?: IsolationLevel,
+  ): Promise<T> {
+    return this.run((dataSource) =>
+      isolation ? dataSource.transaction(isolation, work) : dataSource.transaction(work),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

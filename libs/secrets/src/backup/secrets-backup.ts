@@ -133,9 +133,10 @@ export class SecretsBackup {
     });
     // Postgres' default READ COMMITTED gives each statement its own snapshot; SQLite's
     // transaction already reads one.
-    return this.dataSource.options.type === 'postgres'
-      ? this.dataSource.transaction('REPEATABLE READ', read)
-      : this.store.transaction(read);
+    return this.store.transaction(
+      read,
+      this.dataSource.options.type === 'postgres' ? 'REPEATABLE READ' : undefined,
+    );
   }
 
   /** The writes of a restore and its audit record, in one transaction, conflicts checked again inside it. */
