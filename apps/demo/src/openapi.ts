@@ -13,7 +13,8 @@ export function setupOpenApi(app: INestApplication): void {
     .addBearerAuth({
       type: 'http',
       scheme: 'bearer',
-      description: 'The admin token: the secret ADMIN_TOKEN (see apps/demo/README.md)',
+      description:
+        'The admin token (the secret ADMIN_TOKEN) for secrets, keys and /callers; a caller token from POST /callers/:caller/token for /encrypt, /decrypt and /notes (see apps/demo/README.md)',
     })
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, config));
