@@ -201,7 +201,7 @@ const DEFECTS: [string, Defect, string][] = [
   ['a payload that is not JSON', () => '{"format":"nest-kms-secrets-backup",', 'not JSON'],
   ['another format', (p) => void (p.format = 'nest-kms-config-backup'), '(format, v)'],
   ['a newer format version', (p) => void (p.v = 2), '(format, v)'],
-  ['an unknown top-level field', (p) => void (p.comment = 'hello'), 'unknown field(s) comment'],
+  ['an unknown top-level field', (p) => void (p.comment = 'hello'), 'unknown field(s) "comment"'],
   ['no keyring', ({ keyring: _dropped, ...rest }) => JSON.stringify(rest), 'lacks keyring'],
   ['a createdAt that is not a date', (p) => void (p.createdAt = 'yesterday'), 'createdAt'],
   [
@@ -217,7 +217,7 @@ const DEFECTS: [string, Defect, string][] = [
   [
     'a secret twice',
     (p) => void p.secrets.push(structuredClone(password(p))),
-    'db/password appears twice',
+    '"db/password" appears twice',
   ],
   ['currentVersion as a string', (p) => void (password(p).currentVersion = '3'), 'currentVersion'],
   [
@@ -233,7 +233,7 @@ const DEFECTS: [string, Defect, string][] = [
   [
     'a version twice',
     (p) => void password(p).versions.push(structuredClone(password(p).versions[0])),
-    'version 1 appears twice',
+    'version "1" appears twice',
   ],
   [
     'a malformed envelope',
@@ -274,7 +274,7 @@ const DEFECTS: [string, Defect, string][] = [
   [
     'an unknown field in a version',
     (p) => void (password(p).versions[0].value = 'plain'),
-    'unknown field(s) value',
+    'unknown field(s) "value"',
   ],
 ];
 

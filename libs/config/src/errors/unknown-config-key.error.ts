@@ -1,4 +1,4 @@
-import { KmsError } from '@nest-kms/kms';
+import { KmsError, quotedInput } from '@nest-kms/kms';
 
 /** ConfigLoader.get() was given a name that is neither a field nor a bound secret or variable. */
 export class UnknownConfigKeyError extends KmsError {
@@ -7,6 +7,6 @@ export class UnknownConfigKeyError extends KmsError {
     readonly schema: string,
     readonly key: string,
   ) {
-    super(`${schema} has no field, secret or environment variable named "${key}"`);
+    super(`${schema} has no field, secret or environment variable named ${quotedInput(key)}`);
   }
 }

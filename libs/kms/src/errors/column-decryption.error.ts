@@ -1,4 +1,5 @@
 import { KmsError } from './kms.error.js';
+import { quotedInput } from './quoted-input.js';
 
 /**
  * A value of an encrypted column could not be read back: wrong row or column (the AAD binds it),
@@ -15,6 +16,6 @@ export class ColumnDecryptionError extends KmsError {
     readonly reason: string,
     detail: string,
   ) {
-    super(`Cannot decrypt ${entity}.${column} of row ${rowId}: ${detail} (${reason})`);
+    super(`Cannot decrypt ${entity}.${column} of row ${quotedInput(rowId)}: ${detail} (${reason})`);
   }
 }

@@ -1,4 +1,5 @@
 import { KmsError } from './kms.error.js';
+import { quotedInput } from './quoted-input.js';
 
 /**
  * destroyDataKey() refused: the key is the active one, or envelopes in registered columns still
@@ -14,8 +15,8 @@ export class DataKeyInUseError extends KmsError {
   ) {
     super(
       active
-        ? `Data key ${keyId} is the active key: rotate the data key before destroying it; nothing was deleted`
-        : `Data key ${keyId} is still used by ${envelopes} envelope(s): run re-encryption (reencrypt()) first; nothing was deleted`,
+        ? `Data key ${quotedInput(keyId)} is the active key: rotate the data key before destroying it; nothing was deleted`
+        : `Data key ${quotedInput(keyId)} is still used by ${envelopes} envelope(s): run re-encryption (reencrypt()) first; nothing was deleted`,
     );
   }
 }

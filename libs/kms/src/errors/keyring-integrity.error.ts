@@ -1,4 +1,5 @@
 import { KmsError } from './kms.error.js';
+import { quotedInput } from './quoted-input.js';
 
 /**
  * A stored data key failed to unwrap although the master key fingerprint matched:
@@ -10,6 +11,6 @@ export class KeyringIntegrityError extends KmsError {
     readonly keyId: string,
     readonly problem: string,
   ) {
-    super(`Keyring integrity check failed for data key ${keyId}: ${problem}`);
+    super(`Keyring integrity check failed for data key ${quotedInput(keyId)}: ${problem}`);
   }
 }

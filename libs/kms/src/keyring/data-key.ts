@@ -5,6 +5,13 @@ import { KmsError } from '../errors/kms.error.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 import type { StoredDataKey } from './keyring-store.interface.js';
 
+/** What a data key id can be (envelopes refuse any other keyId; the column holds 64). */
+const DATA_KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** False for a value no stored data key can have as its id (it never reaches the database). */
+export const isDataKeyId = (id: unknown): id is string =>
+  typeof id === 'string' && DATA_KEY_ID.test(id);
+
 /** A data key in memory: the only place its plain material exists. */
 export interface DataKey {
   readonly id: string;
@@ -22,8 +29,8 @@ export async function newDataKey(
   provider: MasterKeyProvider,
   masterKeyFingerprint: string,
   createdAt: number,
+  id = `dk-${randomUUID()}`,
 ): Promise<{ stored: StoredDataKey; material: Buffer }> {
-  const id = `dk-${randomUUID()}`;
   const material = randomBytes(AES_256_GCM.keyBytes);
   const wrappedKey = await provider.wrapDataKey(material, id);
   return {

@@ -1,3 +1,4 @@
+import { quotedInput } from '@nest-kms/kms';
 import { InvalidBackupError } from '../errors/invalid-backup.error.js';
 
 /* Field checks for an opened backup payload: each refusal is an InvalidBackupError naming the field. */
@@ -19,8 +20,14 @@ export function record<K extends string>(
   const missing = names.filter((name) => !Object.hasOwn(value, name));
   const unknown = keys.filter((key) => !(names as readonly string[]).includes(key));
   if (missing.length > 0) fail(`${at} lacks ${missing.join(', ')}`);
-  if (unknown.length > 0) fail(`${at} has unknown field(s) ${unknown.join(', ')}`);
+  if (unknown.length > 0) fail(`${at} has unknown field(s) ${quotedList(unknown)}`);
   return value as Record<K, unknown>;
+}
+
+/** The first few of `values`, each quoted, and how many more: a message of bounded length. */
+function quotedList(values: readonly string[], shown = 3): string {
+  const more = values.length > shown ? ` and ${values.length - shown} more` : '';
+  return values.slice(0, shown).map(quotedInput).join(', ') + more;
 }
 
 export function list(value: unknown, at: string): unknown[] {
@@ -51,7 +58,7 @@ export function nullableEpoch(value: unknown, at: string): number | null {
 export function unique(values: string[], what: string): void {
   const seen = new Set<string>();
   for (const value of values) {
-    if (seen.has(value)) fail(`${what} ${value} appears twice`);
+    if (seen.has(value)) fail(`${what} ${quotedInput(value)} appears twice`);
     seen.add(value);
   }
 }
