@@ -10,6 +10,7 @@ import {
   jsonOf,
   leaksIn,
   SecretValues,
+  startKeyringIn,
   type CliRun,
 } from './support/cli-runner.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
@@ -116,7 +117,8 @@ describe.each(ENGINES)('nest-kms backup on %s', CLI_SUITE_OPTIONS, (engine) => {
 
   it('a backup under another master key, a missing file and a non-backup are refused', async () => {
     const file = join(dir, 'backup.json');
-    await cliOn(source, masterKey)(['backup', 'export', '--out', file]);
+    await startKeyringIn(source, masterKey);
+    expect((await cliOn(source, masterKey)(['backup', 'export', '--out', file])).exitCode).toBe(0);
     const otherKey = randomBytes(32).toString('base64');
     secretValues.add(otherKey);
     const elsewhere = cliOn(fresh, otherKey);

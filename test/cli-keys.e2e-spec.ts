@@ -11,6 +11,7 @@ import {
   leaksIn,
   SecretValues,
   runCli,
+  startKeyringIn,
   type CliRun,
 } from './support/cli-runner.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
@@ -62,6 +63,8 @@ describe.each(ENGINES)('nest-kms keys on %s', CLI_SUITE_OPTIONS, (engine) => {
   beforeEach(async () => {
     db = await createTestDatabase(engine);
     masterKey = newMasterKey();
+    // The CLI operates on an application's keyring; it never starts one for key commands.
+    await startKeyringIn(db, masterKey);
     cli = cliOn(db, masterKey);
   });
 
@@ -89,7 +92,7 @@ describe.each(ENGINES)('nest-kms keys on %s', CLI_SUITE_OPTIONS, (engine) => {
     return values;
   }
 
-  it('status of a new database shows its one active key and no secrets', async () => {
+  it('status of a new keyring shows its one active key and no secrets', async () => {
     const human = await cli(['status']);
     expect(human.exitCode).toBe(0);
     expect(human.stdout).toMatch(/^master key\s+local:[0-9a-f]+$/m);
@@ -111,7 +114,7 @@ describe.each(ENGINES)('nest-kms keys on %s', CLI_SUITE_OPTIONS, (engine) => {
     const run = await runCli(
       ['status', '--db', join(tmpdir(), `never-${randomBytes(4).toString('hex')}`, 'x.sqlite')],
       {
-        env: { KMS_SQLITE_PATH: undefined },
+        env: { SQLITE_PATH: undefined },
       },
     );
     expect(run.exitCode).toBe(5);

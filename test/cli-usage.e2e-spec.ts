@@ -25,7 +25,7 @@ let env: Record<string, string>;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'nest-kms-cli-usage-'));
-  env = { KMS_MASTER_KEY: MASTER_KEY, KMS_SQLITE_PATH: join(dir, 'never-created.sqlite') };
+  env = { KMS_MASTER_KEY: MASTER_KEY, SQLITE_PATH: join(dir, 'never-created.sqlite') };
 });
 
 afterAll(() => {
@@ -100,7 +100,7 @@ describe('usage errors', CLI_SUITE_OPTIONS, () => {
     expect(message).toContain(says);
     expect(message).toMatch(/\(see nest-kms --help\)$/);
     // Refused before anything was opened.
-    expect(existsSync(env.KMS_SQLITE_PATH)).toBe(false);
+    expect(existsSync(env.SQLITE_PATH)).toBe(false);
   });
 
   it('a database named wrongly for the environment is a usage error too', async () => {
@@ -129,11 +129,25 @@ describe('usage errors', CLI_SUITE_OPTIONS, () => {
     expect(run.stderr).not.toContain(password);
   });
 
+  it.each([
+    ['an unknown option with terminal escapes', ['status', '--\u001b[2J\u001b[31mred']],
+    ['a missing file with a newline and escapes', ['backup', 'import', '\u001b[31mx\nforged: ok']],
+    ['a file name of 10 KB', ['backup', 'import', `\u001b[0m${'x'.repeat(10_240)}`]],
+  ])('%s: the error line shows it quoted, bounded and escaped', async (_, argv) => {
+    const run = await runCli(argv, { env });
+    expect(run.exitCode).not.toBe(0);
+    expect(run.stderr.endsWith('\n')).toBe(true);
+    const line = run.stderr.slice(0, -1);
+    expect(line.replace(/…/g, '')).toMatch(/^[\x20-\x7e]+$/);
+    expect(line.length).toBeLessThan(800);
+    expect(errorLineOf(run).message).toContain('\\u001b');
+  });
+
   it('an invalid KMS_MASTER_KEY exits 5 and is not echoed', async () => {
     const run = await runCli(['status'], { env: { ...env, KMS_MASTER_KEY: TYPED_SECRET } });
     expect(run).toMatchObject({ exitCode: 5, stdout: '' });
     expect(errorLineOf(run).code).toBe('KMS_INVALID_MASTER_KEY');
-    expect(existsSync(env.KMS_SQLITE_PATH)).toBe(false);
+    expect(existsSync(env.SQLITE_PATH)).toBe(false);
   });
 });
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, onTestFinished } from 'vitest';
 import { PROJECT_ROOT, bundleChildEntry } from './child-process.js';
 import type { TestDatabase } from './databases.js';
+import { startSecretsApp } from './secrets-fixture.js';
 
 /*
  * Runs the operator CLI (apps/cli) as an operator would: a separate Node process, argv, env and
@@ -24,6 +25,8 @@ export interface CliRunOptions {
   stdin?: string;
   /** The command prints a secret on purpose (keygen, secrets get): its stdout is not scanned. */
   printsSecret?: boolean;
+  /** The working directory, for the default database path (default: an empty directory). */
+  cwd?: string;
 }
 
 export interface CliRun {
@@ -63,7 +66,7 @@ export async function runCli(
   }
   const child = spawn(process.execPath, [bundle, ...args], {
     env,
-    cwd: WORKING_DIR,
+    cwd: options.cwd ?? WORKING_DIR,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   try {
@@ -95,11 +98,17 @@ export async function runCli(
   return run;
 }
 
-/** How the CLI finds a test database: DATABASE_URL for Postgres, KMS_SQLITE_PATH for SQLite. */
+/** How the CLI finds a test database: DATABASE_URL for Postgres, SQLITE_PATH for SQLite. */
 export function cliDatabaseEnv(db: TestDatabase): Record<string, string> {
   const connection = db.connection;
   if (connection.type === 'postgres') return { DATABASE_URL: String(connection.url) };
-  return { KMS_SQLITE_PATH: String(connection.database) };
+  return { SQLITE_PATH: String(connection.database) };
+}
+
+/** The keyring (and secrets tables) an application leaves in `db` on its first start. */
+export async function startKeyringIn(db: TestDatabase, masterKey: string): Promise<void> {
+  const app = await startSecretsApp(db, { masterKey });
+  await app.close();
 }
 
 /** The CLI against one database with one master key, as an operator's shell would have it. */

@@ -42,5 +42,11 @@ export interface CliCommand {
   readonly options?: Readonly<Record<string, CliOption>>;
   /** Works on the database with the master key (every command but keygen): takes --db, --verbose. */
   readonly store: boolean;
+  /**
+   * Stores secrets, so it may start a new database and keyring where there is none (secrets set,
+   * secrets import, backup import). Every other command refuses a database without a keyring
+   * rather than create one under the operator's key beside the application's.
+   */
+  readonly createsKeyring?: boolean;
   run(context: CommandContext): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { KmsError } from '@nest-kms/kms';
+import { KmsError, quotedInput } from '@nest-kms/kms';
 
 /** Process exit codes: documented in `--help` and docs/cli.md; scripts depend on them. */
 export const EXIT = {
@@ -79,7 +79,8 @@ export interface Failure {
 
 /**
  * What to tell the operator about `error`. Library errors carry no secrets by contract; other
- * errors (driver, file system) are cut to their first line with credentials in URLs masked.
+ * errors (driver, file system) may repeat their input: their text is shown only quoted (bounded,
+ * escaped), after credentials in URLs are masked.
  */
 export function describeFailure(error: unknown): Failure {
   if (error instanceof CliError) {
@@ -95,11 +96,15 @@ export function describeFailure(error: unknown): Failure {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'ENOENT') {
     const path = (error as NodeJS.ErrnoException).path;
-    return { code: 'FILE_NOT_FOUND', message: `no such file: ${path}`, exitCode: EXIT.notFound };
+    return {
+      code: 'FILE_NOT_FOUND',
+      message: `no such file: ${quotedInput(path)}`,
+      exitCode: EXIT.notFound,
+    };
   }
   return {
     code: typeof code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(code) ? code : 'FAILED',
-    message: maskCredentials(oneLine(messageOf(error))),
+    message: quotedInput(maskCredentials(oneLine(messageOf(error)))),
     exitCode: EXIT.failure,
   };
 }

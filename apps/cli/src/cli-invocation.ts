@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { quotedInput } from '@nest-kms/kms';
 import type { CliCommand, CliOption, OptionValue } from './cli-command.interface.js';
 import { COMMANDS, GROUPS } from './cli-commands.js';
 import { usageError } from './cli-errors.js';
@@ -55,8 +56,9 @@ export function parseInvocation(argv: readonly string[]): Invocation {
       allowPositionals: true,
     });
   } catch (error) {
-    // parseArgs names the option, never its value; its advice about '--' is noise here.
-    throw usageError(`${(error as Error).message.split('. To specify')[0]}`);
+    // parseArgs names the option as typed (never its value): shown quoted, without its advice
+    // about '--', which is noise here.
+    throw usageError(quotedInput((error as Error).message.split('. To specify')[0]));
   }
   const operands = parsed.positionals.slice(command.path.length);
   checkOperands(command, operands);

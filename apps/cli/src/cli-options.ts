@@ -7,7 +7,7 @@ export const STORE_OPTIONS: Readonly<Record<string, CliOption>> = {
     type: 'string',
     value: 'PATH|URL',
     description:
-      'SQLite file or postgres:// URL (default: DATABASE_URL, else KMS_SQLITE_PATH, else data/nest-kms.sqlite)',
+      "SQLite file or postgres:// URL (default: DATABASE_URL, else SQLITE_PATH, else $DATA_DIR/demo.sqlite, the demo's)",
   },
   verbose: { type: 'boolean', description: "the libraries' log lines (JSON) on stderr" },
 };

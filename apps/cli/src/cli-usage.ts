@@ -7,8 +7,9 @@ const ENVIRONMENT: readonly [string, string][] = [
   ['KMS_MASTER_KEY', 'the master key (base64 of 32 bytes); required by every command but keygen'],
   ['KMS_MASTER_KEY_PREVIOUS', 'the key being rotated away from (see docs/key-lifecycle.md)'],
   ['KMS_NEW_MASTER_KEY', 'keys rotate-master: the new key (else read from stdin)'],
-  ['DATABASE_URL', 'postgres:// URL of the database (else KMS_SQLITE_PATH)'],
-  ['KMS_SQLITE_PATH', 'SQLite file (default data/nest-kms.sqlite)'],
+  ['DATABASE_URL', 'postgres:// URL of the database (else SQLITE_PATH)'],
+  ['SQLITE_PATH', "SQLite file (default $DATA_DIR/demo.sqlite, the demo's database)"],
+  ['DATA_DIR', "the demo's data directory (default data)"],
 ];
 
 /** `nest-kms --help`: every command, the environment and the exit codes. */

@@ -31,7 +31,12 @@ export async function runCli(io: CliIo): Promise<ExitCode> {
         typeof options.db === 'string' ? options.db : undefined,
         io.env,
       );
-      const opened = await openStore({ database, env: io.env, verbose: options.verbose === true });
+      const opened = await openStore({
+        database,
+        env: io.env,
+        verbose: options.verbose === true,
+        existingKeyringOnly: command.createsKeyring !== true,
+      });
       if (opened.created) out.note(`created a new database: ${database.description}`);
       return opened;
     };

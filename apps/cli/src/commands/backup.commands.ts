@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import type { CliCommand } from '../cli-command.interface.js';
+import { quotedInput } from '@nest-kms/kms';
 import { CliError, EXIT, usageError } from '../cli-errors.js';
 import { flag, JSON_OPTION, stringOption } from '../cli-options.js';
 
@@ -43,6 +44,7 @@ const backupImport: CliCommand = {
   ],
   options: JSON_OPTION,
   store: true,
+  createsKeyring: true,
   async run(context) {
     const { out } = context;
     const file = context.operands[0];
@@ -51,7 +53,7 @@ const backupImport: CliCommand = {
       document = JSON.parse(await readFile(file, 'utf8'));
     } catch (error) {
       if (!(error instanceof SyntaxError)) throw error;
-      throw new CliError('INVALID_BACKUP_FILE', `${file} is not a backup (not JSON)`);
+      throw new CliError('INVALID_BACKUP_FILE', `${quotedInput(file)} is not a backup (not JSON)`);
     }
     // The file holds backupSecrets()'s whole result; a bare artifact is accepted too.
     const artifact = (document as { artifact?: unknown } | null)?.artifact ?? document;
@@ -85,7 +87,7 @@ async function writeOwnerOnly(file: string, text: string, replace: boolean): Pro
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     throw new CliError(
       'FILE_EXISTS',
-      `${file} exists; choose another file or pass --force to replace it`,
+      `${quotedInput(file)} exists; choose another file or pass --force to replace it`,
       EXIT.conflict,
     );
   }

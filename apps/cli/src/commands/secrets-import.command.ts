@@ -30,6 +30,7 @@ export const secretsImportCommand: CliCommand = {
     ...JSON_OPTION,
   },
   store: true,
+  createsKeyring: true,
   async run(context) {
     const file = stringOption(context, 'from') ?? '.env';
     const variables = parseEnv(await readFile(file, 'utf8'));

@@ -87,6 +87,7 @@ const secretsSet: CliCommand = {
     ...JSON_OPTION,
   },
   store: true,
+  createsKeyring: true,
   async run(context) {
     const tags = parseTags(stringsOption(context, 'tag'));
     const ttlDays = integerOption(context, 'ttl-days', 1);

@@ -2,12 +2,12 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { KmsService, LocalMasterKeyProvider } from '@nest-kms/kms';
 import { SecretsService } from '@nest-kms/secrets';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { dirname } from 'node:path';
 import { CliError, EXIT } from '../cli-errors.js';
 import { CliModule } from './cli.module.js';
 import type { DatabaseTarget } from './database-target.js';
+import { requireExistingKeyring } from './existing-keyring.js';
 import { StderrLogger } from './stderr.logger.js';
 
 /** The opened libraries a command works with. */
@@ -26,6 +26,8 @@ export interface OpenStoreOptions {
   database: DatabaseTarget;
   env: NodeJS.ProcessEnv;
   verbose: boolean;
+  /** Refuse a database without a keyring instead of starting one (every command but those storing secrets). */
+  existingKeyringOnly: boolean;
 }
 
 /** Starts a Nest application context with KmsModule and SecretsModule on `database`. */
@@ -45,11 +47,9 @@ export async function openStore(options: OpenStoreOptions): Promise<CliStore> {
     const key = env[name];
     if (key) LocalMasterKeyProvider.fromBase64(key, name).destroy();
   }
-  let created = false;
-  if (database.sqliteFile !== undefined && !existsSync(database.sqliteFile)) {
-    mkdirSync(dirname(database.sqliteFile), { recursive: true, mode: 0o700 });
-    created = true;
-  }
+  if (options.existingKeyringOnly) await requireExistingKeyring(database);
+  // KmsModule creates a missing SQLite file (0600, in a 0700 directory) as it opens it.
+  const created = database.sqliteFile !== undefined && !existsSync(database.sqliteFile);
   const app: INestApplicationContext = await NestFactory.createApplicationContext(
     CliModule.forConnection(database.connection),
     { logger: options.verbose ? new StderrLogger() : false, abortOnError: false },
