@@ -1,5 +1,10 @@
 import { IsInt } from 'class-validator';
-import { DataKeyNotFoundError, MasterKeyMismatchError, quotedInput } from '@nest-kms/kms';
+import {
+  DataKeyNotFoundError,
+  InvalidExportError,
+  MasterKeyMismatchError,
+  quotedInput,
+} from '@nest-kms/kms';
 import { InvalidBackupError } from '@nest-kms/secrets';
 import { FromEnv, UnknownConfigKeyError } from '@nest-kms/config';
 import { caught } from './support/caught.js';
@@ -58,6 +63,15 @@ describe.each(ENGINES)('error messages quote hostile input on %s', (engine) => {
         app.kms.importKeyring({ masterKeyFingerprint: input, dataKeys: [] }),
       );
       expect(error).toBeInstanceOf(MasterKeyMismatchError);
+      expectQuoted(error, input);
+    });
+
+    it('KmsService.openExport: InvalidExportError', async () => {
+      const sealed = await app.kms.sealExport(Buffer.from('{}'), 'secrets-backup');
+      const error = await caught(() =>
+        app.kms.openExport({ ...sealed, masterKeyFingerprint: input }, 'secrets-backup'),
+      );
+      expect(error).toBeInstanceOf(InvalidExportError);
       expectQuoted(error, input);
     });
 

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { DataKeyNotFoundError } from '../errors/data-key-not-found.error.js';
 import { KeyringIntegrityError } from '../errors/keyring-integrity.error.js';
 import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
+import { quotedInput } from '../errors/quoted-input.js';
 import type { DataKeyRotation } from '../interfaces/data-key-rotation.interface.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 import { newDataKey, unwrapDataKey, type DataKey } from './data-key.js';
@@ -336,7 +337,7 @@ export class Keyring {
     return Promise.reject(
       new KeyringIntegrityError(
         row.id,
-        `it is wrapped under master key ${row.masterKeyFingerprint.slice(0, 80)}, which this process does not hold (restart it with the current KMS_MASTER_KEY)`,
+        `it is wrapped under master key ${quotedInput(row.masterKeyFingerprint)}, which this process does not hold (restart it with the current KMS_MASTER_KEY)`,
       ),
     );
   }

@@ -3,6 +3,7 @@ import { AES_256_GCM, gcmOpen, gcmSeal } from '../crypto/aes-256-gcm.js';
 import { decodeCanonical } from '../crypto/base64.js';
 import { InvalidExportError } from '../errors/invalid-export.error.js';
 import { KmsError } from '../errors/kms.error.js';
+import { quotedInput } from '../errors/quoted-input.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 
 /**
@@ -71,8 +72,8 @@ export async function openExport(
   if (fields.purpose !== purpose) throw new InvalidExportError(`not a ${purpose} export`);
   if (fields.masterKeyFingerprint !== fingerprint) {
     throw new InvalidExportError(
-      // Untrusted text: echo a bounded prefix (a fingerprint is short and never secret).
-      `made under master key ${String(fields.masterKeyFingerprint).slice(0, 80)}, this keyring uses ${fingerprint}`,
+      // Untrusted text: shown quoted (a fingerprint is short and never secret).
+      `made under master key ${quotedInput(fields.masterKeyFingerprint)}, this keyring uses ${fingerprint}`,
     );
   }
   if (typeof fields.keyId !== 'string' || !/^ex-[0-9a-f-]{36}$/.test(fields.keyId)) {
