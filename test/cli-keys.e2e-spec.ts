@@ -138,7 +138,7 @@ describe.each(ENGINES)('nest-kms keys on %s', CLI_SUITE_OPTIONS, (engine) => {
     expect(after).toMatchObject({ activeKeyId: rotated.keyId, dataKeysCount: 2 });
     expect(after.dataKeys.find((key) => key.id === before.activeKeyId)?.status).toBe('retired');
     const human = await cli(['keys', 'rotate']);
-    expect(human.stdout).toMatch(/^rotated: active data key dk-\S+ \(retired dk-/);
+    expect(human.stdout).toMatch(/^rotated: active data key dk2-sc-\S+ \(retired dk2-sc-/);
   });
 
   it('keys rewrap moves every envelope under a retired key and reports the counts', async () => {
@@ -167,7 +167,7 @@ describe.each(ENGINES)('nest-kms keys on %s', CLI_SUITE_OPTIONS, (engine) => {
 
     const nothingLeft = await cli(['keys', 'rewrap']);
     expect(nothingLeft.stdout).toMatch(
-      /^moved 0 envelopes to data key dk-\S+ in .*; 0 failed, 0 remaining$/m,
+      /^moved 0 envelopes to data key dk2-sc-\S+ in .*; 0 failed, 0 remaining$/m,
     );
   });
 

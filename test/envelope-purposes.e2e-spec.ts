@@ -133,6 +133,29 @@ describe.each(ENGINES)('envelope purposes on %s', (engine) => {
     it('stores values as kms2.secret envelopes, and the keyring refuses format v1 from the start', async () => {
       expect(await storedSecretEnvelope(tables, names[0])).toMatch(/^kms2\.secret\./);
       expect(await legacyRefused(tables)).toBe('column,secret');
+      // Its data keys carry the refusal in their (authenticated) ids.
+      expect(app.kms.getStatus().activeKeyId).toMatch(/^dk2-sc-/);
+    });
+
+    it('erasing the record in the database does not make a minted value acceptable', async () => {
+      const name = names[0];
+      const version = await currentVersion(name);
+      await setLegacyRefused(tables, '');
+      const restarted = await startSecretsApp(db, { masterKey });
+      try {
+        const minted = await publicEnvelope(restarted.kms, MINTED, {
+          secret: name,
+          version: String(version),
+        });
+        await storeSecretEnvelope(tables, name, version, minted);
+        restarted.secrets.clearCache();
+        expect(await caught(() => restarted.secrets.getSecret(name))).toMatchObject({
+          code: 'KMS_LEGACY_ENVELOPE_REFUSED',
+        });
+      } finally {
+        await restarted.close();
+        await setLegacyRefused(tables, 'column,secret');
+      }
     });
 
     for (const name of names) {
@@ -370,10 +393,15 @@ describe.each(ENGINES)(
     beforeEach(async () => {
       db = await createTestDatabase(engine);
       masterKey = newMasterKey();
+      // A keyring as 0.1 left it: no record, and an active key whose id marks nothing.
       const first = await start();
       tables = await openKmsTables(db);
       await setLegacyRefused(tables, '');
       await first.close();
+      const upgraded = await start();
+      await upgraded.kms.rotateDataKey();
+      expect(upgraded.kms.getStatus().activeKeyId).toMatch(/^dk-/);
+      await upgraded.close();
     });
 
     afterEach(async () => {
@@ -412,6 +440,8 @@ describe.each(ENGINES)(
       expect(await app.secrets.getSecret('old.b', { version: 1 })).toBe('value-b');
       // No encrypted column is registered here: only the secrets store can be said to be done.
       expect(await legacyRefused(tables)).toBe('secret');
+      // The keyring moved to a data key whose id marks the secrets store.
+      expect(app.kms.getStatus().activeKeyId).toMatch(/^dk2-s-/);
       const { loggedEvents } = await import('./support/captured-logger.js');
       expect(loggedEvents('legacy_envelopes_refused', since)).toEqual([
         expect.objectContaining({ purposes: ['secret'] }),
@@ -424,13 +454,26 @@ describe.each(ENGINES)(
       expect(await caught(() => app.secrets.getSecret('old.a'))).toMatchObject({
         code: 'KMS_LEGACY_ENVELOPE_REFUSED',
       });
-      expect(await app.kms.reencrypt()).toMatchObject({ moved: 0, failed: 0 });
+      // The refusal rotated the data key: old.b's two rows move to it; the forgery stays as it is.
+      expect(await app.kms.reencrypt()).toMatchObject({ moved: 2, failed: 0 });
       expect(await storedSecretEnvelope(tables, 'old.a')).toBe(minted);
 
       // A restart reads the record: still refused.
       await app.close();
       const restarted = await start();
       expect(await caught(() => restarted.secrets.getSecret('old.a'))).toMatchObject({
+        code: 'KMS_LEGACY_ENVELOPE_REFUSED',
+      });
+      // Whoever erases the record mints under the marked active key: refused all the same.
+      await restarted.close();
+      await setLegacyRefused(tables, '');
+      const erased = await start();
+      const mintedAfter = await publicEnvelope(erased.kms, MINTED, {
+        secret: 'old.a',
+        version: '1',
+      });
+      await storeSecretEnvelope(tables, 'old.a', 1, mintedAfter);
+      expect(await caught(() => erased.secrets.getSecret('old.a'))).toMatchObject({
         code: 'KMS_LEGACY_ENVELOPE_REFUSED',
       });
     });
@@ -507,6 +550,12 @@ describe.each(ENGINES)('upgrading encrypted columns written before purposes, on 
     try {
       const repository = () => app.dataSource.getRepository(UserProfile);
       const profile = await repository().save(repository().create({ userId: 'u-1', ssn: 'x' }));
+      // A keyring as 0.1 left it (no record, an active key whose id marks nothing), and a value
+      // as 0.1 wrote it.
+      await sqlQuery(app.dataSource, "UPDATE kms_keyring SET legacy_refused_purposes = ''");
+      await app.close();
+      app = await startProfilesApp(db, masterKey, sql, { reencryption: { auto: false } });
+      await app.kms.rotateDataKey();
       const binding = {
         'kms.table': 'test_user_profiles',
         'kms.column': 'ssn',
@@ -518,9 +567,6 @@ describe.each(ENGINES)('upgrading encrypted columns written before purposes, on 
         v1,
         profile.id,
       ]);
-      await sqlQuery(app.dataSource, "UPDATE kms_keyring SET legacy_refused_purposes = ''");
-      await app.close();
-      app = await startProfilesApp(db, masterKey, sql, { reencryption: { auto: false } });
 
       expect((await repository().findOneByOrFail({ id: profile.id })).ssn).toBe(
         'ssn-written-by-v0.1',

@@ -34,7 +34,7 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
     const { kms, logger } = await start(newMasterKey());
     const status = kms.getStatus();
     expect(status).toMatchObject({ initialized: true, masterKeyPresent: true, dataKeysCount: 1 });
-    expect(status.activeKeyId).toMatch(/^dk-/);
+    expect(status.activeKeyId).toMatch(/^dk2-sc-/);
     expect(status.masterKeyFingerprint).toMatch(/^local:[0-9a-f]{32}$/);
     expect(status.activeKeyAgeMs).toBeGreaterThanOrEqual(0);
     const [initialized] = logger.events('kms_initialized');

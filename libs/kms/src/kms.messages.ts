@@ -25,4 +25,5 @@ export const KMS_EVENTS = {
   reencryptionCompleted: 'reencryption_completed',
   reencryptionFailed: 'reencryption_failed',
   legacyEnvelopesRefused: 'legacy_envelopes_refused',
+  legacyEnvelopesAccepted: 'legacy_envelopes_accepted',
 } as const;

@@ -87,7 +87,10 @@ export class KmsService
     private readonly metrics: KmsMetrics,
   ) {
     metrics.observeKeyring(() => this.getStatus());
-    this.legacy = new LegacyEnvelopes(storage, notifications, options.legacyEnvelopes);
+    this.legacy = new LegacyEnvelopes(storage, notifications, options.legacyEnvelopes, {
+      active: () => this.ready().active,
+      rotate: () => this.rotateDataKey('legacy_envelopes_refused'),
+    });
     this.lifecycle = new KeyLifecycle(
       scheduler,
       storage,
@@ -111,7 +114,7 @@ export class KmsService
           this.logger.warn({ event: KMS_EVENTS.decryptionFailed, code, keyId });
         },
       },
-      (purpose) => this.legacy.accepts(purpose),
+      (purpose, keyId) => this.legacy.accepts(purpose, keyId),
     );
   }
 
@@ -378,6 +381,7 @@ export class KmsService
       const { keyring, created, masterKeyRotation } = await Keyring.open(provider, store, {
         previous,
         now: this.options.clock,
+        newKeyId: (creating) => this.legacy.newKeyId(creating),
       });
       this.keyring = keyring;
       this.previousProvider = previous;

@@ -32,7 +32,7 @@ export class KeyringEnvelopes {
     private readonly keyring: () => Keyring,
     private readonly events: EnvelopeEvents,
     /** Whether a store still accepts its values in format v1 (written before purposes). */
-    private readonly legacyAccepted: (purpose: EnvelopePurpose) => boolean,
+    private readonly legacyAccepted: (purpose: EnvelopePurpose, keyId: string) => boolean,
   ) {}
 
   /**
@@ -144,7 +144,11 @@ export class KeyringEnvelopes {
   /** Parses for `purpose`; a store's value in format v1 passes only while v1 is accepted. */
   private parse(envelope: EnvelopeV1 | string, purpose: EnvelopePurpose | undefined) {
     const parsed = parseEnvelope(envelope, purpose);
-    if (purpose !== undefined && parsed.purpose === undefined && !this.legacyAccepted(purpose)) {
+    if (
+      purpose !== undefined &&
+      parsed.purpose === undefined &&
+      !this.legacyAccepted(purpose, parsed.keyId)
+    ) {
       throw new LegacyEnvelopeRefusedError(purpose);
     }
     return parsed;

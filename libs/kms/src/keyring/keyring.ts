@@ -43,6 +43,8 @@ export class Keyring {
     private readonly previous: MasterKey | undefined,
     private readonly store: KeyringStore,
     private readonly now: () => number,
+    /** The id of a new data key; `creating` for the first key of a new keyring. */
+    private readonly newKeyId: (creating: boolean) => string | undefined,
   ) {}
 
   /**
@@ -54,18 +56,33 @@ export class Keyring {
   static async open(
     provider: MasterKeyProvider,
     store: KeyringStore,
-    options: { previous?: MasterKeyProvider; now?: () => number } = {},
+    options: {
+      previous?: MasterKeyProvider;
+      now?: () => number;
+      newKeyId?: (creating: boolean) => string;
+    } = {},
   ): Promise<{ keyring: Keyring; created: boolean; masterKeyRotation: MasterKeyRotation | null }> {
     const master = { provider, fingerprint: await provider.fingerprint() };
     const previous = options.previous
       ? { provider: options.previous, fingerprint: await options.previous.fingerprint() }
       : undefined;
-    const keyring = new Keyring(master, previous, store, options.now ?? Date.now);
+    const keyring = new Keyring(
+      master,
+      previous,
+      store,
+      options.now ?? Date.now,
+      options.newKeyId ?? (() => undefined),
+    );
     let created = false;
     let masterKeyRotation: MasterKeyRotation | null = null;
     const stored = await store.readFingerprint();
     if (stored === null) {
-      const first = await newDataKey(provider, master.fingerprint, keyring.now());
+      const first = await newDataKey(
+        provider,
+        master.fingerprint,
+        keyring.now(),
+        keyring.newKeyId(true),
+      );
       first.material.fill(0);
       created = await store.createKeyring(master.fingerprint, first.stored);
       // Another process created the keyring between our read and our write: check its key.
@@ -286,7 +303,12 @@ export class Keyring {
   }
 
   private async rotateNow(ifActive: string | undefined): Promise<DataKeyRotation | null> {
-    const next = await newDataKey(this.master.provider, this.master.fingerprint, this.now());
+    const next = await newDataKey(
+      this.master.provider,
+      this.master.fingerprint,
+      this.now(),
+      this.newKeyId(false),
+    );
     let outcome;
     try {
       outcome = await this.store.rotate(next.stored, ifActive);

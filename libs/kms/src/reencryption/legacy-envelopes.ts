@@ -1,8 +1,10 @@
 import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
 import { ENVELOPE_PURPOSES } from '../envelope/envelope.constants.js';
 import type { EnvelopePurpose } from '../envelope/envelope.interface.js';
 import type { LegacyEnvelopesMode } from '../interfaces/kms-module-options.interface.js';
+import type { DataKey } from '../keyring/data-key.js';
 import { KEYRING_ID } from '../kms.constants.js';
 import { KMS_EVENTS } from '../kms.messages.js';
 import type { KmsNotification, KmsNotifications } from '../notifications/kms-notifications.js';
@@ -11,13 +13,38 @@ import type { KmsStorage } from '../storage/kms-storage.js';
 /** The topic replicas hear when a store stops accepting format-v1 values. */
 export const LEGACY_REFUSED_TOPIC = 'legacy_envelopes_refused';
 
+/** Letters that name each purpose in a marked key id: `dk2-sc-<uuid>`. */
+const MARK_LETTERS: Record<EnvelopePurpose, string> = { column: 'c', secret: 's' };
+const MARKED_KEY_ID = /^dk2-([a-z]+)-/;
+
+/**
+ * The id of a new data key. A key made while stores refuse format v1 names them in its id
+ * (`dk2-sc-<uuid>`; `dk-<uuid>` when none does). The id is bound into the key's wrap and into
+ * every envelope's header, so the mark cannot be changed without the master key.
+ */
+export function markedKeyId(refused: Iterable<EnvelopePurpose>): string {
+  const letters = ENVELOPE_PURPOSES.filter((purpose) => [...refused].includes(purpose))
+    .map((purpose) => MARK_LETTERS[purpose])
+    .join('');
+  return letters === '' ? `dk-${randomUUID()}` : `dk2-${letters}-${randomUUID()}`;
+}
+
+/** The stores a data key's id marks as refusing format v1 (none for `dk-…` ids). */
+export function purposesMarkedBy(keyId: string): EnvelopePurpose[] {
+  const letters = MARKED_KEY_ID.exec(keyId)?.[1] ?? '';
+  return ENVELOPE_PURPOSES.filter((purpose) => letters.includes(MARK_LETTERS[purpose]));
+}
+
 /**
  * Whether each nest-kms store (secrets, encrypted columns) still accepts values in envelope
  * format v1, written before envelopes carried their purpose. Such a value cannot be told from
  * one minted through the public API with the same AAD, so it is accepted only during the
  * upgrade: re-encryption moves every stored one to format v2, and once a run finds none left
- * for a store, the keyring records it (`kms_keyring.legacy_refused_purposes`) and every replica
- * refuses v1 there from then on. A keyring created by this version refuses from the start.
+ * for a store, the keyring records it (`kms_keyring.legacy_refused_purposes`), every replica
+ * refuses v1 there from then on, and the data key rotates to one whose id marks the store. A
+ * v1 value under a marked key is refused whatever the record says: whoever can write the
+ * database can erase the record, but not the mark of the key every new envelope is sealed under.
+ * A keyring created by this version refuses from the start, and its first key is marked.
  */
 export class LegacyEnvelopes {
   private readonly logger = new Logger('KmsService');
@@ -27,18 +54,27 @@ export class LegacyEnvelopes {
     private readonly storage: KmsStorage,
     private readonly notifications: KmsNotifications,
     private readonly mode: LegacyEnvelopesMode,
+    /** The keyring's active key, and a rotation to a key marked as the record now says. */
+    private readonly keys: { active(): DataKey; rotate(): Promise<unknown> },
   ) {}
 
-  /** Hot path: no I/O. */
-  accepts(purpose: EnvelopePurpose): boolean {
+  /** Whether a store's value in format v1 under data key `keyId` is accepted. Off the hot path. */
+  accepts(purpose: EnvelopePurpose, keyId: string): boolean {
     if (this.mode === 'accept') return true;
     if (this.mode === 'refuse') return false;
-    return !this.refused.has(purpose);
+    return !this.refused.has(purpose) && !purposesMarkedBy(keyId).includes(purpose);
   }
 
-  /** Purposes whose stored v1 values re-encryption should still move (and then look for). */
+  /** Whether re-encryption should still move a store's v1 values (and then look for them). */
   migrating(purpose: EnvelopePurpose): boolean {
-    return this.mode === 'until-reencrypted' && !this.refused.has(purpose);
+    return (
+      this.mode === 'accept' || (this.mode === 'until-reencrypted' && !this.refused.has(purpose))
+    );
+  }
+
+  /** The id of a new data key: marked with what the record refuses (everything, for a new keyring). */
+  newKeyId(creatingKeyring: boolean): string {
+    return markedKeyId(creatingKeyring ? ENVELOPE_PURPOSES : this.refused);
   }
 
   /** Reads the keyring's record; a keyring this process just created refuses every purpose. */
@@ -51,9 +87,22 @@ export class LegacyEnvelopes {
       dataSource.getRepository(KmsKeyringEntity).findOneBy({ id: KEYRING_ID }),
     );
     for (const purpose of parsePurposes(row?.legacyRefusedPurposes)) this.refused.add(purpose);
+    const accepting = ENVELOPE_PURPOSES.filter((purpose) => this.migrating(purpose));
+    if (accepting.length > 0) {
+      // Either an upgrade under way, or a record someone erased: worth a line at every start.
+      this.logger.warn({
+        event: KMS_EVENTS.legacyEnvelopesAccepted,
+        purposes: accepting,
+        message:
+          'These stores still accept values written before envelopes carried their purpose; re-encryption moves them, then they are refused',
+      });
+    }
   }
 
-  /** Records that `purposes` refuse v1 from now on, here and (by notification) on every replica. */
+  /**
+   * Records that `purposes` refuse v1 from now on, here and (by notification) on every replica,
+   * and rotates to a data key whose id marks them.
+   */
   async refuse(purposes: readonly EnvelopePurpose[], announce = true): Promise<void> {
     const added = purposes.filter((purpose) => !this.refused.has(purpose));
     if (added.length === 0) return;
@@ -75,6 +124,8 @@ export class LegacyEnvelopes {
     if (announce) {
       this.logger.log({ event: KMS_EVENTS.legacyEnvelopesRefused, purposes: added });
     }
+    const marked = purposesMarkedBy(this.keys.active().id);
+    if ([...this.refused].some((purpose) => !marked.includes(purpose))) await this.keys.rotate();
   }
 
   /** Another replica's record, heard by notification; a resync reloads instead. */
