@@ -1,7 +1,7 @@
 import type { HttpException } from '@nestjs/common';
 import type { Request } from 'express';
 import { REQUEST_BODY_LIMIT_BYTES } from './http.constants.js';
-import { quotedInput } from './quoted-input.js';
+import { quotedInput } from '@nest-kms/kms';
 import { RefusedRequestError } from './refused-request.error.js';
 
 export interface ErrorAnswer {

@@ -1,7 +1,8 @@
 import { type ArgumentMetadata, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { ApiError } from './api-error.js';
 import { jsonDataFields, type JsonDataField } from './json-data.js';
-import { fieldName, quotedInput } from './quoted-input.js';
+import { quotedInput } from '@nest-kms/kms';
+import { fieldName } from './field-name.js';
 import { ValidationFailedError, type FieldProblem } from './validation-failed.error.js';
 
 /** Keys that name a prototype rather than data: never accepted at the top of a body or query. */
