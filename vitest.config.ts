@@ -1,12 +1,49 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * Suites that take minutes on a two-core machine (measured per file with `--reporter=json`):
+ * they run in `npm test` and CI, and on their own with `npm run test:slow`, but not in the
+ * inner loop (`test:unit`) or `test:e2e`.
+ */
+const SLOW = [
+  // SIGKILL trials of key rotation and re-encryption (CRASH_TRIALS per phase).
+  'test/kms-crash.e2e-spec.ts',
+  // Property-based envelope parsing and round trips (FUZZ_RUNS).
+  'libs/kms/src/envelope/envelope-fuzz.spec.ts',
+];
 
 export default defineConfig({
+  // Every project extends this root config, so each resolves the tsconfig paths (@nest-kms/*).
   resolve: { tsconfigPaths: true },
   test: {
     globals: true,
     root: './',
-    include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts'],
+          exclude: [...configDefaults.exclude, ...SLOW],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/**/*.e2e-spec.ts'],
+          exclude: [...configDefaults.exclude, ...SLOW],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'slow',
+          include: SLOW,
+        },
+      },
+    ],
   },
 });
