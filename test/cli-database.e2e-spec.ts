@@ -181,9 +181,11 @@ describe("the CLI's default database is the demo's", CLI_SUITE_OPTIONS, () => {
 
   it('run where the demo runs, status shows the demo keyring and creates no other', async () => {
     const activeKeyId = await demoKeyIn(join(dir, 'data'));
+    // A process of its own, started in the demo's directory as an operator's shell would.
     const run = await runCli(['status', '--json'], {
       cwd: dir,
       env: { KMS_MASTER_KEY: masterKey },
+      spawn: true,
     });
     expect(jsonOf<{ activeKeyId: string; database: string }>(run)).toMatchObject({
       activeKeyId,
@@ -204,10 +206,12 @@ describe("the CLI's default database is the demo's", CLI_SUITE_OPTIONS, () => {
   });
 
   it("a database the CLI starts is its owner's only: file 0600, directory 0700", async () => {
+    // A process of its own: the file modes come from its umask and the library, nothing else.
     const set = await runCli(['secrets', 'set', 'API_KEY'], {
       cwd: dir,
       env: { KMS_MASTER_KEY: masterKey },
       stdin: secretValues.make('api-key'),
+      spawn: true,
     });
     expect(set.exitCode).toBe(0);
     expect(set.stderr).toContain('created a new database: sqlite data/demo.sqlite');

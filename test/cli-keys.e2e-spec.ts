@@ -43,8 +43,9 @@ interface Status {
 
 describe('nest-kms keygen', CLI_SUITE_OPTIONS, () => {
   it('prints a base64 key of 32 random bytes and nothing else, with no database or key', async () => {
-    const first = await runCli(['keygen'], { printsSecret: true });
-    const second = await runCli(['keygen'], { printsSecret: true });
+    // Processes of their own: the key reaches a real stdout, as `$(nest-kms keygen)` reads it.
+    const first = await runCli(['keygen'], { printsSecret: true, spawn: true });
+    const second = await runCli(['keygen'], { printsSecret: true, spawn: true });
     for (const run of [first, second]) {
       expect(run).toMatchObject({ exitCode: 0, stderr: '' });
       expect(run.stdout).toMatch(/^[A-Za-z0-9+/]{43}=\n$/);
@@ -113,9 +114,8 @@ describe.each(ENGINES)('nest-kms keys on %s', CLI_SUITE_OPTIONS, (engine) => {
   it('refuses to start without KMS_MASTER_KEY, names the fix, and creates no database', async () => {
     const run = await runCli(
       ['status', '--db', join(tmpdir(), `never-${randomBytes(4).toString('hex')}`, 'x.sqlite')],
-      {
-        env: { SQLITE_PATH: undefined },
-      },
+      // A process of its own: the exit status a shell script sees.
+      { env: { SQLITE_PATH: undefined }, spawn: true },
     );
     expect(run.exitCode).toBe(5);
     expect(run.stdout).toBe('');

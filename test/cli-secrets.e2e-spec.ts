@@ -53,11 +53,16 @@ describe.each(ENGINES)('nest-kms secrets on %s', CLI_SUITE_OPTIONS, (engine) => 
   it('set takes the value from stdin or --from-env; get prints exactly the value', async () => {
     const piped = secretValue('piped');
     // `echo value | nest-kms secrets set` must not store the newline; --raw keeps stdin as is.
-    expect(await cli(['secrets', 'set', 'PIPED'], { stdin: `${piped}\n` })).toMatchObject({
+    // Processes of their own here: a real stdin pipe in, a real stdout out.
+    expect(
+      await cli(['secrets', 'set', 'PIPED'], { stdin: `${piped}\n`, spawn: true }),
+    ).toMatchObject({
       exitCode: 0,
       stdout: 'stored PIPED version 1\n',
     });
-    expect(await get('PIPED')).toMatchObject({ exitCode: 0, stdout: piped, stderr: '' });
+    expect(
+      await cli(['secrets', 'get', 'PIPED'], { printsSecret: true, spawn: true }),
+    ).toMatchObject({ exitCode: 0, stdout: piped, stderr: '' });
 
     const pem = `${secretValue('pem')}\n`;
     await cli(['secrets', 'set', 'PEM', '--raw'], { stdin: pem });

@@ -34,7 +34,8 @@ afterAll(() => {
 
 describe('nest-kms help', CLI_SUITE_OPTIONS, () => {
   it('--help lists every command, the environment and the exit codes', async () => {
-    const run = await runCli(['--help']);
+    // A process of its own: help reaches a real stdout and the process exits 0.
+    const run = await runCli(['--help'], { spawn: true });
     expect(run).toMatchObject({ exitCode: 0, stderr: '' });
     for (const command of [
       'keygen',
@@ -120,8 +121,10 @@ describe('usage errors', CLI_SUITE_OPTIONS, () => {
 
   it('a database that does not answer: exit 1, one line, the password masked', async () => {
     const password = `pw-${randomBytes(8).toString('hex')}`;
+    // A process of its own: a client left from the failed start-up must not keep it alive.
     const run = await runCli(['status', '--db', `postgres://kms:${password}@127.0.0.1:1/kms`], {
       env: { KMS_MASTER_KEY: MASTER_KEY },
+      spawn: true,
     });
     expect(run).toMatchObject({ exitCode: 1, stdout: '' });
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);

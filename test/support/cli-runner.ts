@@ -3,16 +3,22 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, onTestFinished } from 'vitest';
+import { runCli as runCliEntry } from '../../apps/cli/src/cli.js';
 import { PROJECT_ROOT, bundleChildEntry } from './child-process.js';
 import type { TestDatabase } from './databases.js';
 import { startSecretsApp } from './secrets-fixture.js';
 
 /*
- * Runs the operator CLI (apps/cli) as an operator would: a separate Node process, argv, env and
- * stdin in; exit code, stdout and stderr out. The entry is bundled once per test process by the
- * child-process harness (bundleChildEntry). The harness's startChild cannot write a child's
- * stdin, which `secrets set` and `keys rotate-master` read, so the process is spawned here.
+ * Runs the operator CLI (apps/cli): argv, env, working directory and stdin in; exit code, stdout
+ * and stderr out. By default through the CLI's own entry (runCli in apps/cli/src/cli.ts, which
+ * main.ts calls with the real process's argv, env and streams) inside the test process: the same
+ * code on the same databases, without loading Node, Nest and TypeORM anew for every command.
+ * `spawn: true` runs the bundled main.ts as a separate Node process instead, for what only a
+ * real process shows (its exit status, its stdio pipes, its working directory); the entry is
+ * bundled once per test process by the child-process harness (bundleChildEntry), whose
+ * startChild cannot write a child's stdin, so the process is spawned here.
  * Every run is kept in `cliTranscript` for the leak scan at the end of each spec file.
  */
 
@@ -27,6 +33,8 @@ export interface CliRunOptions {
   printsSecret?: boolean;
   /** The working directory, for the default database path (default: an empty directory). */
   cwd?: string;
+  /** Run `main.ts` as a separate Node process rather than the CLI's entry in this one. */
+  spawn?: boolean;
 }
 
 export interface CliRun {
@@ -38,8 +46,8 @@ export interface CliRun {
 }
 
 /**
- * For the CLI suites' describe blocks: every run is a new Node process that loads Nest and
- * TypeORM and opens the database (1-3 s on a busy machine), and a test makes up to ten.
+ * For the CLI suites' describe blocks: every run starts Nest and opens the database (a spawned
+ * one loads Node, Nest and TypeORM too: 1-3 s on a busy machine), and a test makes up to ten.
  */
 export const CLI_SUITE_OPTIONS = { timeout: 120_000 };
 
@@ -54,7 +62,6 @@ export async function runCli(
   args: readonly string[],
   options: CliRunOptions = {},
 ): Promise<CliRun> {
-  const bundle = await bundleChildEntry(CLI_ENTRY);
   const env: Record<string, string> = { NODE_ENV: process.env.NODE_ENV ?? 'test' };
   for (const name of ['PATH', 'HOME', 'TMPDIR'] as const) {
     const value = process.env[name];
@@ -64,9 +71,34 @@ export async function runCli(
     if (value === undefined) delete env[name];
     else env[name] = value;
   }
+  const cwd = options.cwd ?? WORKING_DIR;
+  const stdin = options.stdin ?? '';
+  const { exitCode, stdout, stderr } = options.spawn
+    ? await spawnedRun(args, env, cwd, stdin)
+    : await inProcessRun(args, env, cwd, stdin);
+  const run: CliRun = {
+    args,
+    exitCode,
+    stdout,
+    stderr,
+    printsSecret: options.printsSecret === true,
+  };
+  cliTranscript.push(run);
+  return run;
+}
+
+type RunOutput = Pick<CliRun, 'exitCode' | 'stdout' | 'stderr'>;
+
+async function spawnedRun(
+  args: readonly string[],
+  env: Record<string, string>,
+  cwd: string,
+  stdin: string,
+): Promise<RunOutput> {
+  const bundle = await bundleChildEntry(CLI_ENTRY);
   const child = spawn(process.execPath, [bundle, ...args], {
     env,
-    cwd: options.cwd ?? WORKING_DIR,
+    cwd,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   try {
@@ -82,20 +114,60 @@ export async function runCli(
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   child.stdin.on('error', () => undefined); // the CLI may exit without reading stdin
-  child.stdin.end(options.stdin ?? '');
+  child.stdin.end(stdin);
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve(code));
   });
-  const run: CliRun = {
-    args,
-    exitCode,
-    stdout,
-    stderr,
-    printsSecret: options.printsSecret === true,
-  };
-  cliTranscript.push(run);
-  return run;
+  return { exitCode, stdout, stderr };
+}
+
+/**
+ * The CLI's entry with the run's argv, env, working directory and stdin. For the run, the test
+ * process takes the run's environment and working directory (KmsModule reads the master key
+ * from process.env; relative database paths resolve against the working directory), and
+ * whatever is written to the process's own stdout and stderr counts as the run's output, as it
+ * would in a process of its own: the leak scan sees every byte. Runs of one file never overlap
+ * (vitest runs a file's tests one after another, each file in its own process).
+ */
+async function inProcessRun(
+  args: readonly string[],
+  env: Record<string, string>,
+  cwd: string,
+  stdin: string,
+): Promise<RunOutput> {
+  let stdout = '';
+  let stderr = '';
+  const ownEnv = process.env;
+  const ownCwd = process.cwd();
+  const ownWrites = { stdout: process.stdout.write, stderr: process.stderr.write };
+  const capture =
+    (append: (text: string) => void): typeof process.stdout.write =>
+    (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+      append(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      const done = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+      done?.();
+      return true;
+    };
+  process.env = { ...env };
+  process.chdir(cwd);
+  process.stdout.write = capture((text) => (stdout += text));
+  process.stderr.write = capture((text) => (stderr += text));
+  try {
+    const exitCode = await runCliEntry({
+      argv: args,
+      env: process.env,
+      stdin: Readable.from(stdin === '' ? [] : [Buffer.from(stdin)]),
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: { write: (text: string) => (stderr += text) },
+    });
+    return { exitCode, stdout, stderr };
+  } finally {
+    process.stdout.write = ownWrites.stdout;
+    process.stderr.write = ownWrites.stderr;
+    process.chdir(ownCwd);
+    process.env = ownEnv;
+  }
 }
 
 /** How the CLI finds a test database: DATABASE_URL for Postgres, SQLITE_PATH for SQLite. */
