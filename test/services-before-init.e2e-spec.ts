@@ -1,6 +1,6 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import { IsInt, IsString } from 'class-validator';
-import { KmsModule, KmsNotInitializedError, KmsService, type KmsError } from '@nest-kms/kms';
+import { KmsModule, KmsNotInitializedError, KmsService, type NestKmsError } from '@nest-kms/kms';
 import { SecretsModule, SecretsNotInitializedError, SecretsService } from '@nest-kms/secrets';
 import {
   ConfigLoader,
@@ -37,7 +37,7 @@ const LIFECYCLE = [
 interface ServiceUnderTest {
   readonly name: string;
   readonly get: (moduleRef: TestingModule) => object;
-  readonly error: new () => KmsError;
+  readonly error: new () => NestKmsError;
   readonly code: string;
   readonly internal: readonly string[];
   readonly usableBefore: Readonly<Record<string, (service: never) => void>>;
@@ -76,7 +76,7 @@ const SERVICES: readonly ServiceUnderTest[] = [
   {
     name: 'ConfigLoader',
     get: (moduleRef) => moduleRef.get(ConfigLoader),
-    error: ConfigNotLoadedError as unknown as new () => KmsError,
+    error: ConfigNotLoadedError as unknown as new () => NestKmsError,
     code: 'CONFIG_NOT_LOADED',
     internal: ['check', 'readers'],
     usableBefore: {
@@ -132,7 +132,7 @@ describe.each(ENGINES)('services used before start-up on %s', (engine) => {
       for (const name of operations) {
         const error = await caught(async () => service[name]());
         expect(error, `${spec.name}.${name}()`).toBeInstanceOf(spec.error);
-        expect((error as KmsError).code, `${spec.name}.${name}()`).toBe(spec.code);
+        expect((error as NestKmsError).code, `${spec.name}.${name}()`).toBe(spec.code);
         expect(error.message, `${spec.name}.${name}()`).toContain('await app.init()');
       }
     });

@@ -1,4 +1,4 @@
-import { KmsError, quotedInput } from '@nest-kms/kms';
+import { NestKmsError, quotedInput } from '@nest-kms/kms';
 
 /** Process exit codes: documented in `--help` and docs/cli.md; scripts depend on them. */
 export const EXIT = {
@@ -65,7 +65,7 @@ const EXIT_BY_CODE: Record<string, ExitCode> = {
 };
 
 /** The library speaks of its API; the operator at a shell needs the command. */
-const CLI_HINTS: Record<string, (error: KmsError) => string> = {
+const CLI_HINTS: Record<string, (error: NestKmsError) => string> = {
   SECRET_DELETED: (error) =>
     `; with the CLI: nest-kms secrets recover ${(error as { secretName?: string }).secretName}`,
 };
@@ -86,7 +86,7 @@ export function describeFailure(error: unknown): Failure {
   if (error instanceof CliError) {
     return { code: error.code, message: oneLine(error.message), exitCode: error.exitCode };
   }
-  if (error instanceof KmsError) {
+  if (error instanceof NestKmsError) {
     return {
       code: error.code,
       message: oneLine(error.message) + (CLI_HINTS[error.code]?.(error) ?? ''),

@@ -25,6 +25,7 @@ export type {
   SecretsImportOptions,
   SecretsImportReport,
 } from './interfaces/secrets-import.interface.js';
+export { ConfigError } from './errors/config.error.js';
 export { ConfigValidationError } from './errors/config-validation.error.js';
 export { ConfigNotLoadedError } from './errors/config-not-loaded.error.js';
 export { UnknownConfigKeyError } from './errors/unknown-config-key.error.js';

@@ -47,6 +47,7 @@ export { epochMillis } from './entities/epoch-millis.transformer.js';
 export { isUniqueViolation } from './storage/unique-violation.js';
 export { createPrivateSqliteFile } from './storage/private-sqlite-file.js';
 export { KmsKeyringEntity } from './entities/kms-keyring.entity.js';
+export { NestKmsError } from './errors/nest-kms.error.js';
 export { KmsError } from './errors/kms.error.js';
 export { quotedInput } from './errors/quoted-input.js';
 export { AadMismatchError } from './errors/aad-mismatch.error.js';

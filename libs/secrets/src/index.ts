@@ -44,6 +44,7 @@ export {
   type AuditAction,
   type AuditOutcome,
 } from './entities/secret-audit.entity.js';
+export { SecretsError } from './errors/secrets.error.js';
 export { SecretNotFoundError } from './errors/secret-not-found.error.js';
 export { SecretsNotInitializedError } from './errors/secrets-not-initialized.error.js';
 export { SecretExpiredError } from './errors/secret-expired.error.js';

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { KmsError } from '@nest-kms/kms';
+import { NestKmsError } from '@nest-kms/kms';
 import { ApiError } from './api-error.js';
 import { clientError, type ErrorAnswer } from './client-error.js';
 
@@ -55,7 +55,7 @@ export class KmsErrorFilter implements ExceptionFilter {
   }
 
   private answer(error: unknown, request: Request): ErrorAnswer {
-    if (error instanceof KmsError && STATUS_BY_CODE[error.code] !== undefined) {
+    if (error instanceof NestKmsError && STATUS_BY_CODE[error.code] !== undefined) {
       return {
         status: STATUS_BY_CODE[error.code],
         body: { code: error.code, message: error.message },
@@ -81,9 +81,9 @@ export class KmsErrorFilter implements ExceptionFilter {
       method: request.method,
       route: (request.route as { path?: string } | undefined)?.path,
       type: error instanceof Error ? error.name : typeof error,
-      code: error instanceof KmsError ? error.code : undefined,
+      code: error instanceof NestKmsError ? error.code : undefined,
       // Only library messages are known to be free of values; a driver's may quote a row.
-      message: error instanceof KmsError ? error.message : undefined,
+      message: error instanceof NestKmsError ? error.message : undefined,
     });
     return {
       status: 500,

@@ -1,11 +1,11 @@
-import { KmsError } from '@nest-kms/kms';
+import { ConfigError } from './config.error.js';
 
 /**
  * A field was read, or ConfigLoader used, before NestKmsConfigModule loaded the configuration.
  * Loading happens during module initialisation (`await app.init()` or `app.listen()`), so use it
  * in onModuleInit or later, not in a constructor or a provider factory.
  */
-export class ConfigNotLoadedError extends KmsError {
+export class ConfigNotLoadedError extends ConfigError {
   readonly code = 'CONFIG_NOT_LOADED';
   constructor(
     readonly schema: string,

@@ -1,4 +1,4 @@
-import { KmsError } from '@nest-kms/kms';
+import { ConfigError } from './config.error.js';
 import type { ConfigProblem } from '../interfaces/config-problem.interface.js';
 import { MASK } from '../config.messages.js';
 
@@ -6,7 +6,7 @@ import { MASK } from '../config.messages.js';
  * The configuration was refused: every problem of every field, in one error, so one start-up
  * shows all there is to fix. No value appears in the message or in `problems`.
  */
-export class ConfigValidationError extends KmsError {
+export class ConfigValidationError extends ConfigError {
   readonly code = 'CONFIG_INVALID';
   constructor(
     /** The schema class's name. */

@@ -1,7 +1,8 @@
-import { KmsError, quotedInput } from '@nest-kms/kms';
+import { quotedInput } from '@nest-kms/kms';
+import { ConfigError } from './config.error.js';
 
 /** ConfigLoader.get() was given a name that is neither a field nor a bound secret or variable. */
-export class UnknownConfigKeyError extends KmsError {
+export class UnknownConfigKeyError extends ConfigError {
   readonly code = 'CONFIG_UNKNOWN_KEY';
   constructor(
     readonly schema: string,

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { KmsError } from '@nest-kms/kms';
-import { SecretNotFoundError, type SecretsService } from '@nest-kms/secrets';
+import { NestKmsError } from '@nest-kms/kms';
+import { SecretExpiredError, SecretNotFoundError, type SecretsService } from '@nest-kms/secrets';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { CONFIG_EVENTS } from '../config.messages.js';
 import type {
@@ -74,7 +74,7 @@ export async function importSecretsFromEnv(
     } catch (error) {
       report.failed.push({
         name: secret,
-        code: error instanceof KmsError ? error.code : 'UNEXPECTED',
+        code: error instanceof NestKmsError ? error.code : 'UNEXPECTED',
       });
     }
   }
@@ -96,7 +96,7 @@ async function current(
     return await secrets.getSecret(name, { actor });
   } catch (error) {
     if (error instanceof SecretNotFoundError && error.code === 'SECRET_NOT_FOUND') return undefined;
-    if (overwrite && error instanceof KmsError && error.code === 'SECRET_EXPIRED') return null;
+    if (overwrite && error instanceof SecretExpiredError) return null;
     throw error;
   }
 }

@@ -1,4 +1,4 @@
-import { KmsError } from '@nest-kms/kms';
+import { NestKmsError } from '@nest-kms/kms';
 import { convertValue } from '../conversion/value-conversion.js';
 import { fingerprint, type FieldState } from '../config-state.js';
 import type { ConfigProblem } from '../interfaces/config-problem.interface.js';
@@ -97,9 +97,9 @@ function settled(
 }
 
 function unavailable(plan: FieldPlan, secret: string, error: unknown): ConfigProblem {
-  // KmsError messages carry names, never values; other errors (a driver's) may carry anything.
+  // nest-kms error messages carry names, never values; other errors (a driver's) may carry anything.
   const reason =
-    error instanceof KmsError
+    error instanceof NestKmsError
       ? error.message
       : `the store could not be read (${error instanceof Error ? error.name : 'unknown error'})`;
   return {
@@ -108,7 +108,7 @@ function unavailable(plan: FieldPlan, secret: string, error: unknown): ConfigPro
     source: 'secret',
     key: secret,
     constraints: { unavailable: reason },
-    code: error instanceof KmsError ? error.code : 'UNEXPECTED',
+    code: error instanceof NestKmsError ? error.code : 'UNEXPECTED',
   };
 }
 

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { SchedulerRegistry } from '@nestjs/schedule';
-import { KmsError } from '../errors/kms.error.js';
+import { NestKmsError } from '../errors/nest-kms.error.js';
 
 /**
  * A background job on a fixed interval, registered in @nestjs/schedule's SchedulerRegistry under
@@ -39,7 +39,7 @@ export class LifecycleInterval {
           event: 'lifecycle_job_failed',
           job: this.name,
           code: (error as { code?: unknown } | null)?.code ?? null,
-          error: error instanceof KmsError ? error.message : (error as Error | null)?.name,
+          error: error instanceof NestKmsError ? error.message : (error as Error | null)?.name,
         });
       })
       .finally(() => {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { KmsError, type KmsStorage } from '@nest-kms/kms';
+import { NestKmsError, type KmsStorage } from '@nest-kms/kms';
 import {
   SecretAuditEntity,
   type AuditAction,
@@ -98,7 +98,7 @@ export class SecretsAudit {
     try {
       return await work();
     } catch (error) {
-      const errorCode = error instanceof KmsError ? error.code : 'UNEXPECTED';
+      const errorCode = error instanceof NestKmsError ? error.code : 'UNEXPECTED';
       await this.record({ ...entry, outcome: 'failure', errorCode })?.catch(() => undefined);
       throw error;
     }

@@ -1,10 +1,10 @@
-import { KmsError } from '@nest-kms/kms';
+import { SecretsError } from './secrets.error.js';
 
 /**
  * The audit record could not be written, so the operation was refused: with audit.failClosed,
  * or without it when the buffer of unwritten records is full (audit.maxBufferedRecords).
  */
-export class AuditWriteFailedError extends KmsError {
+export class AuditWriteFailedError extends SecretsError {
   readonly code = 'SECRET_AUDIT_FAILED';
   constructor(
     readonly action: string,

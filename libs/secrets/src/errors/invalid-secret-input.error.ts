@@ -1,7 +1,7 @@
-import { KmsError } from '@nest-kms/kms';
+import { SecretsError } from './secrets.error.js';
 
 /** A secret name, value or option broke a documented rule; `rule` names it. Never echoes the value. */
-export class InvalidSecretInputError extends KmsError {
+export class InvalidSecretInputError extends SecretsError {
   readonly code = 'SECRET_INVALID_INPUT';
   constructor(
     readonly field: string,

@@ -1,4 +1,4 @@
-import { KmsError } from '@nest-kms/kms';
+import { SecretsError } from './secrets.error.js';
 
 /** How many names the message shows; `names` holds them all. */
 const SHOWN = 10;
@@ -7,7 +7,7 @@ const SHOWN = 10;
  * A restore would overwrite secrets that this database holds with other content (other
  * versions, envelopes or metadata). It was refused whole. `names` lists them, never values.
  */
-export class SecretRestoreConflictError extends KmsError {
+export class SecretRestoreConflictError extends SecretsError {
   readonly code = 'SECRET_RESTORE_CONFLICT';
   constructor(readonly names: readonly string[]) {
     const more = names.length > SHOWN ? ` and ${names.length - SHOWN} more` : '';

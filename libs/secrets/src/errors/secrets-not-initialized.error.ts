@@ -1,11 +1,11 @@
-import { KmsError } from '@nest-kms/kms';
+import { SecretsError } from './secrets.error.js';
 
 /**
  * A SecretsService operation ran before `initialize()` finished. SecretsModule calls it while the
  * application starts, so this means the service was used from a constructor, a provider factory
  * or before `await app.init()` (or `app.listen()`).
  */
-export class SecretsNotInitializedError extends KmsError {
+export class SecretsNotInitializedError extends SecretsError {
   readonly code = 'SECRETS_NOT_INITIALIZED';
   constructor() {
     super(
