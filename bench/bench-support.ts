@@ -5,7 +5,7 @@ import { availableParallelism, cpus, loadavg, platform, release, tmpdir, totalme
 import { join } from 'node:path';
 import type { Task } from 'tinybench';
 import type { DataSource } from 'typeorm';
-import pg from 'pg';
+import { adminQuery, postgresAnswers } from '../test/support/postgres-admin.js';
 
 /** A positive integer from the environment (BENCH_ROUNDS and the like), else `fallback`. */
 export function positiveInt(name: string, fallback: number): number {
@@ -75,45 +75,22 @@ process.once('uncaughtException', (error) => {
 export async function createBenchDatabase(): Promise<
   { url: string; drop(): Promise<void> } | undefined
 > {
-  if (!(await postgresAnswers())) {
+  if (!(await postgresAnswers(PG_URL))) {
     const message = `Postgres does not answer at ${PG_URL}`;
     if (REQUIRE_PG) throw new Error(`${message}; BENCH_REQUIRE_PG=1 requires it`);
     process.stdout.write(`NOTICE: ${message}; the Postgres rows are skipped\n`);
     return undefined;
   }
   const database = `nest_kms_bench_${randomBytes(6).toString('hex')}`;
-  await adminQuery(`CREATE DATABASE ${database}`);
+  await adminQuery(PG_URL, `CREATE DATABASE ${database}`);
   const drop = async (): Promise<void> => {
     pendingDrops.delete(drop);
-    await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await adminQuery(PG_URL, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   };
   pendingDrops.add(drop);
   const url = new URL(PG_URL);
   url.pathname = `/${database}`;
   return { url: url.toString(), drop };
-}
-
-async function postgresAnswers(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3_000 });
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
 
 /** A SQLite file in a fresh temporary directory; remove() deletes it, as exit does (also on a crash or Ctrl-C). */

@@ -12,7 +12,12 @@ import {
   type ChildEvent,
   type ChildHandle,
 } from './support/child-process.js';
-import { ENGINES, PG_URL, createTestDatabase, type TestDatabase } from './support/databases.js';
+import {
+  ENGINES,
+  cloneTestDatabase,
+  createTestDatabase,
+  type TestDatabase,
+} from './support/databases.js';
 import { newMasterKey } from './support/kms-fixture.js';
 import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
 
@@ -139,7 +144,7 @@ describe.each(ENGINES.filter((engine) => engine === 'postgres'))(
       const lanes: Lane[] = [];
       const laneDatabases = [setup];
       while (laneDatabases.length < count) {
-        const clone = await cloneDatabase(setup);
+        const clone = await cloneTestDatabase(setup);
         databases.push(clone);
         laneDatabases.push(clone);
       }
@@ -701,30 +706,6 @@ function urlOf(db: TestDatabase): string {
   const url = (db.connection as { url?: string }).url;
   if (url === undefined) throw new Error('a Postgres test database without url');
   return url;
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A new database with `source`'s contents (Postgres copies its template; nobody may be connected to it). */
-async function cloneDatabase(source: TestDatabase): Promise<TestDatabase> {
-  const sourceName = new URL(urlOf(source)).pathname.slice(1);
-  const name = `kms_test_${randomBytes(6).toString('hex')}`;
-  await adminQuery(`CREATE DATABASE ${name} TEMPLATE ${sourceName}`);
-  const url = new URL(PG_URL);
-  url.pathname = `/${name}`;
-  return {
-    engine: 'postgres',
-    connection: { type: 'postgres', url: url.toString() },
-    drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
-  };
 }
 
 async function readKeyring(db: TestDatabase): Promise<string> {

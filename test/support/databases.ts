@@ -2,28 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { KmsConnectionOptions } from '@nest-kms/kms';
+import { adminQuery, postgresAnswers } from './postgres-admin.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
 /** Postgres for the suites: KMS_TEST_PG_URL, or the machine's local server. */
 export const PG_URL = process.env.KMS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-async function postgresAnswers(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3_000 });
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-const postgresUp = await postgresAnswers();
+const postgresUp = await postgresAnswers(PG_URL);
 if (!postgresUp) {
   if (process.env.CI === 'true') {
     throw new Error(`Postgres does not answer at ${PG_URL}; CI=true requires it`);
@@ -53,23 +40,29 @@ export async function createTestDatabase(engine: Engine): Promise<TestDatabase> 
       drop: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }
+  return newPostgresDatabase('');
+}
+
+/**
+ * A new Postgres database with `source`'s tables and rows (Postgres copies it as a template;
+ * nobody may be connected to `source` meanwhile), dropped like any other test database.
+ */
+export async function cloneTestDatabase(source: TestDatabase): Promise<TestDatabase> {
+  const url = (source.connection as { url?: string }).url;
+  if (source.engine !== 'postgres' || url === undefined) {
+    throw new Error('only a Postgres test database can be cloned');
+  }
+  return newPostgresDatabase(` TEMPLATE ${new URL(url).pathname.slice(1)}`);
+}
+
+async function newPostgresDatabase(createOptions: string): Promise<TestDatabase> {
   const name = `kms_test_${randomBytes(6).toString('hex')}`;
-  await adminQuery(`CREATE DATABASE ${name}`);
+  await adminQuery(PG_URL, `CREATE DATABASE ${name}${createOptions}`);
   const url = new URL(PG_URL);
   url.pathname = `/${name}`;
   return {
-    engine,
+    engine: 'postgres',
     connection: { type: 'postgres', url: url.toString() },
-    drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+    drop: () => adminQuery(PG_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
