@@ -75,7 +75,7 @@ type Implementation = 'plain' | 'encrypted';
 /** The raw AES-GCM reference: engine-independent, measured once per round. */
 const RAW = 'raw AES-GCM';
 
-/** The target: encrypted time at most this many times plain time, on SQLite. */
+/** The target we hold encrypted columns to: encrypted time at most this many times plain time, on SQLite. */
 const TARGET = 1.3;
 const TARGET_ENGINE: Engine = 'sqlite';
 

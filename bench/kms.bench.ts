@@ -34,7 +34,7 @@ type SizeLabel = (typeof SIZES)[number]['label'];
 type Operation = 'encrypt' | 'decrypt';
 type Implementation = 'floor' | 'kms';
 
-/** The target: at 1 KiB, KMS ops/s at least this share of the floor's, both directions. */
+/** The target we hold envelopes to: at 1 KiB, KMS ops/s at least this share of the floor's, both directions. */
 const TARGET_RATIO = 0.6;
 const TARGET_SIZE: SizeLabel = '1 KiB';
 

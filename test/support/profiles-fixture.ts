@@ -20,7 +20,7 @@ import { CapturedLogger } from './captured-logger.js';
 import type { TestDatabase } from './databases.js';
 import { SqlRecorder } from './sql-recorder.js';
 
-/** The example: user AAD, a JSON column and a unique blind index. */
+/** The README's example: user AAD, a JSON column and a unique blind index. */
 @Entity({ name: 'test_user_profiles' })
 export class UserProfile {
   @PrimaryGeneratedColumn('uuid')
