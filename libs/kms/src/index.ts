@@ -39,7 +39,8 @@ export type { MasterKeyProvider } from './master-key/master-key-provider.interfa
 export type { ExportedDataKey, ExportedKeyring } from './keyring/exported-keyring.js';
 export type { SealedExport } from './keyring/sealed-export.js';
 export { LocalMasterKeyProvider } from './master-key/local-master-key.provider.js';
-export { KMS_ENTITIES, KMS_MIGRATIONS, KMS_SCHEDULER_REGISTRY } from './kms.constants.js';
+export { KMS_ENTITIES, KMS_MIGRATIONS } from './storage/kms-schema.js';
+export { KMS_SCHEDULER_REGISTRY } from './kms.constants.js';
 export { LifecycleInterval } from './rotation/lifecycle-interval.js';
 export { KMS_EVENTS, KMS_MESSAGES } from './kms.messages.js';
 export { KmsDataKeyEntity } from './entities/kms-data-key.entity.js';

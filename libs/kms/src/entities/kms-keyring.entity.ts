@@ -1,6 +1,9 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { epochMillis } from './epoch-millis.transformer.js';
 
+/** Id of the keyring row: one keyring per database. */
+export const KEYRING_ID = 'default';
+
 /** One row per keyring: the fingerprint of the master key that wraps its data keys. */
 @Entity({ name: 'kms_keyring' })
 export class KmsKeyringEntity {

@@ -6,8 +6,10 @@ import {
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { NOTIFY_CHANNEL } from '../kms.constants.js';
 import { KmsStorage } from '../storage/kms-storage.js';
+
+/** The LISTEN/NOTIFY channel replicas tell each other about rotations and secret changes on. */
+const NOTIFY_CHANNEL = 'nest_kms';
 
 /** What one replica tells the others: a topic and a few non-secret fields (ids, names, versions). */
 export interface KmsNotification {

@@ -1,11 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
+import { KEYRING_ID, KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
 import { ENVELOPE_PURPOSES } from '../envelope/envelope.constants.js';
 import type { EnvelopePurpose } from '../envelope/envelope.interface.js';
 import type { LegacyEnvelopesMode } from '../interfaces/kms-module-options.interface.js';
 import type { DataKey } from '../keyring/data-key.js';
-import { KEYRING_ID } from '../kms.constants.js';
 import { KMS_EVENTS } from '../kms.messages.js';
 import type { KmsNotification, KmsNotifications } from '../notifications/kms-notifications.js';
 import type { KmsStorage } from '../storage/kms-storage.js';

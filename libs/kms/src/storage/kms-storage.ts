@@ -9,16 +9,13 @@ import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
 import { KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
 import { DatabaseUnavailableError } from '../errors/database-unavailable.error.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
-import {
-  KMS_ENTITIES,
-  KMS_MIGRATIONS,
-  KMS_RESOLVED_OPTIONS,
-  MIGRATION_ADVISORY_LOCK,
-} from '../kms.constants.js';
+import { KMS_RESOLVED_OPTIONS } from '../kms.constants.js';
 import type { ResolvedKmsOptions } from '../kms.options.js';
 import type { EnvelopeColumn } from '../reencryption/envelope-column.js';
+import { MIGRATION_ADVISORY_LOCK } from './advisory-locks.js';
 import { databaseUnavailableReason } from './database-availability.js';
 import { withDatabaseTimeouts } from './database-timeouts.js';
+import { KMS_ENTITIES, KMS_MIGRATIONS } from './kms-schema.js';
 
 /** Tables an extension library (e.g. @nest-kms/secrets) keeps beside the keyring. */
 export interface KmsStorageExtension {

@@ -1,14 +1,13 @@
 import type { EntityManager } from 'typeorm';
 import type { KmsStorage } from './kms-storage.js';
 import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
-import { KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
+import { KEYRING_ID, KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
 import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
 import type {
   KeyringStore,
   RotationOutcome,
   StoredDataKey,
 } from '../keyring/keyring-store.interface.js';
-import { KEYRING_ID } from '../kms.constants.js';
 import type { KmsNotifications } from '../notifications/kms-notifications.js';
 import { isUniqueViolation } from './unique-violation.js';
 
