@@ -56,6 +56,11 @@ export async function unwrapDataKey(
     }
     throw error;
   }
+  return heldDataKey(row, material);
+}
+
+/** A stored key and its plain material, as the keyring holds it (usage counts from zero). */
+export function heldDataKey(row: StoredDataKey, material: Buffer): DataKey {
   return {
     id: row.id,
     material,

@@ -1,0 +1,56 @@
+import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
+import { newDataKey } from './data-key.js';
+import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
+import type { KeyringStore } from './keyring-store.interface.js';
+import type { MasterKeyRotation, MasterKeys } from './master-keys.js';
+
+/** How a keyring is opened: the previous master key, the clock, and the ids of new data keys. */
+export interface KeyringOptions {
+  /** A master key this process also holds (KMS_MASTER_KEY_PREVIOUS): rows it wrapped still open. */
+  readonly previous?: MasterKeyProvider;
+  readonly now?: () => number;
+  /** The id of a new data key; `creating` for the first key of a new keyring. */
+  readonly newKeyId?: (creating: boolean) => string | undefined;
+}
+
+/** What opening the keyring found: whether this process created it, and a rotation it finished. */
+export interface KeyringOpening {
+  readonly created: boolean;
+  readonly masterKeyRotation: MasterKeyRotation | null;
+}
+
+/**
+ * Brings the stored keyring to where `masters` can load it: checks the stored master-key
+ * fingerprint (a mismatch throws before anything is written), creates the keyring with its
+ * first data key on the first start, and finishes a master-key rotation when the stored
+ * fingerprint is the previous key's.
+ */
+export async function prepareKeyring(
+  masters: MasterKeys,
+  store: KeyringStore,
+  now: () => number,
+  newKeyId: (creating: boolean) => string | undefined,
+): Promise<KeyringOpening> {
+  const { current, previous } = masters;
+  const stored = await store.readFingerprint();
+  if (stored === null) {
+    const first = await newDataKey(current.provider, current.fingerprint, now(), newKeyId(true));
+    first.material.fill(0);
+    const created = await store.createKeyring(current.fingerprint, first.stored);
+    // Another process created the keyring between our read and our write: check its key.
+    const winner = created ? current.fingerprint : await store.readFingerprint();
+    if (winner !== current.fingerprint) {
+      throw new MasterKeyMismatchError(winner ?? '(none)', current.fingerprint);
+    }
+    return { created, masterKeyRotation: null };
+  }
+  if (stored === current.fingerprint) return { created: false, masterKeyRotation: null };
+  if (!previous || stored !== previous.fingerprint) {
+    throw new MasterKeyMismatchError(stored, current.fingerprint);
+  }
+  const rewrapped = await masters.rewrapAll(previous, current);
+  return {
+    created: false,
+    masterKeyRotation: { from: previous.fingerprint, to: current.fingerprint, rewrapped },
+  };
+}
