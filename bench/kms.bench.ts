@@ -23,7 +23,7 @@ import {
   rawGcmSeal,
 } from './bench-support.js';
 import { Bench, type Task } from 'tinybench';
-import { KmsModule, KmsService, type EnvelopeV1 } from '../libs/kms/src/index.js';
+import { KmsModule, KmsService, type EnvelopeV1 } from '@nest-kms/kms';
 
 const SIZES = [
   { label: '32 B', bytes: 32 },

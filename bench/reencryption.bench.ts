@@ -70,9 +70,8 @@ import {
   printMachine,
 } from './bench-support.js';
 import { KmsModule, KmsService, type KmsConnectionOptions } from '@nest-kms/kms';
-import { KmsStorage } from '@nest-kms/kms/extension';
+import { KmsStorage, purposeEnvelopes } from '@nest-kms/kms/extension';
 import { SecretsModule, SecretsService } from '@nest-kms/secrets';
-import { sealSecretValue } from '../libs/secrets/src/secret-values.js';
 
 type EngineName = 'sqlite' | 'postgres';
 
@@ -372,9 +371,14 @@ async function seed(fixture: Fixture, seeded: Seeded): Promise<number> {
   const { kms } = fixture;
   const keyId = kms.getStatus().activeKeyId;
   if (keyId === null) throw new Error(`${fixture.engine}: KmsService did not initialize`);
+  const secretValues = purposeEnvelopes(kms, 'secret');
   const envelopes: string[] = [];
   for (let i = 0; i < seeded.names.length; i++) {
-    const { envelope } = sealSecretValue(kms, seeded.names[i], 1, seeded.values[i]);
+    // The secrets store's binding of a value to its name and version (docs/envelope-format.md).
+    const { envelope } = secretValues.seal(seeded.values[i], {
+      secret: seeded.names[i],
+      version: '1',
+    });
     if (!envelope.startsWith(`kms2.secret.${keyId}.`)) {
       throw new Error(`${fixture.engine}: an envelope is not under the active key ${keyId}`);
     }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { KmsService, purposeEnvelopes } from '@nest-kms/kms';
+import { KmsService } from '@nest-kms/kms';
+import { purposeEnvelopes } from '@nest-kms/kms/extension';
 import { ENGINES } from './support/databases.js';
 import {
   demoForSuite,

@@ -9,8 +9,8 @@ import {
   findByBlindIndex,
   findOneByBlindIndex,
   encryptExistingRows,
-  isUniqueViolation,
 } from '@nest-kms/kms';
+import { isUniqueViolation } from '@nest-kms/kms/extension';
 import { caught } from './support/caught.js';
 import { CapturedLogger } from './support/captured-logger.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';

@@ -5,6 +5,7 @@ import {
   MasterKeyMismatchError,
   quotedInput,
 } from '@nest-kms/kms';
+import { SealedExports } from '@nest-kms/kms/extension';
 import { InvalidBackupError } from '@nest-kms/secrets';
 import { FromEnv, UnknownConfigKeyError } from '@nest-kms/config';
 import { caught } from './support/caught.js';
@@ -66,10 +67,11 @@ describe.each(ENGINES)('error messages quote hostile input on %s', (engine) => {
       expectQuoted(error, input);
     });
 
-    it('KmsService.openExport: InvalidExportError', async () => {
-      const sealed = await app.kms.sealExport(Buffer.from('{}'), 'secrets-backup');
+    it('SealedExports.open: InvalidExportError', async () => {
+      const exports = app.app.get(SealedExports);
+      const sealed = await exports.seal(Buffer.from('{}'), 'secrets-backup');
       const error = await caught(() =>
-        app.kms.openExport({ ...sealed, masterKeyFingerprint: input }, 'secrets-backup'),
+        exports.open({ ...sealed, masterKeyFingerprint: input }, 'secrets-backup'),
       );
       expect(error).toBeInstanceOf(InvalidExportError);
       expectQuoted(error, input);
@@ -86,10 +88,9 @@ describe.each(ENGINES)('error messages quote hostile input on %s', (engine) => {
       const payload: Record<string, unknown> = { format: 0, v: 0, createdAt: 0, keyring: 0 };
       payload.secrets = 0;
       for (let i = 0; i < 50; i++) payload[`${input}${i}`] = i;
-      const artifact = await app.kms.sealExport(
-        Buffer.from(JSON.stringify(payload)),
-        'secrets-backup',
-      );
+      const artifact = await app.app
+        .get(SealedExports)
+        .seal(Buffer.from(JSON.stringify(payload)), 'secrets-backup');
       const error = await caught(() => app.secrets.restoreSecrets(artifact));
       expect(error).toBeInstanceOf(InvalidBackupError);
       expectQuoted(error, `${input}0`);

@@ -1,5 +1,4 @@
 import {
-  KmsNotifications,
   DataKeyNotFoundError,
   InvalidMasterKeyError,
   KeyringIntegrityError,
@@ -7,6 +6,7 @@ import {
   MasterKeyMismatchError,
   type EnvelopeV1,
 } from '@nest-kms/kms';
+import { KmsNotifications } from '@nest-kms/kms/extension';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { KmsFixture, newMasterKey, type KmsApp } from './support/kms-fixture.js';
 import { openKmsTables, snapshotKmsTables } from './support/kms-tables.js';

@@ -1,10 +1,6 @@
 import pg from 'pg';
-import {
-  KmsDataKeyEntity,
-  KmsNotifications,
-  MasterKeyMismatchError,
-  type EnvelopeV1,
-} from '@nest-kms/kms';
+import { KmsDataKeyEntity, MasterKeyMismatchError, type EnvelopeV1 } from '@nest-kms/kms';
+import { KmsNotifications } from '@nest-kms/kms/extension';
 import { loggedEvents } from './support/captured-logger.js';
 import { caught } from './support/caught.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';

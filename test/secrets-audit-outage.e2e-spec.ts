@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { KmsMetrics, KmsStorage } from '@nest-kms/kms';
+import { KmsMetrics } from '@nest-kms/kms';
+import { KmsStorage } from '@nest-kms/kms/extension';
 import { AuditWriteFailedError, type SecretsModuleOptions } from '@nest-kms/secrets';
 import { CapturedLogger, loggedEvents } from './support/captured-logger.js';
 import { eventually } from './support/eventually.js';

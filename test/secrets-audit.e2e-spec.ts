@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { DataSource } from 'typeorm';
-import { KMS_ENTITIES, KmsStorage } from '@nest-kms/kms';
+import { KMS_ENTITIES } from '@nest-kms/kms';
+import { KmsStorage } from '@nest-kms/kms/extension';
 import {
   AuditWriteFailedError,
   InvalidSecretInputError,

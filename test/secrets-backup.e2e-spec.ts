@@ -1,11 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import {
-  InvalidExportError,
-  KeyringIntegrityError,
-  KmsStorage,
-  MasterKeyMismatchError,
-  type SealedExport,
-} from '@nest-kms/kms';
+import { InvalidExportError, KeyringIntegrityError, MasterKeyMismatchError } from '@nest-kms/kms';
+import { KmsStorage, SealedExports, type SealedExport } from '@nest-kms/kms/extension';
 import {
   AuditWriteFailedError,
   InvalidBackupError,
@@ -558,11 +553,11 @@ describe.each(ENGINES)('secrets backup and restore on %s', (engine) => {
 
     /** The backup's payload, changed by `defect`, sealed again under the same master key. */
     const reseal = async (defect: Defect): Promise<SealedExport> => {
-      const opened = await target.kms.openExport(backup.artifact, 'secrets-backup');
+      const opened = await target.app.get(SealedExports).open(backup.artifact, 'secrets-backup');
       const payload = JSON.parse(opened.toString('utf8')) as ForgedPayload;
       const changed = defect(payload) ?? payload;
       const text = typeof changed === 'string' ? changed : JSON.stringify(changed);
-      return target.kms.sealExport(Buffer.from(text), 'secrets-backup');
+      return target.app.get(SealedExports).seal(Buffer.from(text), 'secrets-backup');
     };
 
     it.each(TAMPERS)('with %s is refused whole, and nothing is written', async (_, tamper) => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SchedulerRegistry } from '@nestjs/schedule';
-import { KMS_SCHEDULER_REGISTRY, KmsMetrics, KmsStorage } from '@nest-kms/kms';
+import { KmsMetrics } from '@nest-kms/kms';
+import { KMS_SCHEDULER_REGISTRY, KmsStorage } from '@nest-kms/kms/extension';
 import {
   AUTO_ROTATION_ACTOR,
   InvalidSecretInputError,

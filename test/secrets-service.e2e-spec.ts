@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { AadMismatchError, KmsError, KmsStorage } from '@nest-kms/kms';
+import { AadMismatchError, KmsError } from '@nest-kms/kms';
+import { KmsStorage } from '@nest-kms/kms/extension';
 import {
   InvalidSecretInputError,
   MAX_SECRET_VALUE_BYTES,

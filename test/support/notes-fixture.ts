@@ -8,7 +8,8 @@ import {
   type MigrationInterface,
   type QueryRunner,
 } from 'typeorm';
-import { KmsModule, KmsService, KmsStorage, type KmsModuleOptions } from '@nest-kms/kms';
+import { KmsModule, KmsService, type KmsModuleOptions } from '@nest-kms/kms';
+import { KmsStorage } from '@nest-kms/kms/extension';
 import type { CapturedLogger } from './captured-logger.js';
 import type { TestDatabase } from './databases.js';
 import { startTestApp } from './kms-fixture.js';

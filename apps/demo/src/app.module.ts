@@ -21,10 +21,8 @@ import { KmsErrorFilter } from './http/kms-error.filter.js';
 import { KmsController } from './kms/kms.controller.js';
 import { NotesModule } from './notes/notes.module.js';
 import { DemoMetrics } from './operations/demo-metrics.js';
-import { DatabaseHealthIndicator } from './operations/database.health.js';
 import { HealthCheckLog } from './operations/health-check.log.js';
 import { HealthController } from './operations/health.controller.js';
-import { KmsHealthIndicator } from './operations/kms.health.js';
 import { MetricsController } from './operations/metrics.controller.js';
 import { StatusController } from './operations/status.controller.js';
 import { SecretsController } from './secrets/secrets.controller.js';
@@ -77,9 +75,7 @@ export class AppModule {
         AdminTokenGuard,
         AdminTokenSetup,
         DemoMetrics,
-        KmsHealthIndicator,
         HealthCheckLog,
-        DatabaseHealthIndicator,
       ],
     };
   }

@@ -1,6 +1,13 @@
 export { KmsModule } from './kms.module.js';
 export { KmsService } from './kms.service.js';
-export { KmsStorage, type KmsStorageExtension } from './storage/kms-storage.js';
+export { KmsDatabase } from './storage/kms-database.js';
+export { KmsHealthIndicator } from './health/kms-health.indicator.js';
+export type {
+  KmsDatabaseHealthOptions,
+  KmsHealthResult,
+} from './interfaces/kms-health.interface.js';
+export type { ReencryptOptions } from './interfaces/reencrypt-options.interface.js';
+export { KMS_DATA_KEY_ROTATION_JOB, KMS_REENCRYPTION_JOB } from './rotation/kms-jobs.constants.js';
 export { withDatabaseTimeouts } from './storage/database-timeouts.js';
 export type {
   KmsConnectionOptions,
@@ -12,8 +19,6 @@ export type {
   LegacyEnvelopesMode,
 } from './interfaces/kms-module-options.interface.js';
 export { KmsMetrics } from './metrics/kms-metrics.js';
-export { KmsNotifications, type KmsNotification } from './notifications/kms-notifications.js';
-export type { EnvelopeColumn } from './reencryption/envelope-column.js';
 export type { ReencryptionProgress, ReencryptionResult } from './reencryption/reencryption.job.js';
 export type { MasterKeyRotation } from './keyring/keyring.js';
 export type {
@@ -25,27 +30,16 @@ export type { DataKeyInfo } from './interfaces/data-key-info.interface.js';
 export type { DataKeyRotation } from './interfaces/data-key-rotation.interface.js';
 export type { AadInput, EnvelopePurpose, EnvelopeV1 } from './envelope/envelope.interface.js';
 export {
-  purposeEnvelopes,
-  storeEnvelopeKeyId,
-  type PurposeEnvelopes,
-  type SealedStoreValue,
-} from './keyring/purpose-envelopes.js';
-export {
   fromCompactEnvelope,
   toCompactEnvelope,
   validateEnvelope,
 } from './envelope/envelope-conversion.js';
 export type { MasterKeyProvider } from './master-key/master-key-provider.interface.js';
 export type { ExportedDataKey, ExportedKeyring } from './keyring/exported-keyring.js';
-export type { SealedExport } from './keyring/sealed-export.js';
 export { LocalMasterKeyProvider } from './master-key/local-master-key.provider.js';
 export { KMS_ENTITIES, KMS_MIGRATIONS } from './storage/kms-schema.js';
-export { KMS_SCHEDULER_REGISTRY } from './kms.constants.js';
-export { LifecycleInterval } from './rotation/lifecycle-interval.js';
-export { KMS_EVENTS, KMS_MESSAGES } from './kms.messages.js';
+export { KMS_EVENTS } from './kms.messages.js';
 export { KmsDataKeyEntity } from './entities/kms-data-key.entity.js';
-export { epochMillis } from './entities/epoch-millis.transformer.js';
-export { isUniqueViolation } from './storage/unique-violation.js';
 export { createPrivateSqliteFile } from './storage/private-sqlite-file.js';
 export { KmsKeyringEntity } from './entities/kms-keyring.entity.js';
 export { NestKmsError } from './errors/nest-kms.error.js';

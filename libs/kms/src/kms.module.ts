@@ -8,6 +8,9 @@ import { KmsService } from './kms.service.js';
 import { KmsMetrics } from './metrics/kms-metrics.js';
 import { KmsNotifications } from './notifications/kms-notifications.js';
 import { KmsStorage } from './storage/kms-storage.js';
+import { KmsDatabase } from './storage/kms-database.js';
+import { KmsHealthIndicator } from './health/kms-health.indicator.js';
+import { SealedExports } from './keyring/sealed-exports.js';
 
 /**
  * `KmsModule.forRoot({...})` / `forRootAsync({ useFactory, inject })`. Global by default, as
@@ -29,7 +32,19 @@ import { KmsStorage } from './storage/kms-storage.js';
     KmsNotifications,
     KmsMetrics,
     KmsService,
+    KmsDatabase,
+    KmsHealthIndicator,
+    SealedExports,
   ],
-  exports: [KmsService, KmsStorage, KmsNotifications, KmsMetrics, KMS_SCHEDULER_REGISTRY],
+  exports: [
+    KmsService,
+    KmsDatabase,
+    KmsHealthIndicator,
+    KmsStorage,
+    KmsNotifications,
+    KmsMetrics,
+    KMS_SCHEDULER_REGISTRY,
+    SealedExports,
+  ],
 })
 export class KmsModule extends ConfigurableModuleClass {}

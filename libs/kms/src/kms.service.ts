@@ -19,6 +19,7 @@ import type {
   EncryptOptions,
 } from './interfaces/kms-operation-options.interface.js';
 import type { KmsStatus } from './interfaces/kms-status.interface.js';
+import type { ReencryptOptions } from './interfaces/reencrypt-options.interface.js';
 import type { DataKeyInfo } from './interfaces/data-key-info.interface.js';
 import type { DataKeyRotation } from './interfaces/data-key-rotation.interface.js';
 import {
@@ -27,7 +28,7 @@ import {
   type ExportedKeyring,
 } from './keyring/exported-keyring.js';
 import { isDataKeyId, type DataKey } from './keyring/data-key.js';
-import { Keyring, type MasterKeyRotation } from './keyring/keyring.js';
+import { Keyring, type MasterKey, type MasterKeyRotation } from './keyring/keyring.js';
 import { KeyringEnvelopes } from './keyring/keyring-envelopes.js';
 import {
   PURPOSE_ENVELOPES,
@@ -35,7 +36,7 @@ import {
   type PurposeEnvelopes,
   type PurposeEnvelopesSource,
 } from './keyring/purpose-envelopes.js';
-import { openExport, sealExport, type SealedExport } from './keyring/sealed-export.js';
+import { EXPORT_MASTER_KEY } from './keyring/sealed-export.js';
 import { MasterKeyMismatchError } from './errors/master-key-mismatch.error.js';
 import { KMS_RESOLVED_OPTIONS, KMS_SCHEDULER_REGISTRY } from './kms.constants.js';
 import { KMS_EVENTS } from './kms.messages.js';
@@ -47,10 +48,7 @@ import {
 } from './master-key/master-key.resolver.js';
 import { KeyringReplicaSync } from './notifications/keyring-replica-sync.js';
 import { KmsNotifications } from './notifications/kms-notifications.js';
-import {
-  type ReencryptionProgress,
-  type ReencryptionResult,
-} from './reencryption/reencryption.job.js';
+import { type ReencryptionResult } from './reencryption/reencryption.job.js';
 import { KmsMetrics } from './metrics/kms-metrics.js';
 import { LegacyEnvelopes } from './reencryption/legacy-envelopes.js';
 import { KeyLifecycle } from './rotation/key-lifecycle.js';
@@ -215,15 +213,7 @@ export class KmsService
    * `reencrypt(UserProfile)` or `{ entities }` limits it to those entities' columns.
    * Safe to interrupt: the next run continues where this one stopped.
    */
-  async reencrypt(
-    options:
-      | Function
-      | {
-          batchSize?: number;
-          onProgress?: (progress: ReencryptionProgress) => void;
-          entities?: readonly Function[];
-        } = {},
-  ): Promise<ReencryptionResult> {
+  async reencrypt(options: Function | ReencryptOptions = {}): Promise<ReencryptionResult> {
     this.ready();
     return this.lifecycle.reencrypt(
       typeof options === 'function' ? { entities: [options] } : options,
@@ -327,19 +317,10 @@ export class KmsService
     return added;
   }
 
-  /** Seals a payload (a backup) under a one-off key wrapped by the master key. */
-  async sealExport(payload: Buffer, purpose: string): Promise<SealedExport> {
+  /** The master key exports are sealed under, or the held one `fingerprint` names (SealedExports). */
+  [EXPORT_MASTER_KEY](fingerprint?: unknown): MasterKey {
     const keyring = this.ready();
-    return sealExport(keyring.masterKey.provider, keyring.fingerprint, payload, purpose);
-  }
-
-  /** Opens what sealExport made; anything altered or foreign is an InvalidExportError. */
-  async openExport(sealed: unknown, purpose: string): Promise<Buffer> {
-    const keyring = this.ready();
-    // Made before a master-key rotation: opens while the old key is still KMS_MASTER_KEY_PREVIOUS.
-    const madeUnder = (sealed as { masterKeyFingerprint?: unknown } | null)?.masterKeyFingerprint;
-    const master = keyring.heldMasterKey(madeUnder) ?? keyring.masterKey;
-    return openExport(master.provider, master.fingerprint, sealed, purpose);
+    return keyring.heldMasterKey(fingerprint) ?? keyring.masterKey;
   }
 
   getStatus(): KmsStatus {

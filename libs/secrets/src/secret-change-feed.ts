@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { KmsNotification, KmsNotifications } from '@nest-kms/kms';
+import type { KmsNotification, KmsNotifications } from '@nest-kms/kms/extension';
 import type { SecretChange } from './interfaces/secret-operations.interface.js';
 
 const SECRET_CHANGED_TOPIC = 'secret_changed';

@@ -1,4 +1,5 @@
-import { purposeEnvelopes, type KmsService, type SealedStoreValue } from '@nest-kms/kms';
+import { type KmsService } from '@nest-kms/kms';
+import { purposeEnvelopes, type SealedStoreValue } from '@nest-kms/kms/extension';
 import { secretBinding } from './secret.mapping.js';
 
 /**

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { isUniqueViolation, type KmsService } from '@nest-kms/kms';
+import { type KmsService } from '@nest-kms/kms';
+import { isUniqueViolation } from '@nest-kms/kms/extension';
 import type { EntityManager } from 'typeorm';
 import type { SecretsAudit } from './audit/secrets-audit.js';
 import { SecretVersionEntity } from './entities/secret-version.entity.js';

@@ -1,5 +1,6 @@
 import type { SchedulerRegistry } from '@nestjs/schedule';
-import type { KmsService, KmsStorage } from '@nest-kms/kms';
+import type { KmsService } from '@nest-kms/kms';
+import type { KmsStorage, SealedExports } from '@nest-kms/kms/extension';
 import { SecretsAudit } from './audit/secrets-audit.js';
 import { SecretsBackup } from './backup/secrets-backup.js';
 import type { SecretRotators } from './lifecycle/secret-rotators.js';
@@ -24,6 +25,7 @@ export interface SecretsRuntime {
 export interface SecretsRuntimeDependencies {
   readonly kms: KmsService;
   readonly storage: KmsStorage;
+  readonly exports: SealedExports;
   readonly options: ResolvedSecretsOptions;
   readonly scheduler: SchedulerRegistry;
   readonly changes: SecretChangeFeed;
@@ -45,7 +47,7 @@ export async function createSecretsRuntime(
     audit,
     writer,
     reader: new SecretReader(kms, store, options),
-    backups: new SecretsBackup(kms, dataSource, store, audit, options.clock, changes),
+    backups: new SecretsBackup(kms, deps.exports, dataSource, store, audit, options.clock, changes),
     lifecycle: new SecretsLifecycle(deps.scheduler, {
       kms,
       storage,

@@ -7,13 +7,13 @@ import {
 } from '@nestjs/common';
 import type { SchedulerRegistry } from '@nestjs/schedule';
 import { Subject, filter, type Observable } from 'rxjs';
+import { KmsMetrics, KmsService } from '@nest-kms/kms';
 import {
   KMS_SCHEDULER_REGISTRY,
-  KmsMetrics,
   KmsNotifications,
-  KmsService,
   KmsStorage,
-} from '@nest-kms/kms';
+  SealedExports,
+} from '@nest-kms/kms/extension';
 import type {
   SecretsBackupResult,
   SecretsRestoreResult,
@@ -73,6 +73,7 @@ export class SecretsService
     @Inject(KMS_SCHEDULER_REGISTRY) private readonly scheduler: SchedulerRegistry,
     private readonly notifications: KmsNotifications,
     kmsMetrics: KmsMetrics,
+    private readonly exports: SealedExports,
   ) {
     this.metrics = new SecretsMetrics(kmsMetrics, () => this.runtime?.reader.cache.hitRate ?? 0);
     this.changes = new SecretChangeFeed(notifications, (change) => this.changed(change));
@@ -107,6 +108,7 @@ export class SecretsService
     const runtime = await createSecretsRuntime({
       kms: this.kms,
       storage: this.storage,
+      exports: this.exports,
       options: this.options,
       scheduler: this.scheduler,
       changes: this.changes,

@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { IsNull, Not } from 'typeorm';
-import type { KmsStorage } from '@nest-kms/kms';
+import type { KmsStorage } from '@nest-kms/kms/extension';
 import { SecretVersionEntity } from './entities/secret-version.entity.js';
 import { SecretEntity } from './entities/secret.entity.js';
 

@@ -1,5 +1,6 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import { EncryptedColumn, epochMillis } from '@nest-kms/kms';
+import { EncryptedColumn } from '@nest-kms/kms';
+import { epochMillis } from '../database-columns.js';
 
 /** A note of one owner. Its body is stored as an envelope, never as text. */
 @Entity({ name: 'demo_notes' })

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
-import { KmsStorage } from '@nest-kms/kms';
+import { KmsDatabase } from '@nest-kms/kms';
 import { ApiError } from '../http/api-error.js';
 import { Note } from './note.entity.js';
 
@@ -9,14 +9,14 @@ import { Note } from './note.entity.js';
 export class NotesService {
   constructor(
     @InjectRepository(Note) private readonly notes: Repository<Note>,
-    private readonly storage: KmsStorage,
+    private readonly database: KmsDatabase,
   ) {}
 
   create(ownerId: string, body: string): Promise<Note> {
     const note = this.notes.create({ ownerId, body, createdAt: Date.now() });
     // On SQLite nest-kms's jobs share the app's one connection: queue the write behind their
     // transactions instead of joining one.
-    return this.storage.run(() => this.notes.save(note));
+    return this.database.run(() => this.notes.save(note));
   }
 
   /** The owner's note; another owner's is as absent as a missing one. */

@@ -1,16 +1,14 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
-import { DatabaseHealthIndicator } from './database.health.js';
+import { KmsHealthIndicator } from '@nest-kms/kms';
 import { HealthCheckLog } from './health-check.log.js';
-import { KmsHealthIndicator } from './kms.health.js';
 
 @ApiTags('operations')
 @Controller('health')
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly database: DatabaseHealthIndicator,
     private readonly kms: KmsHealthIndicator,
     private readonly log: HealthCheckLog,
   ) {}
@@ -21,7 +19,7 @@ export class HealthController {
   async check() {
     try {
       const result = await this.health.check([
-        () => this.database.isUp('database').withTimeout(1500),
+        () => this.kms.isDatabaseUp('database', { timeoutMs: 1500 }),
         () => this.kms.isReady('kms'),
       ]);
       this.log.passed();

@@ -9,12 +9,13 @@ import type { KmsMetrics } from '../metrics/kms-metrics.js';
 import {
   ReencryptionJob,
   type EnvelopeRewrapper,
-  type ReencryptionProgress,
   type ReencryptionResult,
 } from '../reencryption/reencryption.job.js';
 import type { KmsStorage } from '../storage/kms-storage.js';
 import type { LegacyEnvelopes } from '../reencryption/legacy-envelopes.js';
 import { LifecycleInterval } from './lifecycle-interval.js';
+import type { ReencryptOptions } from '../interfaces/reencrypt-options.interface.js';
+import { KMS_DATA_KEY_ROTATION_JOB, KMS_REENCRYPTION_JOB } from './kms-jobs.constants.js';
 
 const DAY_MS = 86_400_000;
 
@@ -51,10 +52,10 @@ export class KeyLifecycle {
     legacy: LegacyEnvelopes,
   ) {
     this.reencryption = new ReencryptionJob(storage, rewrapper, legacy);
-    this.rotationJob = new LifecycleInterval(scheduler, 'nest-kms.data-key-rotation', () =>
+    this.rotationJob = new LifecycleInterval(scheduler, KMS_DATA_KEY_ROTATION_JOB, () =>
       this.checkRotation(),
     );
-    this.reencryptionJob = new LifecycleInterval(scheduler, 'nest-kms.reencryption', () =>
+    this.reencryptionJob = new LifecycleInterval(scheduler, KMS_REENCRYPTION_JOB, () =>
       this.reencryptIfRegistered(),
     );
   }
@@ -90,13 +91,7 @@ export class KeyLifecycle {
     if (this.options.autoReencrypt) void this.reencryptionJob.tick();
   }
 
-  async reencrypt(
-    options: {
-      batchSize?: number;
-      onProgress?: (progress: ReencryptionProgress) => void;
-      entities?: readonly Function[];
-    } = {},
-  ): Promise<ReencryptionResult> {
+  async reencrypt(options: ReencryptOptions = {}): Promise<ReencryptionResult> {
     const activeAtStart = this.keyring().active.id;
     const { reencryptedEnvelopes, reencryptionRemaining } = this.metrics;
     let counted = { moved: 0, failed: 0 };

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { DatabaseUnavailableError, type KmsStorage } from '@nest-kms/kms';
+import { DatabaseUnavailableError } from '@nest-kms/kms';
+import { type KmsStorage } from '@nest-kms/kms/extension';
 import type { SecretAuditEntity } from '../entities/secret-audit.entity.js';
 import { SECRETS_EVENTS } from '../secrets.messages.js';
 import type { AuditMetrics } from './audit-metrics.js';

@@ -1,4 +1,4 @@
-import type { KmsStorage } from '@nest-kms/kms';
+import type { KmsStorage } from '@nest-kms/kms/extension';
 import type { SecretAuditEntity } from '../entities/secret-audit.entity.js';
 
 /** Rows per INSERT: 7 parameters each, within both engines' limits. */

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { NestKmsError, type KmsStorage } from '@nest-kms/kms';
+import { NestKmsError } from '@nest-kms/kms';
+import { type KmsStorage } from '@nest-kms/kms/extension';
 import {
   SecretAuditEntity,
   type AuditAction,

@@ -1,9 +1,5 @@
-import {
-  storeEnvelopeKeyId,
-  KmsError,
-  type ExportedDataKey,
-  type ExportedKeyring,
-} from '@nest-kms/kms';
+import { KmsError, type ExportedDataKey, type ExportedKeyring } from '@nest-kms/kms';
+import { storeEnvelopeKeyId } from '@nest-kms/kms/extension';
 import { InvalidSecretInputError } from '../errors/invalid-secret-input.error.js';
 import { checkName, checkSetOptions } from '../secrets.validation.js';
 import {

@@ -1,4 +1,4 @@
-import type { SealedExport } from '@nest-kms/kms';
+import type { SealedExport } from '@nest-kms/kms/extension';
 import type { SecretMetadata } from '../interfaces/secret-operations.interface.js';
 
 /** What backupSecrets() returns. */

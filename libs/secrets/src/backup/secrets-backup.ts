@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { isUniqueViolation, purposeEnvelopes, type KmsService } from '@nest-kms/kms';
+import { type KmsService } from '@nest-kms/kms';
+import { isUniqueViolation, purposeEnvelopes, type SealedExports } from '@nest-kms/kms/extension';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { SecretsAudit } from '../audit/secrets-audit.js';
 import { SecretVersionEntity } from '../entities/secret-version.entity.js';
@@ -32,6 +33,7 @@ export class SecretsBackup {
 
   constructor(
     private readonly kms: KmsService,
+    private readonly exports: SealedExports,
     private readonly dataSource: DataSource,
     private readonly store: SecretsStore,
     private readonly audit: SecretsAudit,
@@ -66,7 +68,7 @@ export class SecretsBackup {
       const json = Buffer.from(JSON.stringify(payload), 'utf8');
       // A backup that would not restore is refused now, not discovered during a recovery.
       parseBackupPayload(json);
-      const artifact = await this.kms.sealExport(json, BACKUP_PURPOSE);
+      const artifact = await this.exports.seal(json, BACKUP_PURPOSE);
       await this.audit.record({ action: 'backup', actor: options.actor, outcome: 'success' });
       return {
         createdAt,
@@ -88,7 +90,7 @@ export class SecretsBackup {
     const { result, restored } = await this.audit.guard(
       { action: 'restore', actor: options.actor },
       async () => {
-        const payload = parseBackupPayload(await this.kms.openExport(artifact, BACKUP_PURPOSE));
+        const payload = parseBackupPayload(await this.exports.open(artifact, BACKUP_PURPOSE));
         const plan = await this.store.transaction((manager) =>
           planRestore(manager, payload.secrets),
         );

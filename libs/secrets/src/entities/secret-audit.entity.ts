@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import { epochMillis } from '@nest-kms/kms';
+import { epochMillis } from '@nest-kms/kms/extension';
 
 export type AuditAction =
   'read' | 'write' | 'rotate' | 'delete' | 'recover' | 'destroy' | 'list' | 'backup' | 'restore';

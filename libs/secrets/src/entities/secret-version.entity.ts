@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import { epochMillis } from '@nest-kms/kms';
+import { epochMillis } from '@nest-kms/kms/extension';
 
 /** Every version of every secret, current included; values only as envelopes. */
 @Entity({ name: 'kms_secret_versions' })

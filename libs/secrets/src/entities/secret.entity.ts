@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { epochMillis } from '@nest-kms/kms';
+import { epochMillis } from '@nest-kms/kms/extension';
 
 export type RotationPolicy = 'manual' | 'auto';
 

@@ -1,4 +1,4 @@
-import type { KmsStorage } from '@nest-kms/kms';
+import type { KmsStorage } from '@nest-kms/kms/extension';
 
 /** A live secret whose current version expired, reported by this instance. */
 export interface ExpiredSecret {

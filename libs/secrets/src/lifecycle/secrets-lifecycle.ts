@@ -1,5 +1,6 @@
 import type { SchedulerRegistry } from '@nestjs/schedule';
-import { LifecycleInterval, type KmsService, type KmsStorage } from '@nest-kms/kms';
+import { type KmsService } from '@nest-kms/kms';
+import { LifecycleInterval, type KmsStorage } from '@nest-kms/kms/extension';
 import type { SecretsAudit } from '../audit/secrets-audit.js';
 import type { SecretWriter } from '../secret-writer.js';
 import type { SecretsMetrics } from '../secrets-metrics.js';

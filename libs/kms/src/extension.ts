@@ -1,0 +1,20 @@
+/**
+ * `@nest-kms/kms/extension`: what nest-kms's own libraries (@nest-kms/secrets, @nest-kms/config)
+ * build on. For nest-kms's own libraries; an application never needs it, and nothing here is
+ * covered by the public API's compatibility promise.
+ */
+export { KmsStorage, type KmsStorageExtension } from './storage/kms-storage.js';
+export { isUniqueViolation } from './storage/unique-violation.js';
+export { KmsNotifications, type KmsNotification } from './notifications/kms-notifications.js';
+export { KMS_SCHEDULER_REGISTRY } from './kms.constants.js';
+export { LifecycleInterval } from './rotation/lifecycle-interval.js';
+export { epochMillis } from './entities/epoch-millis.transformer.js';
+export type { EnvelopeColumn } from './reencryption/envelope-column.js';
+export {
+  purposeEnvelopes,
+  storeEnvelopeKeyId,
+  type PurposeEnvelopes,
+  type SealedStoreValue,
+} from './keyring/purpose-envelopes.js';
+export { SealedExports } from './keyring/sealed-exports.js';
+export type { SealedExport } from './keyring/sealed-export.js';
