@@ -21,11 +21,11 @@ import {
   getSecretToken,
   type SecretChange,
   type SecretsModuleOptions,
-  type SecretsOptionsFactory,
 } from '@nest-kms/secrets';
 import { CapturedLogger } from './support/captured-logger.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { newMasterKey } from './support/kms-fixture.js';
+import { asyncRegistration, type Registration } from './support/registration.js';
 import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
 
 /** Every value this suite stores: no log line may contain one. */
@@ -83,34 +83,9 @@ class ExternalApiClient implements OnModuleInit, OnModuleDestroy {
 })
 class ExternalApiModule {}
 
-type Registration = 'forRoot' | 'useFactory' | 'useClass' | 'useExisting';
-
-/** `SecretsModule` registered in one of its four styles with the same options. */
+/** `SecretsModule` registered in one of its async styles with the same options. */
 function secretsModule(style: Exclude<Registration, 'forRoot'>, options: SecretsModuleOptions) {
-  switch (style) {
-    case 'useFactory':
-      return SecretsModule.forRootAsync({ useFactory: async () => options });
-    case 'useClass': {
-      @Injectable()
-      class OptionsFactory implements SecretsOptionsFactory {
-        createSecretsOptions(): SecretsModuleOptions {
-          return options;
-        }
-      }
-      return SecretsModule.forRootAsync({ useClass: OptionsFactory });
-    }
-    case 'useExisting': {
-      @Injectable()
-      class ExistingFactory implements SecretsOptionsFactory {
-        createSecretsOptions(): SecretsModuleOptions {
-          return options;
-        }
-      }
-      @Module({ providers: [ExistingFactory], exports: [ExistingFactory] })
-      class OptionsModule {}
-      return SecretsModule.forRootAsync({ imports: [OptionsModule], useExisting: ExistingFactory });
-    }
-  }
+  return SecretsModule.forRootAsync(asyncRegistration(style, 'createSecretsOptions', options));
 }
 
 describe.each(ENGINES)('@InjectSecret on %s', (engine) => {

@@ -1,10 +1,4 @@
-import {
-  Injectable,
-  Module,
-  type INestApplicationContext,
-  type ModuleMetadata,
-  type Type,
-} from '@nestjs/common';
+import type { INestApplicationContext, ModuleMetadata, Type } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import { KmsModule, KmsService } from '@nest-kms/kms';
@@ -13,13 +7,13 @@ import {
   ConfigLoader,
   NestKmsConfigModule,
   type NestKmsConfigModuleOptions,
-  type NestKmsConfigOptionsFactory,
 } from '@nest-kms/config';
 import { CapturedLogger } from './captured-logger.js';
 import type { TestDatabase } from './databases.js';
+import { asyncRegistration, type Registration } from './registration.js';
 import { startSecretsApp } from './secrets-fixture.js';
 
-export type ConfigRegistration = 'forRoot' | 'useFactory' | 'useClass' | 'useExisting';
+export type ConfigRegistration = Registration;
 
 export interface ConfigAppOptions<T extends object> {
   masterKey: string;
@@ -109,36 +103,12 @@ export function configModule<T extends object>(
   schema: Type<T>,
   options: NestKmsConfigModuleOptions = {},
 ) {
-  switch (style) {
-    case 'forRoot':
-      return NestKmsConfigModule.forRoot({ schema, ...options });
-    case 'useFactory':
-      return NestKmsConfigModule.forRootAsync({ schema, useFactory: async () => options });
-    case 'useClass': {
-      @Injectable()
-      class OptionsFactory implements NestKmsConfigOptionsFactory {
-        createConfigOptions(): NestKmsConfigModuleOptions {
-          return options;
-        }
-      }
-      return NestKmsConfigModule.forRootAsync({ schema, useClass: OptionsFactory });
-    }
-    case 'useExisting': {
-      @Injectable()
-      class ExistingFactory implements NestKmsConfigOptionsFactory {
-        createConfigOptions(): NestKmsConfigModuleOptions {
-          return options;
-        }
-      }
-      @Module({ providers: [ExistingFactory], exports: [ExistingFactory] })
-      class OptionsModule {}
-      return NestKmsConfigModule.forRootAsync({
+  return style === 'forRoot'
+    ? NestKmsConfigModule.forRoot({ schema, ...options })
+    : NestKmsConfigModule.forRootAsync({
         schema,
-        imports: [OptionsModule],
-        useExisting: ExistingFactory,
+        ...asyncRegistration(style, 'createConfigOptions', options),
       });
-    }
-  }
 }
 
 /**

@@ -1,19 +1,10 @@
-import {
-  Injectable,
-  Module,
-  type INestApplicationContext,
-  type ModuleMetadata,
-} from '@nestjs/common';
+import type { INestApplicationContext, ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
-import {
-  KmsModule,
-  KmsService,
-  type KmsModuleOptions,
-  type KmsOptionsFactory,
-} from '@nest-kms/kms';
+import { KmsModule, KmsService, type KmsModuleOptions } from '@nest-kms/kms';
 import { CapturedLogger } from './captured-logger.js';
 import type { TestDatabase } from './databases.js';
+import { asyncRegistration, type Registration } from './registration.js';
 
 /** A fresh random master key, base64. */
 export const newMasterKey = (): string => randomBytes(32).toString('base64');
@@ -24,8 +15,6 @@ export interface KmsApp {
   readonly logger: CapturedLogger;
   close(): Promise<void>;
 }
-
-type Registration = 'forRoot' | 'useFactory' | 'useClass' | 'useExisting';
 
 /** A started Nest application context whose log lines a CapturedLogger records. */
 export async function startTestApp(
@@ -60,30 +49,7 @@ export const KmsFixture = {
 };
 
 function importFor(style: Registration, options: KmsModuleOptions) {
-  switch (style) {
-    case 'forRoot':
-      return KmsModule.forRoot(options);
-    case 'useFactory':
-      return KmsModule.forRootAsync({ useFactory: async () => options });
-    case 'useClass': {
-      @Injectable()
-      class OptionsFactory implements KmsOptionsFactory {
-        createKmsOptions(): KmsModuleOptions {
-          return options;
-        }
-      }
-      return KmsModule.forRootAsync({ useClass: OptionsFactory });
-    }
-    case 'useExisting': {
-      @Injectable()
-      class ExistingFactory implements KmsOptionsFactory {
-        createKmsOptions(): KmsModuleOptions {
-          return options;
-        }
-      }
-      @Module({ providers: [ExistingFactory], exports: [ExistingFactory] })
-      class OptionsModule {}
-      return KmsModule.forRootAsync({ imports: [OptionsModule], useExisting: ExistingFactory });
-    }
-  }
+  return style === 'forRoot'
+    ? KmsModule.forRoot(options)
+    : KmsModule.forRootAsync(asyncRegistration(style, 'createKmsOptions', options));
 }
