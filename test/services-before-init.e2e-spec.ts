@@ -61,7 +61,7 @@ const SERVICES: readonly ServiceUnderTest[] = [
     get: (moduleRef) => moduleRef.get(SecretsService),
     error: SecretsNotInitializedError,
     code: 'SECRETS_NOT_INITIALIZED',
-    internal: ['start', 'ready', 'changed', 'followOtherReplicas'],
+    internal: ['start', 'ready'],
     usableBefore: {
       // SecretRef and @InjectSecret subscribe while the application is being built.
       watch: (secrets: SecretsService) =>

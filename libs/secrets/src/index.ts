@@ -1,4 +1,5 @@
 export { SecretsModule } from './secrets.module.js';
+export type { SecretsModuleExtras } from './secrets.module-definition.js';
 export { SecretsService } from './secrets.service.js';
 export { SecretRef } from './secret-ref.js';
 export { InjectSecret } from './secrets.decorators.js';
@@ -16,6 +17,7 @@ export type {
   ActorOptions,
   GetSecretOptions,
   ListSecretsOptions,
+  RotateSecretOptions,
   SecretChange,
   SecretMetadata,
   SecretsStatus,

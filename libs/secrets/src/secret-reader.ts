@@ -1,15 +1,18 @@
 import { Logger } from '@nestjs/common';
 import type { KmsService } from '@nest-kms/kms';
-import { SecretCache } from './cache/secret-cache.js';
+import type { SecretsAudit } from './audit/secrets-audit.js';
+import type { SecretCache } from './cache/secret-cache.js';
 import { SecretDeletedError } from './errors/secret-deleted.error.js';
 import { SecretExpiredError } from './errors/secret-expired.error.js';
 import { SecretNotFoundError } from './errors/secret-not-found.error.js';
 import { SecretVersionNotFoundError } from './errors/secret-version-not-found.error.js';
+import type { GetSecretOptions } from './interfaces/secret-operations.interface.js';
 import { openSecretValue } from './secret-values.js';
 import { SECRETS_EVENTS } from './secrets.messages.js';
 import type { ResolvedSecretsOptions } from './secrets.options.js';
+import type { SecretsMetrics } from './secrets-metrics.js';
 import type { SecretsStore } from './secrets.store.js';
-import { checkName, checkVersion } from './secrets.validation.js';
+import { checkActor, checkName, checkVersion } from './secrets.validation.js';
 
 export interface LoadedSecret {
   value: string;
@@ -17,12 +20,12 @@ export interface LoadedSecret {
 }
 
 /**
- * Reading values: the cache, misses that share one database read, older versions, expiry.
- * A miss is one primary-key read and one decryption.
+ * Reading values: the cache, misses that share one database read, older versions, expiry, and
+ * each read's audit record and latency. A hit touches no database (its audit record is buffered);
+ * a miss is one primary-key read and one decryption.
  */
 export class SecretReader {
   private readonly logger = new Logger('SecretsService');
-  readonly cache: SecretCache;
   private readonly inflight = new Map<string, Promise<LoadedSecret>>();
   /** Bumped by every write: a miss that began before one does not fill the cache. */
   private writes = 0;
@@ -30,9 +33,46 @@ export class SecretReader {
   constructor(
     private readonly kms: KmsService,
     private readonly store: SecretsStore,
+    readonly cache: SecretCache,
+    private readonly audit: SecretsAudit,
+    private readonly metrics: SecretsMetrics,
     private readonly options: ResolvedSecretsOptions,
-  ) {
-    this.cache = new SecretCache(options.cacheTtlMs, options.cacheMaxEntries, options.clock);
+  ) {}
+
+  /** SecretsService.getSecret: the value, audited, its latency observed whatever the outcome. */
+  async getSecret(name: string, options: GetSecretOptions = {}): Promise<string> {
+    const started = performance.now();
+    try {
+      // Even on a hit: one bad actor would fail the whole buffered audit batch later.
+      checkActor(options.actor);
+      if (options.version === undefined) {
+        const hit = this.cache.get(name);
+        if (hit !== undefined) {
+          const audited = this.audit.record({
+            action: 'read',
+            secretName: name,
+            version: hit.version,
+            actor: options.actor,
+            outcome: 'success',
+          });
+          if (audited) await audited;
+          return hit.value;
+        }
+      }
+      const entry = {
+        action: 'read',
+        secretName: name,
+        version: options.version,
+        actor: options.actor,
+      } as const;
+      return await this.audit.guard(entry, async () => {
+        const loaded = await this.load(name, options.version);
+        await this.audit.record({ ...entry, version: loaded.version, outcome: 'success' });
+        return loaded.value;
+      });
+    } finally {
+      this.metrics.retrievalLatency.observe((performance.now() - started) / 1000);
+    }
   }
 
   /** The current value, from the database (concurrent calls for a name share one read). */

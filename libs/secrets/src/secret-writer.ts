@@ -5,28 +5,44 @@ import type { EntityManager } from 'typeorm';
 import type { SecretsAudit } from './audit/secrets-audit.js';
 import { SecretVersionEntity } from './entities/secret-version.entity.js';
 import { SecretEntity } from './entities/secret.entity.js';
-import { SecretDeletedError } from './errors/secret-deleted.error.js';
 import { SecretNotFoundError } from './errors/secret-not-found.error.js';
-import { SecretStateError } from './errors/secret-state.error.js';
 import type {
   ActorOptions,
   GuardedRotateOptions,
-  SecretChange,
   SecretMetadata,
   SetSecretOptions,
 } from './interfaces/secret-operations.interface.js';
 import type { SecretChangeFeed } from './secret-change-feed.js';
 import { toMetadata } from './secret.mapping.js';
 import { sealSecretValue } from './secret-values.js';
-import { DAY_MS } from './secrets.constants.js';
-import { SECRETS_EVENTS } from './secrets.messages.js';
+import {
+  checkAddVersion,
+  lifecycleChange,
+  lifecycleEvent,
+  lifecycleUpdate,
+  nextSecretRow,
+  nextVersion,
+  versionEvent,
+  versionReason,
+  type LifecycleAction,
+  type VersionAction,
+} from './secret-write-rules.js';
 import type { ResolvedSecretsOptions } from './secrets.options.js';
 import type { SecretsStore } from './secrets.store.js';
-import { checkActor, checkName, checkSetOptions, checkValue } from './secrets.validation.js';
+import {
+  checkActor,
+  checkExpectedVersion,
+  checkName,
+  checkSetOptions,
+  checkValue,
+} from './secrets.validation.js';
+
+type AddVersionOptions = SetSecretOptions & Omit<GuardedRotateOptions, 'actor'>;
 
 /**
  * Every change to a secret: a new version (set, rotate) or a lifecycle step (delete, recover,
- * destroy). Each runs in one transaction with its audit record, the secret's row locked.
+ * destroy). Each runs in one transaction with its audit record, the secret's row locked; what
+ * a change may do and what it writes are the pure rules of secret-write-rules.ts.
  */
 export class SecretWriter {
   private readonly logger = new Logger('SecretsService');
@@ -56,143 +72,43 @@ export class SecretWriter {
 
   /** Soft delete: reads fail with "Secret not found" until recoverSecret(), within the recovery window. */
   deleteSecret(name: string, options: ActorOptions = {}): Promise<SecretMetadata> {
-    return this.lifecycle('delete', name, options, async (manager, secret, now) => {
-      if (secret.deletedAt !== null)
-        throw new SecretDeletedError(name, dateOf(secret.recoverableUntil));
-      const recoverableUntil = now + this.options.recoveryWindowDays * DAY_MS;
-      await manager.update(
-        SecretEntity,
-        { name },
-        { deletedAt: now, recoverableUntil, updatedAt: now },
-      );
-      return { ...secret, deletedAt: now, recoverableUntil };
-    });
+    return this.lifecycle('delete', name, options);
   }
 
   /** Undoes deleteSecret() within the recovery window. */
   recoverSecret(name: string, options: ActorOptions = {}): Promise<SecretMetadata> {
-    return this.lifecycle('recover', name, options, async (manager, secret, now) => {
-      if (secret.deletedAt === null) throw new SecretStateError(name, 'is not deleted');
-      if (secret.recoverableUntil !== null && secret.recoverableUntil <= now) {
-        throw new SecretStateError(name, 'its recovery window has ended; destroySecret() it');
-      }
-      await manager.update(
-        SecretEntity,
-        { name },
-        { deletedAt: null, recoverableUntil: null, updatedAt: now },
-      );
-      return { ...secret, deletedAt: null, recoverableUntil: null };
-    });
+    return this.lifecycle('recover', name, options);
   }
 
   /** Removes a deleted secret and all its versions for good. Refused for a live secret: delete it first. */
   destroySecret(name: string, options: ActorOptions = {}): Promise<SecretMetadata> {
-    return this.lifecycle('destroy', name, options, async (manager, secret) => {
-      if (secret.deletedAt === null)
-        throw new SecretStateError(name, 'is live; deleteSecret() it before destroying it');
-      await this.store.destroy(manager, name);
-      return secret;
-    });
+    return this.lifecycle('destroy', name, options);
   }
 
   private async addVersion(
-    action: 'write' | 'rotate',
+    action: VersionAction,
     name: string,
     value: string,
-    options: SetSecretOptions & Omit<GuardedRotateOptions, 'actor'>,
+    options: AddVersionOptions,
   ): Promise<SecretMetadata> {
     // A bad actor cannot be recorded; every other refusal leaves a failure record.
     checkActor(options.actor);
-    const write = () =>
-      this.store.transaction(async (manager) => {
-        const existing = await this.store.lock(manager, name);
-        if (action === 'rotate' && !existing) throw new SecretNotFoundError(name);
-        if (existing && existing.deletedAt !== null) {
-          if (action === 'rotate')
-            throw new SecretDeletedError(name, dateOf(existing.recoverableUntil));
-          throw new SecretStateError(
-            name,
-            'is deleted; recoverSecret() or destroySecret() it first',
-          );
-        }
-        if (
-          options.expectedVersion !== undefined &&
-          existing?.currentVersion !== options.expectedVersion
-        ) {
-          throw new SecretStateError(
-            name,
-            `is at version ${existing?.currentVersion}, not ${options.expectedVersion}: it changed meanwhile`,
-          );
-        }
-        const now = this.options.clock();
-        const version = (existing?.currentVersion ?? 0) + 1;
-        const ttlDays =
-          options.ttlDays !== undefined ? options.ttlDays : (existing?.ttlDays ?? null);
-        const expiresAt = ttlDays === null ? null : now + ttlDays * DAY_MS;
-        const { envelope, keyId } = sealSecretValue(this.kms, name, version, value);
-        await manager.insert(SecretVersionEntity, {
-          secretName: name,
-          version,
-          envelope,
-          keyId,
-          createdAt: now,
-          expiresAt,
-        });
-        const row: SecretEntity = {
-          name,
-          currentVersion: version,
-          currentEnvelope: envelope,
-          currentKeyId: keyId,
-          rotationPolicy: options.rotationPolicy ?? existing?.rotationPolicy ?? 'manual',
-          ttlDays,
-          tags: options.tags ? JSON.stringify(sortedTags(options.tags)) : (existing?.tags ?? '{}'),
-          description:
-            options.description !== undefined
-              ? options.description
-              : (existing?.description ?? null),
-          createdAt: existing?.createdAt ?? now,
-          updatedAt: now,
-          expiresAt,
-          deletedAt: null,
-          recoverableUntil: null,
-          expiryReportedAt: null,
-          rotationClaimedUntil: null,
-        };
-        if (existing) await manager.update(SecretEntity, { name }, row);
-        else await manager.insert(SecretEntity, row);
-        await this.audit.recordIn(manager, {
-          action,
-          secretName: name,
-          version,
-          actor: options.actor,
-          outcome: 'success',
-        });
-        await this.changes.publish(manager, {
-          name,
-          version,
-          reason: versionReason(action, version),
-        });
-        return row;
-      });
     const row = await this.audit.guard({ action, secretName: name, actor: options.actor }, () => {
       checkName(name);
       checkValue(value);
       checkSetOptions(options);
+      checkExpectedVersion(options.expectedVersion);
       // Two first writes of a new name race for version 1; the loser retries once and appends.
-      return write().catch((error: unknown) =>
-        isUniqueViolation(error) ? write() : Promise.reject(error),
+      return this.writeVersion(action, name, value, options).catch((error: unknown) =>
+        isUniqueViolation(error)
+          ? this.writeVersion(action, name, value, options)
+          : Promise.reject(error),
       );
     });
     const reason = versionReason(action, row.currentVersion);
     this.changes.announce({ name, version: row.currentVersion, reason });
-    const event =
-      reason === 'rotated'
-        ? SECRETS_EVENTS.rotated
-        : reason === 'created'
-          ? SECRETS_EVENTS.created
-          : SECRETS_EVENTS.updated;
     this.logger.log({
-      event,
+      event: versionEvent(reason),
       name,
       version: row.currentVersion,
       keyId: row.currentKeyId,
@@ -202,11 +118,46 @@ export class SecretWriter {
     return toMetadata(row);
   }
 
+  private writeVersion(
+    action: VersionAction,
+    name: string,
+    value: string,
+    options: AddVersionOptions,
+  ): Promise<SecretEntity> {
+    return this.store.transaction(async (manager) => {
+      const existing = await this.store.lock(manager, name);
+      checkAddVersion(action, name, existing, options.expectedVersion);
+      const now = this.options.clock();
+      const next = nextVersion(existing, options, now);
+      const sealed = sealSecretValue(this.kms, name, next.version, value);
+      await manager.insert(SecretVersionEntity, {
+        secretName: name,
+        version: next.version,
+        envelope: sealed.envelope,
+        keyId: sealed.keyId,
+        createdAt: now,
+        expiresAt: next.expiresAt,
+      });
+      const row = nextSecretRow(name, existing, options, next, sealed, now);
+      if (existing) await manager.update(SecretEntity, { name }, row);
+      else await manager.insert(SecretEntity, row);
+      await this.audit.recordIn(manager, {
+        action,
+        secretName: name,
+        version: next.version,
+        actor: options.actor,
+        outcome: 'success',
+      });
+      const reason = versionReason(action, next.version);
+      await this.changes.publish(manager, { name, version: next.version, reason });
+      return row;
+    });
+  }
+
   private async lifecycle(
-    action: 'delete' | 'recover' | 'destroy',
+    action: LifecycleAction,
     name: string,
     options: ActorOptions,
-    apply: (manager: EntityManager, secret: SecretEntity, now: number) => Promise<SecretEntity>,
   ): Promise<SecretMetadata> {
     checkActor(options.actor);
     const row = await this.audit.guard({ action, secretName: name, actor: options.actor }, () => {
@@ -214,7 +165,11 @@ export class SecretWriter {
       return this.store.transaction(async (manager) => {
         const secret = await this.store.lock(manager, name);
         if (!secret) throw new SecretNotFoundError(name);
-        const updated = await apply(manager, secret, this.options.clock());
+        const now = this.options.clock();
+        const update = lifecycleUpdate(action, secret, now, this.options.recoveryWindowDays);
+        if (update === 'destroy') await this.store.destroy(manager, name);
+        else await manager.update(SecretEntity, { name }, { ...update, updatedAt: now });
+        const updated = update === 'destroy' ? secret : { ...secret, ...update };
         await this.audit.recordIn(manager, {
           action,
           secretName: name,
@@ -227,38 +182,7 @@ export class SecretWriter {
       });
     });
     this.changes.announce(lifecycleChange(action, row));
-    const event =
-      action === 'delete'
-        ? SECRETS_EVENTS.deleted
-        : action === 'recover'
-          ? SECRETS_EVENTS.recovered
-          : SECRETS_EVENTS.destroyed;
-    this.logger.log({ event, name, actor: options.actor });
+    this.logger.log({ event: lifecycleEvent(action), name, actor: options.actor });
     return toMetadata(row);
   }
-}
-
-const dateOf = (epochMs: number | null): Date | null =>
-  epochMs === null ? null : new Date(epochMs);
-
-function versionReason(action: 'write' | 'rotate', version: number): SecretChange['reason'] {
-  return action === 'rotate' ? 'rotated' : version === 1 ? 'created' : 'updated';
-}
-
-function lifecycleChange(
-  action: 'delete' | 'recover' | 'destroy',
-  secret: SecretEntity,
-): SecretChange {
-  if (action === 'recover') {
-    return { name: secret.name, version: secret.currentVersion, reason: 'recovered' };
-  }
-  return {
-    name: secret.name,
-    version: null,
-    reason: action === 'delete' ? 'deleted' : 'destroyed',
-  };
-}
-
-function sortedTags(tags: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -1,20 +1,11 @@
 import { Module } from '@nestjs/common';
-import type { SecretsModuleOptions } from './interfaces/secrets-module-options.interface.js';
-import { SECRETS_RESOLVED_OPTIONS } from './secrets.constants.js';
-import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './secrets.module-definition.js';
-import { resolveSecretsOptions } from './secrets.options.js';
+import { ConfigurableModuleClass } from './secrets.module-definition.js';
+import { SECRETS_PROVIDERS } from './secrets.providers.js';
 import { SecretsService } from './secrets.service.js';
 
-/** Holds the one SecretsService of the application (global by default). */
+/** Holds the one SecretsService of the application and its collaborators (global by default). */
 @Module({
-  providers: [
-    {
-      provide: SECRETS_RESOLVED_OPTIONS,
-      useFactory: (options: SecretsModuleOptions) => resolveSecretsOptions(options),
-      inject: [MODULE_OPTIONS_TOKEN],
-    },
-    SecretsService,
-  ],
+  providers: SECRETS_PROVIDERS,
   exports: [SecretsService],
 })
 export class SecretsCoreModule extends ConfigurableModuleClass {}

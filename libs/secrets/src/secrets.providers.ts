@@ -1,8 +1,169 @@
 import type { Provider } from '@nestjs/common';
+import type { SchedulerRegistry } from '@nestjs/schedule';
+import { KmsMetrics, KmsService } from '@nest-kms/kms';
+import {
+  KMS_SCHEDULER_REGISTRY,
+  KmsNotifications,
+  KmsStorage,
+  SealedExports,
+} from '@nest-kms/kms/extension';
+import { AuditBuffer } from './audit/audit-buffer.js';
+import { SecretsAudit } from './audit/secrets-audit.js';
+import { SecretsBackup } from './backup/secrets-backup.js';
+import { SecretCache } from './cache/secret-cache.js';
+import type { SecretsModuleOptions } from './interfaces/secrets-module-options.interface.js';
+import { AutoRotation } from './lifecycle/auto-rotation.js';
+import { ExpirySweep } from './lifecycle/expiry-sweep.js';
+import { LifecycleStore } from './lifecycle/lifecycle.store.js';
+import { SecretRotators } from './lifecycle/secret-rotators.js';
+import { SecretsLifecycle } from './lifecycle/secrets-lifecycle.js';
+import { SecretChangeFeed } from './secret-change-feed.js';
+import { SecretReader } from './secret-reader.js';
 import { SecretRef } from './secret-ref.js';
+import { SecretWriter } from './secret-writer.js';
+import { SecretsMetrics } from './secrets-metrics.js';
+import { SECRETS_RESOLVED_OPTIONS } from './secrets.constants.js';
+import { MODULE_OPTIONS_TOKEN } from './secrets.module-definition.js';
+import { resolveSecretsOptions, type ResolvedSecretsOptions } from './secrets.options.js';
 import { SecretsService } from './secrets.service.js';
+import { SecretsStore } from './secrets.store.js';
 import { getSecretToken } from './secrets.utils.js';
 import { checkName } from './secrets.validation.js';
+
+const OPTIONS = SECRETS_RESOLVED_OPTIONS;
+
+/**
+ * Everything SecretsService works with, one provider each (the class is the token), so a test
+ * can replace any of them with `overrideProvider`. The KMS's providers come from KmsModule:
+ * global by default, else through SecretsModule.forRoot({ imports }).
+ */
+export const SECRETS_PROVIDERS: Provider[] = [
+  {
+    provide: OPTIONS,
+    useFactory: (options: SecretsModuleOptions) => resolveSecretsOptions(options),
+    inject: [MODULE_OPTIONS_TOKEN],
+  },
+  {
+    provide: SecretsStore,
+    useFactory: (storage: KmsStorage) => new SecretsStore(storage),
+    inject: [KmsStorage],
+  },
+  {
+    provide: SecretCache,
+    useFactory: (o: ResolvedSecretsOptions) =>
+      new SecretCache(o.cacheTtlMs, o.cacheMaxEntries, o.clock),
+    inject: [OPTIONS],
+  },
+  {
+    provide: SecretsMetrics,
+    useFactory: (kmsMetrics: KmsMetrics, cache: SecretCache) =>
+      new SecretsMetrics(kmsMetrics, () => cache.hitRate),
+    inject: [KmsMetrics, SecretCache],
+  },
+  {
+    provide: AuditBuffer,
+    useFactory: (storage: KmsStorage, o: ResolvedSecretsOptions, metrics: SecretsMetrics) =>
+      new AuditBuffer(
+        storage,
+        {
+          flushIntervalMs: o.auditFlushIntervalMs,
+          retryIntervalMs: o.auditRetryIntervalMs,
+          maxRecords: o.auditMaxBufferedRecords,
+        },
+        metrics.audit,
+      ),
+    inject: [KmsStorage, OPTIONS, SecretsMetrics],
+  },
+  {
+    provide: SecretsAudit,
+    useFactory: (storage: KmsStorage, o: ResolvedSecretsOptions, buffer: AuditBuffer) =>
+      new SecretsAudit(storage, o, buffer),
+    inject: [KmsStorage, OPTIONS, AuditBuffer],
+  },
+  {
+    provide: SecretReader,
+    useFactory: (
+      kms: KmsService,
+      store: SecretsStore,
+      cache: SecretCache,
+      audit: SecretsAudit,
+      metrics: SecretsMetrics,
+      o: ResolvedSecretsOptions,
+    ) => new SecretReader(kms, store, cache, audit, metrics, o),
+    inject: [KmsService, SecretsStore, SecretCache, SecretsAudit, SecretsMetrics, OPTIONS],
+  },
+  {
+    provide: SecretChangeFeed,
+    useFactory: (notifications: KmsNotifications, reader: SecretReader, store: SecretsStore) =>
+      new SecretChangeFeed(notifications, reader, store),
+    inject: [KmsNotifications, SecretReader, SecretsStore],
+  },
+  {
+    provide: SecretWriter,
+    useFactory: (
+      kms: KmsService,
+      store: SecretsStore,
+      audit: SecretsAudit,
+      o: ResolvedSecretsOptions,
+      changes: SecretChangeFeed,
+    ) => new SecretWriter(kms, store, audit, o, changes),
+    inject: [KmsService, SecretsStore, SecretsAudit, OPTIONS, SecretChangeFeed],
+  },
+  {
+    provide: SecretsBackup,
+    useFactory: (
+      kms: KmsService,
+      exports: SealedExports,
+      store: SecretsStore,
+      audit: SecretsAudit,
+      o: ResolvedSecretsOptions,
+      changes: SecretChangeFeed,
+    ) => new SecretsBackup(kms, exports, store, audit, o.clock, changes),
+    inject: [KmsService, SealedExports, SecretsStore, SecretsAudit, OPTIONS, SecretChangeFeed],
+  },
+  { provide: SecretRotators, useFactory: () => new SecretRotators() },
+  {
+    provide: LifecycleStore,
+    useFactory: (storage: KmsStorage) => new LifecycleStore(storage),
+    inject: [KmsStorage],
+  },
+  {
+    provide: ExpirySweep,
+    useFactory: (store: LifecycleStore, o: ResolvedSecretsOptions, metrics: SecretsMetrics) =>
+      new ExpirySweep(store, o.clock, metrics),
+    inject: [LifecycleStore, OPTIONS, SecretsMetrics],
+  },
+  {
+    provide: AutoRotation,
+    useFactory: (
+      kms: KmsService,
+      secrets: SecretsStore,
+      store: LifecycleStore,
+      writer: SecretWriter,
+      audit: SecretsAudit,
+      rotators: SecretRotators,
+      o: ResolvedSecretsOptions,
+      metrics: SecretsMetrics,
+    ) => new AutoRotation(kms, secrets, store, writer, audit, rotators, o, metrics),
+    inject: [
+      KmsService,
+      SecretsStore,
+      LifecycleStore,
+      SecretWriter,
+      SecretsAudit,
+      SecretRotators,
+      OPTIONS,
+      SecretsMetrics,
+    ],
+  },
+  {
+    provide: SecretsLifecycle,
+    useFactory: (registry: SchedulerRegistry, sweep: ExpirySweep, rotation: AutoRotation) =>
+      new SecretsLifecycle(registry, sweep, rotation),
+    inject: [KMS_SCHEDULER_REGISTRY, ExpirySweep, AutoRotation],
+  },
+  SecretsService,
+];
 
 /** One SecretRef provider per name, as TypeOrmModule.forFeature makes repositories. */
 export function createSecretRefProviders(names: readonly string[]): Provider[] {

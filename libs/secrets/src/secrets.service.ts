@@ -5,15 +5,11 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import type { SchedulerRegistry } from '@nestjs/schedule';
-import { Subject, filter, type Observable } from 'rxjs';
-import { KmsMetrics, KmsService } from '@nest-kms/kms';
-import {
-  KMS_SCHEDULER_REGISTRY,
-  KmsNotifications,
-  KmsStorage,
-  SealedExports,
-} from '@nest-kms/kms/extension';
+import { filter, type Observable } from 'rxjs';
+import { KmsService } from '@nest-kms/kms';
+import { KmsStorage } from '@nest-kms/kms/extension';
+import { SecretsAudit } from './audit/secrets-audit.js';
+import { SecretsBackup } from './backup/secrets-backup.js';
 import type {
   SecretsBackupResult,
   SecretsRestoreResult,
@@ -24,6 +20,7 @@ import type {
   ActorOptions,
   GetSecretOptions,
   ListSecretsOptions,
+  RotateSecretOptions,
   SecretChange,
   SecretMetadata,
   SecretsStatus,
@@ -36,9 +33,10 @@ import type {
   SecretsLifecycleReport,
 } from './lifecycle/secret-rotator.interface.js';
 import { SecretRotators } from './lifecycle/secret-rotators.js';
+import { SecretsLifecycle } from './lifecycle/secrets-lifecycle.js';
 import { SecretChangeFeed } from './secret-change-feed.js';
-import { createSecretsRuntime, type SecretsRuntime } from './secrets-runtime.js';
-import { SecretsMetrics } from './secrets-metrics.js';
+import { SecretReader } from './secret-reader.js';
+import { SecretWriter } from './secret-writer.js';
 import { toMetadata, toVersionMetadata } from './secret.mapping.js';
 import {
   SECRETS_ENTITIES,
@@ -47,36 +45,36 @@ import {
   SECRETS_RESOLVED_OPTIONS,
 } from './secrets.constants.js';
 import type { ResolvedSecretsOptions } from './secrets.options.js';
+import { SecretsStore } from './secrets.store.js';
 import { checkActor, checkName, matchesTag } from './secrets.validation.js';
 
 /**
- * Secrets with versions, expiry, tags and an audit trail, encrypted by KmsService. A cached
- * read touches no database (SecretReader); changes go through SecretWriter, backups through
- * SecretsBackup.
+ * Secrets with versions, expiry, tags and an audit trail, encrypted by KmsService. Reads go
+ * through SecretReader (a cached read touches no database), changes through SecretWriter,
+ * backups through SecretsBackup; secrets.providers.ts wires them.
  */
 @Injectable()
 export class SecretsService
   implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown
 {
-  private runtime: SecretsRuntime | undefined;
+  private started = false;
   private starting: Promise<void> | undefined;
-  private readonly changeStream = new Subject<SecretChange>();
-  private readonly rotators = new SecretRotators();
-  private readonly changes: SecretChangeFeed;
-  private readonly metrics: SecretsMetrics;
-  private unsubscribe: (() => void)[] = [];
+  private stopFollowing: (() => void) | undefined;
 
   constructor(
     private readonly kms: KmsService,
     private readonly storage: KmsStorage,
     @Inject(SECRETS_RESOLVED_OPTIONS) private readonly options: ResolvedSecretsOptions,
-    @Inject(KMS_SCHEDULER_REGISTRY) private readonly scheduler: SchedulerRegistry,
-    private readonly notifications: KmsNotifications,
-    kmsMetrics: KmsMetrics,
-    private readonly exports: SealedExports,
+    private readonly store: SecretsStore,
+    private readonly reader: SecretReader,
+    private readonly writer: SecretWriter,
+    private readonly backups: SecretsBackup,
+    private readonly audit: SecretsAudit,
+    private readonly lifecycle: SecretsLifecycle,
+    private readonly rotators: SecretRotators,
+    private readonly changes: SecretChangeFeed,
   ) {
-    this.metrics = new SecretsMetrics(kmsMetrics, () => this.runtime?.reader.cache.hitRate ?? 0);
-    this.changes = new SecretChangeFeed(notifications, (change) => this.changed(change));
+    // Before any module initialises: the KMS DataSource opens with the secrets tables in it.
     storage.register({
       name: '@nest-kms/secrets',
       entities: SECRETS_ENTITIES,
@@ -105,25 +103,15 @@ export class SecretsService
   private async start(): Promise<void> {
     // Writes encrypt: the keyring must be loaded whichever module initialises first.
     await this.kms.initialize();
-    const runtime = await createSecretsRuntime({
-      kms: this.kms,
-      storage: this.storage,
-      exports: this.exports,
-      options: this.options,
-      scheduler: this.scheduler,
-      changes: this.changes,
-      rotators: this.rotators,
-      metrics: this.metrics,
-    });
-    this.runtime = runtime;
-    this.followOtherReplicas(runtime);
-    runtime.lifecycle.start(this.options.lifecycleCheckIntervalMs);
+    await this.storage.dataSource();
+    this.stopFollowing = this.changes.follow();
+    this.lifecycle.start(this.options.lifecycleCheckIntervalMs);
+    this.started = true;
   }
 
-  /** The started collaborators; before initialize() has finished, SecretsNotInitializedError. */
-  private ready(): SecretsRuntime {
-    if (this.runtime === undefined) throw new SecretsNotInitializedError();
-    return this.runtime;
+  /** Before initialize() has finished, every operation refuses with SecretsNotInitializedError. */
+  private ready(): void {
+    if (!this.started) throw new SecretsNotInitializedError();
   }
 
   /** Stores a new version (creating the secret on first use) and makes it current; clears its cache entry. */
@@ -132,30 +120,40 @@ export class SecretsService
     value: string,
     options?: SetSecretOptions,
   ): Promise<SecretMetadata> {
-    return this.ready().writer.setSecret(name, value, options);
+    this.ready();
+    return this.writer.setSecret(name, value, options);
   }
 
-  /** A new current value for an existing secret; the old one becomes `previous`. The cache entry goes at once. */
+  /**
+   * A new current value for an existing secret; the old one becomes `previous`. The cache entry
+   * goes at once. With `expectedVersion`, only if the secret is still at that version.
+   */
   async rotateSecret(
     name: string,
     newValue: string,
-    options?: ActorOptions,
+    options: RotateSecretOptions = {},
   ): Promise<SecretMetadata> {
-    return this.ready().writer.rotateSecret(name, newValue, options);
+    this.ready();
+    // Only the public options: how the lifecycle job labels its own rotations stays its own.
+    const { actor, expectedVersion } = options;
+    return this.writer.rotateSecret(name, newValue, { actor, expectedVersion });
   }
 
   /** Soft delete, undone by recoverSecret() within the recovery window. */
   async deleteSecret(name: string, options?: ActorOptions): Promise<SecretMetadata> {
-    return this.ready().writer.deleteSecret(name, options);
+    this.ready();
+    return this.writer.deleteSecret(name, options);
   }
 
   async recoverSecret(name: string, options?: ActorOptions): Promise<SecretMetadata> {
-    return this.ready().writer.recoverSecret(name, options);
+    this.ready();
+    return this.writer.recoverSecret(name, options);
   }
 
   /** Removes a deleted secret and every version for good. */
   async destroySecret(name: string, options?: ActorOptions): Promise<SecretMetadata> {
-    return this.ready().writer.destroySecret(name, options);
+    this.ready();
+    return this.writer.destroySecret(name, options);
   }
 
   /**
@@ -164,7 +162,8 @@ export class SecretsService
    * decrypted to make it.
    */
   async backupSecrets(options?: ActorOptions): Promise<SecretsBackupResult> {
-    return this.ready().backups.backup(options);
+    this.ready();
+    return this.backups.backup(options);
   }
 
   /**
@@ -173,7 +172,8 @@ export class SecretsService
    * other content (SecretRestoreConflictError); restoring twice is harmless.
    */
   async restoreSecrets(artifact: unknown, options?: ActorOptions): Promise<SecretsRestoreResult> {
-    return this.ready().backups.restore(artifact, options);
+    this.ready();
+    return this.backups.restore(artifact, options);
   }
 
   /**
@@ -191,131 +191,75 @@ export class SecretsService
 
   /** Runs the lifecycle job (expiry sweep, due rotations) now, or joins the run under way. */
   async runLifecycle(): Promise<SecretsLifecycleReport> {
-    return this.ready().lifecycle.run();
+    this.ready();
+    return this.lifecycle.run();
   }
 
   /** Before any module closes its connections (KmsStorage closes the DataSource on shutdown). */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.runtime?.lifecycle.stop();
-    await this.runtime?.audit.close();
+    if (!this.started) return;
+    await this.lifecycle.stop();
+    await this.audit.close();
   }
 
   onApplicationShutdown(): void {
-    for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
-    this.runtime?.reader.clear();
-    this.changeStream.complete();
+    this.stopFollowing?.();
+    this.reader.clear();
+    this.changes.close();
   }
 
   /** The current value (or `{ version }`'s). Expired, deleted or unknown: SecretNotFoundError and subclasses. */
-  async getSecret(name: string, options: GetSecretOptions = {}): Promise<string> {
-    const { reader, audit } = this.ready();
-    const started = performance.now();
-    try {
-      // Even on a hit: one bad actor would fail the whole buffered audit batch later.
-      checkActor(options.actor);
-      if (options.version === undefined) {
-        const hit = reader.cache.get(name);
-        if (hit !== undefined) {
-          const audited = audit.record({
-            action: 'read',
-            secretName: name,
-            version: hit.version,
-            actor: options.actor,
-            outcome: 'success',
-          });
-          if (audited) await audited;
-          return hit.value;
-        }
-      }
-      const entry = {
-        action: 'read',
-        secretName: name,
-        version: options.version,
-        actor: options.actor,
-      } as const;
-      return await audit.guard(entry, async () => {
-        const loaded = await reader.load(name, options.version);
-        await audit.record({ ...entry, version: loaded.version, outcome: 'success' });
-        return loaded.value;
-      });
-    } finally {
-      this.metrics.retrievalLatency.observe((performance.now() - started) / 1000);
-    }
+  async getSecret(name: string, options?: GetSecretOptions): Promise<string> {
+    this.ready();
+    return this.reader.getSecret(name, options);
   }
 
   /** Metadata of live secrets (no values), optionally those with tag `key` or `key=value`. */
   async listSecrets(options: ListSecretsOptions = {}): Promise<SecretMetadata[]> {
-    const { store, audit } = this.ready();
+    this.ready();
     checkActor(options.actor);
-    const rows = await store.listLive();
+    const rows = await this.store.listLive();
     const secrets = rows
       .map(toMetadata)
       .filter((secret) => options.tag === undefined || matchesTag(secret.tags, options.tag));
-    await audit.record({ action: 'list', actor: options.actor, outcome: 'success' });
+    await this.audit.record({ action: 'list', actor: options.actor, outcome: 'success' });
     return secrets;
   }
 
   /** Version history of a secret, newest first: metadata only. */
   async listSecretVersions(name: string): Promise<SecretVersionMetadata[]> {
-    const { store } = this.ready();
+    this.ready();
     checkName(name);
-    const secret = await store.find(name);
+    const secret = await this.store.find(name);
     if (!secret) throw new SecretNotFoundError(name);
-    const versions = await store.listVersions(name);
+    const versions = await this.store.listVersions(name);
     return versions.map((version) => toVersionMetadata(version, secret.currentVersion));
   }
 
   /** Changes of one secret (or all, without a name): no values, only names, versions and reasons. */
   watch(name?: string): Observable<SecretChange> {
     return name === undefined
-      ? this.changeStream.asObservable()
-      : this.changeStream.pipe(filter((change) => change.name === name));
+      ? this.changes.changes
+      : this.changes.changes.pipe(filter((change) => change.name === name));
   }
 
   /** Forgets every cached value: the next reads go to the database. */
   clearCache(): void {
-    this.ready().reader.clear();
+    this.ready();
+    this.reader.clear();
   }
 
   async getStatus(): Promise<SecretsStatus> {
-    const { store, reader, lifecycle } = this.ready();
-    const counts = await store.counts(this.options.clock());
+    this.ready();
+    const counts = await this.store.counts(this.options.clock());
+    const { cache } = this.reader;
     return {
-      cacheSize: reader.cache.size,
-      cacheHits: reader.cache.hits,
-      cacheMisses: reader.cache.misses,
-      cacheHitRate: reader.cache.hitRate,
-      ...lifecycle.counters(),
+      cacheSize: cache.size,
+      cacheHits: cache.hits,
+      cacheMisses: cache.misses,
+      cacheHitRate: cache.hitRate,
+      ...this.lifecycle.counters(),
       kmsStatus: { ...this.kms.getStatus(), ...counts },
     };
-  }
-
-  private changed(change: SecretChange): void {
-    this.runtime?.reader.invalidate(change.name);
-    this.changeStream.next(change);
-  }
-
-  /**
-   * Another replica's change drops the cached value and reaches watch() as a local one would.
-   * After a lost connection, every cached value goes and every stored secret is announced, since
-   * changes made meanwhile were not heard (a secret destroyed meanwhile is not: it has no row).
-   */
-  private followOtherReplicas({ reader, store }: SecretsRuntime): void {
-    this.unsubscribe.push(
-      this.notifications.subscribe((notification) => {
-        const change = SecretChangeFeed.fromNotification(notification);
-        if (change) this.changed(change);
-      }),
-      this.notifications.onResync(async () => {
-        reader.clear();
-        for (const secret of await store.listAll()) {
-          this.changeStream.next({
-            name: secret.name,
-            version: secret.deletedAt === null ? secret.currentVersion : null,
-            reason: 'resynced',
-          });
-        }
-      }),
-    );
   }
 }

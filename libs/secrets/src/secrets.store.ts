@@ -15,22 +15,18 @@ export interface CurrentSecretRow {
 
 const toNumber = (value: unknown): number | null => (value === null ? null : Number(value));
 
-/** The secrets tables. SQL lives here; the service decides. */
-export class SecretsStore {
-  private readonly selectCurrent: string;
+// Raw SQL on purpose: the miss path is measured against a bare primary-key SELECT.
+const SELECT_CURRENT = `SELECT current_version, current_envelope, expires_at, deleted_at, recoverable_until FROM kms_secrets WHERE name =`;
 
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly storage: KmsStorage,
-  ) {
-    const placeholder = dataSource.options.type === 'postgres' ? '$1' : '?';
-    // Raw SQL on purpose: the miss path is measured against a bare primary-key SELECT.
-    this.selectCurrent = `SELECT current_version, current_envelope, expires_at, deleted_at, recoverable_until FROM kms_secrets WHERE name = ${placeholder}`;
-  }
+const isPostgres = (dataSource: DataSource): boolean => dataSource.options.type === 'postgres';
+
+/** The secrets tables, on the KMS DataSource (opened on first use). SQL lives here; the service decides. */
+export class SecretsStore {
+  constructor(private readonly storage: KmsStorage) {}
 
   async readCurrent(name: string): Promise<CurrentSecretRow | undefined> {
     const rows = (await this.storage.run((dataSource) =>
-      dataSource.query(this.selectCurrent, [name]),
+      dataSource.query(`${SELECT_CURRENT} ${isPostgres(dataSource) ? '$1' : '?'}`, [name]),
     )) as Record<string, unknown>[];
     const row = rows[0];
     if (row === undefined) return undefined;
@@ -43,11 +39,17 @@ export class SecretsStore {
     };
   }
 
-  transaction<T>(
-    work: (manager: EntityManager) => Promise<T>,
-    isolation?: 'REPEATABLE READ',
-  ): Promise<T> {
-    return this.storage.transaction(work, isolation);
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.storage.transaction(work);
+  }
+
+  /**
+   * A transaction that reads one consistent snapshot of every table: REPEATABLE READ on
+   * Postgres; on SQLite every transaction already runs alone.
+   */
+  async snapshotTransaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const postgres = isPostgres(await this.storage.dataSource());
+    return this.storage.transaction(work, postgres ? 'REPEATABLE READ' : undefined);
   }
 
   /** The secret's row, locked against concurrent writers until the transaction ends (Postgres). */
@@ -55,7 +57,7 @@ export class SecretsStore {
     const query = manager
       .createQueryBuilder(SecretEntity, 'secret')
       .where('secret.name = :name', { name });
-    if (this.dataSource.options.type === 'postgres') query.setLock('pessimistic_write');
+    if (isPostgres(manager.connection)) query.setLock('pessimistic_write');
     return query.getOne();
   }
 

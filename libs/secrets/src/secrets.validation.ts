@@ -42,6 +42,14 @@ export function checkVersion(version: unknown): asserts version is number {
   }
 }
 
+export function checkExpectedVersion(expectedVersion: unknown): void {
+  if (expectedVersion !== undefined) {
+    if (!Number.isSafeInteger(expectedVersion) || (expectedVersion as number) < 1) {
+      throw new InvalidSecretInputError('expectedVersion', 'must be a positive integer');
+    }
+  }
+}
+
 export function checkActor(actor: unknown): void {
   if (actor !== undefined && (typeof actor !== 'string' || actor.length > MAX_ACTOR_LENGTH)) {
     throw new InvalidSecretInputError(

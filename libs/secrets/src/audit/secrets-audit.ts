@@ -8,10 +8,9 @@ import {
   type AuditOutcome,
 } from '../entities/secret-audit.entity.js';
 import { AuditWriteFailedError } from '../errors/audit-write-failed.error.js';
-import type { SecretsMetrics } from '../secrets-metrics.js';
 import { SECRETS_EVENTS } from '../secrets.messages.js';
 import type { ResolvedSecretsOptions } from '../secrets.options.js';
-import { AuditBuffer } from './audit-buffer.js';
+import type { AuditBuffer } from './audit-buffer.js';
 import { insertAuditRows } from './audit-insert.js';
 import { auditText } from './audit-text.js';
 
@@ -34,24 +33,14 @@ export class SecretsAudit {
   private readonly logger = new Logger('SecretsAudit');
   private readonly failClosed: boolean;
   private readonly now: () => number;
-  private readonly buffer: AuditBuffer;
 
   constructor(
     private readonly storage: KmsStorage,
     options: ResolvedSecretsOptions,
-    metrics: SecretsMetrics,
+    private readonly buffer: AuditBuffer,
   ) {
     this.failClosed = options.auditFailClosed;
     this.now = options.clock;
-    this.buffer = new AuditBuffer(
-      storage,
-      {
-        flushIntervalMs: options.auditFlushIntervalMs,
-        retryIntervalMs: options.auditRetryIntervalMs,
-        maxRecords: options.auditMaxBufferedRecords,
-      },
-      metrics.audit,
-    );
   }
 
   /** Inside a write's transaction: the write and its record commit together. */

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { type KmsService } from '@nest-kms/kms';
 import { isUniqueViolation, purposeEnvelopes, type SealedExports } from '@nest-kms/kms/extension';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import type { SecretsAudit } from '../audit/secrets-audit.js';
 import { SecretVersionEntity } from '../entities/secret-version.entity.js';
 import { SecretEntity } from '../entities/secret.entity.js';
@@ -34,7 +34,6 @@ export class SecretsBackup {
   constructor(
     private readonly kms: KmsService,
     private readonly exports: SealedExports,
-    private readonly dataSource: DataSource,
     private readonly store: SecretsStore,
     private readonly audit: SecretsAudit,
     private readonly now: () => number,
@@ -133,12 +132,8 @@ export class SecretsBackup {
       rows: await manager.find(SecretEntity, { order: { name: 'ASC' } }),
       versions: await manager.find(SecretVersionEntity),
     });
-    // Postgres' default READ COMMITTED gives each statement its own snapshot; SQLite's
-    // transaction already reads one.
-    return this.store.transaction(
-      read,
-      this.dataSource.options.type === 'postgres' ? 'REPEATABLE READ' : undefined,
-    );
+    // Postgres' default READ COMMITTED would give each statement its own snapshot.
+    return this.store.snapshotTransaction(read);
   }
 
   /** The writes of a restore and its audit record, in one transaction, conflicts checked again inside it. */

@@ -16,10 +16,19 @@ export interface SetSecretOptions extends ActorOptions {
   description?: string | null;
 }
 
-/** Internal: how the lifecycle job's rotation writes (not part of the public API). */
-export interface GuardedRotateOptions extends ActorOptions {
-  /** Refuse with SecretStateError unless the secret is still at this version. */
+export interface RotateSecretOptions extends ActorOptions {
+  /**
+   * Rotate only if the secret is still at this version: for a caller that made the new value
+   * from the current one (read with its version from listSecretVersions() or SecretMetadata) and
+   * must not overwrite a rotation made meanwhile. Otherwise SecretStateError
+   * (`SECRET_INVALID_STATE`), nothing written, a failure in the audit trail.
+   * @default any version
+   */
   expectedVersion?: number;
+}
+
+/** Internal: how the lifecycle job's rotation writes (not part of the public API). */
+export interface GuardedRotateOptions extends RotateSecretOptions {
   /** Logged with secret_rotated, e.g. 'auto'. */
   reason?: string;
 }

@@ -1,30 +1,11 @@
 import type { SchedulerRegistry } from '@nestjs/schedule';
-import { type KmsService } from '@nest-kms/kms';
-import { LifecycleInterval, type KmsStorage } from '@nest-kms/kms/extension';
-import type { SecretsAudit } from '../audit/secrets-audit.js';
-import type { SecretWriter } from '../secret-writer.js';
-import type { SecretsMetrics } from '../secrets-metrics.js';
-import type { ResolvedSecretsOptions } from '../secrets.options.js';
-import type { SecretsStore } from '../secrets.store.js';
-import { AutoRotation } from './auto-rotation.js';
-import { ExpirySweep } from './expiry-sweep.js';
-import { LifecycleStore } from './lifecycle.store.js';
+import { LifecycleInterval } from '@nest-kms/kms/extension';
+import type { AutoRotation } from './auto-rotation.js';
+import type { ExpirySweep } from './expiry-sweep.js';
 import type { SecretsLifecycleReport } from './secret-rotator.interface.js';
-import type { SecretRotators } from './secret-rotators.js';
 
 /** Name of the secrets lifecycle job in the SchedulerRegistry. */
 export const SECRETS_LIFECYCLE_JOB = 'nest-kms.secrets-lifecycle';
-
-export interface SecretsLifecycleDependencies {
-  kms: KmsService;
-  storage: KmsStorage;
-  store: SecretsStore;
-  writer: SecretWriter;
-  audit: SecretsAudit;
-  rotators: SecretRotators;
-  options: ResolvedSecretsOptions;
-  metrics: SecretsMetrics;
-}
 
 /**
  * The secrets lifecycle job: the expiry sweep, then due automatic rotations. The timer and
@@ -32,24 +13,14 @@ export interface SecretsLifecycleDependencies {
  */
 export class SecretsLifecycle {
   private readonly interval: LifecycleInterval;
-  private readonly sweep: ExpirySweep;
-  private readonly rotation: AutoRotation;
   private running: Promise<SecretsLifecycleReport> | undefined;
   private stopped = false;
 
-  constructor(registry: SchedulerRegistry, deps: SecretsLifecycleDependencies) {
-    const store = new LifecycleStore(deps.storage);
-    this.sweep = new ExpirySweep(store, deps.options.clock, deps.metrics);
-    this.rotation = new AutoRotation(
-      deps.kms,
-      deps.store,
-      store,
-      deps.writer,
-      deps.audit,
-      deps.rotators,
-      deps.options,
-      deps.metrics,
-    );
+  constructor(
+    registry: SchedulerRegistry,
+    private readonly sweep: ExpirySweep,
+    private readonly rotation: AutoRotation,
+  ) {
     this.interval = new LifecycleInterval(registry, SECRETS_LIFECYCLE_JOB, async () => {
       await this.run();
     });
