@@ -8,10 +8,9 @@ import { COMMANDS } from '../apps/cli/src/cli-commands.js';
 import {
   CLI_SUITE_OPTIONS,
   cliDatabaseEnv,
-  cliTranscript,
   errorLineOf,
   jsonOf,
-  leaksIn,
+  describeLeakScan,
   runCli,
   SecretValues,
   type CliRun,
@@ -222,9 +221,4 @@ describe("the CLI's default database is the demo's", CLI_SUITE_OPTIONS, () => {
   });
 });
 
-describe('every run of this file', () => {
-  it('printed no secret value and no stack trace', () => {
-    expect(cliTranscript.length).toBeGreaterThan(10);
-    expect(leaksIn(cliTranscript, secretValues)).toEqual([]);
-  });
-});
+describeLeakScan('printed no secret value and no stack trace', secretValues, 10);

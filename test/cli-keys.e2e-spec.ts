@@ -5,14 +5,12 @@ import { join } from 'node:path';
 import {
   CLI_SUITE_OPTIONS,
   cliOn,
-  cliTranscript,
   errorLineOf,
   jsonOf,
-  leaksIn,
+  describeLeakScan,
   SecretValues,
   runCli,
   startKeyringIn,
-  type CliRun,
 } from './support/cli-runner.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 
@@ -225,10 +223,8 @@ describe.each(ENGINES)('nest-kms keys on %s', CLI_SUITE_OPTIONS, (engine) => {
   });
 });
 
-describe('every run of this file', () => {
-  it('printed no secret value or master key (except keygen, secrets get) and no stack trace', () => {
-    const runs: readonly CliRun[] = cliTranscript;
-    expect(runs.length).toBeGreaterThan(10);
-    expect(leaksIn(runs, secretValues)).toEqual([]);
-  });
-});
+describeLeakScan(
+  'printed no secret value or master key (except keygen, secrets get) and no stack trace',
+  secretValues,
+  10,
+);

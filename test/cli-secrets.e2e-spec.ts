@@ -5,12 +5,10 @@ import { join } from 'node:path';
 import {
   CLI_SUITE_OPTIONS,
   cliOn,
-  cliTranscript,
   errorLineOf,
   jsonOf,
-  leaksIn,
+  describeLeakScan,
   SecretValues,
-  type CliRun,
 } from './support/cli-runner.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 
@@ -230,10 +228,8 @@ describe.each(ENGINES)('nest-kms secrets on %s', CLI_SUITE_OPTIONS, (engine) => 
   });
 });
 
-describe('every run of this file', () => {
-  it('printed no secret value (except secrets get) and no stack trace', () => {
-    const runs: readonly CliRun[] = cliTranscript;
-    expect(runs.length).toBeGreaterThan(20);
-    expect(leaksIn(runs, secretValues)).toEqual([]);
-  });
-});
+describeLeakScan(
+  'printed no secret value (except secrets get) and no stack trace',
+  secretValues,
+  20,
+);

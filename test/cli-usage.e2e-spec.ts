@@ -2,14 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CLI_SUITE_OPTIONS,
-  cliTranscript,
-  errorLineOf,
-  leaksIn,
-  runCli,
-  type CliRun,
-} from './support/cli-runner.js';
+import { CLI_SUITE_OPTIONS, describeLeakScan, errorLineOf, runCli } from './support/cli-runner.js';
 
 /*
  * What the CLI says about itself and about command lines it cannot run: help on stdout with
@@ -154,10 +147,8 @@ describe('usage errors', CLI_SUITE_OPTIONS, () => {
   });
 });
 
-describe('every run of this file', () => {
-  it('echoed no value typed on the command line or stdin, printed no stack trace', () => {
-    const runs: readonly CliRun[] = cliTranscript;
-    expect(runs.length).toBeGreaterThan(15);
-    expect(leaksIn(runs, [TYPED_SECRET, MASTER_KEY])).toEqual([]);
-  });
-});
+describeLeakScan(
+  'echoed no value typed on the command line or stdin, printed no stack trace',
+  [TYPED_SECRET, MASTER_KEY],
+  15,
+);

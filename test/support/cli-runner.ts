@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, onTestFinished } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { runCli as runCliEntry } from '../../apps/cli/src/cli.js';
 import { PROJECT_ROOT, bundleChildEntry } from './child-process.js';
 import type { TestDatabase } from './databases.js';
@@ -252,4 +252,22 @@ export function leaksIn(runs: readonly CliRun[], secretValues: Iterable<string>)
     }
   }
   return leaks;
+}
+
+/**
+ * The last block of a CLI spec file: once every test has run (more than `moreRunsThan` runs, so
+ * a file whose runs went missing cannot pass empty), no run printed one of `secretValues` where
+ * that is not its purpose, nor a stack trace.
+ */
+export function describeLeakScan(
+  title: string,
+  secretValues: Iterable<string>,
+  moreRunsThan: number,
+): void {
+  describe('every run of this file', () => {
+    it(title, () => {
+      expect(cliTranscript.length).toBeGreaterThan(moreRunsThan);
+      expect(leaksIn(cliTranscript, secretValues)).toEqual([]);
+    });
+  });
 }
