@@ -7,21 +7,15 @@ import type {
   TransactionRollbackEvent,
   UpdateEvent,
 } from 'typeorm';
-import { ColumnDecryptionError } from '../errors/column-decryption.error.js';
-import { ColumnWriteError } from '../errors/column-write.error.js';
-import { KmsError } from '../errors/kms.error.js';
-import { isCompactEnvelopeText } from '../envelope/envelope-codec.js';
 import type { EnvelopeColumn } from '../reencryption/envelope-column.js';
 import { BlindIndexKey } from './blind-index-key.js';
 import type { ColumnCipher } from './column-cipher.js';
-import { legacyValue, valueFromBytes, valueToBytes } from './column-value.js';
+import { ColumnCodec, unreadable } from './column-codec.js';
 import { EntityPlan, type ColumnPlan } from './entity-plan.js';
+import { ABSENT, PendingPlaintexts } from './pending-plaintexts.js';
 import { SealedValue, coverTargets, storedForm } from './sealed-value.js';
 
 type Row = Record<string, unknown>;
-
-/** Marks a property that was absent before sealing (restored by deleting it). */
-const ABSENT = Symbol('absent');
 
 const attached = new WeakMap<DataSource, EncryptedColumns>();
 
@@ -34,14 +28,15 @@ const attached = new WeakMap<DataSource, EncryptedColumns>();
  */
 export class EncryptedColumns implements EntitySubscriberInterface {
   private readonly plans = new Map<Function | string, EntityPlan>();
-  /** Plaintexts an entity held before sealing, put back after the write or its rollback. */
-  private readonly originals = new WeakMap<object, Map<string, unknown>>();
-  private readonly pending = new WeakMap<QueryRunner, Set<object>>();
+  private readonly pending = new PendingPlaintexts();
+  /** Seals and opens the values (also for encryptExistingRows). */
+  readonly codec: ColumnCodec;
 
   private constructor(
     private readonly dataSource: DataSource,
     private readonly cipher: ColumnCipher,
   ) {
+    this.codec = new ColumnCodec(cipher);
     for (const metadata of dataSource.entityMetadatas) {
       const plan = EntityPlan.of(metadata);
       if (plan) this.plans.set(metadata.target, plan);
@@ -119,7 +114,7 @@ export class EncryptedColumns implements EntitySubscriberInterface {
   }
 
   afterInsert(event: InsertEvent<Row>): void {
-    if (event.entity) this.restore(event.entity, event.queryRunner);
+    if (event.entity) this.pending.restore(event.entity, event.queryRunner);
   }
 
   beforeUpdate(event: UpdateEvent<Row>): void {
@@ -133,7 +128,7 @@ export class EncryptedColumns implements EntitySubscriberInterface {
     }
     // A partial save() keeps the stored values of what it leaves out: bind to the row as written.
     const row = { ...stored, ...definedProperties(entity) };
-    const rowId = this.rowIdFor(plan, row, plan.columns[0]);
+    const rowId = this.codec.rowIdFor(plan, row, plan.columns[0]);
     const before = plan.rowId(stored);
     const changed = new Set(event.updatedColumns);
     const reseal = plan.columns.filter((column) => {
@@ -147,7 +142,7 @@ export class EncryptedColumns implements EntitySubscriberInterface {
     for (const column of reseal) {
       // Absent from a partial save(): the stored value, opened by afterLoad, is sealed again.
       if (entity[column.property] === undefined) {
-        this.remember(entity, column.property, ABSENT, event.queryRunner);
+        this.pending.remember(entity, column.property, ABSENT, event.queryRunner);
         entity[column.property] = stored[column.property];
       }
     }
@@ -155,14 +150,11 @@ export class EncryptedColumns implements EntitySubscriberInterface {
   }
 
   afterUpdate(event: UpdateEvent<Row>): void {
-    if (event.entity) this.restore(event.entity as Row, event.queryRunner);
+    if (event.entity) this.pending.restore(event.entity as Row, event.queryRunner);
   }
 
   afterTransactionRollback(event: TransactionRollbackEvent): void {
-    const entities = this.pending.get(event.queryRunner);
-    if (!entities) return;
-    this.pending.delete(event.queryRunner);
-    for (const entity of entities) this.restore(entity as Row);
+    this.pending.rolledBack(event.queryRunner);
   }
 
   afterLoad(entity: Row, event?: LoadEvent<Row>): void | Promise<unknown> {
@@ -176,7 +168,7 @@ export class EncryptedColumns implements EntitySubscriberInterface {
       const stored = storedForm(entity[column.property]);
       if (stored === null || stored === undefined) continue;
       if (rowId === undefined) {
-        throw this.unreadable(
+        throw unreadable(
           plan,
           column,
           '(unknown)',
@@ -184,10 +176,10 @@ export class EncryptedColumns implements EntitySubscriberInterface {
           'the primary key was not selected, and values are bound to it',
         );
       }
-      opening.push([column, stored, this.bindingOrThrow(plan, column, entity, rowId)]);
+      opening.push([column, stored, this.codec.bindingOrThrow(plan, column, entity, rowId)]);
     }
     for (const [column, stored, aad] of opening) {
-      const opened = this.open(plan, column, stored, aad, rowId!);
+      const opened = this.codec.open(plan, column, stored, aad, rowId!);
       if (opened instanceof Promise) {
         (waiting ??= []).push(opened.then((value) => void (entity[column.property] = value)));
       } else {
@@ -195,79 +187,6 @@ export class EncryptedColumns implements EntitySubscriberInterface {
       }
     }
     if (waiting) return Promise.all(waiting);
-  }
-
-  // --- sealing and opening -----------------------------------------------------------------
-
-  /** Replaces the plaintext of each of `columns` in `entity` by its sealed envelope. */
-  sealValues(
-    plan: EntityPlan,
-    entity: Row,
-    columns: readonly ColumnPlan[],
-    bindingRow: Row = entity,
-  ): Map<string, SealedValue> {
-    const rowId = this.rowIdFor(plan, bindingRow, columns[0]);
-    const sealed = new Map<string, SealedValue>();
-    const bindings = columns.map((column) => plan.aad(column, bindingRow, rowId));
-    columns.forEach((column, at) => {
-      const value = entity[column.property];
-      if (value === undefined || value === null || value instanceof SealedValue) return;
-      const bytes = valueToBytes(column.spec.type, value, column.field);
-      try {
-        sealed.set(column.property, new SealedValue(this.cipher.seal(bytes, bindings[at])));
-      } finally {
-        if (column.spec.type !== 'buffer') bytes.fill(0);
-      }
-    });
-    return sealed;
-  }
-
-  /**
-   * The value a stored column holds: an envelope opened under its binding, or (`allowPlaintext`,
-   * or `acceptPlaintext` for a migration) a legacy plaintext read as is.
-   */
-  open(
-    plan: EntityPlan,
-    column: ColumnPlan,
-    stored: unknown,
-    aad: Buffer,
-    rowId: string,
-    acceptPlaintext = column.spec.allowPlaintext,
-  ): unknown {
-    if (!isCompactEnvelopeText(stored)) {
-      const legacy = acceptPlaintext ? legacyValue(column.spec.type, stored) : undefined;
-      if (legacy !== undefined) return legacy;
-      throw this.unreadable(
-        plan,
-        column,
-        rowId,
-        'KMS_PLAINTEXT_REFUSED',
-        acceptPlaintext
-          ? `the stored value is neither an envelope nor a ${column.spec.type}`
-          : 'the stored value is not an envelope, and the column does not allow plaintext',
-      );
-    }
-    try {
-      const opened = this.cipher.open(stored, aad);
-      if (!(opened instanceof Promise)) return valueFromBytes(column.spec.type, opened);
-      return opened.then(
-        (bytes) => valueFromBytes(column.spec.type, bytes),
-        (error: unknown) => {
-          throw this.failure(plan, column, rowId, error);
-        },
-      );
-    } catch (error) {
-      throw this.failure(plan, column, rowId, error);
-    }
-  }
-
-  /** The binding of a loaded row's value, as a ColumnDecryptionError when aad() cannot say. */
-  bindingOrThrow(plan: EntityPlan, column: ColumnPlan, row: Row, rowId: string): Buffer {
-    try {
-      return plan.aad(column, row, rowId);
-    } catch (error) {
-      throw this.failure(plan, column, rowId, error);
-    }
   }
 
   private seal(
@@ -278,7 +197,7 @@ export class EncryptedColumns implements EntitySubscriberInterface {
     bindingRow: Row = entity,
   ): void {
     if (columns.length === 0) return;
-    const sealed = this.sealValues(plan, entity, columns, bindingRow);
+    const sealed = this.codec.sealValues(plan, entity, columns, bindingRow);
     for (const column of columns) {
       const value = entity[column.property];
       if (value === undefined || value instanceof SealedValue) continue;
@@ -287,60 +206,9 @@ export class EncryptedColumns implements EntitySubscriberInterface {
       }
       const envelope = sealed.get(column.property);
       if (!envelope) continue;
-      this.remember(entity, column.property, value, runner);
+      this.pending.remember(entity, column.property, value, runner);
       entity[column.property] = envelope;
     }
-  }
-
-  private rowIdFor(plan: EntityPlan, entity: Row, column: ColumnPlan): string {
-    const rowId = plan.rowId(entity);
-    if (rowId === undefined) {
-      throw new ColumnWriteError(
-        plan.name,
-        column.property,
-        'the row has no primary key to bind the value to',
-      );
-    }
-    return rowId;
-  }
-
-  private remember(entity: Row, property: string, value: unknown, runner: QueryRunner): void {
-    let held = this.originals.get(entity);
-    if (!held) {
-      held = new Map();
-      this.originals.set(entity, held);
-      let entities = this.pending.get(runner);
-      if (!entities) this.pending.set(runner, (entities = new Set()));
-      entities.add(entity);
-    }
-    if (!held.has(property)) held.set(property, value);
-  }
-
-  private restore(entity: Row, runner?: QueryRunner): void {
-    const held = this.originals.get(entity);
-    if (!held) return;
-    this.originals.delete(entity);
-    if (runner) this.pending.get(runner)?.delete(entity);
-    for (const [property, value] of held) {
-      if (value === ABSENT) delete entity[property];
-      else entity[property] = value;
-    }
-  }
-
-  private failure(plan: EntityPlan, column: ColumnPlan, rowId: string, error: unknown): Error {
-    if (error instanceof ColumnDecryptionError || !(error instanceof KmsError))
-      return error as Error;
-    return this.unreadable(plan, column, rowId, error.code, error.message);
-  }
-
-  private unreadable(
-    plan: EntityPlan,
-    column: ColumnPlan,
-    rowId: string,
-    reason: string,
-    detail: string,
-  ): ColumnDecryptionError {
-    return new ColumnDecryptionError(plan.name, column.property, rowId, reason, detail);
   }
 
   private async deriveBlindIndexKeys(): Promise<void> {

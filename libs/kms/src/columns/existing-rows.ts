@@ -4,6 +4,7 @@ import { COMPACT_PREFIX, PURPOSE_COMPACT_PREFIX } from '../envelope/envelope.con
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 import { KmsError } from '../errors/kms.error.js';
 import { encryptedPlanOf } from './blind-index.js';
+import type { ColumnCodec } from './column-codec.js';
 import { EncryptedColumns } from './encrypted-columns.js';
 import type { ColumnPlan, EntityPlan } from './entity-plan.js';
 import { storedForm } from './sealed-value.js';
@@ -86,7 +87,7 @@ export async function encryptExistingRows<Entity extends ObjectLiteral>(
     const updates: RowUpdate[] = [];
     for (const row of rows) {
       try {
-        const update = await updateOf(columns, plan, row, (name) => quote(repository, name));
+        const update = await updateOf(columns.codec, plan, row, (name) => quote(repository, name));
         if (update) updates.push(update);
       } catch (error) {
         if (!(error instanceof KmsError)) throw error;
@@ -125,7 +126,7 @@ interface RowUpdate {
 
 /** What one row needs written; undefined when nothing (someone else got there first). */
 async function updateOf(
-  columns: EncryptedColumns,
+  codec: ColumnCodec,
   plan: EntityPlan,
   row: Row,
   quoted: (name: string) => string,
@@ -142,13 +143,13 @@ async function updateOf(
       column.blindIndex !== undefined &&
       !String(row[column.blindIndex.property] ?? '').startsWith(`${column.blindIndexKeys[0].tag}.`);
     if (isEnvelope && !staleIndex) continue;
-    const aad = columns.bindingOrThrow(plan, column, row, rowId);
-    plain[column.property] = await columns.open(plan, column, stored, aad, rowId, true);
+    const aad = codec.bindingOrThrow(plan, column, row, rowId);
+    plain[column.property] = await codec.open(plan, column, stored, aad, rowId, true);
     if (!isEnvelope) legacy.push(column);
     else reindex.push(column);
   }
   if (legacy.length === 0 && reindex.length === 0) return undefined;
-  const sealed = columns.sealValues(plan, plain, legacy);
+  const sealed = codec.sealValues(plan, plain, legacy);
   const values: Row = {};
   const guards: RowUpdate['guards'] = [];
   for (const column of [...legacy, ...reindex]) {
