@@ -1,12 +1,12 @@
 import { Logger } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
 import type { EnvelopePurpose } from '../envelope/envelope.interface.js';
 import { KmsError } from '../errors/kms.error.js';
 import { KMS_EVENTS } from '../kms.messages.js';
-import { REENCRYPTION_ADVISORY_LOCK } from '../storage/advisory-locks.js';
 import type { KmsStorage } from '../storage/kms-storage.js';
 import { EnvelopeColumnSql, type EnvelopeUpdate } from './envelope-column-sql.js';
+import { LegacyEnvelopeSweep } from './legacy-envelope-sweep.js';
 import type { LegacyEnvelopes } from './legacy-envelopes.js';
+import { takeReencryptionLock } from './reencryption-lock.js';
 
 /** What the job asks of the KMS: the active key, and moving one envelope to it. */
 export interface EnvelopeRewrapper {
@@ -62,7 +62,7 @@ const REWRAPS_PER_TURN = 50;
 const REWRAP_MEMO_ENTRIES = 100_000;
 
 /**
- * Vault's rewrap for stored data: moves every registered column's envelopes that are under a
+ * Moves every registered column's envelopes that are under a
  * retired data key to the active one, a batch per transaction. Resumable by construction: what
  * is left is exactly what is still under a retired key, so a run killed at any point loses
  * nothing and the next run continues. Each row is updated only if it still holds the envelope
@@ -71,12 +71,15 @@ const REWRAP_MEMO_ENTRIES = 100_000;
  */
 export class ReencryptionJob {
   private readonly logger = new Logger('KmsReencryption');
+  private readonly legacy: LegacyEnvelopeSweep;
 
   constructor(
     private readonly storage: KmsStorage,
     private readonly rewrapper: EnvelopeRewrapper,
-    private readonly legacy: LegacyEnvelopes,
-  ) {}
+    legacy: LegacyEnvelopes,
+  ) {
+    this.legacy = new LegacyEnvelopeSweep(legacy, (statement) => this.countRows(statement));
+  }
 
   /** Envelopes, over every registered column, that use data key `keyId`. */
   async countUsing(keyId: string): Promise<number> {
@@ -87,7 +90,7 @@ export class ReencryptionJob {
 
   async run(options: ReencryptionRunOptions): Promise<ReencryptionResult> {
     const dataSource = await this.storage.dataSource();
-    const unlock = await this.lock(dataSource);
+    const unlock = await takeReencryptionLock(dataSource);
     if (!unlock) {
       return {
         ran: false,
@@ -184,31 +187,16 @@ export class ReencryptionJob {
     }
     let remaining = 0;
     for (const column of columns) remaining += await this.count(column, active, false);
-    if (!options.entities) await this.refuseLegacyWhereNoneLeft(columns);
+    if (!options.entities) await this.legacy.refuseWhereNoneLeft(columns);
     const durationMs = Math.round(performance.now() - began);
     const result = { ran: true, moved, failed, remaining, durationMs, envelopesPerSecond: rate() };
     if (total > 0) this.logger.log({ event: KMS_EVENTS.reencryptionCompleted, ...result });
     return result;
   }
 
-  /**
-   * After a run over every column: a store none of whose columns holds a format-v1 value any
-   * more stops accepting that form (a store with no registered column proves nothing).
-   */
-  private async refuseLegacyWhereNoneLeft(columns: readonly EnvelopeColumnSql[]): Promise<void> {
-    const left = new Map<EnvelopePurpose, number>();
-    for (const column of columns) {
-      const purpose = column.purpose;
-      if (purpose === undefined || !this.legacy.migrating(purpose)) continue;
-      left.set(purpose, (left.get(purpose) ?? 0) + (await this.countRows(column.countLegacy())));
-    }
-    const done = [...left].filter(([, count]) => count === 0).map(([purpose]) => purpose);
-    await this.legacy.refuse(done);
-  }
-
   /** Rows to move (`using`: rows under keyId); a store's v1 values while it migrates them. */
   private count(column: EnvelopeColumnSql, keyId: string, using: boolean): Promise<number> {
-    return this.countRows(column.count(keyId, using, this.migratesLegacy(column)));
+    return this.countRows(column.count(keyId, using, this.legacy.moves(column)));
   }
 
   private async countRows([sql, parameters]: [string, unknown[]]): Promise<number> {
@@ -218,17 +206,13 @@ export class ReencryptionJob {
     return Number(rows[0].n);
   }
 
-  private migratesLegacy(column: EnvelopeColumnSql): boolean {
-    return column.purpose !== undefined && this.legacy.migrating(column.purpose);
-  }
-
   private async select(
     column: EnvelopeColumnSql,
     active: string,
     after: readonly unknown[] | undefined,
     limit: number,
   ) {
-    const [sql, parameters] = column.select(active, after, limit, this.migratesLegacy(column));
+    const [sql, parameters] = column.select(active, after, limit, this.legacy.moves(column));
     const records = (await this.storage.run((ds) => ds.query(sql, parameters))) as Record<
       string,
       unknown
@@ -251,36 +235,6 @@ export class ReencryptionJob {
       .filter((column) => !entities || entities.includes(column.entity))
       .map((column) => EnvelopeColumnSql.of(dataSource, column));
   }
-
-  /** On Postgres, the advisory lock (null if another replica holds it); elsewhere, a no-op. */
-  private async lock(dataSource: DataSource): Promise<(() => Promise<void>) | null> {
-    if (!isPostgres(dataSource)) return async () => undefined;
-    const runner = dataSource.createQueryRunner();
-    await runner.connect();
-    try {
-      const [row] = (await runner.query(
-        'SELECT pg_try_advisory_lock($1, $2) AS locked',
-        REENCRYPTION_ADVISORY_LOCK,
-      )) as { locked: boolean }[];
-      if (!row.locked) {
-        await runner.release();
-        return null;
-      }
-    } catch (error) {
-      await runner.release();
-      throw error;
-    }
-    return async () => {
-      await runner
-        .query('SELECT pg_advisory_unlock($1, $2)', REENCRYPTION_ADVISORY_LOCK)
-        .catch(() => undefined);
-      await runner.release();
-    };
-  }
-}
-
-function isPostgres(dataSource: DataSource): boolean {
-  return dataSource.options.type === 'postgres';
 }
 
 function nextTurn(): Promise<void> {
