@@ -1,9 +1,14 @@
-import { ServiceUnavailableException } from '@nestjs/common';
+import { Module, ServiceUnavailableException } from '@nestjs/common';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
 import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
 import {
   DataKeyNotFoundError,
+  DataKeyInUseError,
   KMS_DATA_KEY_ROTATION_JOB,
+  KMS_ENTITIES,
+  KMS_MIGRATIONS,
   KMS_REENCRYPTION_JOB,
   KmsDatabase,
   KmsHealthIndicator,
@@ -26,6 +31,16 @@ import { newMasterKey, startTestApp } from './support/kms-fixture.js';
  */
 
 type Started = Awaited<ReturnType<typeof startTestApp>>;
+
+/** An application's own table of envelopes made with encryptToString(). */
+@Entity({ name: 'app_tokens' })
+class AppToken {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id: string;
+
+  @Column({ type: 'text' })
+  token: string;
+}
 
 describe('kmsTestingOptions', () => {
   const apps: Started[] = [];
@@ -178,6 +193,50 @@ describe.each(ENGINES)('on %s', (engine) => {
       await write;
       const rows = await database.run((ds) => ds.query('SELECT id FROM app_rows'));
       expect(rows).toEqual([{ id: 1 }]);
+    });
+
+    it("registers the application's own envelope column: re-encryption moves it and key destruction counts it", async () => {
+      @Module({
+        imports: [
+          TypeOrmModule.forRoot({
+            ...db.connection,
+            entities: [...KMS_ENTITIES, AppToken],
+            migrations: [...KMS_MIGRATIONS],
+            migrationsRun: true,
+          } as Parameters<typeof TypeOrmModule.forRoot>[0]),
+          KmsModule.forRoot({
+            masterKey: newMasterKey(),
+            dataSource: 'default',
+            reencryption: { auto: false },
+          }),
+        ],
+      })
+      class AppModule {}
+      const started = await startTestApp({ imports: [AppModule] });
+      apps.push(started);
+      const kms = started.app.get(KmsService);
+      const database = started.app.get(KmsDatabase);
+      await database.run((ds) =>
+        ds.query('CREATE TABLE app_tokens (id varchar(36) PRIMARY KEY, token text NOT NULL)'),
+      );
+      database.registerEnvelopeColumn({ entity: AppToken, envelope: 'token' });
+
+      const token = await kms.encryptToString('a token', { aad: 'row-1' });
+      await database.run((ds) => ds.getRepository(AppToken).insert({ id: 'row-1', token }));
+      const { previousKeyId } = await kms.rotateDataKey();
+      expect(await kms.countEnvelopesUsing(previousKeyId!)).toBe(1);
+      expect(await caught(() => kms.destroyDataKey(previousKeyId!))).toBeInstanceOf(
+        DataKeyInUseError,
+      );
+
+      expect(await kms.reencrypt(AppToken)).toMatchObject({ ran: true, moved: 1, failed: 0 });
+      const stored = await database.run((ds) =>
+        ds.getRepository(AppToken).findOneByOrFail({ id: 'row-1' }),
+      );
+      expect(stored.token).not.toBe(token);
+      expect(await kms.decryptData(stored.token, { aad: 'row-1' })).toBe('a token');
+      expect(await kms.countEnvelopesUsing(previousKeyId!)).toBe(0);
+      await kms.destroyDataKey(previousKeyId!);
     });
   });
 });

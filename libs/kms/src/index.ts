@@ -1,6 +1,7 @@
 export { KmsModule } from './kms.module.js';
 export { KmsService } from './kms.service.js';
 export { KmsDatabase } from './storage/kms-database.js';
+export type { KmsEnvelopeColumn } from './interfaces/kms-envelope-column.interface.js';
 export { KmsHealthIndicator } from './health/kms-health.indicator.js';
 export type {
   KmsDatabaseHealthOptions,
