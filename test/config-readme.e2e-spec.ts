@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { Test } from '@nestjs/testing';
 import { SecretsService } from '@nest-kms/secrets';
-import { ConfigLoader, MASK } from '@nest-kms/config';
+import { KmsConfigService, MASK } from '@nest-kms/config';
 import { CapturedLogger } from './support/captured-logger.js';
 import { LeakWatch, isolateEnv, seedSecrets } from './support/config-fixture.js';
 import { ENGINES, createTestDatabase } from './support/databases.js';
@@ -54,7 +54,7 @@ describe.each(ENGINES.filter((engine) => engine === 'postgres'))(
             JSON.stringify({ port: 8080, jwtSecret: MASK, databaseUrl: MASK, smtpPassword: MASK }),
           );
           leaks.text(inspect(config));
-          const { fields } = app.get(ConfigLoader).getStatus();
+          const { fields } = app.get(KmsConfigService).getStatus();
           expect(fields.databaseUrl.source).toBe('env');
 
           const rotated = leaks.value('jwt-v2');

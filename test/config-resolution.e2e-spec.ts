@@ -18,11 +18,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ConfigLoader,
+  KmsConfigService,
   FromEnv,
   FromSecret,
   MASK,
-  NestKmsConfigModule,
+  KmsConfigModule,
   UnknownConfigKeyError,
 } from '@nest-kms/config';
 import { CapturedLogger } from './support/captured-logger.js';
@@ -220,7 +220,7 @@ describe('beside the application’s own ConfigModule', () => {
     writeFileSync(envFile, 'APP_PORT=7070\nAPP_NAME=from-dotenv\n');
     const app = await start([
       ConfigModule.forRoot({ envFilePath: envFile, load: [() => ({ APP_DEBUG: true })] }),
-      NestKmsConfigModule.forRoot({ schema: EnvOnlyConfig }),
+      KmsConfigModule.forRoot({ schema: EnvOnlyConfig }),
     ]);
     try {
       const config = app.get(EnvOnlyConfig);
@@ -229,7 +229,7 @@ describe('beside the application’s own ConfigModule', () => {
       // Only ConfigService knows this one: load() factories never reach process.env.
       expect(process.env.APP_DEBUG).toBeUndefined();
       expect(config.debug).toBe(true);
-      expect(app.get(ConfigLoader).getStatus().fields.debug.source).toBe('env');
+      expect(app.get(KmsConfigService).getStatus().fields.debug.source).toBe('env');
     } finally {
       await app.close();
     }
@@ -244,7 +244,7 @@ describe('beside the application’s own ConfigModule', () => {
         skipProcessEnv: true,
         load: [() => ({ APP_NAME: 'from-load' })],
       }),
-      NestKmsConfigModule.forRoot({ schema: EnvOnlyConfig }),
+      KmsConfigModule.forRoot({ schema: EnvOnlyConfig }),
     ]);
     try {
       const config = app.get(EnvOnlyConfig);

@@ -3,12 +3,12 @@ import { Test } from '@nestjs/testing';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Min, MinLength } from 'class-validator';
 import { KmsConfigurationError } from '@nest-kms/kms';
 import {
-  ConfigLoader,
+  KmsConfigService,
   ConfigNotLoadedError,
   ConfigValidationError,
   FromEnv,
   FromSecret,
-  NestKmsConfigModule,
+  KmsConfigModule,
   Sensitive,
   type ConfigProblem,
 } from '@nest-kms/config';
@@ -197,7 +197,7 @@ describe('configuration refused at start-up', () => {
     });
   });
 
-  it('resolves secrets when NestKmsConfigModule is listed before SecretsModule', async () => {
+  it('resolves secrets when KmsConfigModule is listed before SecretsModule', async () => {
     class Small {
       @FromSecret('JWT_SECRET') jwtSecret: string;
     }
@@ -213,7 +213,7 @@ describe('configuration refused at start-up', () => {
       @FromEnv('PORT') port = 3000;
     }
     const moduleRef = await Test.createTestingModule({
-      imports: [NestKmsConfigModule.forRoot({ schema: Small })],
+      imports: [KmsConfigModule.forRoot({ schema: Small })],
       providers: [
         { provide: 'EARLY', useFactory: (config: Small) => config.port, inject: [Small] },
       ],
@@ -233,21 +233,21 @@ describe('configuration refused at start-up', () => {
       @FromEnv('PORT') @Sensitive() port = 1;
     }
     const moduleRef = await Test.createTestingModule({
-      imports: [NestKmsConfigModule.forRoot({ schema: NeedsSecrets })],
+      imports: [KmsConfigModule.forRoot({ schema: NeedsSecrets })],
     })
       .setLogger(new CapturedLogger())
       .compile();
     const error = await initOrClose(moduleRef).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConfigValidationError);
     expect((error as ConfigValidationError).problems[0].constraints.secretsModule).toContain(
-      'no SecretsModule.forRoot()',
+      'add SecretsModule.forRoot() to the application',
     );
   });
 
   it('needs a schema', () => {
     expect(() =>
-      NestKmsConfigModule.forRoot({ schema: undefined as unknown as new () => object }),
+      KmsConfigModule.forRoot({ schema: undefined as unknown as new () => object }),
     ).toThrow(KmsConfigurationError);
-    expect(ConfigLoader).toBeDefined();
+    expect(KmsConfigService).toBeDefined();
   });
 });

@@ -77,7 +77,7 @@ describe.each(ENGINES)('error messages quote hostile input on %s', (engine) => {
       expectQuoted(error, input);
     });
 
-    it('ConfigLoader.get: UnknownConfigKeyError', async () => {
+    it('KmsConfigService.get: UnknownConfigKeyError', async () => {
       const error = await caught(async () => app.loader.get(input));
       expect(error).toBeInstanceOf(UnknownConfigKeyError);
       expectQuoted(error, input);

@@ -3,11 +3,11 @@ import { IsInt, IsString } from 'class-validator';
 import { KmsModule, KmsNotInitializedError, KmsService, type NestKmsError } from '@nest-kms/kms';
 import { SecretsModule, SecretsNotInitializedError, SecretsService } from '@nest-kms/secrets';
 import {
-  ConfigLoader,
+  KmsConfigService,
   ConfigNotLoadedError,
   FromEnv,
   FromSecret,
-  NestKmsConfigModule,
+  KmsConfigModule,
 } from '@nest-kms/config';
 import { CapturedLogger } from './support/captured-logger.js';
 import { caught } from './support/caught.js';
@@ -74,14 +74,14 @@ const SERVICES: readonly ServiceUnderTest[] = [
     },
   },
   {
-    name: 'ConfigLoader',
-    get: (moduleRef) => moduleRef.get(ConfigLoader),
+    name: 'KmsConfigService',
+    get: (moduleRef) => moduleRef.get(KmsConfigService),
     error: ConfigNotLoadedError as unknown as new () => NestKmsError,
     code: 'CONFIG_NOT_LOADED',
     internal: ['check', 'readers'],
     usableBefore: {
       // Says which fields are loaded: none yet.
-      getStatus: (loader: ConfigLoader) =>
+      getStatus: (loader: KmsConfigService) =>
         expect(loader.getStatus()).toMatchObject({ loaded: false, loadedAt: null }),
     },
   },
@@ -107,7 +107,7 @@ describe.each(ENGINES)('services used before start-up on %s', (engine) => {
       imports: [
         KmsModule.forRoot({ masterKey: newMasterKey(), connection: db.connection }),
         SecretsModule.forRoot(),
-        NestKmsConfigModule.forRoot({ schema: BeforeInitConfig }),
+        KmsConfigModule.forRoot({ schema: BeforeInitConfig }),
       ],
     })
       .setLogger(new CapturedLogger())

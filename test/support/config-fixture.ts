@@ -3,11 +3,7 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import { KmsModule, KmsService } from '@nest-kms/kms';
 import { SecretsModule, SecretsService, type SecretsModuleOptions } from '@nest-kms/secrets';
-import {
-  ConfigLoader,
-  NestKmsConfigModule,
-  type NestKmsConfigModuleOptions,
-} from '@nest-kms/config';
+import { KmsConfigService, KmsConfigModule, type KmsConfigModuleOptions } from '@nest-kms/config';
 import { CapturedLogger } from './captured-logger.js';
 import type { TestDatabase } from './databases.js';
 import { asyncRegistration, type Registration } from './registration.js';
@@ -18,7 +14,7 @@ export type ConfigRegistration = Registration;
 export interface ConfigAppOptions<T extends object> {
   masterKey: string;
   schema: Type<T>;
-  config?: NestKmsConfigModuleOptions;
+  config?: KmsConfigModuleOptions;
   registration?: ConfigRegistration;
   secrets?: SecretsModuleOptions;
   /** Modules listed first (e.g. the application's own ConfigModule.forRoot()). */
@@ -26,20 +22,20 @@ export interface ConfigAppOptions<T extends object> {
   /** Feature modules of the app under test, listed after the nest-kms modules. */
   imports?: ModuleMetadata['imports'];
   providers?: ModuleMetadata['providers'];
-  /** List NestKmsConfigModule before KmsModule and SecretsModule. */
+  /** List KmsConfigModule before KmsModule and SecretsModule. */
   configFirst?: boolean;
 }
 
 export interface ConfigApp<T extends object> {
   readonly app: INestApplicationContext;
   readonly config: T;
-  readonly loader: ConfigLoader<T>;
+  readonly loader: KmsConfigService<T>;
   readonly secrets: SecretsService;
   readonly kms: KmsService;
   close(): Promise<void>;
 }
 
-/** A real application: KmsModule, SecretsModule and NestKmsConfigModule on a test database. */
+/** A real application: KmsModule, SecretsModule and KmsConfigModule on a test database. */
 export async function startConfigApp<T extends object>(
   db: TestDatabase,
   options: ConfigAppOptions<T>,
@@ -63,7 +59,7 @@ export async function startConfigApp<T extends object>(
   return {
     app,
     config: app.get(options.schema),
-    loader: app.get<ConfigLoader<T>>(ConfigLoader),
+    loader: app.get<KmsConfigService<T>>(KmsConfigService),
     secrets: app.get(SecretsService),
     kms: app.get(KmsService),
     close: () => app.close(),
@@ -97,15 +93,15 @@ export async function seedSecrets(
   }
 }
 
-/** NestKmsConfigModule registered in one of its four styles; all must behave alike. */
+/** KmsConfigModule registered in one of its four styles; all must behave alike. */
 export function configModule<T extends object>(
   style: ConfigRegistration,
   schema: Type<T>,
-  options: NestKmsConfigModuleOptions = {},
+  options: KmsConfigModuleOptions = {},
 ) {
   return style === 'forRoot'
-    ? NestKmsConfigModule.forRoot({ schema, ...options })
-    : NestKmsConfigModule.forRootAsync({
+    ? KmsConfigModule.forRoot({ schema, ...options })
+    : KmsConfigModule.forRootAsync({
         schema,
         ...asyncRegistration(style, 'createConfigOptions', options),
       });

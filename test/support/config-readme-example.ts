@@ -3,7 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { IsInt, IsString, IsUrl, Max, Min, MinLength } from 'class-validator';
 import { KmsModule } from '@nest-kms/kms';
 import { SecretsModule } from '@nest-kms/secrets';
-import { FromEnv, FromSecret, NestKmsConfigModule, Sensitive } from '@nest-kms/config';
+import { FromEnv, FromSecret, KmsConfigModule, Sensitive } from '@nest-kms/config';
 
 export class AppConfig {
   @FromEnv('PORT') @IsInt() @Min(1) @Max(65535) port = 3000;
@@ -33,7 +33,7 @@ export class TokenSigner {
     ConfigModule.forRoot(), // the app's own .env handling, unchanged
     KmsModule.forRoot({ connection: { type: 'postgres', url: process.env.KMS_DATABASE_URL } }),
     SecretsModule.forRoot(),
-    NestKmsConfigModule.forRoot({ schema: AppConfig }),
+    KmsConfigModule.forRoot({ schema: AppConfig }),
   ],
   providers: [TokenSigner],
 })

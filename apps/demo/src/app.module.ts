@@ -5,7 +5,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { KmsModule } from '@nest-kms/kms';
 import { SecretsModule } from '@nest-kms/secrets';
-import { NestKmsConfigModule } from '@nest-kms/config';
+import { KmsConfigModule } from '@nest-kms/config';
 import { AdminTokenGuard } from './auth/admin-token.guard.js';
 import { AdminTokenSetup } from './auth/admin-token.setup.js';
 import { CallerAuthModule } from './auth/caller-auth.module.js';
@@ -30,7 +30,7 @@ import { SecretsController } from './secrets/secrets.controller.js';
 /**
  * nest-kms wired as the README tells users to: the application's TypeORM DataSource holds the
  * KMS, secrets and notes tables; KmsModule uses it; SecretsModule sits beside it; DemoConfig is
- * resolved by NestKmsConfigModule from secrets and the environment. With no environment at all
+ * resolved by KmsConfigModule from secrets and the environment. With no environment at all
  * it runs on SQLite under ./data with a development master key in ./data/dev-master.key
  * (never in production: there KMS_MASTER_KEY is required).
  */
@@ -55,7 +55,7 @@ export class AppModule {
           developmentMasterKeyFile: developmentMasterKeyFile(env),
         }),
         SecretsModule.forRoot(),
-        NestKmsConfigModule.forRoot({ schema: DemoConfig, actor: 'nest-kms-demo:config' }),
+        KmsConfigModule.forRoot({ schema: DemoConfig, actor: 'nest-kms-demo:config' }),
         // HealthCheckLog logs failed checks, summarised, instead of a line per probe.
         TerminusModule.forRoot({ errorLogStyle: 'json', logger: false }),
         CallerAuthModule,

@@ -1,22 +1,22 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { ConfigLoader } from './config.loader.js';
+import { KmsConfigService } from './config.service.js';
 import { CONFIG_RESOLVED_OPTIONS } from './config.constants.js';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './config.module-definition.js';
 import { resolveConfigOptions } from './config.options.js';
-import type { NestKmsConfigModuleOptions } from './interfaces/config-module-options.interface.js';
+import type { KmsConfigModuleOptions } from './interfaces/config-module-options.interface.js';
 
-/** Holds the ConfigLoader of the application (global by default). */
+/** Holds the KmsConfigService of the application (global by default). */
 @Module({
   imports: [ConfigModule],
   providers: [
     {
       provide: CONFIG_RESOLVED_OPTIONS,
-      useFactory: (options: NestKmsConfigModuleOptions) => resolveConfigOptions(options),
+      useFactory: (options: KmsConfigModuleOptions) => resolveConfigOptions(options),
       inject: [MODULE_OPTIONS_TOKEN],
     },
-    ConfigLoader,
+    KmsConfigService,
   ],
-  exports: [ConfigLoader],
+  exports: [KmsConfigService],
 })
-export class NestKmsConfigCoreModule extends ConfigurableModuleClass {}
+export class KmsConfigCoreModule extends ConfigurableModuleClass {}

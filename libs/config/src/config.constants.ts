@@ -1,4 +1,4 @@
-/** Injection token of the schema class given to NestKmsConfigModule. */
+/** Injection token of the schema class given to KmsConfigModule. */
 export const CONFIG_SCHEMA = Symbol('nest-kms:config-schema');
 /** Injection token of the resolved (defaults merged) options. */
 export const CONFIG_RESOLVED_OPTIONS = Symbol('nest-kms:config-resolved-options');

@@ -1,5 +1,5 @@
 import { KmsConfigurationError } from '@nest-kms/kms';
-import type { NestKmsConfigModuleOptions } from './interfaces/config-module-options.interface.js';
+import type { KmsConfigModuleOptions } from './interfaces/config-module-options.interface.js';
 
 export interface ResolvedConfigOptions {
   actor: string;
@@ -7,7 +7,7 @@ export interface ResolvedConfigOptions {
 }
 
 /** The one place defaults are merged. */
-export function resolveConfigOptions(options: NestKmsConfigModuleOptions): ResolvedConfigOptions {
+export function resolveConfigOptions(options: KmsConfigModuleOptions): ResolvedConfigOptions {
   const resolved: ResolvedConfigOptions = {
     actor: options.actor ?? 'nest-kms-config',
     watchSecrets: options.watchSecrets ?? true,
@@ -17,10 +17,10 @@ export function resolveConfigOptions(options: NestKmsConfigModuleOptions): Resol
     resolved.actor.length === 0 ||
     resolved.actor.length > 128
   ) {
-    throw new KmsConfigurationError('NestKmsConfigModule option actor must be 1-128 characters');
+    throw new KmsConfigurationError('KmsConfigModule option actor must be 1-128 characters');
   }
   if (typeof resolved.watchSecrets !== 'boolean') {
-    throw new KmsConfigurationError('NestKmsConfigModule option watchSecrets must be a boolean');
+    throw new KmsConfigurationError('KmsConfigModule option watchSecrets must be a boolean');
   }
   return resolved;
 }

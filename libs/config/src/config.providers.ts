@@ -1,21 +1,21 @@
 import type { Provider, Type } from '@nestjs/common';
 import { KmsConfigurationError } from '@nest-kms/kms';
-import { ConfigLoader } from './config.loader.js';
+import { KmsConfigService } from './config.service.js';
 import { CONFIG_SCHEMA } from './config.constants.js';
 
-/** The schema (for ConfigLoader) and the configuration object, injectable by its class. */
+/** The schema (for KmsConfigService) and the configuration object, injectable by its class. */
 export function createSchemaProviders(schema: Type<object> | undefined): Provider[] {
   if (typeof schema !== 'function') {
     throw new KmsConfigurationError(
-      'NestKmsConfigModule needs { schema }: the configuration class whose fields it resolves',
+      'KmsConfigModule needs { schema }: the configuration class whose fields it resolves',
     );
   }
   return [
     { provide: CONFIG_SCHEMA, useValue: schema },
     {
       provide: schema,
-      useFactory: (loader: ConfigLoader) => loader.config,
-      inject: [ConfigLoader],
+      useFactory: (loader: KmsConfigService) => loader.config,
+      inject: [KmsConfigService],
     },
   ];
 }

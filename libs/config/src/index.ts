@@ -1,12 +1,12 @@
-export { NestKmsConfigModule } from './config.module.js';
-export type { NestKmsConfigModuleExtras } from './config.module-definition.js';
-export { ConfigLoader } from './config.loader.js';
+export { KmsConfigModule } from './config.module.js';
+export type { KmsConfigModuleExtras } from './config.module-definition.js';
+export { KmsConfigService } from './config.service.js';
 export { FromEnv, FromSecret, Sensitive } from './config.decorators.js';
 export { importSecretsFromEnv, type ImportSources } from './migration/secrets-import.js';
 export { CONFIG_EVENTS, MASK } from './config.messages.js';
 export type {
-  NestKmsConfigModuleOptions,
-  NestKmsConfigOptionsFactory,
+  KmsConfigModuleOptions,
+  KmsConfigOptionsFactory,
 } from './interfaces/config-module-options.interface.js';
 export type {
   ConfigValueType,
@@ -29,3 +29,10 @@ export { ConfigError } from './errors/config.error.js';
 export { ConfigValidationError } from './errors/config-validation.error.js';
 export { ConfigNotLoadedError } from './errors/config-not-loaded.error.js';
 export { UnknownConfigKeyError } from './errors/unknown-config-key.error.js';
+export {
+  ConfigLoader,
+  NestKmsConfigModule,
+  type NestKmsConfigModuleExtras,
+  type NestKmsConfigModuleOptions,
+  type NestKmsConfigOptionsFactory,
+} from './config.deprecated.js';

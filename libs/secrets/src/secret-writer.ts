@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { type KmsService } from '@nest-kms/kms';
 import { isUniqueViolation } from '@nest-kms/kms/extension';
-import type { EntityManager } from 'typeorm';
 import type { SecretsAudit } from './audit/secrets-audit.js';
 import { SecretVersionEntity } from './entities/secret-version.entity.js';
 import { SecretEntity } from './entities/secret.entity.js';

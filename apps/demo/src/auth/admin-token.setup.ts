@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { filter, firstValueFrom } from 'rxjs';
-import { ConfigLoader } from '@nest-kms/config';
+import { KmsConfigService } from '@nest-kms/config';
 import { SecretsService } from '@nest-kms/secrets';
 import { ADMIN_TOKEN_SECRET, type DemoConfig } from '../demo.config.js';
 import {
@@ -28,7 +28,7 @@ export class AdminTokenSetup implements OnApplicationBootstrap {
   private readonly logger = new Logger(AdminTokenSetup.name);
 
   constructor(
-    private readonly loader: ConfigLoader<DemoConfig>,
+    private readonly loader: KmsConfigService<DemoConfig>,
     private readonly secrets: SecretsService,
     @Inject(DEMO_ENVIRONMENT) private readonly env: DemoEnvironment,
   ) {}

@@ -1,7 +1,7 @@
 import { quotedInput } from '@nest-kms/kms';
 import { ConfigError } from './config.error.js';
 
-/** ConfigLoader.get() was given a name that is neither a field nor a bound secret or variable. */
+/** KmsConfigService.get() was given a name that is neither a field nor a bound secret or variable. */
 export class UnknownConfigKeyError extends ConfigError {
   readonly code = 'CONFIG_UNKNOWN_KEY';
   constructor(

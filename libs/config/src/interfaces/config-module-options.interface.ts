@@ -1,4 +1,4 @@
-export interface NestKmsConfigModuleOptions {
+export interface KmsConfigModuleOptions {
   /**
    * Recorded as the actor of the module's secret reads in the secrets audit trail.
    * @default 'nest-kms-config'
@@ -6,13 +6,13 @@ export interface NestKmsConfigModuleOptions {
   actor?: string;
   /**
    * Follow changes of bound secrets (SecretsService.watch): a rotated secret updates the
-   * injected config object and emits on ConfigLoader.changes, without a restart.
+   * injected config object and emits on KmsConfigService.changes, without a restart.
    * @default true
    */
   watchSecrets?: boolean;
 }
 
-/** For `NestKmsConfigModule.forRootAsync({ useClass })`. */
-export interface NestKmsConfigOptionsFactory {
-  createConfigOptions(): Promise<NestKmsConfigModuleOptions> | NestKmsConfigModuleOptions;
+/** For `KmsConfigModule.forRootAsync({ useClass })`. */
+export interface KmsConfigOptionsFactory {
+  createConfigOptions(): Promise<KmsConfigModuleOptions> | KmsConfigModuleOptions;
 }

@@ -21,7 +21,7 @@ export function warnAboutSource(
       field: plan.field,
       secret: plan.secret,
       env: state.key,
-      hint: 'store it in the secrets store: ConfigLoader.importFromEnv() or SecretsService.setSecret()',
+      hint: 'store it in the secrets store: KmsConfigService.importFromEnv() or SecretsService.setSecret()',
     });
   } else if (state.source === 'default') {
     logger.warn({

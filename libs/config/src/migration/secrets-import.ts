@@ -16,7 +16,7 @@ export interface ImportSources {
   check?: (secret: string, value: string) => Promise<string | undefined>;
 }
 
-const logger = new Logger('ConfigLoader');
+const logger = new Logger('KmsConfigService');
 
 /**
  * Copies environment variables into the secrets store in one call (the design document's

@@ -19,7 +19,7 @@ import type { FieldPlan } from '../schema/config-plan.js';
  * the configuration has loaded (and is dropped if it never does).
  */
 export class ConfigRotation {
-  private readonly logger = new Logger('ConfigLoader');
+  private readonly logger = new Logger('KmsConfigService');
   private readonly subscriptions: Subscription[] = [];
   private readonly queues = new Map<string, Promise<void>>();
   private openGate!: () => void;

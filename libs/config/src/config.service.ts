@@ -38,10 +38,10 @@ import { planConfig, type FieldPlan } from './schema/config-plan.js';
  * validated as a whole, then kept current as bound secrets change.
  */
 @Injectable()
-export class ConfigLoader<T extends object = Record<string, unknown>>
+export class KmsConfigService<T extends object = Record<string, unknown>>
   implements OnModuleInit, OnModuleDestroy
 {
-  private readonly logger = new Logger(ConfigLoader.name);
+  private readonly logger = new Logger(KmsConfigService.name);
   /** The configuration object (also injectable by the schema class). */
   readonly config: T;
   private readonly state: ConfigState;
@@ -224,7 +224,8 @@ function noSecretsModule(plan: FieldPlan): ConfigProblem {
     source: 'secret',
     key: plan.secret,
     constraints: {
-      secretsModule: 'is bound to a secret but the application has no SecretsModule.forRoot()',
+      secretsModule:
+        'is bound to a secret but KmsConfigModule sees no SecretsService: add SecretsModule.forRoot() to the application, or pass a non-global one in KmsConfigModule.forRoot({ imports })',
     },
   };
 }
