@@ -26,6 +26,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts'],
+          // Pure specs leave no state behind, so the files of a worker share their imports
+          // (Nest, TypeORM, the libraries): the project runs in a third of the time.
+          isolate: false,
           exclude: [...configDefaults.exclude, ...SLOW],
         },
       },
