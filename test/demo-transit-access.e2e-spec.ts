@@ -12,22 +12,7 @@ describe.each(ENGINES)('demo: transit access on %s', (engine) => {
   const transcript = new DemoTranscript();
   const demo = demoForSuite(engine, transcript);
   const callers = new DemoCallers(demo, transcript);
-
-  async function encrypt(
-    plaintext: string,
-    aad?: unknown,
-    caller = 'caller-a',
-  ): Promise<EnvelopeV1> {
-    const token = await callers.token(caller);
-    const response = await demo.call('post', '/encrypt', { token, body: { plaintext, aad } });
-    expect(response.status).toBe(200);
-    return response.body.envelope as EnvelopeV1;
-  }
-
-  async function decrypt(body: unknown, caller = 'caller-a') {
-    const token = await callers.token(caller);
-    return demo.call('post', '/decrypt', { token, body, reveals: true });
-  }
+  const { encrypt, decrypt } = callers;
 
   describe('who may encrypt and decrypt', () => {
     /** Answers that refuse to open an envelope bound to another purpose than transit. */

@@ -1,3 +1,4 @@
+import type { EnvelopeV1 } from '@nest-kms/kms';
 import type { DemoTestApp } from './demo-app.js';
 import type { DemoTranscript } from './demo-transcript.js';
 
@@ -22,4 +23,22 @@ export class DemoCallers {
     this.tokens.set(caller, token);
     return token;
   }
+
+  /** `plaintext` sealed by POST /encrypt as `caller`, which must answer 200. */
+  readonly encrypt = async (
+    plaintext: string,
+    aad?: unknown,
+    caller = 'caller-a',
+  ): Promise<EnvelopeV1> => {
+    const token = await this.token(caller);
+    const response = await this.demo.call('post', '/encrypt', { token, body: { plaintext, aad } });
+    expect(response.status).toBe(200);
+    return response.body.envelope as EnvelopeV1;
+  };
+
+  /** POST /decrypt of `body` as `caller`: the answer, which may show the plaintext. */
+  readonly decrypt = async (body: unknown, caller = 'caller-a') => {
+    const token = await this.token(caller);
+    return this.demo.call('post', '/decrypt', { token, body, reveals: true });
+  };
 }
