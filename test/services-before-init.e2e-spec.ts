@@ -49,7 +49,7 @@ const SERVICES: readonly ServiceUnderTest[] = [
     get: (moduleRef) => moduleRef.get(KmsService),
     error: KmsNotInitializedError,
     code: 'KMS_NOT_INITIALIZED',
-    internal: ['start', 'rewrap', 'countEncryption', 'ready', 'attachEncryptedColumns'],
+    internal: [],
     usableBefore: {
       // Health checks and metrics read it at any time.
       getStatus: (kms: KmsService) =>
@@ -78,7 +78,7 @@ const SERVICES: readonly ServiceUnderTest[] = [
     get: (moduleRef) => moduleRef.get(KmsConfigService),
     error: ConfigNotLoadedError as unknown as new () => NestKmsError,
     code: 'CONFIG_NOT_LOADED',
-    internal: ['check', 'readers'],
+    internal: ['check'],
     usableBefore: {
       // Says which fields are loaded: none yet.
       getStatus: (loader: KmsConfigService) =>

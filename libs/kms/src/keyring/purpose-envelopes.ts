@@ -1,5 +1,7 @@
-import { parseEnvelope } from '../envelope/envelope-codec.js';
-import type { AadInput, EnvelopePurpose } from '../envelope/envelope.interface.js';
+import { encodeAad } from '../envelope/aad.js';
+import { formatCompactEnvelope, parseEnvelope } from '../envelope/envelope-codec.js';
+import type { AadInput, EnvelopePurpose, ParsedEnvelope } from '../envelope/envelope.interface.js';
+import type { KeyringEnvelopes } from './keyring-envelopes.js';
 
 /** Where KmsService keeps what sibling libraries reach through purposeEnvelopes(). */
 export const PURPOSE_ENVELOPES = Symbol('nest-kms:purpose-envelopes');
@@ -48,4 +50,27 @@ export function purposeEnvelopes(
   purpose: EnvelopePurpose,
 ): PurposeEnvelopes {
   return kms[PURPOSE_ENVELOPES](purpose);
+}
+
+/** The envelopes of one store, sealed and opened by the keyring's `envelopes`. */
+export function keyringPurposeEnvelopes(
+  envelopes: KeyringEnvelopes,
+  purpose: EnvelopePurpose,
+): PurposeEnvelopes {
+  const sealed = (parsed: ParsedEnvelope): SealedStoreValue => ({
+    envelope: formatCompactEnvelope(parsed),
+    keyId: parsed.keyId,
+  });
+  return {
+    seal: (plaintext, aad) => sealed(envelopes.seal(plaintext, { aad }, purpose)),
+    open: async (envelope, aad) => {
+      const plaintext = await envelopes.open(envelope, encodeAad(aad), purpose);
+      const text = plaintext.toString('utf8');
+      plaintext.fill(0);
+      return text;
+    },
+    adopt: async (envelope, aad) =>
+      sealed(await envelopes.adopt(envelope, encodeAad(aad), purpose)),
+    keyIdOf: (envelope) => storeEnvelopeKeyId(envelope, purpose),
+  };
 }

@@ -1,13 +1,8 @@
-import { Logger } from '@nestjs/common';
-import { mkdir, open, readFile, stat } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { dirname } from 'node:path';
-import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 import { MasterKeyMissingError } from '../errors/master-key-missing.error.js';
-import { KMS_EVENTS } from '../kms.messages.js';
 import { LocalMasterKeyProvider } from './local-master-key.provider.js';
 import type { MasterKeyProvider } from './master-key-provider.interface.js';
 
+/** Where a master key may come from, in the order they are tried. */
 export interface MasterKeySource {
   masterKey?: string | Buffer | MasterKeyProvider;
   developmentMasterKeyFile?: string;
@@ -15,96 +10,41 @@ export interface MasterKeySource {
   environmentKey?: string;
 }
 
-const logger = new Logger('KmsMasterKey');
+/** A master key given as base64 (`source` names it in errors), 32 bytes, or a provider. */
+export function masterKeyProviderOf(
+  value: string | Buffer | MasterKeyProvider,
+  source: string,
+): MasterKeyProvider {
+  if (typeof value === 'string') return LocalMasterKeyProvider.fromBase64(value, source);
+  if (Buffer.isBuffer(value)) return new LocalMasterKeyProvider(value);
+  return value;
+}
 
 /**
- * Picks the master key: explicit option, then KMS_MASTER_KEY, then (outside production, and
- * only when asked for) a development key file. Never generates a key silently: the design
- * document's "auto-generate and copy it out of the environment" loses every secret the day
- * the process restarts without it.
+ * The master key configured in memory: the explicit option, then KMS_MASTER_KEY. Undefined when
+ * neither is set outside production (a development key file may then be used); in production,
+ * MasterKeyMissingError.
  */
-export async function resolveMasterKeyProvider(
+export function configuredMasterKeyProvider(
   source: MasterKeySource,
-): Promise<MasterKeyProvider> {
-  const { masterKey } = source;
-  if (masterKey !== undefined) {
-    if (typeof masterKey === 'string')
-      return LocalMasterKeyProvider.fromBase64(masterKey, 'masterKey option');
-    if (Buffer.isBuffer(masterKey)) return new LocalMasterKeyProvider(masterKey);
-    return masterKey;
-  }
+): MasterKeyProvider | undefined {
+  if (source.masterKey !== undefined)
+    return masterKeyProviderOf(source.masterKey, 'masterKey option');
   if (source.environmentKey) return LocalMasterKeyProvider.fromBase64(source.environmentKey);
   if (source.production) {
     throw new MasterKeyMissingError('KMS_MASTER_KEY is not set and NODE_ENV is production');
   }
-  if (source.developmentMasterKeyFile) return developmentKey(source.developmentMasterKeyFile);
-  throw new MasterKeyMissingError('KMS_MASTER_KEY is not set');
+  return undefined;
 }
 
 /**
  * The master key being rotated away from (option, else KMS_MASTER_KEY_PREVIOUS), or undefined.
  * Never generated, never read from a development file.
  */
-export async function resolvePreviousMasterKeyProvider(
+export function previousMasterKeyProvider(
   previous: string | Buffer | MasterKeyProvider | undefined,
-): Promise<MasterKeyProvider | undefined> {
-  if (previous === undefined) return undefined;
-  if (typeof previous === 'string') {
-    return LocalMasterKeyProvider.fromBase64(previous, 'KMS_MASTER_KEY_PREVIOUS');
-  }
-  if (Buffer.isBuffer(previous)) return new LocalMasterKeyProvider(previous);
-  return previous;
-}
-
-async function developmentKey(file: string): Promise<LocalMasterKeyProvider> {
-  const existing = await readOwnerOnly(file);
-  if (existing !== undefined) {
-    return LocalMasterKeyProvider.fromBase64(existing, `development master key file ${file}`);
-  }
-  const key = randomBytes(32);
-  try {
-    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    // 'wx': fail rather than overwrite a key another process just wrote.
-    const handle = await open(file, 'wx', 0o600);
-    try {
-      await handle.writeFile(`${key.toString('base64')}\n`);
-    } finally {
-      await handle.close();
-    }
-    logger.warn({
-      event: KMS_EVENTS.developmentMasterKey,
-      file,
-      created: true,
-      message:
-        'Generated a DEVELOPMENT master key and saved it (mode 0600) in this file. Back the file up: without it every stored key and secret is lost. Never use it in production: set KMS_MASTER_KEY.',
-    });
-    return new LocalMasterKeyProvider(key);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return developmentKey(file);
-    throw error;
-  } finally {
-    key.fill(0);
-  }
-}
-
-async function readOwnerOnly(file: string): Promise<string | undefined> {
-  let mode: number;
-  try {
-    mode = (await stat(file)).mode;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  if ((mode & 0o077) !== 0) {
-    throw new KmsConfigurationError(
-      `development master key file ${file} is readable by group or others; chmod 600 it`,
-    );
-  }
-  logger.warn({
-    event: KMS_EVENTS.developmentMasterKey,
-    file,
-    created: false,
-    message: 'Using the DEVELOPMENT master key file. Never in production: set KMS_MASTER_KEY.',
-  });
-  return readFile(file, 'utf8');
+): MasterKeyProvider | undefined {
+  return previous === undefined
+    ? undefined
+    : masterKeyProviderOf(previous, 'KMS_MASTER_KEY_PREVIOUS');
 }

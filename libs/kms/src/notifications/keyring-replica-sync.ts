@@ -1,9 +1,9 @@
-import { Logger } from '@nestjs/common';
-import type { Keyring } from '../keyring/keyring.js';
+import { Injectable, Logger } from '@nestjs/common';
+import { KmsKeyring } from '../core/kms-keyring.js';
 import { KMS_EVENTS } from '../kms.messages.js';
-import type { LegacyEnvelopes } from '../reencryption/legacy-envelopes.js';
+import { LegacyEnvelopes } from '../reencryption/legacy-envelopes.js';
 import { KEYRING_TOPICS } from '../storage/typeorm-keyring.store.js';
-import type { KmsNotification, KmsNotifications } from './kms-notifications.js';
+import { KmsNotifications, type KmsNotification } from './kms-notifications.js';
 
 /**
  * What other replicas tell this keyring (Postgres LISTEN/NOTIFY): a rotation (load the new key
@@ -11,13 +11,14 @@ import type { KmsNotification, KmsNotifications } from './kms-notifications.js';
  * make keys any more: say so), a store that stopped accepting format-v1 values, and after a
  * lost connection, a full reload.
  */
+@Injectable()
 export class KeyringReplicaSync {
   private readonly logger = new Logger('KmsService');
   private unsubscribe: (() => void)[] = [];
 
   constructor(
     private readonly notifications: KmsNotifications,
-    private readonly keyring: () => Keyring | undefined,
+    private readonly keyring: KmsKeyring,
     private readonly legacy: LegacyEnvelopes,
   ) {}
 
@@ -25,7 +26,7 @@ export class KeyringReplicaSync {
     this.unsubscribe.push(
       this.notifications.subscribe((notification) => this.apply(notification)),
       this.notifications.onResync(async () => {
-        const keyring = this.keyring();
+        const keyring = this.keyring.current;
         await keyring?.reload();
         await this.legacy.load(false);
         this.logger.log({ event: KMS_EVENTS.keyringResynced, dataKeysCount: keyring?.size });
@@ -39,7 +40,7 @@ export class KeyringReplicaSync {
   }
 
   private async apply(notification: KmsNotification): Promise<void> {
-    const keyring = this.keyring();
+    const keyring = this.keyring.current;
     if (!keyring) return;
     this.legacy.apply(notification);
     const { topic, keyId, fingerprint } = notification;

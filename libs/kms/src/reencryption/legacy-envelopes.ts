@@ -1,13 +1,13 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { KEYRING_ID, KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
 import { ENVELOPE_PURPOSES } from '../envelope/envelope.constants.js';
 import type { EnvelopePurpose } from '../envelope/envelope.interface.js';
-import type { LegacyEnvelopesMode } from '../interfaces/kms-module-options.interface.js';
-import type { DataKey } from '../keyring/data-key.js';
+import { KMS_RESOLVED_OPTIONS } from '../kms.constants.js';
 import { KMS_EVENTS } from '../kms.messages.js';
-import type { KmsNotification, KmsNotifications } from '../notifications/kms-notifications.js';
-import type { KmsStorage } from '../storage/kms-storage.js';
+import type { ResolvedKmsOptions } from '../kms.options.js';
+import { KmsNotifications, type KmsNotification } from '../notifications/kms-notifications.js';
+import { KmsStorage } from '../storage/kms-storage.js';
 
 /** The topic replicas hear when a store stops accepting format-v1 values. */
 export const LEGACY_REFUSED_TOPIC = 'legacy_envelopes_refused';
@@ -45,17 +45,20 @@ export function purposesMarkedBy(keyId: string): EnvelopePurpose[] {
  * database can erase the record, but not the mark of the key every new envelope is sealed under.
  * A keyring created by this version refuses from the start, and its first key is marked.
  */
+@Injectable()
 export class LegacyEnvelopes {
   private readonly logger = new Logger('KmsService');
   private readonly refused = new Set<EnvelopePurpose>();
+  private readonly mode: ResolvedKmsOptions['legacyEnvelopes'];
+  private refusedSinceAsked = false;
 
   constructor(
     private readonly storage: KmsStorage,
     private readonly notifications: KmsNotifications,
-    private readonly mode: LegacyEnvelopesMode,
-    /** The keyring's active key, and a rotation to a key marked as the record now says. */
-    private readonly keys: { active(): DataKey; rotate(): Promise<unknown> },
-  ) {}
+    @Inject(KMS_RESOLVED_OPTIONS) options: ResolvedKmsOptions,
+  ) {
+    this.mode = options.legacyEnvelopes;
+  }
 
   /** Whether a store's value in format v1 under data key `keyId` is accepted. Off the hot path. */
   accepts(purpose: EnvelopePurpose, keyId: string): boolean {
@@ -99,8 +102,8 @@ export class LegacyEnvelopes {
   }
 
   /**
-   * Records that `purposes` refuse v1 from now on, here and (by notification) on every replica,
-   * and rotates to a data key whose id marks them.
+   * Records that `purposes` refuse v1 from now on, here and (by notification) on every replica.
+   * The data key should then rotate to one whose id marks them (rotationDueAfterRefusal).
    */
   async refuse(purposes: readonly EnvelopePurpose[], announce = true): Promise<void> {
     const added = purposes.filter((purpose) => !this.refused.has(purpose));
@@ -120,11 +123,21 @@ export class LegacyEnvelopes {
       });
     });
     for (const purpose of added) this.refused.add(purpose);
+    this.refusedSinceAsked = true;
     if (announce) {
       this.logger.log({ event: KMS_EVENTS.legacyEnvelopesRefused, purposes: added });
     }
-    const marked = purposesMarkedBy(this.keys.active().id);
-    if ([...this.refused].some((purpose) => !marked.includes(purpose))) await this.keys.rotate();
+  }
+
+  /**
+   * Once after refuse() recorded new purposes: whether the active key (`activeKeyId`) fails to
+   * mark a store that now refuses v1, so the data key must rotate to one that does.
+   */
+  rotationDueAfterRefusal(activeKeyId: string): boolean {
+    if (!this.refusedSinceAsked) return false;
+    this.refusedSinceAsked = false;
+    const marked = purposesMarkedBy(activeKeyId);
+    return [...this.refused].some((purpose) => !marked.includes(purpose));
   }
 
   /** Another replica's record, heard by notification; a resync reloads instead. */

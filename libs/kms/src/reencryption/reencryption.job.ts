@@ -1,11 +1,12 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { KeyringRewrapper } from '../core/keyring-rewrapper.js';
 import type { EnvelopePurpose } from '../envelope/envelope.interface.js';
 import { KmsError } from '../errors/kms.error.js';
 import { KMS_EVENTS } from '../kms.messages.js';
-import type { KmsStorage } from '../storage/kms-storage.js';
+import { KmsStorage } from '../storage/kms-storage.js';
 import { EnvelopeColumnSql, type EnvelopeUpdate } from './envelope-column-sql.js';
 import { LegacyEnvelopeSweep } from './legacy-envelope-sweep.js';
-import type { LegacyEnvelopes } from './legacy-envelopes.js';
+import { LegacyEnvelopes } from './legacy-envelopes.js';
 import { takeReencryptionLock } from './reencryption-lock.js';
 
 /** What the job asks of the KMS: the active key, and moving one envelope to it. */
@@ -69,13 +70,14 @@ const REWRAP_MEMO_ENTRIES = 100_000;
  * that was read, so a concurrent write is never overwritten. On Postgres one replica runs it at
  * a time (an advisory lock); the others return at once.
  */
+@Injectable()
 export class ReencryptionJob {
   private readonly logger = new Logger('KmsReencryption');
   private readonly legacy: LegacyEnvelopeSweep;
 
   constructor(
     private readonly storage: KmsStorage,
-    private readonly rewrapper: EnvelopeRewrapper,
+    @Inject(KeyringRewrapper) private readonly rewrapper: EnvelopeRewrapper,
     legacy: LegacyEnvelopes,
   ) {
     this.legacy = new LegacyEnvelopeSweep(legacy, (statement) => this.countRows(statement));

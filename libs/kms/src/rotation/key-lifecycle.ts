@@ -1,21 +1,20 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { SchedulerRegistry } from '@nestjs/schedule';
+import { EnvelopeActivity } from '../core/envelope-activity.js';
+import { KmsKeyring } from '../core/kms-keyring.js';
 import { KmsError } from '../errors/kms.error.js';
+import type { DataKeyRotation } from '../interfaces/data-key-rotation.interface.js';
+import type { ReencryptOptions } from '../interfaces/reencrypt-options.interface.js';
 import type { DataKey } from '../keyring/data-key.js';
-import type { Keyring } from '../keyring/keyring.js';
+import { KMS_RESOLVED_OPTIONS, KMS_SCHEDULER_REGISTRY } from '../kms.constants.js';
 import { KMS_EVENTS } from '../kms.messages.js';
 import type { ResolvedKmsOptions } from '../kms.options.js';
-import type { KmsMetrics } from '../metrics/kms-metrics.js';
-import {
-  ReencryptionJob,
-  type EnvelopeRewrapper,
-  type ReencryptionResult,
-} from '../reencryption/reencryption.job.js';
-import type { KmsStorage } from '../storage/kms-storage.js';
-import type { LegacyEnvelopes } from '../reencryption/legacy-envelopes.js';
-import { LifecycleInterval } from './lifecycle-interval.js';
-import type { ReencryptOptions } from '../interfaces/reencrypt-options.interface.js';
+import { KmsMetrics } from '../metrics/kms-metrics.js';
+import { LegacyEnvelopes } from '../reencryption/legacy-envelopes.js';
+import { ReencryptionJob, type ReencryptionResult } from '../reencryption/reencryption.job.js';
+import { KmsStorage } from '../storage/kms-storage.js';
 import { KMS_DATA_KEY_ROTATION_JOB, KMS_REENCRYPTION_JOB } from './kms-jobs.constants.js';
+import { LifecycleInterval } from './lifecycle-interval.js';
 
 const DAY_MS = 86_400_000;
 
@@ -27,11 +26,11 @@ export type RotationReason = 'age' | 'usage_limit';
  * conditional rotation when the active key is too old or too used) and re-encryption, each a
  * LifecycleInterval; and the record of rotations (log, metrics, status).
  */
+@Injectable()
 export class KeyLifecycle {
   private readonly logger = new Logger('KmsService');
   private readonly rotationJob: LifecycleInterval;
   private readonly reencryptionJob: LifecycleInterval;
-  private readonly reencryption: ReencryptionJob;
   /** Rotations this process made since start. */
   rotations = 0;
   lastReencryption: ReencryptionResult | null = null;
@@ -43,15 +42,17 @@ export class KeyLifecycle {
   private settledUnder: string | undefined;
 
   constructor(
-    scheduler: SchedulerRegistry,
+    @Inject(KMS_SCHEDULER_REGISTRY) scheduler: SchedulerRegistry,
     private readonly storage: KmsStorage,
     private readonly metrics: KmsMetrics,
-    private readonly options: ResolvedKmsOptions,
-    private readonly keyring: () => Keyring,
-    rewrapper: EnvelopeRewrapper,
-    legacy: LegacyEnvelopes,
+    @Inject(KMS_RESOLVED_OPTIONS) private readonly options: ResolvedKmsOptions,
+    private readonly keyring: KmsKeyring,
+    private readonly reencryption: ReencryptionJob,
+    private readonly legacy: LegacyEnvelopes,
+    activity: EnvelopeActivity,
   ) {
-    this.reencryption = new ReencryptionJob(storage, rewrapper, legacy);
+    // Every `usageFlushEvery` encryptions: flush and check early, off the hot path.
+    activity.onUsageBatch(() => void this.rotationJob.tick());
     this.rotationJob = new LifecycleInterval(scheduler, KMS_DATA_KEY_ROTATION_JOB, () =>
       this.checkRotation(),
     );
@@ -67,9 +68,9 @@ export class KeyLifecycle {
   }
 
   /** Stops the intervals, waits for a run under way, and writes the usage counts. */
-  async stop(keyring: Keyring | undefined): Promise<void> {
+  async stop(): Promise<void> {
     await Promise.all([this.rotationJob.stop(), this.reencryptionJob.stop()]);
-    await keyring?.flushUsage().catch(() => undefined);
+    await this.keyring.current?.flushUsage().catch(() => undefined);
   }
 
   /** The rotation check then a re-encryption pass, now. */
@@ -78,13 +79,15 @@ export class KeyLifecycle {
     await this.reencryptionJob.tick();
   }
 
-  /** Called every `usageFlushEvery` encryptions: flush and check early, off the hot path. */
-  usageBatchReached(): void {
-    void this.rotationJob.tick();
+  /** A new active data key now, recorded with `reason` (see KmsService.rotateDataKey). */
+  async rotateDataKey(reason: string): Promise<DataKeyRotation> {
+    const rotation = (await this.keyring.ready().rotate())!;
+    this.rotated(rotation.keyId, rotation.previousKeyId, reason);
+    return rotation;
   }
 
   /** Records a rotation this process made, and starts moving envelopes off the retired key. */
-  rotated(keyId: string, previousKeyId: string | null, reason: string): void {
+  private rotated(keyId: string, previousKeyId: string | null, reason: string): void {
     this.rotations++;
     this.metrics.keyRotations.inc({ reason });
     this.logger.log({ event: KMS_EVENTS.dataKeyRotated, keyId, previousKeyId, reason });
@@ -92,7 +95,7 @@ export class KeyLifecycle {
   }
 
   async reencrypt(options: ReencryptOptions = {}): Promise<ReencryptionResult> {
-    const activeAtStart = this.keyring().active.id;
+    const activeAtStart = this.keyring.ready().active.id;
     const { reencryptedEnvelopes, reencryptionRemaining } = this.metrics;
     let counted = { moved: 0, failed: 0 };
     const result = await this.reencryption.run({
@@ -112,6 +115,10 @@ export class KeyLifecycle {
       // Only a run over every column may let the scheduler rest.
       if (!options.entities && result.remaining <= result.failed) this.settledUnder = activeAtStart;
     }
+    // A store that just stopped accepting format v1 gets a data key whose id says so.
+    if (this.legacy.rotationDueAfterRefusal(this.keyring.ready().active.id)) {
+      await this.rotateDataKey('legacy_envelopes_refused');
+    }
     return result;
   }
 
@@ -120,7 +127,7 @@ export class KeyLifecycle {
   }
 
   private async checkRotation(): Promise<void> {
-    const keyring = this.keyring();
+    const keyring = this.keyring.ready();
     await keyring.flushUsage();
     const active = keyring.active;
     const reason = this.rotationReason(active);
@@ -157,7 +164,7 @@ export class KeyLifecycle {
 
   private async reencryptIfRegistered(): Promise<void> {
     if (this.storage.envelopeColumns().length === 0) return;
-    if (this.settledUnder === this.keyring().active.id) return;
+    if (this.settledUnder === this.keyring.ready().active.id) return;
     await this.reencrypt();
   }
 }

@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import { KmsKeyring } from '../core/kms-keyring.js';
+import { formatCompactEnvelope } from '../envelope/envelope-codec.js';
+import { KeyringEnvelopes } from '../keyring/keyring-envelopes.js';
+import { KmsStorage } from '../storage/kms-storage.js';
+import { EncryptedColumns } from './encrypted-columns.js';
+
+/**
+ * Serves the @EncryptedColumn entities of the KMS DataSource from the keyring: their values are
+ * sealed and opened as envelopes of the `column` purpose, their columns registered for
+ * re-encryption, and their blind indexes keyed by the master keys this process holds.
+ */
+@Injectable()
+export class EncryptedColumnsAttachment {
+  private columns: EncryptedColumns | undefined;
+
+  constructor(
+    private readonly storage: KmsStorage,
+    private readonly keyring: KmsKeyring,
+    private readonly envelopes: KeyringEnvelopes,
+  ) {}
+
+  /** Attaches the subscriber (once the keyring is open). */
+  async attach(): Promise<void> {
+    const dataSource = await this.storage.dataSource();
+    this.columns = await EncryptedColumns.attach(
+      dataSource,
+      {
+        seal: (bytes, aad) => formatCompactEnvelope(this.envelopes.sealBytes(bytes, aad, 'column')),
+        open: (envelope, aad) => this.envelopes.open(envelope, aad, 'column'),
+        masterKeys: () => this.keyring.masterKeys(),
+      },
+      (column) => this.storage.registerEnvelopeColumn(column),
+    );
+  }
+
+  /** After a master-key rotation in this process: blind indexes under the new key too. */
+  async masterKeyRotated(): Promise<void> {
+    await this.columns?.masterKeyRotated();
+  }
+
+  detach(): void {
+    this.columns?.detach();
+    this.columns = undefined;
+  }
+}

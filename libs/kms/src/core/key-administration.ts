@@ -1,0 +1,104 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EncryptedColumnsAttachment } from '../columns/encrypted-columns-attachment.js';
+import { DataKeyInUseError } from '../errors/data-key-in-use.error.js';
+import { DataKeyNotFoundError } from '../errors/data-key-not-found.error.js';
+import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
+import type { DataKeyInfo } from '../interfaces/data-key-info.interface.js';
+import { isDataKeyId } from '../keyring/data-key.js';
+import {
+  fromExportedKey,
+  toExportedKey,
+  type ExportedKeyring,
+} from '../keyring/exported-keyring.js';
+import type { MasterKeyRotation } from '../keyring/master-keys.js';
+import { KMS_RESOLVED_OPTIONS } from '../kms.constants.js';
+import { KMS_EVENTS } from '../kms.messages.js';
+import type { ResolvedKmsOptions } from '../kms.options.js';
+import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
+import { KeyLifecycle } from '../rotation/key-lifecycle.js';
+import { KmsKeyring } from './kms-keyring.js';
+import { resolveMasterKeyProvider } from './master-key-sources.js';
+
+/**
+ * What an operator does to the keys (KmsService's key administration): list, destroy, export
+ * and import data keys, count what uses one, and rotate the master key.
+ */
+@Injectable()
+export class KeyAdministration {
+  private readonly logger = new Logger('KmsService');
+
+  constructor(
+    @Inject(KMS_RESOLVED_OPTIONS) private readonly options: ResolvedKmsOptions,
+    private readonly keyring: KmsKeyring,
+    private readonly lifecycle: KeyLifecycle,
+    private readonly columns: EncryptedColumnsAttachment,
+  ) {}
+
+  async countEnvelopesUsing(keyId: string): Promise<number> {
+    this.keyring.ready();
+    if (!isDataKeyId(keyId)) return 0;
+    return this.lifecycle.countUsing(keyId);
+  }
+
+  async destroyDataKey(keyId: string): Promise<void> {
+    const keyring = this.keyring.ready();
+    if (!isDataKeyId(keyId)) throw new DataKeyNotFoundError(keyId);
+    if (keyring.active.id === keyId) throw new DataKeyInUseError(keyId, 0, true);
+    const envelopes = await this.lifecycle.countUsing(keyId);
+    if (envelopes > 0) throw new DataKeyInUseError(keyId, envelopes, false);
+    if (!(await keyring.destroyKey(keyId))) {
+      const stored = await keyring.fetch(keyId).catch(() => undefined);
+      if (stored?.status === 'active') throw new DataKeyInUseError(keyId, 0, true);
+      throw new DataKeyNotFoundError(keyId);
+    }
+    this.logger.log({ event: KMS_EVENTS.dataKeyDestroyed, keyId });
+  }
+
+  async rotateMasterKey(
+    masterKey: string | Buffer | MasterKeyProvider,
+  ): Promise<MasterKeyRotation> {
+    const keyring = this.keyring.ready();
+    const next = await resolveMasterKeyProvider({ masterKey, production: this.options.production });
+    const old = keyring.masterKey.provider;
+    let rotation: MasterKeyRotation;
+    try {
+      rotation = await keyring.rotateMasterKey(next);
+    } catch (error) {
+      if (next !== masterKey) next.destroy?.();
+      throw error;
+    }
+    await this.columns.masterKeyRotated();
+    if (old !== this.options.masterKey) old.destroy?.();
+    this.logger.log({ event: KMS_EVENTS.masterKeyRotated, ...rotation });
+    return rotation;
+  }
+
+  async listDataKeys(): Promise<DataKeyInfo[]> {
+    const keys = await this.keyring.ready().exportKeys();
+    return keys
+      .toSorted((a, b) => b.createdAt - a.createdAt)
+      .map((key) => ({
+        id: key.id,
+        status: key.status,
+        createdAt: new Date(key.createdAt).toISOString(),
+        retiredAt: key.retiredAt === null ? null : new Date(key.retiredAt).toISOString(),
+        masterKeyFingerprint: key.masterKeyFingerprint,
+      }));
+  }
+
+  async exportKeyring(): Promise<ExportedKeyring> {
+    const keyring = this.keyring.ready();
+    const keys = await keyring.exportKeys();
+    return { masterKeyFingerprint: keyring.fingerprint, dataKeys: keys.map(toExportedKey) };
+  }
+
+  async importKeyring(exported: ExportedKeyring): Promise<string[]> {
+    const keyring = this.keyring.ready();
+    if (!keyring.heldMasterKey(exported.masterKeyFingerprint)) {
+      throw new MasterKeyMismatchError(exported.masterKeyFingerprint, keyring.fingerprint);
+    }
+    const added = await keyring.importKeys(exported.dataKeys.map(fromExportedKey));
+    if (added.length > 0) this.lifecycle.keysImported();
+    return added;
+  }
+}

@@ -1,0 +1,116 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { EncryptedColumnsAttachment } from '../columns/encrypted-columns-attachment.js';
+import type { KeyringStore } from '../keyring/keyring-store.interface.js';
+import { Keyring } from '../keyring/keyring.js';
+import { KMS_KEYRING_STORE, KMS_RESOLVED_OPTIONS } from '../kms.constants.js';
+import { KMS_EVENTS } from '../kms.messages.js';
+import type { ResolvedKmsOptions } from '../kms.options.js';
+import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
+import { previousMasterKeyProvider } from '../master-key/master-key.resolver.js';
+import { KmsMetrics } from '../metrics/kms-metrics.js';
+import { KeyringReplicaSync } from '../notifications/keyring-replica-sync.js';
+import { LegacyEnvelopes } from '../reencryption/legacy-envelopes.js';
+import { KeyLifecycle } from '../rotation/key-lifecycle.js';
+import { KmsKeyring } from './kms-keyring.js';
+import { resolveMasterKeyProvider } from './master-key-sources.js';
+
+/**
+ * Start-up and shutdown of the keyring: resolves the master key, opens the keyring (creating
+ * it on the first start), then attaches encrypted columns, follows the other replicas and
+ * starts the scheduled jobs; at shutdown stops the jobs while the database is still open, then
+ * zeroes the keys. The module that opens the keyring releases it, as TypeOrmCoreModule does.
+ */
+@Injectable()
+export class KmsBootstrap
+  implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  private readonly logger = new Logger('KmsService');
+  private starting: Promise<void> | undefined;
+
+  constructor(
+    @Inject(KMS_RESOLVED_OPTIONS) private readonly options: ResolvedKmsOptions,
+    @Inject(KMS_KEYRING_STORE) private readonly store: KeyringStore,
+    private readonly keyring: KmsKeyring,
+    private readonly legacy: LegacyEnvelopes,
+    private readonly columns: EncryptedColumnsAttachment,
+    private readonly replicas: KeyringReplicaSync,
+    private readonly lifecycle: KeyLifecycle,
+    private readonly metrics: KmsMetrics,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    if (this.options.initializeOnStart) await this.initialize();
+  }
+
+  /** Stops the jobs and writes the usage counts while the database is still open. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.lifecycle.stop();
+  }
+
+  onApplicationShutdown(): void {
+    this.replicas.stop();
+    this.columns.detach();
+    this.keyring.close();
+    this.starting = undefined;
+  }
+
+  /** Opens the keyring once; concurrent calls share one start, a failed one may be retried. */
+  initialize(): Promise<void> {
+    this.starting ??= this.start().catch((error: unknown) => {
+      this.starting = undefined;
+      throw error;
+    });
+    return this.starting;
+  }
+
+  private async start(): Promise<void> {
+    const began = performance.now();
+    const provider = await resolveMasterKeyProvider({
+      masterKey: this.options.masterKey,
+      environmentKey: this.options.environmentKey,
+      developmentMasterKeyFile: this.options.developmentMasterKeyFile,
+      production: this.options.production,
+    });
+    let previous: MasterKeyProvider | undefined;
+    try {
+      previous = previousMasterKeyProvider(this.options.previousMasterKey);
+      const { keyring, created, masterKeyRotation } = await Keyring.open(provider, this.store, {
+        previous,
+        now: this.options.clock,
+        newKeyId: (creating) => this.legacy.newKeyId(creating),
+      });
+      this.keyring.opened(keyring, previous);
+      await this.legacy.load(created);
+      if (masterKeyRotation) {
+        this.logger.log({ event: KMS_EVENTS.masterKeyRotated, ...masterKeyRotation });
+      }
+      await this.columns.attach();
+      await this.replicas.start();
+      const durationMs = performance.now() - began;
+      this.metrics.initTime.set(durationMs / 1000);
+      this.logger.log({
+        event: KMS_EVENTS.initialized,
+        durationMs: Math.round(durationMs * 100) / 100,
+        keyringCreated: created,
+        dataKeysCount: keyring.size,
+        activeKeyId: keyring.active.id,
+        masterKeyFingerprint: keyring.fingerprint,
+      });
+    } catch (error) {
+      if (this.keyring.current) this.keyring.close();
+      else {
+        provider.destroy?.();
+        previous?.destroy?.();
+      }
+      throw error;
+    }
+    this.lifecycle.start();
+  }
+}

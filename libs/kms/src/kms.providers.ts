@@ -1,0 +1,103 @@
+import type { Provider } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { EncryptedColumnsAttachment } from './columns/encrypted-columns-attachment.js';
+import { EnvelopeActivity } from './core/envelope-activity.js';
+import { KeyAdministration } from './core/key-administration.js';
+import { KeyringRewrapper } from './core/keyring-rewrapper.js';
+import { KmsBootstrap } from './core/kms-bootstrap.js';
+import { KmsKeyring } from './core/kms-keyring.js';
+import { KmsStatusReport } from './core/kms-status-report.js';
+import { KmsHealthIndicator } from './health/kms-health.indicator.js';
+import type { KmsModuleOptions } from './interfaces/kms-module-options.interface.js';
+import { KeyringEnvelopes } from './keyring/keyring-envelopes.js';
+import { SealedExports } from './keyring/sealed-exports.js';
+import {
+  KMS_KEYRING_STORE,
+  KMS_RESOLVED_OPTIONS,
+  KMS_SCHEDULER_REGISTRY,
+} from './kms.constants.js';
+import { MODULE_OPTIONS_TOKEN } from './kms.module-definition.js';
+import { resolveKmsOptions } from './kms.options.js';
+import { KmsService } from './kms.service.js';
+import { KmsMetrics } from './metrics/kms-metrics.js';
+import { KeyringReplicaSync } from './notifications/keyring-replica-sync.js';
+import { KmsNotifications } from './notifications/kms-notifications.js';
+import { LegacyEnvelopes } from './reencryption/legacy-envelopes.js';
+import { ReencryptionJob } from './reencryption/reencryption.job.js';
+import { KeyLifecycle } from './rotation/key-lifecycle.js';
+import { KmsDatabase } from './storage/kms-database.js';
+import { KmsStorage } from './storage/kms-storage.js';
+import { TypeOrmKeyringStore } from './storage/typeorm-keyring.store.js';
+
+/**
+ * Every collaborator of KmsModule, in dependency order; each can be replaced in a test with
+ * `Test.createTestingModule(...).overrideProvider(X)`.
+ *
+ * ```
+ * options ─ storage ─ notifications ─ metrics                 (configuration and I/O)
+ * keyring store (KMS_KEYRING_STORE) ─ KmsKeyring              (the open keyring, once started)
+ * LegacyEnvelopes ─ EnvelopeActivity ─ KeyringEnvelopes       (the hot path: seal and open)
+ * KeyringRewrapper ─ ReencryptionJob ─ KeyLifecycle           (rotation and re-encryption)
+ * KeyringReplicaSync ─ EncryptedColumnsAttachment             (other replicas, @EncryptedColumn)
+ * KeyAdministration ─ KmsStatusReport ─ KmsBootstrap          (operators, status, start/stop)
+ * KmsService                                                  (the public facade)
+ * ```
+ */
+export const KMS_PROVIDERS: Provider[] = [
+  {
+    provide: KMS_RESOLVED_OPTIONS,
+    useFactory: (options: KmsModuleOptions) => resolveKmsOptions(options, process.env),
+    inject: [MODULE_OPTIONS_TOKEN],
+  },
+  {
+    provide: KMS_SCHEDULER_REGISTRY,
+    useFactory: (registry: SchedulerRegistry | undefined) => registry ?? new SchedulerRegistry(),
+    inject: [{ token: SchedulerRegistry, optional: true }],
+  },
+  KmsStorage,
+  KmsNotifications,
+  KmsMetrics,
+  {
+    provide: KMS_KEYRING_STORE,
+    useFactory: (storage: KmsStorage, notifications: KmsNotifications) =>
+      new TypeOrmKeyringStore(storage, notifications),
+    inject: [KmsStorage, KmsNotifications],
+  },
+  KmsKeyring,
+  LegacyEnvelopes,
+  EnvelopeActivity,
+  {
+    provide: KeyringEnvelopes,
+    useFactory: (keyring: KmsKeyring, activity: EnvelopeActivity, legacy: LegacyEnvelopes) =>
+      new KeyringEnvelopes(
+        () => keyring.ready(),
+        activity,
+        (purpose, keyId) => legacy.accepts(purpose, keyId),
+      ),
+    inject: [KmsKeyring, EnvelopeActivity, LegacyEnvelopes],
+  },
+  KeyringRewrapper,
+  ReencryptionJob,
+  KeyLifecycle,
+  KeyringReplicaSync,
+  EncryptedColumnsAttachment,
+  KeyAdministration,
+  KmsStatusReport,
+  KmsBootstrap,
+  KmsService,
+  KmsDatabase,
+  KmsHealthIndicator,
+  SealedExports,
+];
+
+/** What KmsModule lends the modules that import it (every module, when global). */
+export const KMS_EXPORTS = [
+  KmsService,
+  KmsDatabase,
+  KmsHealthIndicator,
+  KmsStorage,
+  KmsNotifications,
+  KmsMetrics,
+  KMS_SCHEDULER_REGISTRY,
+  SealedExports,
+];
