@@ -1,12 +1,17 @@
 import { KmsStorage } from '@nest-kms/kms/extension';
-import { InvalidSecretInputError, SecretAuditEntity, SecretStateError } from '@nest-kms/secrets';
+import {
+  InvalidSecretInputError,
+  SecretAuditEntity,
+  SecretStateError,
+  type AuditAction,
+} from '@nest-kms/secrets';
 import { caught } from './support/caught.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { newMasterKey } from './support/kms-fixture.js';
 import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
 
 /** Every audit record of `action`, oldest first. */
-async function auditOf(app: SecretsApp, action: string): Promise<SecretAuditEntity[]> {
+async function auditOf(app: SecretsApp, action: AuditAction): Promise<SecretAuditEntity[]> {
   const dataSource = await app.app.get(KmsStorage).dataSource();
   return dataSource
     .getRepository(SecretAuditEntity)

@@ -1,6 +1,13 @@
-import { ConfigurableModuleBuilder, type ModuleMetadata, type Type } from '@nestjs/common';
+import {
+  ConfigurableModuleBuilder,
+  type ModuleMetadata,
+  type Provider,
+  type Type,
+} from '@nestjs/common';
+import { KmsConfigurationError } from '@nest-kms/kms';
+import { CONFIG_SCHEMA } from './config.constants.js';
+import { KmsConfigService } from './config.service.js';
 import type { KmsConfigModuleOptions } from './interfaces/config-module-options.interface.js';
-import { createSchemaProviders } from './config.providers.js';
 
 /** Options that shape the module itself (read when forRoot/forRootAsync is called). */
 export interface KmsConfigModuleExtras {
@@ -39,3 +46,20 @@ export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYN
       },
     )
     .build();
+
+/** The schema (for KmsConfigService) and the configuration object, injectable by its class. */
+function createSchemaProviders(schema: Type<object> | undefined): Provider[] {
+  if (typeof schema !== 'function') {
+    throw new KmsConfigurationError(
+      'KmsConfigModule needs { schema }: the configuration class whose fields it resolves',
+    );
+  }
+  return [
+    { provide: CONFIG_SCHEMA, useValue: schema },
+    {
+      provide: schema,
+      useFactory: (loader: KmsConfigService) => loader.config,
+      inject: [KmsConfigService],
+    },
+  ];
+}

@@ -8,9 +8,9 @@ import {
 } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { KmsConfigurationError } from '@nest-kms/kms';
-import { SecretNotFoundError, SecretsService } from '@nest-kms/secrets';
+import { SecretsService } from '@nest-kms/secrets';
 import { Subject, type Observable } from 'rxjs';
-import { CONFIG_RESOLVED_OPTIONS, CONFIG_SCHEMA } from './config.constants.js';
+import { CONFIG_PLAN, CONFIG_RESOLVED_OPTIONS, CONFIG_SCHEMA } from './config.constants.js';
 import { CONFIG_EVENTS } from './config.messages.js';
 import type { ResolvedConfigOptions } from './config.options.js';
 import { ConfigState } from './config-state.js';
@@ -30,7 +30,7 @@ import { importSecretsFromEnv } from './migration/secrets-import.js';
 import { ConfigResolver } from './resolution/config-resolver.js';
 import type { SourceReaders } from './resolution/field-resolver.js';
 import { ConfigRotation } from './rotation/config-rotation.js';
-import { planConfig, type FieldPlan } from './schema/config-plan.js';
+import type { ConfigPlan, FieldPlan } from './schema/config-plan.js';
 
 /**
  * The typed configuration of one schema class: resolved from the secrets store, the environment
@@ -44,10 +44,8 @@ export class KmsConfigService<T extends object = Record<string, unknown>>
   private readonly logger = new Logger(KmsConfigService.name);
   /** The configuration object (also injectable by the schema class). */
   readonly config: T;
-  private readonly state: ConfigState;
   private readonly plans: readonly FieldPlan[];
   private readonly declarationProblems: readonly ConfigProblem[];
-  private readonly resolver: ConfigResolver;
   private readonly keys = new Map<string, string>();
   private readonly changeStream = new Subject<ConfigFieldChange>();
   private rotation: ConfigRotation | undefined;
@@ -55,15 +53,16 @@ export class KmsConfigService<T extends object = Record<string, unknown>>
   constructor(
     @Inject(CONFIG_SCHEMA) private readonly schema: new () => T,
     @Inject(CONFIG_RESOLVED_OPTIONS) private readonly options: ResolvedConfigOptions,
+    @Inject(CONFIG_PLAN) plan: ConfigPlan,
+    private readonly state: ConfigState,
+    private readonly resolver: ConfigResolver,
     private readonly configService: ConfigService,
     @Optional() private readonly secrets?: SecretsService,
   ) {
-    const plan = planConfig(schema, new schema());
     this.plans = plan.fields;
     this.declarationProblems = plan.problems;
-    this.state = new ConfigState(schema.name, plan.fields);
-    this.config = createConfigObject(schema, this.state);
-    this.resolver = new ConfigResolver(schema, plan.fields, this.readers());
+    // The object users inject: a view of the state, not a collaborator.
+    this.config = createConfigObject(schema, state);
     for (const field of this.plans) this.keys.set(field.field, field.field);
     for (const key of ['secret', 'env', 'importEnv'] as const) {
       for (const field of this.plans) {
@@ -196,24 +195,6 @@ export class KmsConfigService<T extends object = Record<string, unknown>>
       if (!result.ok) return 'CONFIG_INVALID';
     }
     return undefined;
-  }
-
-  private readers(): SourceReaders {
-    return {
-      secret: async (name) => {
-        try {
-          return await (this.secrets as SecretsService).getSecret(name, {
-            actor: this.options.actor,
-          });
-        } catch (error) {
-          // Only a secret that was never stored (or was destroyed) falls through to the next source.
-          if (error instanceof SecretNotFoundError && error.code === 'SECRET_NOT_FOUND')
-            return undefined;
-          throw error;
-        }
-      },
-      env: (name) => this.configService.get(name),
-    };
   }
 }
 

@@ -6,13 +6,20 @@ import { SecretDeletedError } from './errors/secret-deleted.error.js';
 import { SecretExpiredError } from './errors/secret-expired.error.js';
 import { SecretNotFoundError } from './errors/secret-not-found.error.js';
 import { SecretVersionNotFoundError } from './errors/secret-version-not-found.error.js';
-import type { GetSecretOptions } from './interfaces/secret-operations.interface.js';
+import type {
+  GetSecretOptions,
+  ListSecretsOptions,
+  SecretMetadata,
+  SecretsStatus,
+  SecretVersionMetadata,
+} from './interfaces/secret-operations.interface.js';
+import { toMetadata, toVersionMetadata } from './secret.mapping.js';
 import { openSecretValue } from './secret-values.js';
 import { SECRETS_EVENTS } from './secrets.messages.js';
 import type { ResolvedSecretsOptions } from './secrets.options.js';
 import type { SecretsMetrics } from './secrets-metrics.js';
 import type { SecretsStore } from './secrets.store.js';
-import { checkActor, checkName, checkVersion } from './secrets.validation.js';
+import { checkActor, checkName, checkVersion, matchesTag } from './secrets.validation.js';
 
 export interface LoadedSecret {
   value: string;
@@ -75,6 +82,26 @@ export class SecretReader {
     }
   }
 
+  /** SecretsService.listSecrets: metadata of live secrets, optionally filtered by a tag; audited. */
+  async listSecrets(options: ListSecretsOptions = {}): Promise<SecretMetadata[]> {
+    checkActor(options.actor);
+    const rows = await this.store.listLive();
+    const secrets = rows
+      .map(toMetadata)
+      .filter((secret) => options.tag === undefined || matchesTag(secret.tags, options.tag));
+    await this.audit.record({ action: 'list', actor: options.actor, outcome: 'success' });
+    return secrets;
+  }
+
+  /** SecretsService.listSecretVersions: a secret's versions, newest first, metadata only. */
+  async listSecretVersions(name: string): Promise<SecretVersionMetadata[]> {
+    checkName(name);
+    const secret = await this.store.find(name);
+    if (!secret) throw new SecretNotFoundError(name);
+    const versions = await this.store.listVersions(name);
+    return versions.map((version) => toVersionMetadata(version, secret.currentVersion));
+  }
+
   /** The current value, from the database (concurrent calls for a name share one read). */
   load(name: string, version?: number): Promise<LoadedSecret> {
     if (version !== undefined) return this.loadVersion(name, version);
@@ -86,6 +113,11 @@ export class SecretReader {
       this.inflight.set(name, loading);
     }
     return loading;
+  }
+
+  cacheCounters(): Pick<SecretsStatus, 'cacheSize' | 'cacheHits' | 'cacheMisses' | 'cacheHitRate'> {
+    const { size, hits, misses, hitRate } = this.cache;
+    return { cacheSize: size, cacheHits: hits, cacheMisses: misses, cacheHitRate: hitRate };
   }
 
   /** A write changed `name`: drop what is cached or being read for it. */

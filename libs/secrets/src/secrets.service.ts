@@ -14,7 +14,6 @@ import type {
   SecretsBackupResult,
   SecretsRestoreResult,
 } from './backup/secrets-backup.interface.js';
-import { SecretNotFoundError } from './errors/secret-not-found.error.js';
 import { SecretsNotInitializedError } from './errors/secrets-not-initialized.error.js';
 import type {
   ActorOptions,
@@ -37,7 +36,6 @@ import { SecretsLifecycle } from './lifecycle/secrets-lifecycle.js';
 import { SecretChangeFeed } from './secret-change-feed.js';
 import { SecretReader } from './secret-reader.js';
 import { SecretWriter } from './secret-writer.js';
-import { toMetadata, toVersionMetadata } from './secret.mapping.js';
 import {
   SECRETS_ENTITIES,
   SECRETS_ENVELOPE_COLUMNS,
@@ -46,12 +44,11 @@ import {
 } from './secrets.constants.js';
 import type { ResolvedSecretsOptions } from './secrets.options.js';
 import { SecretsStore } from './secrets.store.js';
-import { checkActor, checkName, matchesTag } from './secrets.validation.js';
 
 /**
- * Secrets with versions, expiry, tags and an audit trail, encrypted by KmsService. Reads go
- * through SecretReader (a cached read touches no database), changes through SecretWriter,
- * backups through SecretsBackup; secrets.providers.ts wires them.
+ * Secrets with versions, expiry, tags and an audit trail, encrypted by KmsService. Reads and
+ * listings go through SecretReader (a cached read touches no database), changes through
+ * SecretWriter, backups through SecretsBackup; secrets.providers.ts wires them.
  */
 @Injectable()
 export class SecretsService
@@ -195,7 +192,7 @@ export class SecretsService
     return this.lifecycle.run();
   }
 
-  /** Before any module closes its connections (KmsStorage closes the DataSource on shutdown). */
+  /** Before KmsStorage closes the DataSource (on shutdown). */
   async beforeApplicationShutdown(): Promise<void> {
     if (!this.started) return;
     await this.lifecycle.stop();
@@ -215,25 +212,15 @@ export class SecretsService
   }
 
   /** Metadata of live secrets (no values), optionally those with tag `key` or `key=value`. */
-  async listSecrets(options: ListSecretsOptions = {}): Promise<SecretMetadata[]> {
+  async listSecrets(options?: ListSecretsOptions): Promise<SecretMetadata[]> {
     this.ready();
-    checkActor(options.actor);
-    const rows = await this.store.listLive();
-    const secrets = rows
-      .map(toMetadata)
-      .filter((secret) => options.tag === undefined || matchesTag(secret.tags, options.tag));
-    await this.audit.record({ action: 'list', actor: options.actor, outcome: 'success' });
-    return secrets;
+    return this.reader.listSecrets(options);
   }
 
   /** Version history of a secret, newest first: metadata only. */
   async listSecretVersions(name: string): Promise<SecretVersionMetadata[]> {
     this.ready();
-    checkName(name);
-    const secret = await this.store.find(name);
-    if (!secret) throw new SecretNotFoundError(name);
-    const versions = await this.store.listVersions(name);
-    return versions.map((version) => toVersionMetadata(version, secret.currentVersion));
+    return this.reader.listSecretVersions(name);
   }
 
   /** Changes of one secret (or all, without a name): no values, only names, versions and reasons. */
@@ -252,12 +239,8 @@ export class SecretsService
   async getStatus(): Promise<SecretsStatus> {
     this.ready();
     const counts = await this.store.counts(this.options.clock());
-    const { cache } = this.reader;
     return {
-      cacheSize: cache.size,
-      cacheHits: cache.hits,
-      cacheMisses: cache.misses,
-      cacheHitRate: cache.hitRate,
+      ...this.reader.cacheCounters(),
       ...this.lifecycle.counters(),
       kmsStatus: { ...this.kms.getStatus(), ...counts },
     };
