@@ -17,14 +17,13 @@ import type { KmsStatus } from './interfaces/kms-status.interface.js';
 import type { ReencryptOptions } from './interfaces/reencrypt-options.interface.js';
 import type { ExportedKeyring } from './keyring/exported-keyring.js';
 import { KeyringEnvelopes } from './keyring/keyring-envelopes.js';
-import type { MasterKey, MasterKeyRotation } from './keyring/master-keys.js';
+import type { MasterKeyRotation } from './keyring/master-keys.js';
 import {
   PURPOSE_ENVELOPES,
   keyringPurposeEnvelopes,
   type PurposeEnvelopes,
   type PurposeEnvelopesSource,
 } from './keyring/purpose-envelopes.js';
-import { EXPORT_MASTER_KEY } from './keyring/sealed-export.js';
 import type { MasterKeyProvider } from './master-key/master-key-provider.interface.js';
 import type { ReencryptionResult } from './reencryption/reencryption.job.js';
 import { KeyLifecycle } from './rotation/key-lifecycle.js';
@@ -178,12 +177,6 @@ export class KmsService implements PurposeEnvelopesSource {
   /** Whether the keyring is open, its active key, counts and the last re-encryption; any time. */
   getStatus(): KmsStatus {
     return this.status.status();
-  }
-
-  /** The master key exports are sealed under, or the held one `fingerprint` names (SealedExports). */
-  [EXPORT_MASTER_KEY](fingerprint?: unknown): MasterKey {
-    const keyring = this.keyring.ready();
-    return keyring.heldMasterKey(fingerprint) ?? keyring.masterKey;
   }
 
   /** A store's envelopes, for nest-kms's own libraries (reached through purposeEnvelopes()). */

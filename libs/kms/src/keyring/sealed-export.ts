@@ -6,9 +6,6 @@ import { KmsError } from '../errors/kms.error.js';
 import { quotedInput } from '../errors/quoted-input.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 
-/** Where KmsService lends SealedExports the master key (current, or a held one by fingerprint). */
-export const EXPORT_MASTER_KEY = Symbol('nest-kms:export-master-key');
-
 /**
  * A payload sealed under a one-off key that the master key wraps: integrity and secrecy under
  * the master key, whatever provider holds it (the provider only wraps keys).

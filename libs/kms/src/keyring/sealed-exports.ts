@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { KmsService } from '../kms.service.js';
-import { EXPORT_MASTER_KEY, openExport, sealExport, type SealedExport } from './sealed-export.js';
+import { KmsKeyring } from '../core/kms-keyring.js';
+import { openExport, sealExport, type SealedExport } from './sealed-export.js';
 
 /**
  * Payloads (a secrets backup) sealed under a one-off key the master key wraps, and opened again.
@@ -8,19 +8,20 @@ import { EXPORT_MASTER_KEY, openExport, sealExport, type SealedExport } from './
  */
 @Injectable()
 export class SealedExports {
-  constructor(private readonly kms: KmsService) {}
+  constructor(private readonly keyring: KmsKeyring) {}
 
   /** Seals `payload`; `purpose` (e.g. 'secrets-backup') is bound into the encryption. */
   async seal(payload: Buffer, purpose: string): Promise<SealedExport> {
-    const master = this.kms[EXPORT_MASTER_KEY]();
-    return sealExport(master.provider, master.fingerprint, payload, purpose);
+    const { masterKey } = this.keyring.ready();
+    return sealExport(masterKey.provider, masterKey.fingerprint, payload, purpose);
   }
 
   /** Opens what seal() made for `purpose`; anything altered or foreign is an InvalidExportError. */
   async open(sealed: unknown, purpose: string): Promise<Buffer> {
+    const keyring = this.keyring.ready();
     // Made before a master-key rotation: opens while the old key is still KMS_MASTER_KEY_PREVIOUS.
     const madeUnder = (sealed as { masterKeyFingerprint?: unknown } | null)?.masterKeyFingerprint;
-    const master = this.kms[EXPORT_MASTER_KEY](madeUnder);
+    const master = keyring.heldMasterKey(madeUnder) ?? keyring.masterKey;
     return openExport(master.provider, master.fingerprint, sealed, purpose);
   }
 }
