@@ -16,5 +16,5 @@ export {
   type PurposeEnvelopes,
   type SealedStoreValue,
 } from './keyring/purpose-envelopes.js';
-export { SealedExports } from './keyring/sealed-exports.js';
+export { SealedExports } from './core/sealed-exports.js';
 export type { SealedExport } from './keyring/sealed-export.js';

@@ -10,7 +10,7 @@ import { KmsStatusReport } from './core/kms-status-report.js';
 import { KmsHealthIndicator } from './health/kms-health.indicator.js';
 import type { KmsModuleOptions } from './interfaces/kms-module-options.interface.js';
 import { KeyringEnvelopes } from './keyring/keyring-envelopes.js';
-import { SealedExports } from './keyring/sealed-exports.js';
+import { SealedExports } from './core/sealed-exports.js';
 import {
   KMS_KEYRING_STORE,
   KMS_RESOLVED_OPTIONS,

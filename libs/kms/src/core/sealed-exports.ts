@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { KmsKeyring } from '../core/kms-keyring.js';
-import { openExport, sealExport, type SealedExport } from './sealed-export.js';
+import { KmsKeyring } from './kms-keyring.js';
+import { openExport, sealExport, type SealedExport } from '../keyring/sealed-export.js';
 
 /**
  * Payloads (a secrets backup) sealed under a one-off key the master key wraps, and opened again.
