@@ -1,4 +1,4 @@
-import { KmsService, type EnvelopeV1 } from '@nest-kms/kms';
+import { KmsService } from '@nest-kms/kms';
 import { ENGINES } from './support/databases.js';
 import { demoForSuite, query, type DemoCall } from './support/demo-app.js';
 import { DemoCallers } from './support/demo-callers.js';
