@@ -4,7 +4,7 @@ import { type KmsStorage } from '@nest-kms/kms/extension';
 import type { SecretAuditEntity } from '../entities/secret-audit.entity.js';
 import { SECRETS_EVENTS } from '../secrets.messages.js';
 import type { AuditMetrics } from './audit-metrics.js';
-import { AUDIT_INSERT_MAX_ROWS, insertAuditRows } from './audit-insert.js';
+import { AUDIT_INSERT_MAX_ROWS, insertAuditRows, isRecordRefusal } from './audit-insert.js';
 
 export interface AuditBufferSettings {
   flushIntervalMs: number;
@@ -115,9 +115,9 @@ export class AuditBuffer {
       this.rows.splice(0, batch.length);
       return undefined;
     } catch (error) {
-      if (error instanceof DatabaseUnavailableError) return error;
+      if (!isRecordRefusal(error)) return error;
     }
-    // The database answers but refused the batch: one row at a time finds what it refuses.
+    // The database refused a record of the batch: one row at a time finds which.
     const done = new Set<SecretAuditEntity>();
     const refused: SecretAuditEntity[] = [];
     let stopped: unknown;
@@ -126,18 +126,20 @@ export class AuditBuffer {
         await insertAuditRows(this.storage, [row]);
         done.add(row);
       } catch (error) {
-        stopped = error;
-        if (error instanceof DatabaseUnavailableError) break;
+        // Only a refusal of the record itself is given up on; anything else is kept for a retry.
+        if (!isRecordRefusal(error)) {
+          stopped = error;
+          break;
+        }
         refused.push(row);
       }
     }
-    // When no row went in, the table is at fault, not a record: keep them all for the retry.
-    if (done.size > 0 && refused.length > 0) {
+    if (refused.length > 0) {
       for (const row of refused) done.add(row);
       this.lost(refused.length, 'rejected');
     }
     this.rows = this.rows.filter((row) => !done.has(row));
-    return done.size === 0 || stopped instanceof DatabaseUnavailableError ? stopped : undefined;
+    return stopped;
   }
 
   private failed(error: unknown): void {

@@ -1,4 +1,5 @@
 import type { KmsStorage } from '@nest-kms/kms/extension';
+import { QueryFailedError } from 'typeorm';
 import type { SecretAuditEntity } from '../entities/secret-audit.entity.js';
 
 /** Rows per INSERT: 7 parameters each, within both engines' limits. */
@@ -6,6 +7,25 @@ export const AUDIT_INSERT_MAX_ROWS = 500;
 
 const INSERT_AUDIT =
   'INSERT INTO kms_secret_audit (at, action, secret_name, version, actor, outcome, error_code) VALUES';
+
+/**
+ * True when the database refused a row for what it holds (Postgres SQLSTATE classes 22, data
+ * exception, and 23, integrity constraint; SQLite's constraint, type and size errors), as opposed
+ * to anything about the table or the connection (a missing or locked table, a timeout), which a
+ * retry may get past. Only the first kind may be given up on: the table coming back between two
+ * single-row inserts must not make an earlier row look like a bad record.
+ */
+export function isRecordRefusal(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const code = (error.driverError as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string') return false;
+  return (
+    /^2[23][0-9A-Z]{3}$/.test(code) ||
+    code.startsWith('SQLITE_CONSTRAINT') ||
+    code === 'SQLITE_MISMATCH' ||
+    code === 'SQLITE_TOOBIG'
+  );
+}
 
 /**
  * One multi-row INSERT of at most AUDIT_INSERT_MAX_ROWS rows. TypeORM's insert builder spent
