@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { InvalidInputError } from '../errors/invalid-input.error.js';
-import { aadTemplate, encodeAad } from './aad.js';
+import { aadEquals, aadTemplate, encodeAad } from './aad.js';
+import { MAX_AAD_BYTES } from './envelope.constants.js';
+import type { AadInput } from './envelope.interface.js';
 
 describe('aadTemplate', () => {
   it('encodes exactly what encodeAad encodes for the same map', () => {
@@ -52,5 +54,127 @@ describe('encodeAad refuses a map that would bind differently from what the call
   it('accepts a null-prototype map, encoded like the plain one', () => {
     const bare = Object.assign(Object.create(null) as object, { tenant: 'acme' });
     expect(encodeAad(bare as Record<string, string>)).toEqual(encodeAad({ tenant: 'acme' }));
+  });
+});
+
+describe('encodeAad', () => {
+  const invalid = (aad: unknown): InvalidInputError => {
+    try {
+      encodeAad(aad as AadInput);
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect((error as InvalidInputError).field).toBe('aad');
+      return error as InvalidInputError;
+    }
+    throw new Error('expected InvalidInputError, but the AAD was encoded');
+  };
+
+  it('never encodes a string and a map alike', () => {
+    const pairs: [AadInput, AadInput][] = [
+      ['a', { a: '' }],
+      ['a', { a: 'a' }],
+      ['', {}],
+      ['{"a":"b"}', { a: 'b' }],
+      ['a=b', { a: 'b' }],
+      // A string whose UTF-8 is exactly the map's encoding after its type byte.
+      ['\u0000\u0000\u0000\u0001a\u0000\u0000\u0000\u0001b', { a: 'b' }],
+      ['\u0002\u0000\u0000\u0000\u0001a\u0000\u0000\u0000\u0001b', { a: 'b' }],
+    ];
+    for (const [text, map] of pairs) {
+      expect(encodeAad(text).equals(encodeAad(map))).toBe(false);
+    }
+  });
+
+  it('separates map entries unambiguously', () => {
+    const distinct: AadInput[] = [
+      {},
+      { a: '' },
+      { ab: 'c' },
+      { a: 'bc' },
+      { a: 'b', c: 'd' },
+      { a: 'bc', '': 'd' },
+      { 'a\u0000b': 'c' },
+    ];
+    const encodings = new Set(distinct.map((aad) => encodeAad(aad).toString('hex')));
+    expect(encodings.size).toBe(distinct.length);
+  });
+
+  it('ignores map key order', () => {
+    const one = encodeAad({ tenant: 'acme', field: 'ssn', region: 'eu' });
+    expect(encodeAad({ region: 'eu', field: 'ssn', tenant: 'acme' }).equals(one)).toBe(true);
+    expect(encodeAad({ field: 'ssn', tenant: 'acme', region: 'eu' }).equals(one)).toBe(true);
+  });
+
+  it('encodes strings as UTF-8 after a type byte', () => {
+    expect(encodeAad('user-42').equals(Buffer.from('\u0001user-42', 'utf8'))).toBe(true);
+    expect(encodeAad('ключ🔑').equals(Buffer.concat([Buffer.of(1), Buffer.from('ключ🔑')]))).toBe(
+      true,
+    );
+    expect(encodeAad({ a: 'b' }).toString('hex')).toBe('02000000016100000001' + '62');
+  });
+
+  it.each([
+    ['null', null],
+    ['a number', 42],
+    ['a boolean', true],
+    ['an array', ['a']],
+    ['a Buffer', Buffer.from('a')],
+  ])('rejects %s as AAD with InvalidInputError', (_, aad) => {
+    // A Buffer is an object with index keys whose values are numbers: rejected as a map.
+    invalid(aad);
+  });
+
+  it.each([
+    ['a number', { a: 1 }],
+    ['null', { a: null }],
+    ['undefined', { a: undefined }],
+    ['an object', { a: {} }],
+    ['an array', { a: ['x'] }],
+    ['a boolean', { a: false }],
+  ])('rejects a map value that is %s with InvalidInputError', (_, aad) => {
+    expect(invalid(aad).problem).toBe('value of "a" must be a string');
+  });
+
+  it.each([
+    ['a lone high surrogate string', '\uD800'],
+    ['a lone low surrogate inside a string', 'a\uDC00b'],
+    ['reversed surrogates', '\uDE00\uD83D'],
+    ['a lone surrogate in a map value', { tenant: 'acme\uD83D' }],
+    ['a lone surrogate in a map key', { '\uDE00': 'x' }],
+  ])('rejects %s with InvalidInputError', (_, aad) => {
+    expect(invalid(aad).problem).toBe('contains a lone UTF-16 surrogate');
+  });
+
+  it('accepts paired surrogates (emoji) in strings and maps', () => {
+    expect(encodeAad('🔑').subarray(1).toString('utf8')).toBe('🔑');
+    expect(() => encodeAad({ '🗝️': '👩‍👩‍👧' })).not.toThrow();
+  });
+
+  it(`enforces the ${MAX_AAD_BYTES}-byte limit on the encoding, counting UTF-8 bytes`, () => {
+    expect(encodeAad('a'.repeat(MAX_AAD_BYTES - 1))).toHaveLength(MAX_AAD_BYTES);
+    invalid('a'.repeat(MAX_AAD_BYTES));
+    // '€' is 3 bytes: 2730 of them encode to 8191 bytes, 2731 to 8194.
+    expect(encodeAad('€'.repeat(2730))).toHaveLength(8191);
+    expect(invalid('€'.repeat(2731)).problem).toBe(`encodes to more than ${MAX_AAD_BYTES} bytes`);
+    // A map: type byte + (4 + 1) for key "k" + 4 + value.
+    const room = MAX_AAD_BYTES - 1 - 5 - 4;
+    expect(encodeAad({ k: 'v'.repeat(room) })).toHaveLength(MAX_AAD_BYTES);
+    invalid({ k: 'v'.repeat(room + 1) });
+  });
+});
+
+describe('aadEquals', () => {
+  const stored = encodeAad({ tenant: 'acme', field: 'ssn' });
+
+  it('is true for the same encoding, whatever the map order it came from', () => {
+    expect(aadEquals(stored, encodeAad({ field: 'ssn', tenant: 'acme' }))).toBe(true);
+  });
+
+  it('is false for another value, another length, or no stored AAD', () => {
+    expect(aadEquals(stored, encodeAad({ tenant: 'acme', field: 'ssm' }))).toBe(false);
+    expect(aadEquals(stored, encodeAad({ tenant: 'acme' }))).toBe(false);
+    expect(aadEquals(stored, Buffer.concat([stored, Buffer.of(0)]))).toBe(false);
+    expect(aadEquals(undefined, encodeAad(''))).toBe(false);
+    expect(aadEquals(encodeAad(''), encodeAad({}))).toBe(false);
   });
 });
