@@ -3,86 +3,8 @@ import { DataKeyNotFoundError } from '../errors/data-key-not-found.error.js';
 import { KeyringIntegrityError } from '../errors/keyring-integrity.error.js';
 import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
 import { LocalMasterKeyProvider } from '../master-key/local-master-key.provider.js';
-import type { KeyringStore, RotationOutcome, StoredDataKey } from './keyring-store.interface.js';
 import { Keyring } from './keyring.js';
-
-/** The storage port kept in memory, with the guarantees the TypeORM store gives in one transaction. */
-class InMemoryKeyringStore implements KeyringStore {
-  fingerprint: string | null = null;
-  readonly rows = new Map<string, StoredDataKey>();
-  readonly usage = new Map<string, number>();
-  findKeyCalls = 0;
-
-  async readFingerprint(): Promise<string | null> {
-    return this.fingerprint;
-  }
-
-  async createKeyring(fingerprint: string, firstKey: StoredDataKey): Promise<boolean> {
-    if (this.fingerprint !== null) return false;
-    this.fingerprint = fingerprint;
-    this.rows.set(firstKey.id, firstKey);
-    return true;
-  }
-
-  async listKeys(): Promise<StoredDataKey[]> {
-    return [...this.rows.values()];
-  }
-
-  async findKey(id: string): Promise<StoredDataKey | null> {
-    this.findKeyCalls++;
-    return this.rows.get(id) ?? null;
-  }
-
-  async rotate(next: StoredDataKey, expectedActiveId?: string): Promise<RotationOutcome> {
-    if (this.fingerprint !== next.masterKeyFingerprint) {
-      throw new MasterKeyMismatchError(this.fingerprint ?? '(none)', next.masterKeyFingerprint);
-    }
-    const previous = [...this.rows.values()].find((row) => row.status === 'active');
-    if (expectedActiveId !== undefined && previous && previous.id !== expectedActiveId) {
-      return { rotated: false, activeKeyId: previous.id };
-    }
-    if (previous) {
-      this.rows.set(previous.id, { ...previous, status: 'retired', retiredAt: next.createdAt });
-    }
-    this.rows.set(next.id, next);
-    return { rotated: true, previousKeyId: previous?.id ?? null };
-  }
-
-  async insertRetired(keys: StoredDataKey[], retiredAt: number): Promise<void> {
-    for (const key of keys) {
-      if (this.rows.has(key.id)) throw new Error(`duplicate key ${key.id}`);
-    }
-    for (const key of keys) this.rows.set(key.id, { ...key, status: 'retired', retiredAt });
-  }
-
-  async rewrapAll(
-    from: string,
-    to: string,
-    rewrap: (key: StoredDataKey) => Promise<Buffer>,
-  ): Promise<number | null> {
-    if (this.fingerprint === to) return null;
-    if (this.fingerprint !== from) throw new MasterKeyMismatchError(this.fingerprint ?? '', from);
-    const rewrapped = new Map<string, StoredDataKey>();
-    // All or nothing: a failing re-wrap leaves every row as it was.
-    for (const row of this.rows.values()) {
-      rewrapped.set(row.id, { ...row, wrappedKey: await rewrap(row), masterKeyFingerprint: to });
-    }
-    for (const [id, row] of rewrapped) this.rows.set(id, row);
-    this.fingerprint = to;
-    return rewrapped.size;
-  }
-
-  async addEncryptions(id: string, count: number): Promise<number> {
-    const total = (this.usage.get(id) ?? 0) + count;
-    this.usage.set(id, total);
-    return total;
-  }
-
-  async deleteRetired(id: string): Promise<boolean> {
-    if (this.rows.get(id)?.status !== 'retired') return false;
-    return this.rows.delete(id);
-  }
-}
+import { InMemoryKeyringStore } from './fixtures/in-memory-keyring.store.js';
 
 const masterKey = () => new LocalMasterKeyProvider(randomBytes(32));
 
