@@ -7,28 +7,14 @@ import {
   type EnvelopeV1,
 } from '@nest-kms/kms';
 import { KmsNotifications } from '@nest-kms/kms/extension';
-import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
-import { KmsFixture, newMasterKey, type KmsApp } from './support/kms-fixture.js';
+import { ENGINES } from './support/databases.js';
+import { KmsFixture, kmsAppsPerTest, newMasterKey, type KmsApp } from './support/kms-fixture.js';
 import { openKmsTables, snapshotKmsTables } from './support/kms-tables.js';
 import { SqlRecorder } from './support/sql-recorder.js';
 
 describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
-  let db: TestDatabase;
-  const apps: KmsApp[] = [];
-  const start = async (masterKey: string): Promise<KmsApp> => {
-    const app = await KmsFixture.start(db, masterKey);
-    apps.push(app);
-    return app;
-  };
-
-  beforeEach(async () => {
-    db = await createTestDatabase(engine);
-  });
-
-  afterEach(async () => {
-    for (const app of apps.splice(0)) await app.close();
-    await db.drop();
-  });
+  const perTest = kmsAppsPerTest(engine);
+  const start = (masterKey: string): Promise<KmsApp> => perTest.start(masterKey);
 
   it('creates a keyring with one active data key on the first start', async () => {
     const { kms, logger } = await start(newMasterKey());
@@ -53,7 +39,6 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
     const compact = await first.kms.encryptToString('compact too');
     const before = first.kms.getStatus();
     await first.close();
-    apps.splice(0);
 
     const second = await start(masterKey);
     expect(await second.kms.decryptData(envelope, { aad: 'user-7' })).toBe('survives restarts');
@@ -69,11 +54,11 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
   it('refuses to start with another master key, and writes nothing', async () => {
     const first = await start(newMasterKey());
     const envelope = await first.kms.encryptData('still mine');
-    const tables = await openKmsTables(db);
+    const tables = await openKmsTables(perTest.db());
     const before = await snapshotKmsTables(tables);
 
     const wrongKey = newMasterKey();
-    const failure = await KmsFixture.start(db, wrongKey).catch((error: unknown) => error);
+    const failure = await KmsFixture.start(perTest.db(), wrongKey).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(MasterKeyMismatchError);
     expect((failure as MasterKeyMismatchError).code).toBe('KMS_MASTER_KEY_MISMATCH');
     expect((failure as Error).message).toContain(first.kms.getStatus().masterKeyFingerprint);
@@ -102,7 +87,7 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
       expect.objectContaining({ keyId: newKeyId, previousKeyId: oldKeyId, reason: 'manual' }),
     ]);
 
-    const tables = await openKmsTables(db);
+    const tables = await openKmsTables(perTest.db());
     const rows = await tables.getRepository(KmsDataKeyEntity).find();
     expect(rows.filter((row) => row.status === 'active').map((row) => row.id)).toEqual([newKeyId]);
     expect(rows.find((row) => row.id === oldKeyId)).toMatchObject({ status: 'retired' });
@@ -135,7 +120,7 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
 
   it('lets the database, not only the code, refuse a second active key', async () => {
     const { kms } = await start(newMasterKey());
-    const tables = await openKmsTables(db);
+    const tables = await openKmsTables(perTest.db());
     const active = await tables
       .getRepository(KmsDataKeyEntity)
       .findOneByOrFail({ id: kms.getStatus().activeKeyId! });
@@ -149,10 +134,9 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
     const masterKey = newMasterKey();
     const replicaA = await start(masterKey);
     const sql = new SqlRecorder();
-    const replicaB = await KmsFixture.start(db, masterKey, {
-      connection: sql.attach(db.connection),
+    const replicaB = await perTest.start(masterKey, {
+      connection: sql.attach(perTest.db().connection),
     });
-    apps.push(replicaB);
     // As if B's notification were lost: the envelope itself must lead B to the key.
     await replicaB.app.get(KmsNotifications).onApplicationShutdown();
     const { keyId: rotatedId } = await replicaA.kms.rotateDataKey();
@@ -172,9 +156,9 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
 
   it('keeps encrypt and decrypt off the database once the keyring is loaded', async () => {
     const sql = new SqlRecorder();
-    const { kms } = await KmsFixture.start(db, newMasterKey(), {
-      connection: sql.attach(db.connection),
-    }).then((app) => (apps.push(app), app));
+    const { kms } = await perTest.start(newMasterKey(), {
+      connection: sql.attach(perTest.db().connection),
+    });
     const during = sql.mark();
     for (let i = 0; i < 200; i++) {
       const envelope = await kms.encryptData(`value ${i}`, {
@@ -231,7 +215,7 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
   }
 
   async function expectOneActiveKey(total: number): Promise<void> {
-    const tables = await openKmsTables(db);
+    const tables = await openKmsTables(perTest.db());
     const rows = await tables.getRepository(KmsDataKeyEntity).find();
     await tables.destroy();
     expect(rows).toHaveLength(total);
@@ -254,9 +238,8 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
     const first = await start(masterKey);
     const keyId = first.kms.getStatus().activeKeyId!;
     await first.close();
-    apps.splice(0);
 
-    const tables = await openKmsTables(db);
+    const tables = await openKmsTables(perTest.db());
     const repo = tables.getRepository(KmsDataKeyEntity);
     const row = await repo.findOneByOrFail({ id: keyId });
     const wrapped = Buffer.from(row.wrappedKey, 'base64');
@@ -264,7 +247,9 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
     await repo.update({ id: keyId }, { wrappedKey: wrapped.toString('base64') });
     await tables.destroy();
 
-    const failure = await KmsFixture.start(db, masterKey).catch((error: unknown) => error);
+    const failure = await KmsFixture.start(perTest.db(), masterKey).catch(
+      (error: unknown) => error,
+    );
     expect(failure).toBeInstanceOf(KeyringIntegrityError);
     expect((failure as KeyringIntegrityError).keyId).toBe(keyId);
   });
@@ -275,7 +260,7 @@ describe.each(ENGINES)('keyring lifecycle on %s', (engine) => {
       Buffer.alloc(16, 7).toString('base64'),
       Buffer.alloc(33).toString('base64'),
     ]) {
-      const failure = await KmsFixture.start(db, bad).catch((error: unknown) => error);
+      const failure = await KmsFixture.start(perTest.db(), bad).catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(InvalidMasterKeyError);
       expect((failure as Error).message).toMatch(/^Master key must be 32 bytes/);
       expect((failure as Error).message).not.toContain(bad);

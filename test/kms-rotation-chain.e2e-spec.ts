@@ -1,30 +1,16 @@
 import { KmsDataKeyEntity } from '@nest-kms/kms';
-import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
-import { KmsFixture, newMasterKey, type KmsApp } from './support/kms-fixture.js';
+import { ENGINES } from './support/databases.js';
+import { kmsAppsPerTest, newMasterKey, type KmsApp } from './support/kms-fixture.js';
 import { openKmsTables } from './support/kms-tables.js';
 import { expectOneRotationChain } from './support/rotation-chain.js';
 
 /** rotateDataKey() tells each caller which key its own rotation retired, however many run at once. */
 describe.each(ENGINES)('rotateDataKey() results on %s', (engine) => {
-  let db: TestDatabase;
-  const apps: KmsApp[] = [];
-  const start = async (masterKey: string): Promise<KmsApp> => {
-    const app = await KmsFixture.start(db, masterKey);
-    apps.push(app);
-    return app;
-  };
-
-  beforeEach(async () => {
-    db = await createTestDatabase(engine);
-  });
-
-  afterEach(async () => {
-    for (const app of apps.splice(0)) await app.close();
-    await db.drop();
-  });
+  const perTest = kmsAppsPerTest(engine);
+  const start = (masterKey: string): Promise<KmsApp> => perTest.start(masterKey);
 
   async function storedStatuses(): Promise<Map<string, string>> {
-    const tables = await openKmsTables(db);
+    const tables = await openKmsTables(perTest.db());
     try {
       const rows = await tables.getRepository(KmsDataKeyEntity).find();
       return new Map(rows.map((row) => [row.id, row.status]));

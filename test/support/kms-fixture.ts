@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import { KmsModule, KmsService, type KmsModuleOptions } from '@nest-kms/kms';
 import { CapturedLogger } from './captured-logger.js';
-import type { TestDatabase } from './databases.js';
+import { createTestDatabase, type Engine, type TestDatabase } from './databases.js';
 import { asyncRegistration, type Registration } from './registration.js';
 
 /** A fresh random master key, base64. */
@@ -52,4 +52,33 @@ function importFor(style: Registration, options: KmsModuleOptions) {
   return style === 'forRoot'
     ? KmsModule.forRoot(options)
     : KmsModule.forRootAsync(asyncRegistration(style, 'createKmsOptions', options));
+}
+
+/** A test's own database on `engine`, and the apps it starts there: all closed after the test. */
+export interface KmsAppsPerTest {
+  /** The current test's database. */
+  db(): TestDatabase;
+  /** `KmsFixture.start` on the current test's database, closed after the test. */
+  start(masterKey: string, extra?: Partial<KmsModuleOptions>): Promise<KmsApp>;
+}
+
+/** Registers the hooks that give each test of the enclosing block a fresh database. */
+export function kmsAppsPerTest(engine: Engine): KmsAppsPerTest {
+  let db: TestDatabase | undefined;
+  const apps: KmsApp[] = [];
+  beforeEach(async () => {
+    db = await createTestDatabase(engine);
+  });
+  afterEach(async () => {
+    for (const app of apps.splice(0)) await app.close();
+    await db?.drop();
+  });
+  return {
+    db: () => db!,
+    start: async (masterKey, extra) => {
+      const app = await KmsFixture.start(db!, masterKey, extra);
+      apps.push(app);
+      return app;
+    },
+  };
 }
