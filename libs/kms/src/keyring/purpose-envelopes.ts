@@ -30,8 +30,6 @@ export interface PurposeEnvelopes {
    * anew for this store after checking it is bound to exactly `aad`; a v2 value as it is.
    */
   adopt(envelope: string, aad: AadInput): Promise<SealedStoreValue>;
-  /** The data key a value (either format) is under; validates its shape. */
-  keyIdOf(envelope: string): string;
 }
 
 /** What a KmsService offers its sibling libraries for one store. */
@@ -71,6 +69,5 @@ export function keyringPurposeEnvelopes(
     },
     adopt: async (envelope, aad) =>
       sealed(await envelopes.adopt(envelope, encodeAad(aad), purpose)),
-    keyIdOf: (envelope) => storeEnvelopeKeyId(envelope, purpose),
   };
 }
