@@ -79,3 +79,4 @@ export {
 } from './columns/existing-rows.js';
 export { ColumnDecryptionError } from './errors/column-decryption.error.js';
 export { ColumnWriteError } from './errors/column-write.error.js';
+export { ColumnNotServedError } from './errors/column-not-served.error.js';

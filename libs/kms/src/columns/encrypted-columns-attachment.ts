@@ -1,8 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { KmsKeyring } from '../core/kms-keyring.js';
 import { formatCompactEnvelope } from '../envelope/envelope-codec.js';
 import { KeyringEnvelopes } from '../keyring/keyring-envelopes.js';
+import { KMS_RESOLVED_OPTIONS } from '../kms.constants.js';
+import type { ResolvedKmsOptions } from '../kms.options.js';
 import { KmsStorage } from '../storage/kms-storage.js';
+import { useKmsDataSource } from './column-coverage.js';
 import { EncryptedColumns } from './encrypted-columns.js';
 
 /**
@@ -15,6 +18,7 @@ export class EncryptedColumnsAttachment {
   private columns: EncryptedColumns | undefined;
 
   constructor(
+    @Inject(KMS_RESOLVED_OPTIONS) private readonly options: ResolvedKmsOptions,
     private readonly storage: KmsStorage,
     private readonly keyring: KmsKeyring,
     private readonly envelopes: KeyringEnvelopes,
@@ -32,6 +36,17 @@ export class EncryptedColumnsAttachment {
       },
       (column) => this.storage.registerEnvelopeColumn(column),
     );
+    // So that a write this KMS does not serve is refused with advice that fits its wiring.
+    const { storage } = this.options;
+    useKmsDataSource(
+      this,
+      storage.kind === 'owned'
+        ? { connection: true }
+        : {
+            connection: false,
+            name: typeof storage.dataSource === 'string' ? storage.dataSource : undefined,
+          },
+    );
   }
 
   /** After a master-key rotation in this process: blind indexes under the new key too. */
@@ -40,6 +55,7 @@ export class EncryptedColumnsAttachment {
   }
 
   detach(): void {
+    useKmsDataSource(this, undefined);
     this.columns?.detach();
     this.columns = undefined;
   }

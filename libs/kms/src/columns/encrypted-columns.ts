@@ -13,7 +13,8 @@ import type { ColumnCipher } from './column-cipher.js';
 import { ColumnCodec, unreadable } from './column-codec.js';
 import { EntityPlan, type ColumnPlan } from './entity-plan.js';
 import { ABSENT, PendingPlaintexts } from './pending-plaintexts.js';
-import { SealedValue, coverTargets, storedForm } from './sealed-value.js';
+import { coverTargets } from './column-coverage.js';
+import { SealedValue, storedForm } from './sealed-value.js';
 
 type Row = Record<string, unknown>;
 

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { ValueTransformer } from 'typeorm';
 import { isCompactEnvelopeText } from '../envelope/envelope-codec.js';
-import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
+import { isCovered, notServed } from './column-coverage.js';
 import { valueToBytes } from './column-value.js';
 import type { EncryptedColumnSpec } from './encrypted-column.decorator.js';
 
@@ -26,17 +26,6 @@ export function storedForm(value: unknown): unknown {
   return value instanceof SealedValue ? value.envelope : value;
 }
 
-/** Declaring classes whose encrypted columns some attached KMS seals (count per attachment). */
-const covered = new Map<Function, number>();
-
-export function coverTargets(targets: Iterable<Function>, delta: 1 | -1): void {
-  for (const target of targets) {
-    const count = (covered.get(target) ?? 0) + delta;
-    if (count > 0) covered.set(target, count);
-    else covered.delete(target);
-  }
-}
-
 // Per process, never stored: makes equal plaintexts compare equal without being plaintext.
 const comparisonKey = randomBytes(32);
 
@@ -53,11 +42,7 @@ export class GuardedColumnTransformer implements ValueTransformer {
   to(value: unknown): unknown {
     if (value === null || value === undefined) return value;
     if (value instanceof SealedValue) return value.envelope;
-    if (!covered.has(this.spec.target)) {
-      throw new KmsConfigurationError(
-        `${this.spec.target.name}.${this.spec.property} is an encrypted column, but no initialised KMS serves its DataSource (put the entity in the KMS DataSource and let KmsModule start before using it)`,
-      );
-    }
+    if (!isCovered(this.spec.target)) throw notServed(this.spec.target, this.spec.property);
     const field = `${this.spec.target.name}.${this.spec.property}`;
     const bytes = valueToBytes(this.spec.type, value, field);
     const digest = createHmac('sha256', comparisonKey).update(bytes).digest('base64url');
