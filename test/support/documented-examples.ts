@@ -36,6 +36,11 @@ export function documentedExamples(root: string = REPOSITORY_ROOT): DocumentedEx
   );
 }
 
+/** A file name for an example, unique among them: `docs-cli-md-42.ts`. */
+export function exampleFileName(example: DocumentedExample): string {
+  return `${example.file.replace(/[^A-Za-z0-9]+/g, '-')}-${example.line}.ts`;
+}
+
 /**
  * The ```ts blocks of one Markdown text, by CommonMark's fence rules: a fence of three or more
  * backticks or tildes, indented at most three spaces past the enclosing list item, closed by a
