@@ -1,16 +1,18 @@
 // Writes test/fixtures/golden/<version>.json: envelopes written by this version of nest-kms,
 // with the wrapped keyring they need and a TEST-ONLY master key. Every later version must
 // decrypt them (test/golden-corpus.e2e-spec.ts). Run once per release that changes formats:
-//   npm run build && node scripts/generate-golden-corpus.mjs
+//   npm run build:packages && node scripts/generate-golden-corpus.mjs
 import { NestFactory } from '@nestjs/core';
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KmsModule, KmsService } from '../dist/libs/kms/src/index.js';
+import { KmsModule, KmsService } from '@nest-kms/kms';
 
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const { version } = JSON.parse(
+  readFileSync(new URL('../libs/kms/package.json', import.meta.url), 'utf8'),
+);
 const dir = mkdtempSync(join(tmpdir(), 'nest-kms-golden-'));
 const database = join(dir, 'golden.sqlite');
 const masterKey = randomBytes(32).toString('base64');

@@ -1,6 +1,5 @@
-import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import pg from 'pg';
+import { CliError } from '../cli-errors.js';
 import type { DatabaseTarget } from './database-target.js';
 import { KeyringNotFoundError } from './keyring-not-found.error.js';
 
@@ -21,12 +20,14 @@ export async function requireExistingKeyring(database: DatabaseTarget): Promise<
   }
   const file = database.sqliteFile as string;
   if (!existsSync(file)) throw new KeyringNotFoundError(database, 'the file does not exist');
-  if (!sqliteHasKeyring(file)) {
+  if (!(await sqliteHasKeyring(file))) {
     throw new KeyringNotFoundError(database, 'the file has no keyring table or row');
   }
 }
 
-function sqliteHasKeyring(file: string): boolean {
+async function sqliteHasKeyring(file: string): Promise<boolean> {
+  const { default: Database } =
+    await importDriver<typeof import('better-sqlite3')>('better-sqlite3');
   const connection = new Database(file, { readonly: true, fileMustExist: true });
   try {
     const table = connection
@@ -42,6 +43,7 @@ function sqliteHasKeyring(file: string): boolean {
 }
 
 async function postgresHasKeyring(url: string): Promise<boolean> {
+  const { default: pg } = await importDriver<typeof import('pg')>('pg');
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
@@ -53,5 +55,21 @@ async function postgresHasKeyring(url: string): Promise<boolean> {
     return (await client.query(`SELECT 1 FROM ${KEYRING_TABLE} LIMIT 1`)).rowCount !== 0;
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * The drivers are the application's optional peers: `--help` and the commands of the other
+ * engine must work without them, so each is loaded only when a command opens its database.
+ */
+async function importDriver<Driver>(name: 'pg' | 'better-sqlite3'): Promise<{ default: Driver }> {
+  try {
+    return (await import(name)) as { default: Driver };
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new CliError(
+      'DRIVER_NOT_INSTALLED',
+      `the database driver "${name}" is not installed: npm i ${name} (in the application, or beside a global nest-kms)`,
+    );
   }
 }
