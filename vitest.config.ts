@@ -10,6 +10,8 @@ const SLOW = [
   'test/kms-crash.e2e-spec.ts',
   // Property-based envelope parsing and round trips (FUZZ_RUNS).
   'libs/kms/src/envelope/envelope-fuzz.spec.ts',
+  // Packs the packages and installs them into a new application outside the repository.
+  'test/packaging.e2e-spec.ts',
 ];
 
 export default defineConfig({

@@ -1,0 +1,262 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createTestDatabase, ENGINES, type TestDatabase } from './support/databases.js';
+import {
+  DOCUMENTED_EXAMPLES_AT_LEAST,
+  documentedExamples,
+  exampleFileName,
+} from './support/documented-examples.js';
+import {
+  buildAndPack,
+  compileScratchApp,
+  installScratchApp,
+  PUBLISHED_PACKAGES,
+  type AppFlavor,
+  type PackedPackage,
+} from './support/scratch-app.js';
+import type { ScratchReport } from './fixtures/scratch-app/src/app.module.js';
+
+/*
+ * What a user of a new Nest 12 application gets from `npm i @nest-kms/...`: the packed
+ * tarballs, checked as npm and TypeScript see them, installed outside the repository beside the
+ * peers from the registry, compiled under Nest 12's own strict tsconfig (the ESM template and
+ * `nest new`'s CommonJS one), and run on SQLite and Postgres.
+ */
+
+const run = promisify(execFile);
+
+/** Every tarball is built from these and holds nothing else. */
+const PACKAGE_FILE =
+  /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+\.(js|d\.ts|js\.map))$/;
+const NEVER_PACKED = /(\.spec\.|fixtures|\.env|\.key$|\.pem$|\.tsbuildinfo$|(^|\/)src\/)/;
+
+let scratch: string;
+let packed: PackedPackage[];
+
+beforeAll(async () => {
+  scratch = mkdtempSync(join(tmpdir(), 'nest-kms-scratch-app-'));
+  packed = await buildAndPack(scratch);
+  await installScratchApp(scratch, packed);
+}, 600_000);
+
+afterAll(() => {
+  if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('the tarballs', () => {
+  it('are one per published package, each with its README, CHANGELOG and build only', () => {
+    expect(packed.map((pack) => pack.name).sort()).toEqual([...PUBLISHED_PACKAGES].sort());
+    for (const pack of packed) {
+      expect(pack.files, pack.name).toEqual(
+        expect.arrayContaining(['package.json', 'README.md', 'CHANGELOG.md']),
+      );
+      expect(
+        pack.files.filter((file) => !PACKAGE_FILE.test(file)),
+        pack.name,
+      ).toEqual([]);
+      expect(
+        pack.files.filter((file) => NEVER_PACKED.test(file)),
+        pack.name,
+      ).toEqual([]);
+    }
+  });
+
+  it('carry source maps whose sources are inlined, pointing nowhere outside the package', () => {
+    for (const pack of packed) {
+      const maps = pack.files.filter((file) => file.endsWith('.js.map'));
+      expect(maps.length, pack.name).toBeGreaterThan(0);
+      for (const file of maps) {
+        const map = JSON.parse(readFileSync(join(pack.folder, file), 'utf8')) as {
+          sources: string[];
+          sourcesContent?: (string | null)[];
+        };
+        const where = `${pack.name}/${file}`;
+        expect(map.sourcesContent?.length, where).toBe(map.sources.length);
+        expect(
+          map.sourcesContent?.every((content) => typeof content === 'string'),
+          where,
+        ).toBe(true);
+        const depth = file.split('/').length - 1;
+        for (const source of map.sources) {
+          const upward = source.split('/').filter((part) => part === '..').length;
+          expect(upward, `${where}: ${source}`).toBeLessThanOrEqual(depth);
+        }
+      }
+    }
+  });
+
+  it('pass publint with no error or warning', async () => {
+    for (const pack of packed) {
+      const { stdout } = await run(process.execPath, [
+        bin('publint'),
+        'run',
+        pack.tarball,
+        '--level',
+        'warning',
+        '--strict',
+      ]);
+      expect(stdout, pack.name).toContain('All good!');
+    }
+  });
+
+  /*
+   * Nest 12 applications resolve with nodenext, so node10 resolution (which ignores the exports
+   * map) is out of scope. CommonJS resolving to ESM is no problem on the Node versions the
+   * packages support (require of ESM, Node >= 20.19) nor for TypeScript >= 5.8 under nodenext,
+   * as the CommonJS scratch app below proves; attw's bundled TypeScript predates both.
+   */
+  it('pass are-the-types-wrong for applications resolving with node16/nodenext', async () => {
+    for (const pack of packed.filter((candidate) => candidate.name !== '@nest-kms/cli')) {
+      const report = await run(process.execPath, [
+        bin('@arethetypeswrong/cli', 'attw'),
+        pack.tarball,
+        '--format',
+        'json',
+      ]).then(
+        ({ stdout }) => stdout,
+        (error: { stdout: string }) => error.stdout,
+      );
+      const { problems } = (JSON.parse(report) as { analysis: { problems: AttwProblem[] } })
+        .analysis;
+      const relevant = problems.filter(
+        (problem) => problem.resolutionKind !== 'node10' && problem.kind !== 'CJSResolvesToESM',
+      );
+      expect(relevant, pack.name).toEqual([]);
+    }
+  });
+});
+
+interface AttwProblem {
+  readonly kind: string;
+  readonly resolutionKind?: string;
+  readonly entrypoint?: string;
+}
+
+describe('a new Nest 12 application', () => {
+  /** tsc's output per module system: the app, plus every documented example under ESM. */
+  const compiled = new Map<AppFlavor, string>();
+
+  beforeAll(async () => {
+    const examples = documentedExamples();
+    expect(examples.length).toBeGreaterThanOrEqual(DOCUMENTED_EXAMPLES_AT_LEAST);
+    for (const example of examples) {
+      const file = join(scratch, 'module', 'src', `example-${exampleFileName(example)}`);
+      writeFileSync(file, example.code);
+    }
+    // skipLibCheck off: the packages' declarations must type-check under the app's settings
+    // (Nest 12's lib, strict) too, not only the app's own code.
+    for (const flavor of ['module', 'commonjs'] as const) {
+      const output = await compileScratchApp(join(scratch, flavor), ['--skipLibCheck', 'false']);
+      compiled.set(flavor, output);
+    }
+  }, 300_000);
+
+  it.each<AppFlavor>(['module', 'commonjs'])(
+    "compiles as %s, with every README and docs example, and the packages' declarations",
+    (flavor) => {
+      // Errors inside other packages' declarations (with skipLibCheck off) are theirs.
+      const ours = (compiled.get(flavor) ?? '')
+        .split('\n')
+        .filter((line) => /error TS/.test(line))
+        .filter(
+          (line) => !line.includes('node_modules/') || line.includes('node_modules/@nest-kms/'),
+        );
+      expect(ours).toEqual([]);
+    },
+  );
+
+  describe.each(ENGINES)('on %s', (engine) => {
+    let database: TestDatabase;
+    const masterKey = randomBytes(32).toString('base64');
+    const paymentApiKey = `pk_test_${randomBytes(12).toString('hex')}`;
+
+    beforeAll(async () => {
+      database = await createTestDatabase(engine);
+      const stored = await cli(database, masterKey, ['secrets', 'set', 'PAYMENT_API_KEY'], {
+        stdin: paymentApiKey,
+      });
+      expect(stored.exitCode, stored.stderr).toBe(0);
+    }, 120_000);
+
+    afterAll(() => database?.drop());
+
+    it.each<AppFlavor>(['module', 'commonjs'])(
+      'as %s: encrypts, reads a secret through @InjectSecret and config, seals a column',
+      async (flavor) => {
+        const folder = join(scratch, flavor);
+        const seedPhrase = `abandon ability able ${flavor} ${randomBytes(4).toString('hex')}`;
+        const { stdout } = await run(process.execPath, [join(folder, 'dist/src/main.js')], {
+          cwd: folder,
+          env: { ...databaseEnv(database), KMS_MASTER_KEY: masterKey, SEED_PHRASE: seedPhrase },
+        });
+        const report = JSON.parse(stdout) as ScratchReport;
+        expect(report).toEqual({
+          envelopePrefix: 'kms1.',
+          decrypted: 'hello from a new app',
+          injectedSecret: paymentApiKey,
+          configField: paymentApiKey,
+          loadedSeedPhrase: seedPhrase,
+          storedSeedPhrasePrefix: 'kms2.column.',
+          storedSeedPhraseHoldsPlaintext: false,
+        });
+      },
+      120_000,
+    );
+
+    it("the installed CLI's status reads the same keyring", async () => {
+      const status = await cli(database, masterKey, ['status', '--json']);
+      expect(status.exitCode, status.stderr).toBe(0);
+      const report = JSON.parse(status.stdout) as {
+        activeKeyId: string;
+        secretsCount: number;
+        dataKeys: { id: string; envelopes: number }[];
+      };
+      expect(report.secretsCount).toBe(1);
+      const active = report.dataKeys.find((key) => key.id === report.activeKeyId);
+      expect(active?.envelopes).toBeGreaterThanOrEqual(1);
+      expect(status.stdout).not.toContain(paymentApiKey);
+    }, 120_000);
+  });
+});
+
+function databaseEnv(database: TestDatabase): Record<string, string> {
+  const { connection } = database;
+  return connection.type === 'postgres'
+    ? { DATABASE_URL: String(connection.url) }
+    : { SQLITE_PATH: String(connection.database) };
+}
+
+/** The `nest-kms` bin the scratch app installed, as its operator runs it. */
+async function cli(
+  database: TestDatabase,
+  masterKey: string,
+  args: string[],
+  options: { stdin?: string } = {},
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const child = execFile(join(scratch, 'node_modules/.bin/nest-kms'), args, {
+    cwd: scratch,
+    env: { PATH: process.env.PATH, ...databaseEnv(database), KMS_MASTER_KEY: masterKey },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: string) => (stdout += chunk));
+  child.stderr?.on('data', (chunk: string) => (stderr += chunk));
+  child.stdin?.end(options.stdin ?? '');
+  const exitCode = await new Promise<number>((resolve) =>
+    child.on('close', (code) => resolve(code ?? -1)),
+  );
+  return { exitCode, stdout, stderr };
+}
+
+/** A command-line tool of this repository's devDependencies. */
+function bin(name: string, command = name): string {
+  const manifest = JSON.parse(readFileSync(join('node_modules', name, 'package.json'), 'utf8')) as {
+    bin: string | Record<string, string>;
+  };
+  const path = typeof manifest.bin === 'string' ? manifest.bin : manifest.bin[command];
+  return join('node_modules', name, path);
+}
