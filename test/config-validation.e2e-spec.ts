@@ -13,6 +13,7 @@ import {
   type ConfigProblem,
 } from '@nest-kms/config';
 import { CapturedLogger } from './support/captured-logger.js';
+import { DAY_MS } from './support/clock.js';
 import {
   LeakWatch,
   initOrClose,
@@ -147,7 +148,6 @@ describe('configuration refused at start-up', () => {
   });
 
   it('refuses an expired or deleted secret instead of falling back to the environment', async () => {
-    const day = 86_400_000;
     const setup = await startSecretsApp(db, { masterKey });
     await setup.secrets.setSecret('DATABASE_URL', leaks.value('old-url'), { ttlDays: 1 });
     await setup.secrets.setSecret('API_KEY', leaks.value('api'));
@@ -161,7 +161,7 @@ describe('configuration refused at start-up', () => {
     }
     process.env.API_KEY = leaks.value('env-api');
     const error = (await refused(Bound, {
-      secrets: { clock: () => Date.now() + 2 * day },
+      secrets: { clock: () => Date.now() + 2 * DAY_MS },
     })) as ConfigValidationError;
 
     expect(error).toBeInstanceOf(ConfigValidationError);

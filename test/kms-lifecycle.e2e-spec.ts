@@ -9,13 +9,12 @@ import {
 } from '@nest-kms/kms';
 import { CapturedLogger, loggedEvents } from './support/captured-logger.js';
 import { caught } from './support/caught.js';
+import { DAY_MS } from './support/clock.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { eventually } from './support/eventually.js';
 import { newMasterKey } from './support/kms-fixture.js';
 import { openKmsTables } from './support/kms-tables.js';
 import { NoteEntity, startNotesApp, type NotesApp } from './support/notes-fixture.js';
-
-const DAY_MS = 86_400_000;
 
 describe.each(ENGINES)('key lifecycle on %s', (engine) => {
   let db: TestDatabase;

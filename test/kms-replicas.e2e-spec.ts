@@ -3,13 +3,12 @@ import { KmsDataKeyEntity, MasterKeyMismatchError, type EnvelopeV1 } from '@nest
 import { KmsNotifications } from '@nest-kms/kms/extension';
 import { loggedEvents } from './support/captured-logger.js';
 import { caught } from './support/caught.js';
+import { DAY_MS } from './support/clock.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { eventually } from './support/eventually.js';
 import { newMasterKey } from './support/kms-fixture.js';
 import { openKmsTables } from './support/kms-tables.js';
 import { startNotesApp, type NotesApp } from './support/notes-fixture.js';
-
-const DAY_MS = 86_400_000;
 
 /** Several replicas, each its own Nest app and connection pool, on one Postgres database. */
 describe.each(ENGINES.filter((engine) => engine === 'postgres'))('replicas on %s', (engine) => {

@@ -3,6 +3,7 @@ import { KmsMetrics } from '@nest-kms/kms';
 import { KmsStorage } from '@nest-kms/kms/extension';
 import { AuditWriteFailedError, type SecretsModuleOptions } from '@nest-kms/secrets';
 import { CapturedLogger, loggedEvents } from './support/captured-logger.js';
+import { START } from './support/clock.js';
 import { eventually } from './support/eventually.js';
 import { databaseOutage, type DatabaseOutage } from './support/database-outage.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
@@ -10,7 +11,6 @@ import { newMasterKey } from './support/kms-fixture.js';
 import { query } from './support/demo-app.js';
 import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
 
-const START = Date.UTC(2026, 1, 2, 12);
 /** Retries every 20 ms stand in for the library's 5 s: a clock says how long the outage lasts. */
 const FAST_RETRIES = { flushIntervalMs: 10, retryIntervalMs: 20 };
 const TIMEOUTS = { connectTimeoutMs: 300, statementTimeoutMs: 300 };

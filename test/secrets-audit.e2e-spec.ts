@@ -14,12 +14,12 @@ import {
   type SecretsModuleOptions,
 } from '@nest-kms/secrets';
 import { CapturedLogger } from './support/captured-logger.js';
+import { DAY_MS, START } from './support/clock.js';
 import { eventually } from './support/eventually.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { newMasterKey } from './support/kms-fixture.js';
 import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
 
-const START = Date.UTC(2026, 1, 2, 12);
 /** Buffered records are written only when the app closes (which flushes them). */
 const FLUSH_AT_CLOSE = { flushIntervalMs: 3_600_000 };
 
@@ -214,7 +214,7 @@ describe.each(ENGINES)('secrets audit trail on %s', (engine) => {
     await secrets.setSecret('TEMP', secretValue('temp'), { ttlDays: 1 });
     await secrets.setSecret('GONE', secretValue('gone'));
     await secrets.deleteSecret('GONE');
-    now = START + 86_400_000;
+    now = START + DAY_MS;
     await expect(secrets.getSecret('TEMP', { actor: 'alice' })).rejects.toMatchObject({
       code: 'SECRET_EXPIRED',
     });
@@ -320,7 +320,7 @@ describe.each(ENGINES)('secrets audit trail on %s', (engine) => {
     await secrets.getSecret('API_KEY');
     await secrets.getSecret('API_KEY', { version: 1 });
     await secrets.listSecrets({ tag: 'service' });
-    now += 2 * 86_400_000;
+    now += 2 * DAY_MS;
     await expect(secrets.getSecret('OTHER')).rejects.toBeInstanceOf(SecretNotFoundError);
     // Refused writes carry values too.
     const refused = secretValue('refused');

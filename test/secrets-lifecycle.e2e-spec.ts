@@ -13,12 +13,11 @@ import {
 } from '@nest-kms/secrets';
 import { caught } from './support/caught.js';
 import { CapturedLogger, loggedEvents } from './support/captured-logger.js';
+import { DAY_MS, START } from './support/clock.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { newMasterKey } from './support/kms-fixture.js';
 import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
 
-const DAY_MS = 86_400_000;
-const START = Date.UTC(2026, 1, 2, 12);
 const LEASE_MS = 600_000;
 
 /** Every value this suite stores, makes or tries: no log line may contain one. */

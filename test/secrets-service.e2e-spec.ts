@@ -18,13 +18,12 @@ import {
 import type { DataSource } from 'typeorm';
 import { caught } from './support/caught.js';
 import { CapturedLogger } from './support/captured-logger.js';
+import { DAY_MS, START } from './support/clock.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { newMasterKey } from './support/kms-fixture.js';
 import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
 import { SqlRecorder } from './support/sql-recorder.js';
 
-const DAY_MS = 86_400_000;
-const START = Date.UTC(2026, 1, 2, 12);
 /** Keeps buffered audit records out of the SQL a test counts (they are flushed at close). */
 const NO_TIMED_FLUSH = { flushIntervalMs: 3_600_000 };
 

@@ -16,6 +16,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { rolldown, type Plugin } from 'rolldown';
 import { afterAll, onTestFinished } from 'vitest';
+import { DAY_MS } from './clock.js';
 import { PG_URL, type TestDatabase } from './databases.js';
 
 /*
@@ -149,7 +150,7 @@ function digest(text: string): string {
 
 /** Builds of the same entry over a day old: no test is still about to start them. */
 function removeOldBundles(name: string, keep: string): void {
-  const dayAgo = Date.now() - 24 * 60 * 60 * 1000;
+  const dayAgo = Date.now() - DAY_MS;
   for (const file of readdirSync(BUNDLE_DIR)) {
     const path = join(BUNDLE_DIR, file);
     if (!file.startsWith(`${name}-`) || path === keep) continue;
