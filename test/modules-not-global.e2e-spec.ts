@@ -4,8 +4,6 @@ import { IsString } from 'class-validator';
 import { KmsModule, KmsService, type KmsConnectionOptions } from '@nest-kms/kms';
 import { SecretsModule, SecretsService, type SecretsModuleOptions } from '@nest-kms/secrets';
 import { FromSecret, KmsConfigModule, KmsConfigService } from '@nest-kms/config';
-// An internal provider, reached by path: only the library's own tests replace it.
-import { SecretsStore } from '../libs/secrets/src/secrets.store.js';
 import { CapturedLogger } from './support/captured-logger.js';
 import { initOrClose, seedSecrets } from './support/config-fixture.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
@@ -36,15 +34,6 @@ function notGlobal(connection: KmsConnectionOptions, masterKey: string) {
     imports: [secrets],
   });
   return { kms, secrets, config };
-}
-
-/** A store that counts primary-key reads: the real one, observed. */
-class CountingSecretsStore extends SecretsStore {
-  currentReads = 0;
-  override readCurrent(name: string) {
-    this.currentReads++;
-    return super.readCurrent(name);
-  }
 }
 
 describe.each(ENGINES)(
@@ -136,26 +125,20 @@ describe.each(ENGINES)(
       }
     });
 
-    it('let a test replace a collaborator with overrideProvider', async () => {
+    it("let an application's test replace SecretsService with overrideProvider, in every module that imports it", async () => {
       const { kms, secrets } = notGlobal(db.connection, masterKey);
-      const moduleRef = await Test.createTestingModule({ imports: [kms, secrets] })
-        .overrideProvider(SecretsStore)
-        .useFactory({
-          factory: (storage: never) => new CountingSecretsStore(storage),
-          inject: [(await import('@nest-kms/kms/extension')).KmsStorage],
-        })
+      const { ApiModule, ApiClient } = featureUsing(secrets);
+      const fake = { getSecret: async (name: string) => `fake value of ${name}` };
+      const moduleRef = await Test.createTestingModule({ imports: [kms, secrets, ApiModule] })
+        .overrideProvider(SecretsService)
+        .useValue(fake)
         .setLogger(new CapturedLogger())
         .compile();
       const app = await initOrClose(moduleRef);
       try {
-        const store = app.get(SecretsStore) as CountingSecretsStore;
-        expect(store).toBeInstanceOf(CountingSecretsStore);
-        const service = app.get(SecretsService);
-        await service.setSecret('API_KEY', 'counted');
-        expect(await service.getSecret('API_KEY')).toBe('counted');
-        expect(await service.getSecret('API_KEY')).toBe('counted');
-        // The first read missed the cache and read the row; the second was a hit.
-        expect(store.currentReads).toBe(1);
+        const client = app.get(ApiClient);
+        expect(client.secrets).toBe(fake);
+        expect(await client.secrets.getSecret('API_KEY')).toBe('fake value of API_KEY');
       } finally {
         await app.close();
       }
