@@ -22,6 +22,10 @@ export default defineConfig({
     root: './',
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Vitest's default on two cores is one worker; most e2e time is waiting on Postgres, child
+    // processes and timers, so three files at a time take two thirds of the wall time. Four
+    // made the machine the bottleneck (load 8, slower overall).
+    maxWorkers: 3,
     projects: [
       {
         extends: true,
