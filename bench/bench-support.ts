@@ -1,3 +1,5 @@
+import { Module, type INestApplicationContext, type ModuleMetadata } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -100,6 +102,17 @@ export function createBenchSqliteFile(): { database: string; remove(): void } {
   // process.exit runs 'exit' listeners; rmSync is synchronous.
   process.once('exit', remove);
   return { database: join(dir, 'kms.sqlite'), remove };
+}
+
+@Module({})
+class BenchModule {}
+
+/** What a bench's application context imports: KmsModule and what it builds on. */
+export type ModuleImports = NonNullable<ModuleMetadata['imports']>;
+
+/** An application context of `imports`, as every bench starts one: Nest's logger off. */
+export function startApp(imports: ModuleImports): Promise<INestApplicationContext> {
+  return NestFactory.createApplicationContext({ module: BenchModule, imports }, { logger: false });
 }
 
 /** The better-sqlite3 connection TypeORM itself uses: same file, same page cache, same pragmas. */

@@ -41,8 +41,7 @@
  * number.
  */
 import 'reflect-metadata';
-import { Module, type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import { randomBytes, randomInt } from 'node:crypto';
 import { Bench, type Task } from 'tinybench';
@@ -55,11 +54,13 @@ import {
   envelopeHeaderBytes,
   formatOps,
   median,
+  type ModuleImports,
   positiveInt,
   printMachine,
   rawGcmOpen,
   rawGcmSeal,
   type RawGcmSealed,
+  startApp,
 } from './bench-support.js';
 import {
   EncryptedColumn,
@@ -169,30 +170,22 @@ const ENTITY: { plain: typeof BenchPlainProfile; encrypted: typeof BenchEncrypte
   encrypted: BenchEncryptedProfile,
 };
 
-@Module({})
-class BenchModule {}
-
-async function startApp(connection: KmsConnectionOptions): Promise<INestApplicationContext> {
-  return NestFactory.createApplicationContext(
-    {
-      module: BenchModule,
-      imports: [
-        TypeOrmModule.forRoot({
-          ...connection,
-          entities: [...KMS_ENTITIES, BenchPlainProfile, BenchEncryptedProfile],
-          synchronize: true,
-        } as Parameters<typeof TypeOrmModule.forRoot>[0]),
-        KmsModule.forRoot({
-          masterKey: randomBytes(32).toString('base64'),
-          dataSource: 'default',
-          // No lifecycle timer: its checks (and their queries) stay out of the timed windows.
-          rotation: { checkIntervalMs: 0 },
-          reencryption: { auto: false },
-        }),
-      ],
-    },
-    { logger: false },
-  );
+/** The modules of the bench's application context, on `connection`. */
+function appModules(connection: KmsConnectionOptions): ModuleImports {
+  return [
+    TypeOrmModule.forRoot({
+      ...connection,
+      entities: [...KMS_ENTITIES, BenchPlainProfile, BenchEncryptedProfile],
+      synchronize: true,
+    } as Parameters<typeof TypeOrmModule.forRoot>[0]),
+    KmsModule.forRoot({
+      masterKey: randomBytes(32).toString('base64'),
+      dataSource: 'default',
+      // No lifecycle timer: its checks (and their queries) stay out of the timed windows.
+      rotation: { checkIntervalMs: 0 },
+      reencryption: { auto: false },
+    }),
+  ];
 }
 
 async function fixture(
@@ -202,7 +195,7 @@ async function fixture(
 ): Promise<Fixture> {
   let app: INestApplicationContext | undefined;
   try {
-    app = await startApp(connection);
+    app = await startApp(appModules(connection));
     const dataSource = app.get<DataSource>(getDataSourceToken());
     const opened = app;
     return {

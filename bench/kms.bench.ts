@@ -9,7 +9,6 @@
  * so a broken build cannot produce a flattering number.
  */
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
 import { randomBytes } from 'node:crypto';
 import {
   alignedTable,
@@ -21,6 +20,7 @@ import {
   printMachine,
   rawGcmOpen,
   rawGcmSeal,
+  startApp,
 } from './bench-support.js';
 import { Bench, type Task } from 'tinybench';
 import { KmsModule, KmsService, type EnvelopeV1 } from '@nest-kms/kms';
@@ -60,13 +60,12 @@ async function main(): Promise<void> {
     `payloads: ${SIZES.map((s) => s.label).join(', ')}; KMS without caller AAD, decrypt { as: 'buffer' }`,
   );
 
-  const app = await NestFactory.createApplicationContext(
+  const app = await startApp([
     KmsModule.forRoot({
       masterKey: randomBytes(32).toString('base64'),
       connection: { type: 'better-sqlite3', database: ':memory:' },
     }),
-    { logger: false },
-  );
+  ]);
   try {
     const kms = app.get(KmsService);
     const status = kms.getStatus();

@@ -54,8 +54,7 @@
  * equal; the job rewraps each column on its own).
  */
 import 'reflect-metadata';
-import { Module, type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
 import type BetterSqlite3 from 'better-sqlite3';
 import { randomBytes, randomInt } from 'node:crypto';
 import pg from 'pg';
@@ -63,11 +62,13 @@ import {
   alignedTable,
   createBenchDatabase,
   createBenchSqliteFile,
-  rawSqliteConnection,
   formatOps,
   median,
+  type ModuleImports,
   positiveInt,
   printMachine,
+  rawSqliteConnection,
+  startApp,
 } from './bench-support.js';
 import { KmsModule, KmsService, type KmsConnectionOptions } from '@nest-kms/kms';
 import { KmsStorage, purposeEnvelopes } from '@nest-kms/kms/extension';
@@ -145,34 +146,26 @@ interface Fixture {
   close(): Promise<void>;
 }
 
-@Module({})
-class BenchModule {}
-
-async function startApp(connection: KmsConnectionOptions): Promise<INestApplicationContext> {
-  return NestFactory.createApplicationContext(
-    {
-      module: BenchModule,
-      imports: [
-        KmsModule.forRoot({
-          masterKey: randomBytes(32).toString('base64'),
-          connection,
-          // Only the bench rotates and re-encrypts: no timer, no automatic run after rotating.
-          rotation: { checkIntervalMs: 0 },
-          reencryption: { auto: false, batchSize: BATCH_SIZE },
-        }),
-        // No expiry sweep timer either (nothing expires here; keeps its queries out of the runs).
-        SecretsModule.forRoot({ lifecycle: { checkIntervalMs: 0 } }),
-      ],
-    },
-    { logger: false },
-  );
+/** The modules of the bench's application context, on `connection`. */
+function appModules(connection: KmsConnectionOptions): ModuleImports {
+  return [
+    KmsModule.forRoot({
+      masterKey: randomBytes(32).toString('base64'),
+      connection,
+      // Only the bench rotates and re-encrypts: no timer, no automatic run after rotating.
+      rotation: { checkIntervalMs: 0 },
+      reencryption: { auto: false, batchSize: BATCH_SIZE },
+    }),
+    // No expiry sweep timer either (nothing expires here; keeps its queries out of the runs).
+    SecretsModule.forRoot({ lifecycle: { checkIntervalMs: 0 } }),
+  ];
 }
 
 async function sqliteFixture(): Promise<Fixture> {
   const { database, remove } = createBenchSqliteFile();
   let app: INestApplicationContext | undefined;
   try {
-    app = await startApp({ type: 'better-sqlite3', database });
+    app = await startApp(appModules({ type: 'better-sqlite3', database }));
     const dataSource = await app.get(KmsStorage).dataSource();
     const db = rawSqliteConnection(dataSource);
     const statements = new Map<string, BetterSqlite3.Statement>();
@@ -280,7 +273,7 @@ async function postgresFixture(): Promise<Fixture | undefined> {
   let app: INestApplicationContext | undefined;
   let client: pg.Client | undefined;
   try {
-    app = await startApp({ type: 'postgres', url: url });
+    app = await startApp(appModules({ type: 'postgres', url: url }));
     client = new pg.Client({ connectionString: url });
     await client.connect();
     const opened = { app, client };

@@ -22,19 +22,20 @@
  * a silently warm cache cannot produce a flattering number.
  */
 import 'reflect-metadata';
-import { Module, type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import {
   alignedTable,
   completedResult,
   createBenchDatabase,
   createBenchSqliteFile,
-  rawSqliteConnection,
   formatOps,
   median,
+  type ModuleImports,
   positiveInt,
   printMachine,
+  rawSqliteConnection,
+  startApp,
 } from './bench-support.js';
 import pg from 'pg';
 import { Bench, type Task } from 'tinybench';
@@ -98,28 +99,20 @@ interface Fixture {
   close(): Promise<void>;
 }
 
-@Module({})
-class BenchModule {}
-
-async function startApp(connection: KmsConnectionOptions): Promise<INestApplicationContext> {
-  return NestFactory.createApplicationContext(
-    {
-      module: BenchModule,
-      imports: [
-        KmsModule.forRoot({ masterKey: randomBytes(32).toString('base64'), connection }),
-        // Defaults, as a user gets them: 5-minute cache, buffered audit of every read.
-        SecretsModule.forRoot(),
-      ],
-    },
-    { logger: false },
-  );
+/** The modules of the bench's application context, on `connection`. */
+function appModules(connection: KmsConnectionOptions): ModuleImports {
+  return [
+    KmsModule.forRoot({ masterKey: randomBytes(32).toString('base64'), connection }),
+    // Defaults, as a user gets them: 5-minute cache, buffered audit of every read.
+    SecretsModule.forRoot(),
+  ];
 }
 
 async function sqliteFixture(): Promise<Fixture> {
   const { database, remove } = createBenchSqliteFile();
   let app: INestApplicationContext | undefined;
   try {
-    app = await startApp({ type: 'better-sqlite3', database });
+    app = await startApp(appModules({ type: 'better-sqlite3', database }));
     const dataSource = await app.get(KmsStorage).dataSource();
     const db = rawSqliteConnection(dataSource);
     const statement = db.prepare<[string], CurrentRow>(`${SELECT_CURRENT}?`);
@@ -147,7 +140,7 @@ async function postgresFixture(): Promise<Fixture | undefined> {
   let app: INestApplicationContext | undefined;
   let pool: pg.Pool | undefined;
   try {
-    app = await startApp({ type: 'postgres', url: url });
+    app = await startApp(appModules({ type: 'postgres', url: url }));
     pool = new pg.Pool({ connectionString: url });
     const opened = { app, pool };
     const select = `${SELECT_CURRENT}$1`;
