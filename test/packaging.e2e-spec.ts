@@ -34,13 +34,28 @@ const PACKAGE_FILE =
   /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+\.(js|d\.ts|js\.map))$/;
 const NEVER_PACKED = /(\.spec\.|fixtures|\.env|\.key$|\.pem$|\.tsbuildinfo$|(^|\/)src\/)/;
 
+/**
+ * The Nest 11 release a CommonJS app of that generation runs. @nestjs/typeorm, /schedule and
+ * /config 12 support Nest 11, so such an app takes those at 12 (the packages' peers).
+ */
+const NEST_11 = '11.2.12';
+
 let scratch: string;
 let packed: PackedPackage[];
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'nest-kms-scratch-app-'));
   packed = await buildAndPack(scratch);
-  await installScratchApp(scratch, packed);
+  await Promise.all([
+    installScratchApp(join(scratch, 'nest-12'), packed, {
+      flavors: ['module', 'commonjs'],
+      forExamples: true,
+    }),
+    installScratchApp(join(scratch, 'nest-11'), packed, {
+      flavors: ['commonjs'],
+      versions: { '@nestjs/common': NEST_11, '@nestjs/core': NEST_11 },
+    }),
+  ]);
 }, 600_000);
 
 afterAll(() => {
@@ -137,57 +152,71 @@ interface AttwProblem {
 }
 
 describe('a new Nest 12 application', () => {
-  /** tsc's output per module system: the app, plus every documented example under ESM. */
-  const compiled = new Map<AppFlavor, string>();
+  const app = () => join(scratch, 'nest-12');
 
-  beforeAll(async () => {
+  beforeAll(() => {
     const examples = documentedExamples();
     expect(examples.length).toBeGreaterThanOrEqual(DOCUMENTED_EXAMPLES_AT_LEAST);
     for (const example of examples) {
-      const file = join(scratch, 'module', 'src', `example-${exampleFileName(example)}`);
+      const file = join(app(), 'module', 'src', `example-${exampleFileName(example)}`);
       writeFileSync(file, example.code);
     }
-    // skipLibCheck off: the packages' declarations must type-check under the app's settings
-    // (Nest 12's lib, strict) too, not only the app's own code.
-    for (const flavor of ['module', 'commonjs'] as const) {
-      const output = await compileScratchApp(join(scratch, flavor), ['--skipLibCheck', 'false']);
-      compiled.set(flavor, output);
+  });
+
+  describeApplication(app, ['module', 'commonjs'], 'with every README and docs example as ESM');
+});
+
+describe('a Nest 11 application (CommonJS, require of the ESM packages)', () => {
+  describeApplication(() => join(scratch, 'nest-11'), ['commonjs'], 'on Nest ' + NEST_11);
+});
+
+/**
+ * The scratch app in `root()`, one folder per module system: compiled with skipLibCheck off
+ * (the packages' declarations must type-check under the app's settings too: Nest's lib,
+ * strict), then run on each engine beside the installed CLI.
+ */
+function describeApplication(root: () => string, flavors: AppFlavor[], compiledWith: string) {
+  const compiled = new Map<AppFlavor, string>();
+
+  beforeAll(async () => {
+    for (const flavor of flavors) {
+      compiled.set(
+        flavor,
+        await compileScratchApp(join(root(), flavor), ['--skipLibCheck', 'false']),
+      );
     }
   }, 300_000);
 
-  it.each<AppFlavor>(['module', 'commonjs'])(
-    "compiles as %s, with every README and docs example, and the packages' declarations",
-    (flavor) => {
-      // Errors inside other packages' declarations (with skipLibCheck off) are theirs.
-      const ours = (compiled.get(flavor) ?? '')
-        .split('\n')
-        .filter((line) => /error TS/.test(line))
-        .filter(
-          (line) => !line.includes('node_modules/') || line.includes('node_modules/@nest-kms/'),
-        );
-      expect(ours).toEqual([]);
-    },
-  );
+  it.each(flavors)(`compiles as %s, ${compiledWith}, and the packages' declarations`, (flavor) => {
+    // Errors inside other packages' declarations (with skipLibCheck off) are theirs.
+    const ours = (compiled.get(flavor) ?? '')
+      .split('\n')
+      .filter((line) => /error TS/.test(line))
+      .filter(
+        (line) => !line.includes('node_modules/') || line.includes('node_modules/@nest-kms/'),
+      );
+    expect(ours).toEqual([]);
+  });
 
   describe.each(ENGINES)('on %s', (engine) => {
     let database: TestDatabase;
     const masterKey = randomBytes(32).toString('base64');
     const paymentApiKey = `pk_test_${randomBytes(12).toString('hex')}`;
+    const nestKms = (args: string[], stdin?: string) =>
+      cli(root(), { ...databaseEnv(database), KMS_MASTER_KEY: masterKey }, args, stdin);
 
     beforeAll(async () => {
       database = await createTestDatabase(engine);
-      const stored = await cli(database, masterKey, ['secrets', 'set', 'PAYMENT_API_KEY'], {
-        stdin: paymentApiKey,
-      });
+      const stored = await nestKms(['secrets', 'set', 'PAYMENT_API_KEY'], paymentApiKey);
       expect(stored.exitCode, stored.stderr).toBe(0);
     }, 120_000);
 
     afterAll(() => database?.drop());
 
-    it.each<AppFlavor>(['module', 'commonjs'])(
+    it.each(flavors)(
       'as %s: encrypts, reads a secret through @InjectSecret and config, seals a column',
       async (flavor) => {
-        const folder = join(scratch, flavor);
+        const folder = join(root(), flavor);
         const seedPhrase = `abandon ability able ${flavor} ${randomBytes(4).toString('hex')}`;
         const { stdout } = await run(process.execPath, [join(folder, 'dist/src/main.js')], {
           cwd: folder,
@@ -208,7 +237,7 @@ describe('a new Nest 12 application', () => {
     );
 
     it("the installed CLI's status reads the same keyring", async () => {
-      const status = await cli(database, masterKey, ['status', '--json']);
+      const status = await nestKms(['status', '--json']);
       expect(status.exitCode, status.stderr).toBe(0);
       const report = JSON.parse(status.stdout) as {
         activeKeyId: string;
@@ -221,7 +250,7 @@ describe('a new Nest 12 application', () => {
       expect(status.stdout).not.toContain(paymentApiKey);
     }, 120_000);
   });
-});
+}
 
 function databaseEnv(database: TestDatabase): Record<string, string> {
   const { connection } = database;
@@ -230,22 +259,22 @@ function databaseEnv(database: TestDatabase): Record<string, string> {
     : { SQLITE_PATH: String(connection.database) };
 }
 
-/** The `nest-kms` bin the scratch app installed, as its operator runs it. */
+/** The `nest-kms` bin the scratch app in `root` installed, as its operator runs it. */
 async function cli(
-  database: TestDatabase,
-  masterKey: string,
+  root: string,
+  env: Record<string, string>,
   args: string[],
-  options: { stdin?: string } = {},
+  stdin = '',
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const child = execFile(join(scratch, 'node_modules/.bin/nest-kms'), args, {
-    cwd: scratch,
-    env: { PATH: process.env.PATH, ...databaseEnv(database), KMS_MASTER_KEY: masterKey },
+  const child = execFile(join(root, 'node_modules/.bin/nest-kms'), args, {
+    cwd: root,
+    env: { PATH: process.env.PATH, ...env },
   });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: string) => (stdout += chunk));
   child.stderr?.on('data', (chunk: string) => (stderr += chunk));
-  child.stdin?.end(options.stdin ?? '');
+  child.stdin?.end(stdin);
   const exitCode = await new Promise<number>((resolve) =>
     child.on('close', (code) => resolve(code ?? -1)),
   );

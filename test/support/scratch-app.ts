@@ -76,29 +76,41 @@ export async function buildAndPack(destination: string): Promise<PackedPackage[]
   });
 }
 
-/** Module systems of a Nest 12 app: `nest new` (CommonJS) and its ESM template. */
+/** Module systems of a Nest app: `nest new` (CommonJS) and Nest 12's ESM template. */
 export type AppFlavor = 'commonjs' | 'module';
+
+export interface ScratchAppOptions {
+  /** One folder per module system, each with its own package.json `type` and tsconfig. */
+  readonly flavors: readonly AppFlavor[];
+  /** Exact versions instead of this repository's (an older Nest, say). */
+  readonly versions?: Readonly<Record<string, string>>;
+  /** Also install what the documented examples import besides the libraries and their peers. */
+  readonly forExamples?: boolean;
+}
 
 /**
  * A new application in `root`: a package.json naming the tarballs and every peer they declare
- * (at the version this repository installs, so the npm cache serves them), installed with npm's
- * defaults, and one folder per module system with Nest 12's own tsconfig (strict).
+ * (at the version this repository installs, so the npm cache serves them, unless `versions`
+ * says otherwise), installed with npm's defaults, and one folder per module system with Nest
+ * 12's own tsconfig of a new app (strict) and the scratch app's sources.
  */
-export async function installScratchApp(root: string, packed: readonly PackedPackage[]) {
+export async function installScratchApp(
+  root: string,
+  packed: readonly PackedPackage[],
+  options: ScratchAppOptions,
+): Promise<void> {
+  const versionOf = (name: string) => options.versions?.[name] ?? installedVersion(name);
   const dependencies: Record<string, string> = {};
   for (const pack of packed) {
     for (const peer of Object.keys(pack.manifest.peerDependencies ?? {})) {
-      dependencies[peer] = installedVersion(peer);
+      dependencies[peer] = versionOf(peer);
     }
   }
   for (const pack of packed) dependencies[pack.name] = `file:${pack.tarball}`;
-  // What a test of the app's own and the documented examples import besides the libraries.
-  const devDependencies = Object.fromEntries(
-    ['@nestjs/testing', '@types/node', 'typescript', 'vitest'].map((name) => [
-      name,
-      installedVersion(name),
-    ]),
-  );
+  const tools = ['@types/node', 'typescript'];
+  if (options.forExamples) tools.push('@nestjs/testing', 'vitest');
+  const devDependencies = Object.fromEntries(tools.map((name) => [name, versionOf(name)]));
+  mkdirSync(root, { recursive: true });
   writeJson(join(root, 'package.json'), {
     name: 'scratch-app',
     private: true,
@@ -115,7 +127,7 @@ export async function installScratchApp(root: string, packed: readonly PackedPac
   const binary = 'better-sqlite3/build/Release/better_sqlite3.node';
   mkdirSync(join(root, 'node_modules', binary, '..'), { recursive: true });
   copyFileSync(join(PROJECT_ROOT, 'node_modules', binary), join(root, 'node_modules', binary));
-  for (const flavor of ['commonjs', 'module'] as const) {
+  for (const flavor of options.flavors) {
     const folder = join(root, flavor);
     mkdirSync(folder);
     writeJson(join(folder, 'package.json'), { name: `scratch-${flavor}`, type: flavor });
