@@ -146,6 +146,15 @@ export function rawGcmOpen(key: Buffer, sealed: RawGcmSealed, aad: Buffer): Buff
   return plaintext;
 }
 
+/**
+ * The AAD the secrets store binds a version's value with (`secretBinding` in
+ * libs/secrets/src/secret.mapping.ts; docs/envelope-format.md): a value copied onto another
+ * secret's row, or another version, does not open there.
+ */
+export function secretBinding(name: string, version: number): Record<string, string> {
+  return { secret: name, version: String(version) };
+}
+
 /** Bytes of the envelope header the library authenticates besides the key id and the AAD. */
 export function envelopeHeaderBytes(keyId: string): number {
   // 'nest-kms/envelope' | v | alg length | 'aes-256-gcm' | keyId length | keyId | u64 ts | flag

@@ -4,8 +4,9 @@
  *
  *   hit  — floor: a bare Map lookup, inside an async task exactly as the getSecret task runs.
  *   miss — floor: a bare primary-key SELECT of the same kms_secrets row through the same driver
- *          (a prepared better-sqlite3 statement; a pooled pg query) plus one kms.decryptData of
- *          its envelope with the secret's AAD.
+ *          (a prepared better-sqlite3 statement; a pooled pg query) plus one open of its envelope
+ *          with the secret's AAD, through the store's own envelopes (purposeEnvelopes(kms,
+ *          'secret'): the store writes format v2 for its purpose, which kms.decryptData refuses).
  *
  *   npm run bench              (builds with `nest build bench`, runs kms.bench.js, then this)
  *   BENCH_ROUNDS=7 BENCH_SECRETS_HIT_ITERATIONS=50000 BENCH_SECRETS_MISS_ITERATIONS=10000 npm run bench
@@ -35,12 +36,13 @@ import {
   positiveInt,
   printMachine,
   rawSqliteConnection,
+  secretBinding,
   startApp,
 } from './bench-support.js';
 import pg from 'pg';
 import { Bench, type Task } from 'tinybench';
 import { KmsModule, KmsService, type KmsConnectionOptions } from '@nest-kms/kms';
-import { KmsStorage } from '@nest-kms/kms/extension';
+import { KmsStorage, purposeEnvelopes, type PurposeEnvelopes } from '@nest-kms/kms/extension';
 import { SecretsModule, SecretsService } from '@nest-kms/secrets';
 
 type Engine = 'sqlite' | 'postgres';
@@ -73,12 +75,6 @@ const VALUE = `sk_live_${randomBytes(42).toString('base64url')}`;
 const SELECT_CURRENT =
   'SELECT current_version, current_envelope, expires_at, deleted_at, recoverable_until FROM kms_secrets WHERE name = ';
 
-/** What the service binds into a secret version's AAD (libs/secrets/src/secret.mapping.ts). */
-const binding = (name: string, version: number): Record<string, string> => ({
-  secret: name,
-  version: String(version),
-});
-
 interface CurrentRow {
   current_version: number | string;
   current_envelope: string;
@@ -91,7 +87,8 @@ interface Fixture {
   engine: Engine;
   app: INestApplicationContext;
   secrets: SecretsService;
-  kms: KmsService;
+  /** The secrets store's envelopes (format v2, purpose `secret`), which the miss floor opens. */
+  secretValues: PurposeEnvelopes;
   /** The floor of a hit: what the cache holds, keyed by name, in a plain Map. */
   map: Map<string, { value: string; version: number; staleAt: number }>;
   /** The floor's SELECT through the engine's driver, bypassing TypeORM and the service. */
@@ -169,11 +166,11 @@ async function fixture(
   close: () => Promise<void>,
 ): Promise<Fixture> {
   const secrets = app.get(SecretsService);
-  const kms = app.get(KmsService);
+  const secretValues = purposeEnvelopes(app.get(KmsService), 'secret');
   await secrets.setSecret(NAME, VALUE, { description: 'benchmark' });
   const version = (await secrets.listSecretVersions(NAME))[0].version;
   const map = new Map([[NAME, { value: VALUE, version, staleAt: Date.now() + 300_000 }]]);
-  const result: Fixture = { engine, app, secrets, kms, map, selectRow, close };
+  const result: Fixture = { engine, app, secrets, secretValues, map, selectRow, close };
   // Every task's operation must give the value, or the figures below mean nothing.
   secrets.clearCache();
   expectValue(await secrets.getSecret(NAME), `${engine} getSecret (miss)`);
@@ -196,7 +193,7 @@ function floorHit(fixture: Fixture): string | undefined {
 async function floorMiss(fixture: Fixture): Promise<string> {
   const row = await fixture.selectRow();
   const version = Number(row.current_version);
-  return fixture.kms.decryptData(row.current_envelope, { aad: binding(NAME, version) });
+  return fixture.secretValues.open(row.current_envelope, secretBinding(NAME, version));
 }
 
 /* ------------------------------------------------------------------------------------------ */
