@@ -7,7 +7,9 @@
  *             whole: its counts, the keyset-paged SELECT of each batch, opening and resealing
  *             every envelope, one guarded batched UPDATE per batch in its own transaction.
  *   floor   — the same batched UPDATEs of the same cells with values computed beforehand (real
- *             envelopes under the active key, made untimed with kms.rewrapEnvelope): same batches
+ *             envelopes under the active key, made untimed by opening each value and sealing it
+ *             again with its row's binding through the store's own envelopes, as the job's rewrap
+ *             does; kms.rewrapEnvelope refuses the store's format v2): same batches
  *             of 500 rows in the job's order (table by table, by primary key), one transaction
  *             per batch, and the job's statement shape per engine (Postgres
  *             `UPDATE … FROM (SELECT unnest($1::type[]) …)`, SQLite `UPDATE … FROM (VALUES …)`),
@@ -68,10 +70,11 @@ import {
   positiveInt,
   printMachine,
   rawSqliteConnection,
+  secretBinding,
   startApp,
 } from './bench-support.js';
 import { KmsModule, KmsService, type KmsConnectionOptions } from '@nest-kms/kms';
-import { KmsStorage, purposeEnvelopes } from '@nest-kms/kms/extension';
+import { KmsStorage, purposeEnvelopes, type PurposeEnvelopes } from '@nest-kms/kms/extension';
 import { SecretsModule, SecretsService } from '@nest-kms/secrets';
 
 type EngineName = 'sqlite' | 'postgres';
@@ -100,6 +103,8 @@ interface TablePlan {
   readonly keys: readonly { readonly name: string; readonly pgType: string }[];
   readonly envelope: string;
   readonly keyId: string;
+  /** The columns of the secret name and version a row's value is bound to (secretBinding). */
+  readonly binding: { readonly name: string; readonly version: string };
 }
 const TABLES: readonly TablePlan[] = [
   {
@@ -110,12 +115,14 @@ const TABLES: readonly TablePlan[] = [
     ],
     envelope: 'envelope',
     keyId: 'key_id',
+    binding: { name: 'secret_name', version: 'version' },
   },
   {
     table: 'kms_secrets',
     keys: [{ name: 'name', pgType: 'character varying' }],
     envelope: 'current_envelope',
     keyId: 'current_key_id',
+    binding: { name: 'name', version: 'current_version' },
   },
 ];
 
@@ -134,6 +141,8 @@ interface Fixture {
   readonly engine: EngineName;
   readonly app: INestApplicationContext;
   readonly kms: KmsService;
+  /** The secrets store's envelopes (format v2, purpose `secret`), sealed as the store seals. */
+  readonly secretValues: PurposeEnvelopes;
   readonly secrets: SecretsService;
   /** A query through the engine's driver, bypassing TypeORM; `?` placeholders on both engines. */
   rows(sql: string, parameters?: readonly unknown[]): Promise<Record<string, unknown>[]>;
@@ -189,6 +198,7 @@ async function sqliteFixture(): Promise<Fixture> {
       engine: 'sqlite',
       app,
       kms: app.get(KmsService),
+      secretValues: purposeEnvelopes(app.get(KmsService), 'secret'),
       secrets: app.get(SecretsService),
       rows: async (sql, parameters = []) =>
         db.prepare(sql).all([...parameters]) as Record<string, unknown>[],
@@ -288,6 +298,7 @@ async function postgresFixture(): Promise<Fixture | undefined> {
       engine: 'postgres',
       app,
       kms: app.get(KmsService),
+      secretValues: purposeEnvelopes(app.get(KmsService), 'secret'),
       secrets: app.get(SecretsService),
       rows: async (sql, parameters = []) =>
         (await opened.client.query(numbered(sql), [...parameters])).rows as Record<
@@ -358,20 +369,15 @@ function makeSecrets(count: number): Seeded {
   return { names, values };
 }
 
-/** Envelopes made by KmsService with the secrets library's AAD, inserted in bulk. */
+/** Envelopes sealed as the secrets store seals them (its purpose and binding), inserted in bulk. */
 async function seed(fixture: Fixture, seeded: Seeded): Promise<number> {
   const started = performance.now();
-  const { kms } = fixture;
+  const { kms, secretValues } = fixture;
   const keyId = kms.getStatus().activeKeyId;
   if (keyId === null) throw new Error(`${fixture.engine}: KmsService did not initialize`);
-  const secretValues = purposeEnvelopes(kms, 'secret');
   const envelopes: string[] = [];
   for (let i = 0; i < seeded.names.length; i++) {
-    // The secrets store's binding of a value to its name and version (docs/envelope-format.md).
-    const { envelope } = secretValues.seal(seeded.values[i], {
-      secret: seeded.names[i],
-      version: '1',
-    });
+    const { envelope } = secretValues.seal(seeded.values[i], secretBinding(seeded.names[i], 1));
     if (!envelope.startsWith(`kms2.secret.${keyId}.`)) {
       throw new Error(`${fixture.engine}: an envelope is not under the active key ${keyId}`);
     }
@@ -394,6 +400,10 @@ async function seed(fixture: Fixture, seeded: Seeded): Promise<number> {
  * once and both cells get the same new envelope; cells that differ get their own. So the floor
  * leaves the two columns related exactly as it found them, and every library run starts from the
  * state the library itself (or setSecret) leaves.
+ *
+ * A rewrap here is the store's open, then its seal with the same binding (the row's secret name
+ * and version): the same plaintext, purpose and AAD under the active key, as the job's rewrap
+ * gives. kms.rewrapEnvelope serves the public format v1 only and refuses the store's values.
  */
 async function precompute(fixture: Fixture, keyId: string): Promise<FloorBatch[]> {
   const batches: FloorBatch[] = [];
@@ -401,7 +411,7 @@ async function precompute(fixture: Fixture, keyId: string): Promise<FloorBatch[]
   for (const plan of TABLES) {
     const keys = plan.keys.map((key) => `"${key.name}"`).join(', ');
     const rows = await fixture.rows(
-      `SELECT ${keys}, "${plan.envelope}" AS envelope FROM "${plan.table}" ORDER BY ${keys}`,
+      `SELECT ${keys}, "${plan.binding.name}" AS bound_name, "${plan.binding.version}" AS bound_version, "${plan.envelope}" AS envelope FROM "${plan.table}" ORDER BY ${keys}`,
     );
     for (let start = 0; start < rows.length; start += BATCH_SIZE) {
       const slice = rows.slice(start, start + BATCH_SIZE);
@@ -410,7 +420,9 @@ async function precompute(fixture: Fixture, keyId: string): Promise<FloorBatch[]
         const old = row.envelope as string;
         let envelope = rewrapped.get(old);
         if (envelope === undefined) {
-          envelope = await fixture.kms.rewrapEnvelope(old);
+          const binding = secretBinding(row.bound_name as string, Number(row.bound_version));
+          const plaintext = await fixture.secretValues.open(old, binding);
+          envelope = fixture.secretValues.seal(plaintext, binding).envelope;
           rewrapped.set(old, envelope);
         }
         envelopes.push(envelope);
