@@ -32,7 +32,8 @@ import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
  * re-encryption: before the first batch / mid-run / after the last batch / with a batch's write
  * transaction open), so any count from CRASH_TRIALS_MINIMUM up aims at every phase at least once
  * rather than leaving the rare ones (the first and last of ~60 batches) to chance. The default
- * aims three to four kills at every phase; `npm run test:crash` runs many more.
+ * aims two to three kills at every phase (each a child process and an application started, the
+ * suite's largest CPU cost); `npm run test:crash` runs many more.
  *
  * Trials run in a few independent lanes at once (each lane its own database, cloned from one
  * set-up database, and its own chain of trials), which keeps both cores busy while children boot.
@@ -40,7 +41,7 @@ import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
 
 /** Enough for every phase of both tests at least once (four phases of a re-encryption run). */
 const CRASH_TRIALS_MINIMUM = 4;
-const TRIALS = Number(process.env.CRASH_TRIALS ?? 12);
+const TRIALS = Number(process.env.CRASH_TRIALS ?? 8);
 if (!Number.isSafeInteger(TRIALS) || TRIALS < CRASH_TRIALS_MINIMUM) {
   throw new Error(
     `CRASH_TRIALS must be a whole number of at least ${CRASH_TRIALS_MINIMUM} (got "${process.env.CRASH_TRIALS}")`,
@@ -205,7 +206,8 @@ describe.each(ENGINES.filter((engine) => engine === 'postgres'))(
       `SIGKILL at random points of a master-key rotation at start-up, ${TRIALS} trials: all or nothing re-wrapped, and the restart finishes it`,
       async () => {
         const began = performance.now();
-        const LANES = 3;
+        // Each lane spends a full start-up on calibrating: two keep a core busy while a child boots.
+        const LANES = 2;
         const DATA_KEYS = 200;
 
         // One keyring under K0 with DATA_KEYS + 1 data keys; envelopes and secrets under several.
