@@ -155,10 +155,16 @@ export function secretBinding(name: string, version: number): Record<string, str
   return { secret: name, version: String(version) };
 }
 
-/** Bytes of the envelope header the library authenticates besides the key id and the AAD. */
-export function envelopeHeaderBytes(keyId: string): number {
-  // 'nest-kms/envelope' | v | alg length | 'aes-256-gcm' | keyId length | keyId | u64 ts | flag
-  return 'nest-kms/envelope'.length + 1 + 1 + 'aes-256-gcm'.length + 1 + keyId.length + 8 + 1;
+/**
+ * Bytes of the envelope header the library authenticates besides the caller's AAD: format v1
+ * (the public API) without `purpose`, format v2 (a store's values) with it.
+ */
+export function envelopeHeaderBytes(keyId: string, purpose?: 'secret' | 'column'): number {
+  // 'nest-kms/envelope' | v | alg length | 'aes-256-gcm' (then the purpose's length and itself)
+  const prefix = 'nest-kms/envelope'.length + 1 + 1 + 'aes-256-gcm'.length;
+  const purposeBytes = purpose === undefined ? 0 : 1 + purpose.length;
+  // keyId length | keyId | u64 timestamp | AAD flag
+  return prefix + purposeBytes + 1 + keyId.length + 8 + 1;
 }
 
 /** A task's result, or an error saying how it ended: a failed task must not print a figure. */

@@ -344,8 +344,8 @@ function envelopeAadBytes(keyId: string, binding: Record<string, string>): numbe
   for (const [key, value] of Object.entries(binding)) {
     bindingBytes += 8 + Buffer.byteLength(key) + Buffer.byteLength(value);
   }
-  // The header, then the AAD's u32 length, then the AAD.
-  return envelopeHeaderBytes(keyId) + 4 + bindingBytes;
+  // The header (format v2: the column purpose in it), then the AAD's u32 length, then the AAD.
+  return envelopeHeaderBytes(keyId, 'column') + 4 + bindingBytes;
 }
 
 function rawValues(
