@@ -108,7 +108,10 @@ describe.each(ENGINES)(
     /** Every data key, recovered from kms_data_keys with the master key alone. */
     async function dataKeys(source = tables!): Promise<Map<string, Buffer>> {
       const masterKey = Buffer.from(masterKeyText, 'base64');
-      const rows = await sqlQuery(source, 'SELECT id, wrapped_key FROM kms_data_keys');
+      const rows = await sqlQuery<{ id: string; wrapped_key: string }>(
+        source,
+        'SELECT id, wrapped_key FROM kms_data_keys',
+      );
       return new Map(
         rows.map((row) => [row.id, documentedUnwrap(masterKey, row.id, row.wrapped_key)]),
       );
@@ -132,10 +135,12 @@ describe.each(ENGINES)(
       }
       tables = await openKmsTables(db);
       const keys = await dataKeys();
-      const versions = await sqlQuery(
-        tables,
-        'SELECT secret_name, version, envelope, key_id FROM kms_secret_versions',
-      );
+      const versions = await sqlQuery<{
+        secret_name: string;
+        version: unknown;
+        envelope: string;
+        key_id: string;
+      }>(tables, 'SELECT secret_name, version, envelope, key_id FROM kms_secret_versions');
       expect(versions).toHaveLength(4);
       for (const row of versions) {
         const envelope = fromCompactForm(row.envelope as string);
@@ -170,7 +175,7 @@ describe.each(ENGINES)(
       await app.secrets.setSecret('payments.api-key', 'placeholder');
       await app.close();
       tables = await openKmsTables(db);
-      const [active] = await sqlQuery(
+      const [active] = await sqlQuery<{ id: string }>(
         tables,
         "SELECT id FROM kms_data_keys WHERE status = 'active'",
       );

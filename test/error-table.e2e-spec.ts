@@ -15,7 +15,7 @@ const FACES: Record<string, Record<string, unknown>> = {
   '@nest-kms/config': config,
 };
 
-type ErrorClass = new (...args: any[]) => kms.NestKmsError;
+type ErrorClass = new (...args: unknown[]) => kms.NestKmsError;
 
 /**
  * Arguments for the constructors that read theirs to build the message; every other class is
@@ -47,6 +47,7 @@ function exportedErrors(): ExportedError[] {
       } catch (error) {
         throw new Error(
           `${face} ${type.name} cannot be constructed without arguments (${String(error)}): give it sample arguments in SAMPLE_ARGUMENTS`,
+          { cause: error },
         );
       }
       errors.push({ face, type, code: instance.code });

@@ -21,12 +21,12 @@ export async function snapshotKmsTables(dataSource: DataSource): Promise<unknown
   ];
 }
 
-/** Runs SQL written with `?` placeholders on either engine. */
-export function sqlQuery(
+/** Runs SQL written with `?` placeholders on either engine; `Row` is what the caller selected. */
+export function sqlQuery<Row = Record<string, unknown>>(
   dataSource: DataSource,
   sql: string,
   parameters: unknown[] = [],
-): Promise<any[]> {
+): Promise<Row[]> {
   let at = 0;
   const text = dataSource.options.type === 'postgres' ? sql.replace(/\?/g, () => `$${++at}`) : sql;
   return dataSource.query(text, parameters);

@@ -17,6 +17,7 @@ export interface BlindIndexOptions {
   normalize?: (value: string) => string;
 }
 
+// oxlint-disable-next-line typescript/no-explicit-any -- a decorator cannot see its class: an unannotated `aad: (row) => …` must still compile
 export interface EncryptedColumnOptions<Row = any> {
   /**
    * The value's type. Inferred from a plain `string`, `number`, `boolean`, `Date` or `Buffer`
@@ -51,7 +52,7 @@ export interface EncryptedColumnSpec {
   readonly target: Function;
   readonly property: string;
   readonly type: EncryptedValueType;
-  readonly aad: RowAad<any> | undefined;
+  readonly aad: RowAad<Record<string, unknown>> | undefined;
   readonly allowPlaintext: boolean;
   readonly blindIndex: { property: string; normalize: (value: string) => string } | undefined;
 }
@@ -71,6 +72,7 @@ export function normalizeForBlindIndex(value: string): string {
  * A property stored encrypted: an envelope (`kms2.column.…`) in one text column, bound to its table,
  * column and row, sealed on save and opened on load by the KMS attached to the DataSource.
  */
+// oxlint-disable-next-line typescript/no-explicit-any -- as EncryptedColumnOptions
 export function EncryptedColumn<Row = any>(
   options: EncryptedColumnOptions<Row> = {},
 ): PropertyDecorator {
@@ -90,7 +92,7 @@ export function EncryptedColumn<Row = any>(
       target,
       property: key,
       type,
-      aad: options.aad,
+      aad: options.aad as RowAad<Record<string, unknown>> | undefined,
       allowPlaintext: options.allowPlaintext ?? false,
       blindIndex: blind && {
         property: blindIndexProperty(key),
