@@ -70,6 +70,7 @@ describe('parseEnvelope', () => {
   });
 
   describe('refuses an object whose fields are not what JSON would give', () => {
+    // oxlint-disable-next-line typescript/no-extraneous-class -- the case needs an instance of a class
     class EnvelopeLike {
       constructor(fields: EnvelopeV1) {
         Object.assign(this, fields);
