@@ -188,7 +188,7 @@ function appModules(connection: KmsConnectionOptions): ModuleImports {
   ];
 }
 
-async function fixture(
+async function buildFixture(
   engine: Engine,
   connection: KmsConnectionOptions,
   cleanUp: () => Promise<void> | void,
@@ -220,13 +220,13 @@ async function fixture(
 
 async function sqliteFixture(): Promise<Fixture> {
   const { database, remove } = createBenchSqliteFile();
-  return fixture('sqlite', { type: 'better-sqlite3', database }, remove);
+  return buildFixture('sqlite', { type: 'better-sqlite3', database }, remove);
 }
 
 async function postgresFixture(): Promise<Fixture | undefined> {
   const database = await createBenchDatabase();
   if (!database) return undefined;
-  return fixture('postgres', { type: 'postgres', url: database.url }, database.drop);
+  return buildFixture('postgres', { type: 'postgres', url: database.url }, database.drop);
 }
 
 /* ------------------------------------------------------------------------------------------ */

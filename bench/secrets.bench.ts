@@ -114,7 +114,7 @@ async function sqliteFixture(): Promise<Fixture> {
     const db = rawSqliteConnection(dataSource);
     const statement = db.prepare<[string], CurrentRow>(`${SELECT_CURRENT}?`);
     const opened = app;
-    return await fixture(
+    return await buildFixture(
       'sqlite',
       app,
       () => statement.get(NAME) as CurrentRow,
@@ -141,7 +141,7 @@ async function postgresFixture(): Promise<Fixture | undefined> {
     pool = new pg.Pool({ connectionString: url });
     const opened = { app, pool };
     const select = `${SELECT_CURRENT}$1`;
-    return await fixture(
+    return await buildFixture(
       'postgres',
       app,
       async () => (await opened.pool.query<CurrentRow>(select, [NAME])).rows[0],
@@ -159,7 +159,7 @@ async function postgresFixture(): Promise<Fixture | undefined> {
   }
 }
 
-async function fixture(
+async function buildFixture(
   engine: Engine,
   app: INestApplicationContext,
   selectRow: Fixture['selectRow'],

@@ -14,12 +14,12 @@ class WiredConfig {
 }
 
 /** A feature module that says what it uses: the secrets module it was given. */
-function featureUsing(secrets: DynamicModule) {
+function featureUsing(secretsModule: DynamicModule) {
   @Injectable()
   class ApiClient {
     constructor(readonly secrets: SecretsService) {}
   }
-  @Module({ imports: [secrets], providers: [ApiClient], exports: [ApiClient] })
+  @Module({ imports: [secretsModule], providers: [ApiClient], exports: [ApiClient] })
   class ApiModule {}
   return { ApiModule, ApiClient };
 }
@@ -76,14 +76,14 @@ describe.each(ENGINES)(
     });
 
     it('provide SecretsService only where its module is imported', async () => {
-      const { kms, secrets } = notGlobal(db.connection, masterKey);
+      const { kms, secrets: secretsModule } = notGlobal(db.connection, masterKey);
       @Injectable()
       class Outsider {
         constructor(readonly secrets: SecretsService) {}
       }
       @Module({ providers: [Outsider] })
       class OutsideModule {}
-      const compiling = Test.createTestingModule({ imports: [kms, secrets, OutsideModule] })
+      const compiling = Test.createTestingModule({ imports: [kms, secretsModule, OutsideModule] })
         .setLogger(new CapturedLogger())
         .compile();
       await expect(compiling).rejects.toThrow(/SecretsService/);

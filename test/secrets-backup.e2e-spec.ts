@@ -348,7 +348,7 @@ describe.each(ENGINES)('secrets backup and restore on %s', (engine) => {
     expect(result.dataKeysAdded).toBe(2);
     await expectValues(target, seeded);
     expect(await target.secrets.listSecrets()).toEqual(await source.secrets.listSecrets());
-    for (const name of names.filter((name) => name !== DELETED)) {
+    for (const name of names.filter((kept) => kept !== DELETED)) {
       expect(await target.secrets.listSecretVersions(name)).toEqual(
         await source.secrets.listSecretVersions(name),
       );

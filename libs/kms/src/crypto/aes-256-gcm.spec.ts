@@ -82,12 +82,12 @@ describe('AES-256-GCM parameter checks', () => {
   });
 
   it('gcmSeal draws a fresh IV for every call, across pool refills, and keeps earlier IVs', () => {
-    const sealed = Array.from({ length: 3000 }, () => gcmSeal(key, plaintext, aad));
-    const hexes = sealed.map((one) => one.iv.toString('hex'));
+    const seals = Array.from({ length: 3000 }, () => gcmSeal(key, plaintext, aad));
+    const hexes = seals.map((one) => one.iv.toString('hex'));
     expect(new Set(hexes).size).toBe(3000);
     // A refill must not overwrite IVs that envelopes already hold (they are slices of the pool).
-    expect(sealed.map((one) => one.iv.toString('hex'))).toEqual(hexes);
-    for (const one of sealed.slice(0, 3)) {
+    expect(seals.map((one) => one.iv.toString('hex'))).toEqual(hexes);
+    for (const one of seals.slice(0, 3)) {
       expect(gcmOpen(key, one.iv, one.ciphertext, one.tag, aad)).toEqual(plaintext);
     }
   });
