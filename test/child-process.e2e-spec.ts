@@ -38,6 +38,13 @@ describe('bundleChildEntry', () => {
     expect(code).toMatch(/from ["']typeorm["']/);
     expect(code).toContain('"design:paramtypes"');
   });
+
+  // The child refuses the action before it opens a database: one run covers both engines.
+  it('reports a failure with its stderr: waitFor rejects when the child exits first', async () => {
+    const child = startChild(bundle, { args: ['no-such-action'] });
+    await expect(child.waitFor('ready')).rejects.toThrow(/exited \(code 1.*unknown action/s);
+    expect(child.events('error')[0]).toMatchObject({ message: /unknown action/ });
+  });
 });
 
 describe.each(ENGINES)('child-process harness on %s', (engine) => {
@@ -101,12 +108,6 @@ describe.each(ENGINES)('child-process harness on %s', (engine) => {
     second.closeStdin();
     expect(await second.exited).toEqual({ code: 0, signal: null });
     expect(second.events('stopping')[0]).toMatchObject({ reason: 'stdin closed' });
-  });
-
-  it('reports a failure with its stderr: waitFor rejects when the child exits first', async () => {
-    const child = replica(['no-such-action']);
-    await expect(child.waitFor('ready')).rejects.toThrow(/exited \(code 1.*unknown action/s);
-    expect(child.events('error')[0]).toMatchObject({ message: /unknown action/ });
   });
 
   it('a replica SIGKILLed mid set-secrets leaves a database where every reported secret reads back', async () => {
