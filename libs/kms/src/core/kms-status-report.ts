@@ -1,14 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { KmsStatus } from '../interfaces/kms-status.interface.js';
-import { KMS_RESOLVED_OPTIONS } from '../kms.constants.js';
+import { DAY_MS, KMS_RESOLVED_OPTIONS } from '../kms.constants.js';
 import type { ResolvedKmsOptions } from '../kms.options.js';
 import { KmsMetrics } from '../metrics/kms-metrics.js';
 import { KmsNotifications } from '../notifications/kms-notifications.js';
 import { KeyLifecycle } from '../rotation/key-lifecycle.js';
 import { EnvelopeActivity } from './envelope-activity.js';
 import { KmsKeyring } from './kms-keyring.js';
-
-const DAY_MS = 86_400_000;
 
 /** KmsService.getStatus(), readable at any time (health checks, metrics); also fed to metrics. */
 @Injectable()

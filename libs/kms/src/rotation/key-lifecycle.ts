@@ -6,7 +6,7 @@ import { KmsError } from '../errors/kms.error.js';
 import type { DataKeyRotation } from '../interfaces/data-key-rotation.interface.js';
 import type { ReencryptOptions } from '../interfaces/reencrypt-options.interface.js';
 import type { DataKey } from '../keyring/data-key.js';
-import { KMS_RESOLVED_OPTIONS, KMS_SCHEDULER_REGISTRY } from '../kms.constants.js';
+import { DAY_MS, KMS_RESOLVED_OPTIONS, KMS_SCHEDULER_REGISTRY } from '../kms.constants.js';
 import { KMS_EVENTS } from '../kms.messages.js';
 import type { ResolvedKmsOptions } from '../kms.options.js';
 import { KmsMetrics } from '../metrics/kms-metrics.js';
@@ -15,8 +15,6 @@ import { ReencryptionJob, type ReencryptionResult } from '../reencryption/reencr
 import { KmsStorage } from '../storage/kms-storage.js';
 import { KMS_DATA_KEY_ROTATION_JOB, KMS_REENCRYPTION_JOB } from './kms-jobs.constants.js';
 import { LifecycleInterval } from './lifecycle-interval.js';
-
-const DAY_MS = 86_400_000;
 
 /** Why the scheduler rotates; rotateDataKey(reason) records the caller's ('manual' by default). */
 export type RotationReason = 'age' | 'usage_limit';
