@@ -13,7 +13,7 @@ import type {
   SecretsStatus,
   SecretVersionMetadata,
 } from './interfaces/secret-operations.interface.js';
-import { toMetadata, toVersionMetadata } from './secret.mapping.js';
+import { dateOf, toMetadata, toVersionMetadata } from './secret.mapping.js';
 import { openSecretValue } from './secret-values.js';
 import { SECRETS_EVENTS } from './secrets.messages.js';
 import type { ResolvedSecretsOptions } from './secrets.options.js';
@@ -176,6 +176,3 @@ export class SecretReader {
     }
   }
 }
-
-const dateOf = (epochMs: number | null): Date | null =>
-  epochMs === null ? null : new Date(epochMs);

@@ -3,6 +3,7 @@ import { SecretNotFoundError } from './errors/secret-not-found.error.js';
 import { SecretStateError } from './errors/secret-state.error.js';
 import type { SecretEntity } from './entities/secret.entity.js';
 import type { SecretChange, SetSecretOptions } from './interfaces/secret-operations.interface.js';
+import { dateOf } from './secret.mapping.js';
 import { DAY_MS } from './secrets.constants.js';
 import { SECRETS_EVENTS } from './secrets.messages.js';
 
@@ -136,9 +137,6 @@ export function lifecycleEvent(action: LifecycleAction): string {
       ? SECRETS_EVENTS.recovered
       : SECRETS_EVENTS.destroyed;
 }
-
-const dateOf = (epochMs: number | null): Date | null =>
-  epochMs === null ? null : new Date(epochMs);
 
 function sortedTags(tags: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -14,7 +14,9 @@ export const secretBinding = (name: string, version: number): Record<string, str
   version: String(version),
 });
 
-const date = (epochMs: number | null): Date | null => (epochMs === null ? null : new Date(epochMs));
+/** A stored epoch-milliseconds column as a Date; null stays null. */
+export const dateOf = (epochMs: number | null): Date | null =>
+  epochMs === null ? null : new Date(epochMs);
 
 export function toMetadata(row: SecretEntity): SecretMetadata {
   return {
@@ -22,7 +24,7 @@ export function toMetadata(row: SecretEntity): SecretMetadata {
     currentVersion: row.currentVersion,
     createdAt: new Date(row.createdAt),
     updatedAt: new Date(row.updatedAt),
-    expiresAt: date(row.expiresAt),
+    expiresAt: dateOf(row.expiresAt),
     keyId: row.currentKeyId,
     tags: JSON.parse(row.tags) as Record<string, string>,
     rotationPolicy: row.rotationPolicy,
@@ -43,7 +45,7 @@ export function toVersionMetadata(
           ? 'previous'
           : 'inactive',
     createdAt: new Date(row.createdAt),
-    expiresAt: date(row.expiresAt),
+    expiresAt: dateOf(row.expiresAt),
     keyId: row.keyId,
   };
 }

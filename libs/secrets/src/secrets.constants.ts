@@ -11,6 +11,7 @@ export const SECRETS_MIGRATIONS = [CreateSecrets1764374400000, AddSecretLifecycl
 
 /** Injection token of the resolved (defaults merged) options. */
 export const SECRETS_RESOLVED_OPTIONS = Symbol('nest-kms:secrets-resolved-options');
+/** One day of the options' clock, in milliseconds: what the `*Days` options count. */
 export const DAY_MS = 86_400_000;
 
 /**

@@ -1,6 +1,6 @@
+import { DAY_MS } from '../secrets.constants.js';
 import { rotationDueAt } from './rotation-schedule.js';
 
-const DAY_MS = 86_400_000;
 const T0 = Date.UTC(2026, 0, 1);
 
 describe('rotationDueAt', () => {
