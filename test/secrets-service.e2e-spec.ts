@@ -19,8 +19,9 @@ import type { DataSource } from 'typeorm';
 import { caught } from './support/caught.js';
 import { CapturedLogger } from './support/captured-logger.js';
 import { DAY_MS, START } from './support/clock.js';
-import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
+import { ENGINES, type TestDatabase } from './support/databases.js';
 import { newMasterKey } from './support/kms-fixture.js';
+import { createMigratedTestDatabase } from './support/migrated-databases.js';
 import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
 import { SqlRecorder } from './support/sql-recorder.js';
 
@@ -77,7 +78,7 @@ describe.each(ENGINES)('SecretsService on %s', (engine) => {
 
   beforeEach(async () => {
     now = START;
-    db = await createTestDatabase(engine);
+    db = await createMigratedTestDatabase(engine);
   });
 
   afterEach(async () => {
