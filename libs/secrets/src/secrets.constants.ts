@@ -1,3 +1,4 @@
+import type { MigrationInterface } from 'typeorm';
 import { SecretAuditEntity } from './entities/secret-audit.entity.js';
 import { SecretVersionEntity } from './entities/secret-version.entity.js';
 import { SecretEntity } from './entities/secret.entity.js';
@@ -5,9 +6,16 @@ import { CreateSecrets1764374400000 } from './migrations/1764374400000-create-se
 import { AddSecretLifecycle1765584000000 } from './migrations/1765584000000-add-secret-lifecycle.js';
 
 /** Entities to add to an application DataSource that KmsModule uses (`dataSource` option). */
-export const SECRETS_ENTITIES = [SecretEntity, SecretVersionEntity, SecretAuditEntity];
-/** Migrations of the secrets tables; run them after KMS_MIGRATIONS. */
-export const SECRETS_MIGRATIONS = [CreateSecrets1764374400000, AddSecretLifecycle1765584000000];
+export const SECRETS_ENTITIES: [
+  typeof SecretEntity,
+  typeof SecretVersionEntity,
+  typeof SecretAuditEntity,
+] = [SecretEntity, SecretVersionEntity, SecretAuditEntity];
+/** Migrations of the secrets tables; run them after KMS_MIGRATIONS (typed as KMS_MIGRATIONS is). */
+export const SECRETS_MIGRATIONS: (new () => MigrationInterface)[] = [
+  CreateSecrets1764374400000,
+  AddSecretLifecycle1765584000000,
+];
 
 /** Injection token of the resolved (defaults merged) options. */
 export const SECRETS_RESOLVED_OPTIONS = Symbol('nest-kms:secrets-resolved-options');

@@ -1,3 +1,4 @@
+import type { MigrationInterface } from 'typeorm';
 import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
 import { KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
 import { CreateKmsKeyring1764288000000 } from '../migrations/1764288000000-create-kms-keyring.js';
@@ -5,9 +6,15 @@ import { AddDataKeyUsage1764806400000 } from '../migrations/1764806400000-add-da
 import { AddLegacyRefusedPurposes1765152000000 } from '../migrations/1765152000000-add-legacy-refused-purposes.js';
 
 /** Entities to add to an application's DataSource when KmsModule uses it (`dataSource` option). */
-export const KMS_ENTITIES = [KmsKeyringEntity, KmsDataKeyEntity];
-/** Migrations creating the KMS tables, in order; run them with the application's own migrations. */
-export const KMS_MIGRATIONS = [
+export const KMS_ENTITIES: [typeof KmsKeyringEntity, typeof KmsDataKeyEntity] = [
+  KmsKeyringEntity,
+  KmsDataKeyEntity,
+];
+/**
+ * Migrations creating the KMS tables, in order; run them with the application's own migrations.
+ * Typed as migration classes, not by name, so a release adding one does not change the API.
+ */
+export const KMS_MIGRATIONS: (new () => MigrationInterface)[] = [
   CreateKmsKeyring1764288000000,
   AddDataKeyUsage1764806400000,
   AddLegacyRefusedPurposes1765152000000,
