@@ -236,6 +236,12 @@ function describeApplication(root: () => string, flavors: AppFlavor[], compiledW
       120_000,
     );
 
+    it("the installed CLI's --help needs neither a key nor a database", async () => {
+      const help = await cli(root(), {}, ['--help']);
+      expect(help.exitCode, help.stderr).toBe(0);
+      expect(help.stdout).toContain('usage: nest-kms <command> [options]');
+    });
+
     it("the installed CLI's status reads the same keyring", async () => {
       const status = await nestKms(['status', '--json']);
       expect(status.exitCode, status.stderr).toBe(0);

@@ -43,9 +43,8 @@ export interface PackageManifest {
   readonly [field: string]: unknown;
 }
 
-/** Builds every package (tsc -b, incremental) and packs each into `destination`. */
+/** Packs every package into `destination`; packing builds each first (its prepack, tsc -b). */
 export async function buildAndPack(destination: string): Promise<PackedPackage[]> {
-  await run('npm', ['run', '--silent', 'build:packages'], { cwd: PROJECT_ROOT });
   const workspaces = PUBLISHED_PACKAGES.flatMap((name) => ['--workspace', name]);
   const { stdout } = await run(
     'npm',
