@@ -12,7 +12,8 @@ import {
   runCli,
   startKeyringIn,
 } from './support/cli-runner.js';
-import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
+import { ENGINES, type TestDatabase } from './support/databases.js';
+import { createMigratedTestDatabase } from './support/migrated-databases.js';
 
 /*
  * The operator CLI's key commands (keygen, status, keys rotate / rotate-master / rewrap), run as
@@ -79,7 +80,7 @@ describe.each(ENGINES)('nest-kms keys on %s', CLI_SUITE_OPTIONS, (engine) => {
   let cli: ReturnType<typeof cliOn>;
 
   beforeEach(async () => {
-    db = await createTestDatabase(engine);
+    db = await createMigratedTestDatabase(engine);
     masterKey = newMasterKey();
     // The CLI operates on an application's keyring; it never starts one for key commands.
     await startKeyringIn(db, masterKey);

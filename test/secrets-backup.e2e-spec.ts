@@ -11,7 +11,8 @@ import {
 } from '@nest-kms/secrets';
 import type { DataSource } from 'typeorm';
 import { caught } from './support/caught.js';
-import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
+import { ENGINES, type TestDatabase } from './support/databases.js';
+import { createMigratedTestDatabase } from './support/migrated-databases.js';
 import { newMasterKey } from './support/kms-fixture.js';
 import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
 
@@ -277,7 +278,7 @@ describe.each(ENGINES)('secrets backup and restore on %s', (engine) => {
   const databases: TestDatabase[] = [];
   const apps: SecretsApp[] = [];
   const newDatabase = async (): Promise<TestDatabase> => {
-    const db = await createTestDatabase(engine);
+    const db = await createMigratedTestDatabase(engine);
     databases.push(db);
     return db;
   };
