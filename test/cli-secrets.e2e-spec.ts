@@ -10,8 +10,7 @@ import {
   describeLeakScan,
   SecretValues,
 } from './support/cli-runner.js';
-import { ENGINES, type TestDatabase } from './support/databases.js';
-import { createMigratedTestDatabase } from './support/migrated-databases.js';
+import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 
 /*
  * `nest-kms secrets ...` as an operator runs it, on SQLite and Postgres: values go in through
@@ -34,7 +33,7 @@ describe.each(ENGINES)('nest-kms secrets on %s', CLI_SUITE_OPTIONS, (engine) => 
   let dir: string;
 
   beforeEach(async () => {
-    db = await createMigratedTestDatabase(engine);
+    db = await createTestDatabase(engine);
     const masterKey = randomBytes(32).toString('base64');
     secretValues.add(masterKey);
     cli = cliOn(db, masterKey);
