@@ -13,8 +13,8 @@ import {
  * Test databases that already hold the KMS and secrets tables, but no keyring: for suites whose
  * tests each want an empty keyring and are not about the first start's migrations. On Postgres
  * each is a clone of one template per spec file, migrated once, which spares every test the
- * migrations (most of a new database's cost in Postgres CPU); SQLite migrates a new file cheaply
- * at the application's first start, so there it is a plain new database.
+ * migrations an application runs at its first start (a part of a new database's Postgres CPU);
+ * SQLite migrates a new file cheaply at that start, so there it is a plain new database.
  */
 
 /** The spec file's template (vitest loads this module once per file). */
