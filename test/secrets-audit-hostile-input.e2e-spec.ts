@@ -27,7 +27,9 @@ const HOSTILE_NAMES: readonly [sent: string, stored: string][] = [
   ['\0'.repeat(200), `${'\\u0000'.repeat(19)}… (200 chars)`],
 ];
 
-async function auditRows(db: TestDatabase): Promise<Omit<SecretAuditEntity, 'id' | 'at'>[]> {
+async function auditRows(
+  db: TestDatabase,
+): Promise<Omit<SecretAuditEntity, 'id' | 'recordId' | 'at'>[]> {
   const tables = await new DataSource({
     ...db.connection,
     entities: [...KMS_ENTITIES, ...SECRETS_ENTITIES],

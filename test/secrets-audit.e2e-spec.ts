@@ -22,6 +22,7 @@ import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
 
 /** Buffered records are written only when the app closes (which flushes them). */
 const FLUSH_AT_CLOSE = { flushIntervalMs: 3_600_000 };
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** Every value this suite stores or tries to store: no log line may contain one. */
 const values = new Set<string>();
@@ -33,9 +34,9 @@ function secretValue(label: string): string {
   return value;
 }
 
-type AuditRow = Omit<SecretAuditEntity, 'id'>;
+type AuditRow = Omit<SecretAuditEntity, 'id' | 'recordId'>;
 
-/** The audit rows as a reader of the table sees them, without the generated id. */
+/** The audit rows as a reader of the table sees them, without the generated ids. */
 const pick = ({ at, action, secretName, version, actor, outcome, errorCode }: AuditRow) => ({
   at,
   action,
@@ -236,6 +237,25 @@ describe.each(ENGINES)('secrets audit trail on %s', (engine) => {
     expect(rows).toEqual([
       expect.objectContaining({ action: 'write', secretName: 'API_KEY', actor: 'alice' }),
     ]);
+  });
+
+  it('gives every record an id of its own, on each path that writes one', async () => {
+    const app = await start({ audit: { ...FLUSH_AT_CLOSE, maxBufferedRecords: 1 } });
+    await app.secrets.setSecret('API_KEY', secretValue('ids'), { actor: 'in-transaction' });
+    await app.secrets.getSecret('API_KEY', { actor: 'buffered' });
+    // The buffer is full: this read writes its own record, at once.
+    await app.secrets.getSecret('API_KEY', { actor: 'waited' });
+    await app.close();
+    apps.splice(apps.indexOf(app), 1);
+
+    const tables = await openSecretsTables(db);
+    const rows = (await tables.query(
+      'SELECT actor, record_id FROM kms_secret_audit ORDER BY id',
+    )) as { actor: string; record_id: string }[];
+    await tables.destroy();
+    expect(rows.map((row) => row.actor)).toEqual(['in-transaction', 'waited', 'buffered']);
+    for (const row of rows) expect(row.record_id).toMatch(UUID);
+    expect(new Set(rows.map((row) => row.record_id)).size).toBe(rows.length);
   });
 
   it('writes buffered read records when the flush interval passes', async () => {

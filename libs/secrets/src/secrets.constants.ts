@@ -4,6 +4,7 @@ import { SecretVersionEntity } from './entities/secret-version.entity.js';
 import { SecretEntity } from './entities/secret.entity.js';
 import { CreateSecrets1764374400000 } from './migrations/1764374400000-create-secrets.js';
 import { AddSecretLifecycle1765584000000 } from './migrations/1765584000000-add-secret-lifecycle.js';
+import { AddAuditRecordId1767744000000 } from './migrations/1767744000000-add-audit-record-id.js';
 
 /** Entities to add to an application DataSource that KmsModule uses (`dataSource` option). */
 export const SECRETS_ENTITIES: [
@@ -15,6 +16,7 @@ export const SECRETS_ENTITIES: [
 export const SECRETS_MIGRATIONS: (new () => MigrationInterface)[] = [
   CreateSecrets1764374400000,
   AddSecretLifecycle1765584000000,
+  AddAuditRecordId1767744000000,
 ];
 
 /** Injection token of the resolved (defaults merged) options. */

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { NestKmsError } from '@nest-kms/kms';
 import { type KmsStorage } from '@nest-kms/kms/extension';
@@ -114,8 +115,10 @@ export class SecretsAudit {
     return this.buffer.close();
   }
 
+  /** The record, with the id that makes every later write of it a no-op. */
   private row(entry: AuditEntry): SecretAuditEntity {
     return {
+      recordId: randomUUID(),
       at: this.now(),
       action: entry.action,
       secretName: typeof entry.secretName === 'string' ? auditText(entry.secretName) : null,

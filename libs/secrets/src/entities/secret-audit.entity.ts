@@ -8,9 +8,17 @@ export type AuditOutcome = 'success' | 'failure';
 /** One audit record per secrets operation. Never holds a value. */
 @Entity({ name: 'kms_secret_audit' })
 @Index('IDX_kms_secret_audit_name_at', ['secretName', 'at'])
+@Index('UQ_kms_secret_audit_record_id', ['recordId'], { unique: true })
 export class SecretAuditEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id: number;
+
+  /**
+   * A UUID given to the record when it is made, so that writing it again (a retry of a write
+   * that committed after all) adds nothing. Null on records written before 0.2.0 had it.
+   */
+  @Column({ name: 'record_id', type: 'varchar', length: 36, nullable: true })
+  recordId: string | null;
 
   @Column({ type: 'bigint', transformer: epochMillis })
   at: number;
