@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { KmsMetrics } from '@nest-kms/kms';
+import { DatabaseUnavailableError, KmsMetrics } from '@nest-kms/kms';
 import { KmsStorage } from '@nest-kms/kms/extension';
 import { AuditWriteFailedError, type SecretsModuleOptions } from '@nest-kms/secrets';
 import { CapturedLogger, loggedEvents } from './support/captured-logger.js';
@@ -98,7 +98,7 @@ describe.each(ENGINES)('audit records through a database outage on %s', (engine)
     expect(await metric('secret_audit_buffered_records')).toBe(0);
   });
 
-  it('keeps the records when traffic is silently dropped, and writes them once it flows again', async () => {
+  it('keeps the records when traffic is silently dropped, and writes each once when it flows again', async () => {
     const { secrets } = await startFlushed(FAST_RETRIES);
     const since = CapturedLogger.everything.length;
     outage.silence();
@@ -107,11 +107,47 @@ describe.each(ENGINES)('audit records through a database outage on %s', (engine)
     }
     await eventually(() => {
       expect(loggedEvents('secret_audit_flush_failed', since).length).toBeGreaterThanOrEqual(2);
+      // Postgres: a flush's INSERT went out on an open connection and the network holds it. Its
+      // flush gives up on it and keeps the records, but once delivered it commits all the same.
+      expect(outage.holds('INSERT INTO kms_secret_audit')).toBe(engine === 'postgres');
     });
     outage.restore();
-    await eventually(async () =>
-      expect(await readers()).toEqual(['before', 'quiet-1', 'quiet-2', 'quiet-3']),
+    // Both writes of the records are done: the late INSERT, answered, and the retry that recovered.
+    await outage.delivered();
+    await eventually(() =>
+      expect(loggedEvents('secret_audit_flush_recovered', since)).toHaveLength(1),
     );
+    expect(await readers()).toEqual(['before', 'quiet-1', 'quiet-2', 'quiet-3']);
+    expect(await metric('secret_audit_records_lost_total')).toBe(0);
+  });
+
+  it('writes each record once when a flush committed but its answer was lost', async () => {
+    const { secrets } = await startFlushed(FAST_RETRIES);
+    const since = CapturedLogger.everything.length;
+    const dataSource = await app!.app.get(KmsStorage).dataSource();
+    const send = dataSource.query.bind(dataSource);
+    let inserts = 0;
+    // The first audit INSERT commits, then fails as a query timeout does: the buffer retries it.
+    const spy = vi
+      .spyOn(dataSource, 'query')
+      .mockImplementation(async (...args: Parameters<typeof send>) => {
+        const result: unknown = await send(...args);
+        if (args[0].startsWith('INSERT INTO kms_secret_audit') && inserts++ === 0) {
+          throw new DatabaseUnavailableError('query timeout');
+        }
+        return result;
+      });
+    for (const actor of ['late-1', 'late-2']) {
+      now += 1_000;
+      expect(await secrets.getSecret('API_KEY', { actor })).toBe(value);
+    }
+    await eventually(() =>
+      expect(loggedEvents('secret_audit_flush_recovered', since)).toHaveLength(1),
+    );
+    spy.mockRestore();
+    expect(inserts).toBe(2);
+    expect(loggedEvents('secret_audit_flush_failed', since)).toHaveLength(1);
+    expect(await readers()).toEqual(['before', 'late-1', 'late-2']);
     expect(await metric('secret_audit_records_lost_total')).toBe(0);
   });
 

@@ -13,6 +13,10 @@ export interface DatabaseOutage {
   silence(): void;
   /** The database answers again. */
   restore(): void;
+  /** Postgres: whether traffic held by silence() carries `text` (a statement the server gets late). SQLite: false, nothing is held. */
+  holds(text: string): boolean;
+  /** Postgres: settles once the server has answered what restore() delivered late. SQLite: at once. */
+  delivered(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -26,6 +30,8 @@ export async function databaseOutage(db: TestDatabase): Promise<DatabaseOutage> 
       refuse: () => proxy.refuse(),
       silence: () => proxy.silence(),
       restore: () => proxy.restore(),
+      holds: (text) => proxy.holds(text),
+      delivered: () => proxy.delivered(),
       close: () => proxy.close(),
     };
   }
@@ -43,6 +49,8 @@ export async function databaseOutage(db: TestDatabase): Promise<DatabaseOutage> 
     refuse: lock,
     silence: lock,
     restore: unlock,
+    holds: () => false,
+    delivered: async () => undefined,
     close: async () => {
       unlock();
       locker?.close();

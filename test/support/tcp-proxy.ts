@@ -11,8 +11,11 @@ type Mode = 'forward' | 'refuse' | 'silent';
 /** One client connection and, once forwarding, its upstream connection. */
 class Link {
   upstream: Socket | undefined;
+  /** Settles once the server has answered the held bytes the last release() delivered to it. */
+  answer: Promise<void> = Promise.resolve();
   /** Bytes held while silent, per direction: delivered late once traffic flows again. */
   private readonly held: { up: Buffer[]; down: Buffer[] } = { up: [], down: [] };
+  private answered: (() => void) | undefined;
 
   constructor(
     readonly client: Socket,
@@ -32,8 +35,16 @@ class Link {
     this.release();
   }
 
+  /** True when bytes held on their way to the server contain `text`. */
+  holds(text: string): boolean {
+    return Buffer.concat(this.held.up).includes(text);
+  }
+
   /** Delivers what was held, as TCP retransmission does once a network heals. */
   release(): void {
+    if (this.upstream && this.held.up.length > 0) {
+      this.answer = new Promise((resolve) => (this.answered = resolve));
+    }
     for (const chunk of this.held.up.splice(0)) this.upstream?.write(chunk);
     for (const chunk of this.held.down.splice(0)) this.client.write(chunk);
   }
@@ -45,11 +56,16 @@ class Link {
 
   private send(direction: 'up' | 'down', chunk: Buffer): void {
     const target = direction === 'up' ? this.upstream : this.client;
-    if (this.proxy.mode === 'silent' || !target) this.held[direction].push(chunk);
-    else target.write(chunk);
+    if (this.proxy.mode === 'silent' || !target) {
+      this.held[direction].push(chunk);
+      return;
+    }
+    target.write(chunk);
+    if (direction === 'down') this.answered?.();
   }
 
   private close(): void {
+    this.answered?.();
     this.client.destroy();
     this.upstream?.destroy();
     this.proxy.forget(this);
@@ -98,6 +114,20 @@ export class TcpProxy {
       if (link.upstream) link.release();
       else link.connect(this.target.host, this.target.port);
     }
+  }
+
+  /** True when traffic held while silent, on its way to the server, contains `text`. */
+  holds(text: string): boolean {
+    return [...this.links].some((link) => link.holds(text));
+  }
+
+  /**
+   * Settles once the server has answered, on each connection, what the last restore() delivered
+   * late (or the connection closed). Postgres answers a statement's messages only at the Sync
+   * that ends them, so an answer means the statement has run and committed.
+   */
+  async delivered(): Promise<void> {
+    await Promise.all([...this.links].map((link) => link.answer));
   }
 
   async close(): Promise<void> {
