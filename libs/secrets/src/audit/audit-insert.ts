@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { KmsStorage } from '@nest-kms/kms/extension';
 import { QueryFailedError } from 'typeorm';
 import type { SecretAuditEntity } from '../entities/secret-audit.entity.js';
@@ -35,6 +36,15 @@ export function isRecordRefusal(error: unknown): boolean {
 }
 
 /**
+ * The record with its id, given on its first write rather than when the record is made, so a
+ * buffered read spends nothing on it; every later write of the same row reuses it.
+ */
+export function withRecordId(row: SecretAuditEntity): SecretAuditEntity {
+  row.recordId ??= randomUUID();
+  return row;
+}
+
+/**
  * One multi-row INSERT of at most AUDIT_INSERT_MAX_ROWS rows, idempotent: a record whose
  * `recordId` is in the table already is skipped, so writing a batch again adds nothing. A
  * conflict on `recordId` is never an error (nor a refusal). TypeORM's insert builder spent
@@ -50,7 +60,7 @@ export function insertAuditRows(
     const tuples = rows.map((row) => {
       const first =
         parameters.push(
-          row.recordId,
+          withRecordId(row).recordId,
           row.at,
           row.action,
           row.secretName,

@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { NestKmsError } from '@nest-kms/kms';
 import { type KmsStorage } from '@nest-kms/kms/extension';
@@ -12,7 +11,7 @@ import { AuditWriteFailedError } from '../errors/audit-write-failed.error.js';
 import { SECRETS_EVENTS } from '../secrets.messages.js';
 import type { ResolvedSecretsOptions } from '../secrets.options.js';
 import type { AuditBuffer } from './audit-buffer.js';
-import { insertAuditRows } from './audit-insert.js';
+import { insertAuditRows, withRecordId } from './audit-insert.js';
 import { auditText } from './audit-text.js';
 
 export interface AuditEntry {
@@ -47,7 +46,7 @@ export class SecretsAudit {
   /** Inside a write's transaction: the write and its record commit together. */
   async recordIn(manager: EntityManager, entry: AuditEntry): Promise<void> {
     try {
-      await manager.insert(SecretAuditEntity, this.row(entry));
+      await manager.insert(SecretAuditEntity, withRecordId(this.row(entry)));
     } catch (error) {
       // Throwing rolls the write back: a write never commits without its record.
       throw this.storage.unavailable(error) ?? this.refused(entry, 'failClosed');
@@ -115,10 +114,10 @@ export class SecretsAudit {
     return this.buffer.close();
   }
 
-  /** The record, with the id that makes every later write of it a no-op. */
+  /** The record; its id comes with its first write (withRecordId). */
   private row(entry: AuditEntry): SecretAuditEntity {
     return {
-      recordId: randomUUID(),
+      recordId: null,
       at: this.now(),
       action: entry.action,
       secretName: typeof entry.secretName === 'string' ? auditText(entry.secretName) : null,

@@ -14,7 +14,7 @@ export class SecretAuditEntity {
   id: number;
 
   /**
-   * A UUID given to the record when it is made, so that writing it again (a retry of a write
+   * A UUID given to the record on its first write, so that writing it again (a retry of a write
    * that committed after all) adds nothing. Null on records written before 0.2.0 had it.
    */
   @Column({ name: 'record_id', type: 'varchar', length: 36, nullable: true })
