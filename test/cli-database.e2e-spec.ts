@@ -7,7 +7,6 @@ import pg from 'pg';
 import { COMMANDS } from '../apps/cli/src/cli-commands.js';
 import {
   CLI_SUITE_OPTIONS,
-  cliDatabaseEnv,
   errorLineOf,
   jsonOf,
   describeLeakScan,
@@ -15,7 +14,12 @@ import {
   SecretValues,
   type CliRun,
 } from './support/cli-runner.js';
-import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
+import {
+  ENGINES,
+  createTestDatabase,
+  databaseEnv,
+  type TestDatabase,
+} from './support/databases.js';
 import { startDemoApp } from './support/demo-app.js';
 import { DemoTranscript } from './support/demo-transcript.js';
 
@@ -137,7 +141,7 @@ describe.each(ENGINES)('a database without a keyring on %s', CLI_SUITE_OPTIONS, 
       connection.close();
     }
     const before = await tables();
-    const env = { ...cliDatabaseEnv(db), KMS_MASTER_KEY: masterKey };
+    const env = { ...databaseEnv(db), KMS_MASTER_KEY: masterKey };
 
     const status = await runCli(['status'], { env });
     expectRefused(status, engine === 'sqlite' ? String(db.connection.database) : 'postgres');

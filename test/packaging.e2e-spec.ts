@@ -4,7 +4,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createTestDatabase, ENGINES, type TestDatabase } from './support/databases.js';
+import {
+  createTestDatabase,
+  databaseEnv,
+  ENGINES,
+  type TestDatabase,
+} from './support/databases.js';
 import {
   DOCUMENTED_EXAMPLES_AT_LEAST,
   documentedExamples,
@@ -256,13 +261,6 @@ function describeApplication(root: () => string, flavors: AppFlavor[], compiledW
       expect(status.stdout).not.toContain(paymentApiKey);
     }, 120_000);
   });
-}
-
-function databaseEnv(database: TestDatabase): Record<string, string> {
-  const { connection } = database;
-  return connection.type === 'postgres'
-    ? { DATABASE_URL: String(connection.url) }
-    : { SQLITE_PATH: String(connection.database) };
 }
 
 /** The `nest-kms` bin the scratch app in `root` installed, as its operator runs it. */

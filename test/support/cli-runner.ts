@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { runCli as runCliEntry } from '../../apps/cli/src/cli.js';
 import { PROJECT_ROOT, bundleChildEntry } from './child-process.js';
-import type { TestDatabase } from './databases.js';
+import { databaseEnv, type TestDatabase } from './databases.js';
 import { startSecretsApp } from './secrets-fixture.js';
 
 /*
@@ -170,13 +170,6 @@ async function inProcessRun(
   }
 }
 
-/** How the CLI finds a test database: DATABASE_URL for Postgres, SQLITE_PATH for SQLite. */
-export function cliDatabaseEnv(db: TestDatabase): Record<string, string> {
-  const connection = db.connection;
-  if (connection.type === 'postgres') return { DATABASE_URL: String(connection.url) };
-  return { SQLITE_PATH: String(connection.database) };
-}
-
 /** The keyring (and secrets tables) an application leaves in `db` on its first start. */
 export async function startKeyringIn(db: TestDatabase, masterKey: string): Promise<void> {
   const app = await startSecretsApp(db, { masterKey });
@@ -191,7 +184,7 @@ export function cliOn(
   return (args, options = {}) =>
     runCli(args, {
       ...options,
-      env: { ...cliDatabaseEnv(db), KMS_MASTER_KEY: masterKey, ...options.env },
+      env: { ...databaseEnv(db), KMS_MASTER_KEY: masterKey, ...options.env },
     });
 }
 

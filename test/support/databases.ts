@@ -87,3 +87,13 @@ async function newPostgresDatabase(createOptions: string): Promise<TestDatabase>
     drop: async () => dropInBackground(name),
   };
 }
+
+/**
+ * How a process (the demo, the CLI, an installed app) is pointed at a test database:
+ * DATABASE_URL for Postgres, SQLITE_PATH for SQLite.
+ */
+export function databaseEnv(db: TestDatabase): Record<string, string> {
+  const connection = db.connection;
+  if (connection.type === 'postgres') return { DATABASE_URL: String(connection.url) };
+  return { SQLITE_PATH: String(connection.database) };
+}

@@ -9,7 +9,7 @@ import type { DataSource } from 'typeorm';
 import { createDemoApp } from '../../apps/demo/src/demo-app.js';
 import type { DemoEnvironment } from '../../apps/demo/src/demo-environment.js';
 import { CapturedLogger } from './captured-logger.js';
-import { createTestDatabase, type Engine, type TestDatabase } from './databases.js';
+import { createTestDatabase, databaseEnv, type Engine, type TestDatabase } from './databases.js';
 import type { DemoTranscript } from './demo-transcript.js';
 import { newMasterKey } from './kms-fixture.js';
 
@@ -49,16 +49,11 @@ export function demoEnvironment(
   transcript: DemoTranscript,
   overrides: DemoEnvironment = {},
 ): DemoEnvironment {
-  const connection = db.connection as { url?: string; database?: string };
-  const database =
-    db.engine === 'postgres'
-      ? { DATABASE_URL: connection.url }
-      : { SQLITE_PATH: connection.database };
   return {
     NODE_ENV: 'test',
     KMS_MASTER_KEY: newMasterKey(),
     ADMIN_TOKEN: transcript.value('admin-token'),
-    ...database,
+    ...databaseEnv(db),
     DATA_DIR: mkdtempSync(join(tmpdir(), 'nest-kms-demo-')),
     ...overrides,
   };
