@@ -16,7 +16,7 @@ import {
   exampleFileName,
 } from './support/documented-examples.js';
 import {
-  buildAndPack,
+  packPackages,
   compileScratchApp,
   installScratchApp,
   PUBLISHED_PACKAGES,
@@ -50,7 +50,7 @@ let packed: PackedPackage[];
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'nest-kms-scratch-app-'));
-  packed = await buildAndPack(scratch);
+  packed = await packPackages(scratch);
   await Promise.all([
     installScratchApp(join(scratch, 'nest-12'), packed, {
       flavors: ['module', 'commonjs'],

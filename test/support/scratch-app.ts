@@ -22,12 +22,8 @@ export const PUBLISHED_PACKAGES = [
 
 export interface PackedPackage {
   readonly name: string;
-  readonly version: string;
   /** Absolute path of the .tgz. */
   readonly tarball: string;
-  /** Bytes of the .tgz, and of its files unpacked. */
-  readonly size: number;
-  readonly unpackedSize: number;
   /** Paths inside the package (`package.json`, `dist/index.js`, ...). */
   readonly files: readonly string[];
   /** The workspace folder it was packed from. */
@@ -39,12 +35,11 @@ export interface PackageManifest {
   readonly name: string;
   readonly version: string;
   readonly peerDependencies?: Record<string, string>;
-  readonly peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   readonly [field: string]: unknown;
 }
 
 /** Packs every package into `destination`; packing builds each first (its prepack, tsc -b). */
-export async function buildAndPack(destination: string): Promise<PackedPackage[]> {
+export async function packPackages(destination: string): Promise<PackedPackage[]> {
   const workspaces = PUBLISHED_PACKAGES.flatMap((name) => ['--workspace', name]);
   const { stdout } = await run(
     'npm',
@@ -53,10 +48,7 @@ export async function buildAndPack(destination: string): Promise<PackedPackage[]
   );
   const packs = JSON.parse(stdout) as {
     name: string;
-    version: string;
     filename: string;
-    size: number;
-    unpackedSize: number;
     files: { path: string }[];
   }[];
   const folders = workspaceFolders();
@@ -64,10 +56,7 @@ export async function buildAndPack(destination: string): Promise<PackedPackage[]
     const folder = folders.get(pack.name)!;
     return {
       name: pack.name,
-      version: pack.version,
       tarball: join(destination, pack.filename),
-      size: pack.size,
-      unpackedSize: pack.unpackedSize,
       files: pack.files.map((file) => file.path),
       folder,
       manifest: readJson(join(folder, 'package.json')) as PackageManifest,
