@@ -35,7 +35,10 @@ export {
   toCompactEnvelope,
   validateEnvelope,
 } from './envelope/envelope-conversion.js';
-export type { MasterKeyProvider } from './master-key/master-key-provider.interface.js';
+export type {
+  MasterKeyCallOptions,
+  MasterKeyProvider,
+} from './master-key/master-key-provider.interface.js';
 export type { ExportedDataKey, ExportedKeyring } from './keyring/exported-keyring.js';
 export { LocalMasterKeyProvider } from './master-key/local-master-key.provider.js';
 export { KMS_ENTITIES, KMS_MIGRATIONS } from './storage/kms-schema.js';
@@ -62,6 +65,8 @@ export { KmsNotInitializedError } from './errors/kms-not-initialized.error.js';
 export { MalformedEnvelopeError } from './errors/malformed-envelope.error.js';
 export { MasterKeyMismatchError } from './errors/master-key-mismatch.error.js';
 export { MasterKeyMissingError } from './errors/master-key-missing.error.js';
+export { MasterKeyProviderError } from './errors/master-key-provider.error.js';
+export { MasterKeyUnavailableError } from './errors/master-key-unavailable.error.js';
 export { UnsupportedCryptoParametersError } from './errors/unsupported-crypto-parameters.error.js';
 export {
   EncryptedColumn,
