@@ -13,6 +13,7 @@ export { withDatabaseTimeouts } from './storage/database-timeouts.js';
 export type {
   KmsConnectionOptions,
   KmsDatabaseOptions,
+  KmsMasterKeyCallOptions,
   KmsModuleOptions,
   KmsOptionsFactory,
   KmsReencryptionOptions,
@@ -39,6 +40,11 @@ export type {
   MasterKeyCallOptions,
   MasterKeyProvider,
 } from './master-key/master-key-provider.interface.js';
+export {
+  MASTER_KEY_PROVIDER_PACKAGES,
+  type MasterKeyEnvironment,
+} from './master-key/provider-packages.js';
+export { KMS_MASTER_KEY_PROBE_JOB } from './core/master-key-guard.js';
 export type { ExportedDataKey, ExportedKeyring } from './keyring/exported-keyring.js';
 export { LocalMasterKeyProvider } from './master-key/local-master-key.provider.js';
 export { KMS_ENTITIES, KMS_MIGRATIONS } from './storage/kms-schema.js';

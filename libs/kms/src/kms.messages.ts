@@ -26,4 +26,7 @@ export const KMS_EVENTS = {
   reencryptionFailed: 'reencryption_failed',
   legacyEnvelopesRefused: 'legacy_envelopes_refused',
   legacyEnvelopesAccepted: 'legacy_envelopes_accepted',
+  masterKeyCallFailed: 'master_key_call_failed',
+  masterKeyRecovered: 'master_key_recovered',
+  masterKeyWaiting: 'master_key_waiting',
 } as const;

@@ -5,6 +5,10 @@ import type {
   LegacyEnvelopesMode,
 } from './interfaces/kms-module-options.interface.js';
 import type { MasterKeyProvider } from './master-key/master-key-provider.interface.js';
+import {
+  DEFAULT_MASTER_KEY_CALL_POLICY,
+  type MasterKeyCallPolicy,
+} from './master-key/guarded-master-key.js';
 import { createPrivateSqliteFile } from './storage/private-sqlite-file.js';
 import { DEFAULT_DATABASE_TIMEOUTS, type DatabaseTimeouts } from './storage/database-timeouts.js';
 
@@ -16,6 +20,9 @@ export type KmsStorageOptions =
 export interface ResolvedKmsOptions {
   masterKey: string | Buffer | MasterKeyProvider | undefined;
   environmentKey: string | undefined;
+  /** KMS_MASTER_KEY_PROVIDER and KMS_MASTER_KEY_PREVIOUS_PROVIDER: providers configured from `env`. */
+  masterKeyProviderName: string | undefined;
+  previousMasterKeyProviderName: string | undefined;
   developmentMasterKeyFile: string | undefined;
   production: boolean;
   storage: KmsStorageOptions;
@@ -29,6 +36,11 @@ export interface ResolvedKmsOptions {
   reencryptionBatchSize: number;
   legacyEnvelopes: LegacyEnvelopesMode;
   databaseTimeouts: DatabaseTimeouts;
+  masterKeyCalls: MasterKeyCallPolicy;
+  masterKeyStartupWaitMs: number;
+  masterKeyProbeIntervalMs: number;
+  /** The process environment, read for a provider's settings (KMS_MASTER_KEY_PROVIDER). */
+  env: Readonly<Record<string, string | undefined>>;
   clock: () => number;
 }
 
@@ -45,9 +57,12 @@ export function resolveKmsOptions(
   env: NodeJS.ProcessEnv,
 ): ResolvedKmsOptions {
   const production = env.NODE_ENV === 'production';
+  const calls = options.masterKeyCalls;
   return {
     masterKey: options.masterKey,
     environmentKey: env.KMS_MASTER_KEY || undefined,
+    masterKeyProviderName: env.KMS_MASTER_KEY_PROVIDER || undefined,
+    previousMasterKeyProviderName: env.KMS_MASTER_KEY_PREVIOUS_PROVIDER || undefined,
     developmentMasterKeyFile: options.developmentMasterKeyFile,
     production,
     initializeOnStart: options.initializeOnStart ?? true,
@@ -78,6 +93,33 @@ export function resolveKmsOptions(
         options.database?.statementTimeoutMs ?? DEFAULT_DATABASE_TIMEOUTS.statementTimeoutMs,
       ),
     },
+    masterKeyCalls: {
+      timeoutMs: positiveInteger(
+        'masterKeyCalls.timeoutMs',
+        calls?.timeoutMs ?? DEFAULT_MASTER_KEY_CALL_POLICY.timeoutMs,
+      ),
+      attempts: positiveInteger(
+        'masterKeyCalls.attempts',
+        calls?.attempts ?? DEFAULT_MASTER_KEY_CALL_POLICY.attempts,
+      ),
+      backoffMs: nonNegative(
+        'masterKeyCalls.backoffMs',
+        calls?.backoffMs ?? DEFAULT_MASTER_KEY_CALL_POLICY.backoffMs,
+      ),
+      maxBackoffMs: nonNegative(
+        'masterKeyCalls.maxBackoffMs',
+        calls?.maxBackoffMs ?? DEFAULT_MASTER_KEY_CALL_POLICY.maxBackoffMs,
+      ),
+    },
+    masterKeyStartupWaitMs: nonNegative(
+      'masterKeyCalls.startupWaitMs',
+      calls?.startupWaitMs ?? 60_000,
+    ),
+    masterKeyProbeIntervalMs: nonNegative(
+      'masterKeyCalls.probeIntervalMs',
+      calls?.probeIntervalMs ?? 60_000,
+    ),
+    env,
     clock: options.clock ?? Date.now,
     // Last: it may create the SQLite file, which only options that passed every check should.
     storage: resolveStorage(options, production),

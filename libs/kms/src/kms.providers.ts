@@ -7,6 +7,7 @@ import { KeyringRewrapper } from './core/keyring-rewrapper.js';
 import { KmsBootstrap } from './core/kms-bootstrap.js';
 import { KmsKeyring } from './core/kms-keyring.js';
 import { KmsStatusReport } from './core/kms-status-report.js';
+import { MasterKeyGuard } from './core/master-key-guard.js';
 import { KmsHealthIndicator } from './health/kms-health.indicator.js';
 import type { KmsModuleOptions } from './interfaces/kms-module-options.interface.js';
 import { KeyringEnvelopes } from './keyring/keyring-envelopes.js';
@@ -34,7 +35,7 @@ import { TypeOrmKeyringStore } from './storage/typeorm-keyring.store.js';
  * `Test.createTestingModule(...).overrideProvider(X)`.
  *
  * ```
- * options ─ storage ─ notifications ─ metrics                 (configuration and I/O)
+ * options ─ storage ─ notifications ─ metrics ─ MasterKeyGuard (configuration and I/O)
  * keyring store (KMS_KEYRING_STORE) ─ KmsKeyring              (the open keyring, once started)
  * LegacyEnvelopes ─ EnvelopeActivity ─ KeyringEnvelopes       (the hot path: seal and open)
  * KeyringRewrapper ─ ReencryptionJob ─ KeyLifecycle           (rotation and re-encryption)
@@ -57,6 +58,7 @@ export const KMS_PROVIDERS: Provider[] = [
   KmsStorage,
   KmsNotifications,
   KmsMetrics,
+  MasterKeyGuard,
   {
     provide: KMS_KEYRING_STORE,
     useFactory: (storage: KmsStorage, notifications: KmsNotifications) =>

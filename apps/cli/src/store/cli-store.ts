@@ -33,11 +33,13 @@ export interface OpenStoreOptions {
 /** Starts a Nest application context with KmsModule and SecretsModule on `database`. */
 export async function openStore(options: OpenStoreOptions): Promise<CliStore> {
   const { database, env } = options;
-  if (!env.KMS_MASTER_KEY) {
+  const external = env.KMS_MASTER_KEY_PROVIDER && env.KMS_MASTER_KEY_PROVIDER !== 'local';
+  if (!env.KMS_MASTER_KEY && !external) {
     // Before anything is opened: a keyring must never be created under a key nobody kept.
     throw new CliError(
       'KMS_MASTER_KEY_MISSING',
-      'KMS_MASTER_KEY is not set. Export the master key that wrapped this keyring; for a new ' +
+      'KMS_MASTER_KEY is not set. Export the master key that wrapped this keyring (or name its ' +
+        'provider in KMS_MASTER_KEY_PROVIDER with that provider\'s settings); for a new ' +
         'installation generate one with "nest-kms keygen" and keep it in your secret store first',
       EXIT.masterKey,
     );

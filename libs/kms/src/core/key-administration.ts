@@ -17,7 +17,9 @@ import type { ResolvedKmsOptions } from '../kms.options.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 import { KeyLifecycle } from '../rotation/key-lifecycle.js';
 import { KmsKeyring } from './kms-keyring.js';
-import { resolveMasterKeyProvider } from './master-key-sources.js';
+import { unguarded } from '../master-key/guarded-master-key.js';
+import { MasterKeyGuard } from './master-key-guard.js';
+import { releaseProvider, resolveMasterKeyProvider } from './master-key-sources.js';
 
 /**
  * What an operator does to the keys (KmsService's key administration): list, destroy, export
@@ -32,6 +34,7 @@ export class KeyAdministration {
     private readonly keyring: KmsKeyring,
     private readonly lifecycle: KeyLifecycle,
     private readonly columns: EncryptedColumnsAttachment,
+    private readonly guard: MasterKeyGuard,
   ) {}
 
   async countEnvelopesUsing(keyId: string): Promise<number> {
@@ -58,17 +61,22 @@ export class KeyAdministration {
     masterKey: string | Buffer | MasterKeyProvider,
   ): Promise<MasterKeyRotation> {
     const keyring = this.keyring.ready();
-    const next = await resolveMasterKeyProvider({ masterKey, production: this.options.production });
+    const resolved = await resolveMasterKeyProvider({
+      masterKey,
+      production: this.options.production,
+    });
+    const next = this.guard.guard(resolved);
     const old = keyring.masterKey.provider;
     let rotation: MasterKeyRotation;
     try {
       rotation = await keyring.rotateMasterKey(next);
     } catch (error) {
-      if (next !== masterKey) next.destroy?.();
+      // A provider the caller passed is the caller's to release.
+      if (resolved !== masterKey) releaseProvider(next);
       throw error;
     }
     await this.columns.masterKeyRotated();
-    if (old !== this.options.masterKey) old.destroy?.();
+    if (unguarded(old) !== this.options.masterKey) releaseProvider(old);
     this.logger.log({ event: KMS_EVENTS.masterKeyRotated, ...rotation });
     return rotation;
   }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type BeforeApplicationShutdown,
   Inject,
@@ -10,6 +11,7 @@ import { EncryptedColumnsAttachment } from '../columns/encrypted-columns-attachm
 import type { KeyringStore } from '../keyring/keyring-store.interface.js';
 import { Keyring } from '../keyring/keyring.js';
 import { KMS_KEYRING_STORE, KMS_RESOLVED_OPTIONS } from '../kms.constants.js';
+import { MasterKeyUnavailableError } from '../errors/master-key-unavailable.error.js';
 import { KMS_EVENTS } from '../kms.messages.js';
 import type { ResolvedKmsOptions } from '../kms.options.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
@@ -19,7 +21,8 @@ import { KeyringReplicaSync } from '../notifications/keyring-replica-sync.js';
 import { LegacyEnvelopes } from '../reencryption/legacy-envelopes.js';
 import { KeyLifecycle } from '../rotation/key-lifecycle.js';
 import { KmsKeyring } from './kms-keyring.js';
-import { resolveMasterKeyProvider } from './master-key-sources.js';
+import { MasterKeyGuard } from './master-key-guard.js';
+import { releaseProvider, resolveMasterKeyProvider } from './master-key-sources.js';
 
 /**
  * Start-up and shutdown of the keyring: resolves the master key, opens the keyring (creating
@@ -43,6 +46,7 @@ export class KmsBootstrap
     private readonly replicas: KeyringReplicaSync,
     private readonly lifecycle: KeyLifecycle,
     private readonly metrics: KmsMetrics,
+    private readonly guard: MasterKeyGuard,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -51,6 +55,7 @@ export class KmsBootstrap
 
   /** Stops the jobs and writes the usage counts while the database is still open. */
   async beforeApplicationShutdown(): Promise<void> {
+    await this.guard.stopProbing();
     await this.lifecycle.stop();
   }
 
@@ -72,20 +77,28 @@ export class KmsBootstrap
 
   private async start(): Promise<void> {
     const began = performance.now();
-    const provider = await resolveMasterKeyProvider({
-      masterKey: this.options.masterKey,
-      environmentKey: this.options.environmentKey,
-      developmentMasterKeyFile: this.options.developmentMasterKeyFile,
-      production: this.options.production,
-    });
+    const provider = this.guard.guard(
+      await resolveMasterKeyProvider({
+        masterKey: this.options.masterKey,
+        environmentKey: this.options.environmentKey,
+        developmentMasterKeyFile: this.options.developmentMasterKeyFile,
+        production: this.options.production,
+        providerName: this.options.masterKeyProviderName,
+        env: this.options.env,
+      }),
+    );
     let previous: MasterKeyProvider | undefined;
     try {
-      previous = previousMasterKeyProvider(this.options.previousMasterKey);
-      const { keyring, created, masterKeyRotation } = await Keyring.open(provider, this.store, {
+      const previousProvider = await previousMasterKeyProvider(
+        this.options.previousMasterKey,
+        this.options.previousMasterKeyProviderName,
+        this.options.env,
+      );
+      previous = previousProvider && this.guard.guard(previousProvider);
+      const { keyring, created, masterKeyRotation } = await this.openWithinStartupWait(
+        provider,
         previous,
-        now: this.options.clock,
-        newKeyId: (creating) => this.legacy.newKeyId(creating),
-      });
+      );
       this.keyring.opened(keyring, previous);
       await this.legacy.load(created);
       if (masterKeyRotation) {
@@ -106,11 +119,51 @@ export class KmsBootstrap
     } catch (error) {
       if (this.keyring.current) this.keyring.close();
       else {
-        provider.destroy?.();
-        previous?.destroy?.();
+        releaseProvider(provider);
+        releaseProvider(previous);
       }
       throw error;
     }
     this.lifecycle.start();
+    this.guard.startProbing(() => this.keyring.masterKeys());
+  }
+
+  /**
+   * Opens the keyring, trying again while the master key's provider fails transiently, for up to
+   * `masterKeyCalls.startupWaitMs`; then refuses to start, naming the provider and the cause.
+   */
+  private async openWithinStartupWait(
+    provider: MasterKeyProvider,
+    previous: MasterKeyProvider | undefined,
+  ): ReturnType<typeof Keyring.open> {
+    const waitMs = this.options.masterKeyStartupWaitMs;
+    const deadline = performance.now() + waitMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Keyring.open(provider, this.store, {
+          previous,
+          now: this.options.clock,
+          newKeyId: (creating) => this.legacy.newKeyId(creating),
+        });
+      } catch (error) {
+        if (!(error instanceof MasterKeyUnavailableError)) throw error;
+        const leftMs = deadline - performance.now();
+        if (leftMs <= 0) {
+          throw new MasterKeyUnavailableError(
+            error.provider,
+            `${error.reason}; still failing after the start-up wait of ${waitMs} ms (masterKeyCalls.startupWaitMs)`,
+          );
+        }
+        const retryInMs = Math.round(Math.min(leftMs, this.options.masterKeyCalls.maxBackoffMs));
+        this.logger.warn({
+          event: KMS_EVENTS.masterKeyWaiting,
+          provider: error.provider,
+          attempt,
+          error: error.message,
+          retryInMs,
+        });
+        await sleep(retryInMs);
+      }
+    }
   }
 }

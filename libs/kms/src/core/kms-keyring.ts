@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { KmsNotInitializedError } from '../errors/kms-not-initialized.error.js';
 import type { Keyring } from '../keyring/keyring.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
+import { releaseProvider } from './master-key-sources.js';
 
 /**
  * The application's open keyring, shared by every provider that seals, opens or manages keys.
@@ -44,7 +45,7 @@ export class KmsKeyring {
     this.previous = undefined;
     const provider = keyring?.masterKey.provider;
     keyring?.destroy();
-    provider?.destroy?.();
-    previous?.destroy?.();
+    releaseProvider(provider);
+    releaseProvider(previous);
   }
 }

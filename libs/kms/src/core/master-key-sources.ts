@@ -7,6 +7,7 @@ import { MasterKeyMissingError } from '../errors/master-key-missing.error.js';
 import { KMS_EVENTS } from '../kms.messages.js';
 import { LocalMasterKeyProvider } from '../master-key/local-master-key.provider.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
+import { providerFromEnvironment } from '../master-key/provider-packages.js';
 import {
   configuredMasterKeyProvider,
   type MasterKeySource,
@@ -23,10 +24,23 @@ const logger = new Logger('KmsMasterKey');
 export async function resolveMasterKeyProvider(
   source: MasterKeySource,
 ): Promise<MasterKeyProvider> {
+  const external = source.providerName && source.providerName !== 'local';
+  if (source.masterKey === undefined && external) {
+    if (source.environmentKey) {
+      throw new KmsConfigurationError(
+        `KMS_MASTER_KEY and KMS_MASTER_KEY_PROVIDER=${source.providerName} are both set: keep one (during a move between them, the old key goes in KMS_MASTER_KEY_PREVIOUS)`,
+      );
+    }
+    return providerFromEnvironment(
+      source.providerName!,
+      'KMS_MASTER_KEY_PROVIDER',
+      source.env ?? {},
+    );
+  }
   const configured = configuredMasterKeyProvider(source);
   if (configured) return configured;
   if (source.developmentMasterKeyFile) return developmentKey(source.developmentMasterKeyFile);
-  throw new MasterKeyMissingError('KMS_MASTER_KEY is not set');
+  throw new MasterKeyMissingError('neither KMS_MASTER_KEY nor KMS_MASTER_KEY_PROVIDER is set');
 }
 
 async function developmentKey(file: string): Promise<LocalMasterKeyProvider> {
@@ -80,4 +94,17 @@ async function readOwnerOnly(file: string): Promise<string | undefined> {
     message: 'Using the DEVELOPMENT master key file. Never in production: set KMS_MASTER_KEY.',
   });
   return readFile(file, 'utf8');
+}
+
+/**
+ * Releases a provider at shutdown or after a failed start, without waiting: a provider that
+ * fails to close (a dropped HSM session) has nothing left to protect.
+ */
+export function releaseProvider(provider: MasterKeyProvider | undefined): void {
+  if (!provider?.destroy) return;
+  try {
+    void Promise.resolve(provider.destroy()).catch(() => undefined);
+  } catch {
+    // As above: nothing is left to protect.
+  }
 }

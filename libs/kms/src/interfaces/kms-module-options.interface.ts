@@ -61,6 +61,8 @@ export interface KmsModuleOptions {
    * @default { connectTimeoutMs: 5000, statementTimeoutMs: 10000 }
    */
   database?: KmsDatabaseOptions;
+  /** Time limits and retries for calls to the master key's provider (a remote KMS, an HSM). */
+  masterKeyCalls?: KmsMasterKeyCallOptions;
   /**
    * The clock (epoch milliseconds), for tests of the rotation schedule.
    * @default Date.now
@@ -134,6 +136,44 @@ export interface KmsDatabaseOptions {
    * @default 10000
    */
   statementTimeoutMs?: number;
+}
+
+export interface KmsMasterKeyCallOptions {
+  /**
+   * How long one attempt may take before it is abandoned and counted as a transient failure.
+   * @default 10000
+   */
+  timeoutMs?: number;
+  /**
+   * Attempts per call, the first included. Only transient failures (timeouts, throttling, server
+   * errors, dropped connections) are tried again; refusals and wrapped keys that do not verify
+   * never are.
+   * @default 3
+   */
+  attempts?: number;
+  /**
+   * The first retry waits a random time up to this; each next one up to twice as long.
+   * @default 200
+   */
+  backoffMs?: number;
+  /**
+   * No retry waits longer than this.
+   * @default 5000
+   */
+  maxBackoffMs?: number;
+  /**
+   * At start-up, how long to keep trying a provider that fails transiently before start-up is
+   * refused with MasterKeyUnavailableError naming the provider and the cause.
+   * @default 60000
+   */
+  startupWaitMs?: number;
+  /**
+   * How often each replica checks its master key with a wrap and an unwrap of a throwaway key
+   * (the `kms_master_key_unreachable_seconds` gauge and the recovery log follow it). 0 turns the
+   * probe off; calls made by the keyring still report.
+   * @default 60000
+   */
+  probeIntervalMs?: number;
 }
 
 /** For `KmsModule.forRootAsync({ useClass })`. */

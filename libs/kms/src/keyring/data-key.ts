@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AES_256_GCM } from '../crypto/aes-256-gcm.js';
 import { KeyringIntegrityError } from '../errors/keyring-integrity.error.js';
-import { KmsError } from '../errors/kms.error.js';
+import { DecryptionFailedError } from '../errors/decryption-failed.error.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 import type { StoredDataKey } from './keyring-store.interface.js';
 
@@ -48,7 +48,8 @@ export async function unwrapDataKey(
   try {
     material = await provider.unwrapDataKey(row.wrappedKey, row.id);
   } catch (error) {
-    if (error instanceof KmsError) {
+    // A provider that did not answer is not a corrupt row: that error goes to the caller as is.
+    if (error instanceof DecryptionFailedError) {
       throw new KeyringIntegrityError(
         row.id,
         'its wrapped key does not verify under the master key',

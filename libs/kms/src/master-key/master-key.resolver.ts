@@ -1,6 +1,8 @@
+import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 import { MasterKeyMissingError } from '../errors/master-key-missing.error.js';
 import { LocalMasterKeyProvider } from './local-master-key.provider.js';
 import type { MasterKeyProvider } from './master-key-provider.interface.js';
+import { providerFromEnvironment, type MasterKeyEnvironment } from './provider-packages.js';
 
 /** Where a master key may come from, in the order they are tried. */
 export interface MasterKeySource {
@@ -8,6 +10,9 @@ export interface MasterKeySource {
   developmentMasterKeyFile?: string;
   production: boolean;
   environmentKey?: string;
+  /** KMS_MASTER_KEY_PROVIDER: a provider package configured from `env` instead of KMS_MASTER_KEY. */
+  providerName?: string;
+  env?: MasterKeyEnvironment;
 }
 
 /** A master key given as base64 (`source` names it in errors), 32 bytes, or a provider. */
@@ -32,19 +37,31 @@ export function configuredMasterKeyProvider(
     return masterKeyProviderOf(source.masterKey, 'masterKey option');
   if (source.environmentKey) return LocalMasterKeyProvider.fromBase64(source.environmentKey);
   if (source.production) {
-    throw new MasterKeyMissingError('KMS_MASTER_KEY is not set and NODE_ENV is production');
+    throw new MasterKeyMissingError(
+      'neither KMS_MASTER_KEY nor KMS_MASTER_KEY_PROVIDER is set and NODE_ENV is production',
+    );
   }
   return undefined;
 }
 
 /**
- * The master key being rotated away from (option, else KMS_MASTER_KEY_PREVIOUS), or undefined.
- * Never generated, never read from a development file.
+ * The master key being rotated away from (option, else KMS_MASTER_KEY_PREVIOUS, else the
+ * provider KMS_MASTER_KEY_PREVIOUS_PROVIDER names), or undefined. Never generated, never read
+ * from a development file.
  */
-export function previousMasterKeyProvider(
+export async function previousMasterKeyProvider(
   previous: string | Buffer | MasterKeyProvider | undefined,
-): MasterKeyProvider | undefined {
-  return previous === undefined
-    ? undefined
-    : masterKeyProviderOf(previous, 'KMS_MASTER_KEY_PREVIOUS');
+  providerName: string | undefined,
+  env: MasterKeyEnvironment,
+): Promise<MasterKeyProvider | undefined> {
+  if (previous !== undefined) {
+    if (providerName) {
+      throw new KmsConfigurationError(
+        'KMS_MASTER_KEY_PREVIOUS_PROVIDER and a previous local key (previousMasterKey or KMS_MASTER_KEY_PREVIOUS) are both set: keep one',
+      );
+    }
+    return masterKeyProviderOf(previous, 'KMS_MASTER_KEY_PREVIOUS');
+  }
+  if (!providerName || providerName === 'local') return undefined;
+  return providerFromEnvironment(providerName, 'KMS_MASTER_KEY_PREVIOUS_PROVIDER', env, true);
 }

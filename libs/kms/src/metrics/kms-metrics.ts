@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * nest-kms's Prometheus metrics, in a registry of their own (so several applications in one
@@ -46,6 +46,36 @@ export class KmsMetrics {
     help: 'Envelopes under retired keys as of the last re-encryption progress report',
     registers: [this.registry],
   });
+
+  readonly masterKeyCalls = new Counter({
+    name: 'kms_master_key_calls_total',
+    help: 'Attempts of calls to the master key provider, by provider, operation (fingerprint, wrap, unwrap) and outcome (ok, unavailable, refused, invalid, error)',
+    labelNames: ['provider', 'operation', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly masterKeyCallSeconds = new Histogram({
+    name: 'kms_master_key_call_duration_seconds',
+    help: 'Time of each attempt of a call to the master key provider, by provider and operation',
+    labelNames: ['provider', 'operation'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  /** A gauge read at scrape time: seconds each master key provider has been unreachable (0 when up). */
+  observeMasterKeys(read: () => { provider: string; unreachableMs: number }[]): void {
+    new Gauge({
+      name: 'kms_master_key_unreachable_seconds',
+      help: 'Seconds since the master key provider last failed transiently with no answer since; 0 when it answers',
+      labelNames: ['provider'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { provider, unreachableMs } of read())
+          this.set({ provider }, unreachableMs / 1000);
+      },
+    });
+  }
 
   /** Gauges read at scrape time from `read` (the KMS status). */
   observeKeyring(
