@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pkcs11js from 'pkcs11js';
 import {
+  KMS_EVENTS,
   KmsConfigurationError,
   MasterKeyProviderError,
   MasterKeyUnavailableError,
@@ -16,7 +17,7 @@ import {
   Pkcs11MasterKeyProvider,
   type Pkcs11MasterKeyOptions,
 } from '@nest-kms/pkcs11';
-import { CapturedLogger } from './support/captured-logger.js';
+import { CapturedLogger, loggedEvents } from './support/captured-logger.js';
 import { caught } from './support/caught.js';
 import { createTestDatabase, ENGINES } from './support/databases.js';
 import { KmsFixture } from './support/kms-fixture.js';
@@ -242,13 +243,12 @@ describe.skipIf(!softHsmAvailable)('PKCS#11 master key on a SoftHSM2 token', () 
     expect(lost).toBeInstanceOf(MasterKeyUnavailableError);
     expect(lost.message).toContain('CKR_SESSION_HANDLE_INVALID');
     expect(await closed.unwrapDataKey(wrapped, 'dk-session')).toEqual(Buffer.alloc(32, 7));
-    // The fault closed every session on the token, the other providers' too: each notices it
-    // on its next call, made here so that the next tests start from open sessions.
-    for (const live of made) await live.wrapDataKey(randomBytes(32), 'dk').catch(() => undefined);
-    await live.wrapDataKey(randomBytes(32), 'dk').catch(() => undefined);
     expect(
       await closed.unwrapDataKey(await closed.wrapDataKey(Buffer.alloc(32, 8), 'dk-2'), 'dk-2'),
     ).toEqual(Buffer.alloc(32, 8));
+    // The fault closed every session on the token, the other providers' too: each notices it
+    // on its next call, made here so that the next tests start from open sessions.
+    for (const live of made) await live.wrapDataKey(randomBytes(32), 'dk').catch(() => undefined);
   });
 
   it('keeps working when another provider on the same token is destroyed', async () => {
@@ -330,6 +330,37 @@ describe.skipIf(!softHsmAvailable)('PKCS#11 master key on a SoftHSM2 token', () 
           }
         } finally {
           await db.drop();
+        }
+      });
+    });
+  }
+
+  for (const engine of ENGINES) {
+    describe(`${engine}: a session lost under a running KmsModule`, () => {
+      it('is reopened when the keyring retries, so rotating the data key succeeds', async () => {
+        const db = await createTestDatabase(engine);
+        try {
+          const app = await KmsFixture.register('forRoot', {
+            masterKey: provider(),
+            connection: db.connection,
+          });
+          try {
+            const envelope = await app.kms.encryptToString('before the loss');
+            const since = CapturedLogger.everything.length;
+            library.C_CloseAllSessions(slot);
+            const rotation = await app.kms.rotateDataKey('after a lost session');
+            expect(rotation.previousKeyId).not.toBe(rotation.keyId);
+            expect(await app.kms.decryptData(envelope)).toBe('before the loss');
+            expect(loggedEvents(KMS_EVENTS.masterKeyCallFailed, since)).toContainEqual(
+              expect.objectContaining({ provider: 'pkcs11', code: 'KMS_MASTER_KEY_UNAVAILABLE' }),
+            );
+          } finally {
+            await app.close();
+          }
+        } finally {
+          await db.drop();
+          for (const live of made)
+            await live.wrapDataKey(randomBytes(32), 'dk').catch(() => undefined);
         }
       });
     });
