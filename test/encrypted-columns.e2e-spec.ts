@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { Entity, PrimaryGeneratedColumn } from 'typeorm';
 import {
   ColumnDecryptionError,
@@ -13,6 +13,7 @@ import {
 import { isUniqueViolation } from '@nest-kms/kms/extension';
 import { caught } from './support/caught.js';
 import { CapturedLogger } from './support/captured-logger.js';
+import { FaultyMasterKey } from './support/faulty-master-key.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { newMasterKey } from './support/kms-fixture.js';
 import { sqlQuery as query } from './support/kms-tables.js';
@@ -87,6 +88,33 @@ describe.each(ENGINES)('encrypted columns on %s', (engine) => {
         email: `${secret('mail')}@example.com`,
       }),
     );
+  }
+
+  /**
+   * A blind index as keyrings wrote it before they had an index root key: HMAC-SHA256 under a
+   * key derived from the master key's bytes (HKDF twice), tagged with that key's fingerprint.
+   * Computed here from the documented derivation, not by the library, so a change to it fails.
+   */
+  async function masterKeyDerivedIndex(key: string, binding: string, value: string) {
+    const derivationKey = Buffer.from(
+      hkdfSync(
+        'sha256',
+        Buffer.from(key, 'base64'),
+        Buffer.alloc(0),
+        'nest-kms/v1/derived-keys',
+        32,
+      ),
+    );
+    const indexKey = Buffer.from(
+      hkdfSync('sha256', derivationKey, Buffer.alloc(0), `nest-kms/v1/blind-index/${binding}`, 32),
+    );
+    const tag = createHmac('sha256', indexKey)
+      .update('nest-kms blind index tag')
+      .digest()
+      .subarray(0, 4);
+    const normalised = value.normalize('NFC').trim().toLowerCase();
+    const mac = createHmac('sha256', indexKey).update(normalised, 'utf8').digest('base64url');
+    return `${tag.toString('hex')}.${mac}`;
   }
 
   async function rawRow(table: string, id: string): Promise<Record<string, unknown>> {
@@ -448,7 +476,7 @@ describe.each(ENGINES)('encrypted columns on %s', (engine) => {
   describe('master-key rotation', () => {
     appPerTest();
 
-    it('keeps blind-index lookups working through a rotation, then re-indexes', async () => {
+    it('keeps blind indexes through a master-key rotation: they derive from the keyring, not the master key', async () => {
       const saved = await saveProfile();
       const indexBefore = (await rawRow('test_user_profiles', saved.id)).emailBlindIndex;
       const next = newMasterKey();
@@ -456,16 +484,65 @@ describe.each(ENGINES)('encrypted columns on %s', (engine) => {
       expect(await findOneByBlindIndex(profiles(), 'email', saved.email)).toMatchObject({
         id: saved.id,
       });
-      const reindexed = await encryptExistingRows(profiles());
-      expect(reindexed).toMatchObject({ done: 1, failed: 0, completed: true });
-      const indexAfter = (await rawRow('test_user_profiles', saved.id)).emailBlindIndex;
-      expect(String(indexAfter).slice(0, 8)).not.toBe(String(indexBefore).slice(0, 8));
+      expect(await encryptExistingRows(profiles())).toMatchObject({ total: 0, done: 0 });
       await app.close();
       app = await startProfilesApp(db, next, sql, { reencryption: { auto: false } });
       expect(await findOneByBlindIndex(profiles(), 'email', saved.email)).toEqual({
         ...saved,
-        emailBlindIndex: indexAfter,
+        emailBlindIndex: indexBefore,
       });
+    });
+
+    it('matches rows indexed before the keyring had an index root key (keyed from the master key) until encryptExistingRows re-indexes them', async () => {
+      const saved = await saveProfile();
+      const current = (await rawRow('test_user_profiles', saved.id)).emailBlindIndex;
+      const legacy = await masterKeyDerivedIndex(
+        masterKey,
+        'test_user_profiles.email',
+        saved.email!,
+      );
+      expect(legacy).not.toBe(current);
+      await query(
+        app.dataSource,
+        'UPDATE test_user_profiles SET "emailBlindIndex" = ? WHERE id = ?',
+        [legacy, saved.id],
+      );
+
+      expect(await findOneByBlindIndex(profiles(), 'email', saved.email)).toMatchObject({
+        id: saved.id,
+      });
+      expect(await encryptExistingRows(profiles())).toMatchObject({
+        done: 1,
+        failed: 0,
+        completed: true,
+      });
+      expect((await rawRow('test_user_profiles', saved.id)).emailBlindIndex).toBe(current);
+      expect(await findOneByBlindIndex(profiles(), 'email', saved.email)).toMatchObject({
+        id: saved.id,
+      });
+    });
+
+    it('indexes under a master key that cannot derive keys (an external provider), the same on every replica', async () => {
+      const external = await createTestDatabase(engine);
+      const bytes = randomBytes(32);
+      const options = { reencryption: { auto: false } };
+      const writer = await startProfilesApp(external, new FaultyMasterKey(bytes), sql, options);
+      const reader = await startProfilesApp(external, new FaultyMasterKey(bytes), sql, options);
+      try {
+        const email = `${secret('mail')}@example.com`;
+        const written = writer.dataSource.getRepository(UserProfile);
+        const saved = await written.save(written.create({ userId: 'external', email }));
+        const found = await findOneByBlindIndex(
+          reader.dataSource.getRepository(UserProfile),
+          'email',
+          email,
+        );
+        expect(found).toMatchObject({ id: saved.id, email });
+      } finally {
+        await reader.close();
+        await writer.close();
+        await external.drop();
+      }
     });
   });
 

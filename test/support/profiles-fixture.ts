@@ -15,6 +15,7 @@ import {
   KmsModule,
   KmsService,
   type KmsModuleOptions,
+  type MasterKeyProvider,
 } from '@nest-kms/kms';
 import { CapturedLogger } from './captured-logger.js';
 import type { TestDatabase } from './databases.js';
@@ -128,7 +129,7 @@ export interface ProfilesApp {
  */
 export async function startProfilesApp(
   db: TestDatabase,
-  masterKey: string,
+  masterKey: string | MasterKeyProvider,
   sql: SqlRecorder,
   kms: Partial<KmsModuleOptions> = {},
   entities: readonly Function[] = PROFILE_ENTITIES,

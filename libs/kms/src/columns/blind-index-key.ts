@@ -1,11 +1,12 @@
 import { createHmac } from 'node:crypto';
-import { keyFingerprint } from '../crypto/key-derivation.js';
-import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
+import { deriveSubkey, keyFingerprint } from '../crypto/key-derivation.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 
 /**
- * One column's blind-index key, derived from a master key. Stored indexes start with its tag,
- * so the rows indexed under another master key can be found and re-indexed.
+ * One column's blind-index key. Stored indexes start with its tag, so rows indexed under another
+ * key can be found and re-indexed (encryptExistingRows). Keys derive from the keyring's index
+ * root key; keyrings made before it existed derived them from the master key's bytes, and those
+ * keys stay usable for lookups while that master key is held.
  */
 export class BlindIndexKey {
   private constructor(
@@ -13,13 +14,24 @@ export class BlindIndexKey {
     readonly tag: string,
   ) {}
 
-  static async derive(provider: MasterKeyProvider, label: string): Promise<BlindIndexKey> {
-    if (!provider.deriveKey) {
-      throw new KmsConfigurationError(
-        'blind indexes need a master key provider that derives keys (deriveKey)',
-      );
-    }
-    const key = await provider.deriveKey(`nest-kms/v1/blind-index/${label}`);
+  /** The key for `label` under the keyring's index root key: what indexes are written with. */
+  static fromIndexRoot(indexRoot: Buffer, label: string): BlindIndexKey {
+    return BlindIndexKey.tagged(deriveSubkey(indexRoot, `nest-kms/v2/blind-index/${label}`));
+  }
+
+  /**
+   * The key for `label` as keyrings derived it before they had an index root key (from the
+   * master key's bytes); undefined for a provider that cannot derive (an external one).
+   */
+  static async fromMasterKey(
+    provider: MasterKeyProvider,
+    label: string,
+  ): Promise<BlindIndexKey | undefined> {
+    if (!provider.deriveKey) return undefined;
+    return BlindIndexKey.tagged(await provider.deriveKey(`nest-kms/v1/blind-index/${label}`));
+  }
+
+  private static tagged(key: Buffer): BlindIndexKey {
     return new BlindIndexKey(key, keyFingerprint(key, 'nest-kms blind index tag', 4));
   }
 

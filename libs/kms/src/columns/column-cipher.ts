@@ -9,6 +9,11 @@ export interface ColumnCipher {
    * in memory; a Promise when it must be loaded first (another replica's new key).
    */
   open(envelope: string, aad: Buffer): Buffer | Promise<Buffer>;
-  /** The master key in use, then the previous one while it is held (KMS_MASTER_KEY_PREVIOUS). */
+  /** The keyring's blind-index root key: blind-index keys derive from it. */
+  indexRootKey(): Buffer;
+  /**
+   * The master key in use, then the previous one while it is held (KMS_MASTER_KEY_PREVIOUS):
+   * blind indexes written before the keyring had an index root key were keyed from them.
+   */
   masterKeys(): readonly MasterKeyProvider[];
 }

@@ -32,6 +32,7 @@ export class EncryptedColumnsAttachment {
       {
         seal: (bytes, aad) => formatCompactEnvelope(this.envelopes.sealBytes(bytes, aad, 'column')),
         open: (envelope, aad) => this.envelopes.open(envelope, aad, 'column'),
+        indexRootKey: () => this.keyring.ready().indexRootKey,
         masterKeys: () => this.keyring.masterKeys(),
       },
       (column) => this.storage.registerEnvelopeColumn(column),

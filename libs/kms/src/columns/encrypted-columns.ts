@@ -212,13 +212,23 @@ export class EncryptedColumns implements EntitySubscriberInterface {
     }
   }
 
+  /**
+   * Each indexed column's keys: the one under the index root key first (indexes are written
+   * with it), then those of the master keys held that can derive (indexes written before the
+   * keyring had an index root key), which lookups still match until encryptExistingRows()
+   * re-indexes the rows.
+   */
   private async deriveBlindIndexKeys(): Promise<void> {
     const providers = this.cipher.masterKeys();
+    const indexRoot = this.cipher.indexRootKey();
     for (const column of this.allColumns()) {
       if (!column.blindIndex) continue;
-      const keys: BlindIndexKey[] = [];
-      for (const provider of providers)
-        keys.push(await BlindIndexKey.derive(provider, column.binding));
+      const keys = [BlindIndexKey.fromIndexRoot(indexRoot, column.binding)];
+      for (const provider of providers) {
+        const legacy = await BlindIndexKey.fromMasterKey(provider, column.binding);
+        if (legacy && keys.every((key) => key.tag !== legacy.tag)) keys.push(legacy);
+        else legacy?.destroy();
+      }
       column.blindIndexKeys = keys;
     }
   }

@@ -25,4 +25,11 @@ export class KmsKeyringEntity {
    */
   @Column({ name: 'legacy_refused_purposes', type: 'varchar', length: 64, default: '' })
   legacyRefusedPurposes?: string;
+
+  /**
+   * base64 of the blind-index root key wrapped under the keyring's master key (bound to the id
+   * INDEX_ROOT_KEY_ID); null until created. Never the key itself.
+   */
+  @Column({ name: 'index_root_key', type: 'text', nullable: true })
+  indexRootKey?: string | null;
 }

@@ -33,10 +33,19 @@ export interface KeyringStore {
   rotate(next: StoredDataKey, expectedActiveId?: string): Promise<RotationOutcome>;
   /** Adds keys (from an export) as retired, in one transaction. */
   insertRetired(keys: StoredDataKey[], retiredAt: number): Promise<void>;
+  /** The blind-index root key, wrapped under the keyring's master key; null before it is made. */
+  readIndexRootKey(): Promise<Buffer | null>;
   /**
-   * Master-key rotation: in one transaction, re-wraps every data key with `rewrap` and moves
-   * the keyring's fingerprint from `from` to `to`. Returns the number of keys re-wrapped, or
-   * null when the keyring is already under `to` (another process finished it).
+   * Stores the wrapped blind-index root key unless the keyring has one already (another process
+   * made it first: false, nothing written) or is no longer under `fingerprint` (refused with
+   * MasterKeyMismatchError).
+   */
+  storeIndexRootKey(fingerprint: string, wrapped: Buffer): Promise<boolean>;
+  /**
+   * Master-key rotation: in one transaction, re-wraps every data key and the blind-index root
+   * key (as a row with id INDEX_ROOT_KEY_ID) with `rewrap` and moves the keyring's fingerprint
+   * from `from` to `to`. Returns the number of data keys re-wrapped, or null when the keyring is
+   * already under `to` (another process finished it).
    */
   rewrapAll(
     from: string,

@@ -153,6 +153,48 @@ describe('Keyring on its storage port', () => {
     });
   });
 
+  describe('index root key', () => {
+    it('is made once, wrapped (never stored plain), and the same for every process', async () => {
+      const first = await Keyring.open(master, store);
+      const root = Buffer.from(first.keyring.indexRootKey);
+      expect(store.indexRootKey).not.toBeNull();
+      expect(store.indexRootKey!.includes(root.subarray(0, 16))).toBe(false);
+      const second = await Keyring.open(master, store);
+      expect(second.keyring.indexRootKey.equals(root)).toBe(true);
+    });
+
+    it('is made for a keyring that had none, and racing processes end with one', async () => {
+      await Keyring.open(master, store);
+      store.indexRootKey = null;
+      const [a, b] = await Promise.all([Keyring.open(master, store), Keyring.open(master, store)]);
+      expect(a.keyring.indexRootKey.equals(b.keyring.indexRootKey)).toBe(true);
+    });
+
+    it('keeps its bytes through a master-key rotation, re-wrapped under the new key', async () => {
+      const { keyring } = await Keyring.open(master, store);
+      const root = Buffer.from(keyring.indexRootKey);
+      const wrappedBefore = store.indexRootKey!;
+      const next = masterKey();
+      await keyring.rotateMasterKey(next);
+      expect(store.indexRootKey!.equals(wrappedBefore)).toBe(false);
+      const reopened = await Keyring.open(next, store);
+      expect(reopened.keyring.indexRootKey.equals(root)).toBe(true);
+    });
+
+    it('refuses a wrapped root key that was altered', async () => {
+      await Keyring.open(master, store);
+      store.indexRootKey![store.indexRootKey!.length - 1] ^= 0x01;
+      await expect(Keyring.open(master, store)).rejects.toBeInstanceOf(KeyringIntegrityError);
+    });
+
+    it('is zeroed with the keyring', async () => {
+      const { keyring } = await Keyring.open(master, store);
+      const root = keyring.indexRootKey;
+      keyring.destroy();
+      expect(root.equals(Buffer.alloc(32))).toBe(true);
+    });
+  });
+
   describe('destroyKey', () => {
     it('deletes a retired key from the store and zeroes it in memory', async () => {
       const { keyring } = await Keyring.open(master, store);

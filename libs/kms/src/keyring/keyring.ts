@@ -2,6 +2,7 @@ import { KeyringIntegrityError } from '../errors/keyring-integrity.error.js';
 import type { DataKeyRotation } from '../interfaces/data-key-rotation.interface.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 import { heldDataKey, newDataKey, type DataKey } from './data-key.js';
+import { loadIndexRootKey } from './index-root-key.js';
 import { freshImportedKeys } from './key-import.js';
 import { KeyLookups } from './key-lookups.js';
 import { prepareKeyring, type KeyringOpening, type KeyringOptions } from './keyring-opening.js';
@@ -25,6 +26,7 @@ export class Keyring {
     private readonly store: KeyringStore,
     private readonly now: () => number,
     private readonly newKeyId: (creating: boolean) => string | undefined,
+    private readonly indexRoot: Buffer,
   ) {
     this.lookups = new KeyLookups(store, now, (row) => this.adopt(row));
   }
@@ -44,9 +46,23 @@ export class Keyring {
     const now = options.now ?? Date.now;
     const newKeyId = options.newKeyId ?? (() => undefined);
     const opening = await prepareKeyring(masters, store, now, newKeyId);
-    const keyring = new Keyring(masters, store, now, newKeyId);
-    await keyring.reload();
+    const indexRoot = await loadIndexRootKey(masters.current, store);
+    const keyring = new Keyring(masters, store, now, newKeyId, indexRoot);
+    try {
+      await keyring.reload();
+    } catch (error) {
+      keyring.destroy();
+      throw error;
+    }
     return { keyring, ...opening };
+  }
+
+  /**
+   * The keyring's blind-index root key (the same in every process, under every master key).
+   * Derive from it; never keep or log it.
+   */
+  get indexRootKey(): Buffer {
+    return this.indexRoot;
   }
 
   /** The master key data keys are wrapped under from now on. */
@@ -207,6 +223,7 @@ export class Keyring {
   destroy(): void {
     for (const key of this.keys.values()) key.material.fill(0);
     this.keys.clear();
+    this.indexRoot.fill(0);
   }
 
   private async rotateNow(ifActive: string | undefined): Promise<DataKeyRotation | null> {

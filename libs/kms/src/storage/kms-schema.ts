@@ -3,6 +3,7 @@ import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
 import { KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
 import { CreateKmsKeyring1764288000000 } from '../migrations/1764288000000-create-kms-keyring.js';
 import { AddDataKeyUsage1764806400000 } from '../migrations/1764806400000-add-data-key-usage.js';
+import { AddIndexRootKey1767830400000 } from '../migrations/1767830400000-add-index-root-key.js';
 import { AddLegacyRefusedPurposes1765152000000 } from '../migrations/1765152000000-add-legacy-refused-purposes.js';
 
 /** Entities to add to an application's DataSource when KmsModule uses it (`dataSource` option). */
@@ -18,4 +19,5 @@ export const KMS_MIGRATIONS: (new () => MigrationInterface)[] = [
   CreateKmsKeyring1764288000000,
   AddDataKeyUsage1764806400000,
   AddLegacyRefusedPurposes1765152000000,
+  AddIndexRootKey1767830400000,
 ];

@@ -3,6 +3,7 @@ import type { KmsStorage } from './kms-storage.js';
 import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
 import { KEYRING_ID, KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
 import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
+import { indexRootRow } from '../keyring/index-root-key.js';
 import type {
   KeyringStore,
   RotationOutcome,
@@ -103,6 +104,29 @@ export class TypeOrmKeyringStore implements KeyringStore {
     });
   }
 
+  async readIndexRootKey(): Promise<Buffer | null> {
+    const row = await this.storage.run((dataSource) =>
+      dataSource.getRepository(KmsKeyringEntity).findOneBy({ id: KEYRING_ID }),
+    );
+    return row?.indexRootKey ? Buffer.from(row.indexRootKey, 'base64') : null;
+  }
+
+  storeIndexRootKey(fingerprint: string, wrapped: Buffer): Promise<boolean> {
+    return this.storage.transaction(async (manager) => {
+      const current = await this.lockKeyring(manager);
+      if (current !== fingerprint) {
+        throw new MasterKeyMismatchError(current ?? '(none)', fingerprint);
+      }
+      const result = await manager
+        .createQueryBuilder()
+        .update(KmsKeyringEntity)
+        .set({ indexRootKey: wrapped.toString('base64') })
+        .where('id = :id AND index_root_key IS NULL', { id: KEYRING_ID })
+        .execute();
+      return (result.affected ?? 0) > 0;
+    });
+  }
+
   rewrapAll(
     from: string,
     to: string,
@@ -121,10 +145,16 @@ export class TypeOrmKeyringStore implements KeyringStore {
           { wrappedKey: wrapped.toString('base64'), masterKeyFingerprint: to },
         );
       }
+      const keyring = await manager.findOneBy(KmsKeyringEntity, { id: KEYRING_ID });
+      const indexRootKey = keyring?.indexRootKey
+        ? (await rewrap(indexRootRow(Buffer.from(keyring.indexRootKey, 'base64'), from))).toString(
+            'base64',
+          )
+        : null;
       await manager.update(
         KmsKeyringEntity,
         { id: KEYRING_ID },
-        { masterKeyFingerprint: to, updatedAt: Date.now() },
+        { masterKeyFingerprint: to, updatedAt: Date.now(), indexRootKey },
       );
       await this.notifications?.publish(manager, {
         topic: KEYRING_TOPICS.masterKeyRotated,
