@@ -34,6 +34,7 @@ import { answersFor, resolvedKeyOf, type ResolvedKey } from './key-arn.js';
  * Wrapped layout: 0xA1 | KMS ciphertext blob.
  */
 export class AwsKmsMasterKeyProvider implements MasterKeyProvider {
+  /** `aws-kms`, in fingerprints, metrics labels, logs and errors. */
   readonly name = AWS_KMS_PROVIDER_NAME;
   private readonly client: KMSClient;
   private readonly ownsClient: boolean;
@@ -41,6 +42,7 @@ export class AwsKmsMasterKeyProvider implements MasterKeyProvider {
   private readonly grantTokens: string[] | undefined;
   private resolved: ResolvedKey | undefined;
 
+  /** Builds its own KMSClient unless `options.client` is given; calls KMS only when used. */
   constructor(options: AwsKmsMasterKeyOptions) {
     if (typeof options.keyId !== 'string' || options.keyId.trim() === '') {
       throw new KmsConfigurationError('aws-kms: keyId is required (a key id, key ARN or alias)');
@@ -69,6 +71,7 @@ export class AwsKmsMasterKeyProvider implements MasterKeyProvider {
     return `${this.name}:${(await this.resolveKey(options?.signal)).identity}`;
   }
 
+  /** KMS Encrypt of the 32-byte data key, `keyId` in the encryption context. */
   async wrapDataKey(
     dataKey: Buffer,
     keyId: string,
@@ -104,6 +107,10 @@ export class AwsKmsMasterKeyProvider implements MasterKeyProvider {
     return Buffer.concat([Buffer.of(AWS_KMS_WRAP_FORMAT), blob]);
   }
 
+  /**
+   * KMS Decrypt pinned to the resolved key, with the same encryption context: a blob altered,
+   * bound to another data key id or made by another key fails with DecryptionFailedError.
+   */
   async unwrapDataKey(
     wrappedKey: Buffer,
     keyId: string,
