@@ -28,6 +28,7 @@ import {
 import { pkcs11, type Pkcs11Handle } from './pkcs11-library.js';
 import type { Pkcs11MasterKeyOptions } from './pkcs11-master-key-options.interface.js';
 import { pinFromOptions } from './pkcs11-pin.js';
+import { bindingOf, gcm } from './aes-gcm-mechanism.js';
 import { SerialQueue } from './serial-queue.js';
 import { SharedModule } from './shared-module.js';
 import { openTokenSession, type TokenSession } from './token-session.js';
@@ -51,6 +52,7 @@ const SELF_CHECK_BINDING = Buffer.from('nest-kms/pkcs11/self-check', 'utf8');
  * a new one and logs in again.
  */
 export class Pkcs11MasterKeyProvider implements MasterKeyProvider {
+  /** `pkcs11`. */
   readonly name = PKCS11_PROVIDER_NAME;
   private readonly pin: Buffer;
   private readonly userType: number;
@@ -87,6 +89,10 @@ export class Pkcs11MasterKeyProvider implements MasterKeyProvider {
     this.pin = pinFromOptions(options);
   }
 
+  /**
+   * `pkcs11:<token serial>/<key label>[/<CKA_ID hex>]`. Opens the token on the first call and
+   * checks the key; the keyring calls it once per start.
+   */
   fingerprint(options?: MasterKeyCallOptions): Promise<string> {
     return this.call(async () => {
       this.session();
@@ -94,6 +100,7 @@ export class Pkcs11MasterKeyProvider implements MasterKeyProvider {
     }, options);
   }
 
+  /** Seals a 32-byte data key on the token, `keyId` authenticated with it. */
   wrapDataKey(dataKey: Buffer, keyId: string, options?: MasterKeyCallOptions): Promise<Buffer> {
     /* Precondition: a data key is 32 bytes */
     if (!Buffer.isBuffer(dataKey) || dataKey.length !== DATA_KEY_BYTES) {
@@ -106,6 +113,10 @@ export class Pkcs11MasterKeyProvider implements MasterKeyProvider {
     }, options);
   }
 
+  /**
+   * Opens a wrapped key on the token; DecryptionFailedError when it was altered, made for another
+   * id or under another key.
+   */
   unwrapDataKey(
     wrappedKey: Buffer,
     keyId: string,
@@ -274,23 +285,6 @@ export class Pkcs11MasterKeyProvider implements MasterKeyProvider {
       back?.fill(0);
     }
   }
-}
-
-function bindingOf(keyId: string): Buffer {
-  return Buffer.from(`${DATA_KEY_BINDING_PREFIX}${keyId}`, 'utf8');
-}
-
-function gcm(iv: Buffer, aad: Buffer) {
-  return {
-    mechanism: pkcs11.CKM_AES_GCM,
-    parameter: {
-      type: pkcs11.CK_PARAMS_AES_GCM,
-      iv,
-      ivBits: IV_BYTES * 8,
-      aad,
-      tagBits: TAG_BYTES * 8,
-    },
-  };
 }
 
 /** The PKCS#11 function that failed, as pkcs11js records it. */
