@@ -203,13 +203,18 @@ describe.skipIf(!softHsmAvailable)('PKCS#11 master key on a SoftHSM2 token', () 
     }
   });
 
-  it('refuses a key label or a token label that is not there', async () => {
+  it('refuses a key label, a token label or a library that is not there', async () => {
     const noKey = await caught(() => provider({ keyLabel: 'absent' }).fingerprint());
     expect(noKey).toBeInstanceOf(MasterKeyProviderError);
     expect(noKey.message).toContain('no AES secret key labelled "absent"');
     const noToken = await caught(() => provider({ tokenLabel: 'no-such-token' }).fingerprint());
     expect(noToken).toBeInstanceOf(MasterKeyProviderError);
     expect(noToken.message).toContain('no token labelled "no-such-token"');
+    const noLibrary = await caught(() =>
+      provider({ module: '/nonexistent/libpkcs11.so' }).fingerprint(),
+    );
+    expect(noLibrary).toBeInstanceOf(MasterKeyProviderError);
+    expect(noLibrary.message).toContain('cannot load the PKCS#11 library');
   });
 
   it('refuses a wrong PIN for good, without the PIN in its message or in any log line', async () => {
