@@ -49,6 +49,7 @@ import {
  * Wrapped layout: 0x01 | algorithm (0x01 RSA-OAEP-256, 0x02 A256KW) | the vault's wrapped bytes.
  */
 export class AzureKeyVaultMasterKeyProvider implements MasterKeyProvider {
+  /** `azure-key-vault`, in metrics, logs, errors and the fingerprint. */
   readonly name = AZURE_KEY_VAULT_PROVIDER_NAME;
   /** The key version URL the provider wraps under. */
   readonly keyId: string;
@@ -96,6 +97,7 @@ export class AzureKeyVaultMasterKeyProvider implements MasterKeyProvider {
     return Promise.resolve(fingerprintOf(this.key));
   }
 
+  /** Wraps a 32-byte data key with the vault's wrapKey, its id bound inside the wrapped bytes. */
   async wrapDataKey(
     dataKey: Buffer,
     keyId: string,
@@ -127,6 +129,10 @@ export class AzureKeyVaultMasterKeyProvider implements MasterKeyProvider {
     ]);
   }
 
+  /**
+   * Unwraps with the vault's unwrapKey; DecryptionFailedError when the wrapped key is not this
+   * key version's or is bound to another data key id.
+   */
   async unwrapDataKey(
     wrappedKey: Buffer,
     keyId: string,

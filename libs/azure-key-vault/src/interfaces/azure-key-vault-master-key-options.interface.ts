@@ -1,5 +1,4 @@
-import type { TokenCredential } from '@azure/identity';
-import type { CryptographyClientOptions } from '@azure/keyvault-keys';
+import type { CryptographyClientOptions, KeyClient } from '@azure/keyvault-keys';
 
 /** A key wrap algorithm: RSA-OAEP-256 for an RSA key, A256KW for a Managed HSM AES key. */
 export type AzureKeyWrapAlgorithm = 'RSA-OAEP-256' | 'A256KW';
@@ -13,10 +12,12 @@ export interface AzureKeyVaultMasterKeyOptions {
    */
   keyId: string;
   /**
-   * Who the provider is to the vault.
+   * Who the provider is to the vault: any @azure/identity credential (a TokenCredential). Typed
+   * through @azure/keyvault-keys so these declarations do not pull in @azure/identity's, which
+   * need the DOM library.
    * @default new DefaultAzureCredential()
    */
-  credential?: TokenCredential;
+  credential?: ConstructorParameters<typeof KeyClient>[1];
   /**
    * The wrap algorithm; it must suit the key's type (RSA or RSA-HSM for RSA-OAEP-256, oct-HSM
    * for A256KW).
