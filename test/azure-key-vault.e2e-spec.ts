@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { AuthenticationError, CredentialUnavailableError } from '@azure/identity';
 import { CryptographyClient, type UnwrapResult } from '@azure/keyvault-keys';
 import {
   DecryptionFailedError,
@@ -323,6 +324,41 @@ describe.skipIf(!haveOpenssl)('Azure Key Vault master key', () => {
       );
       expect(await failure(() => provider.wrapDataKey(newDataKey(), 'dk-1'))).toBeInstanceOf(
         MasterKeyProviderError,
+      );
+    });
+
+    it('an expired key => MasterKeyProviderError', async () => {
+      const expired = vault.addRsaKey('expired-master', { expired: true });
+      const error = await failure(() => providerFor(expired).wrapDataKey(newDataKey(), 'dk-1'));
+      expect(error).toBeInstanceOf(MasterKeyProviderError);
+      expect((error as MasterKeyProviderError).reason).toMatch(/expired/);
+    });
+
+    it.each([
+      [
+        'the identity service failing (503)',
+        new AuthenticationError(503, {
+          error: 'temporarily_unavailable',
+          error_description: 'try later',
+        }),
+        MasterKeyUnavailableError,
+      ],
+      [
+        'the identity service refusing (400)',
+        new AuthenticationError(400, { error: 'invalid_client', error_description: 'bad secret' }),
+        MasterKeyProviderError,
+      ],
+      [
+        'no credential configured',
+        new CredentialUnavailableError('nothing configured'),
+        MasterKeyProviderError,
+      ],
+    ])('a token request failing with %s => its typed error', async (_, thrown, expected) => {
+      const provider = providerFor(rsaKeyId, {
+        credential: { getToken: () => Promise.reject(thrown) },
+      });
+      expect(await failure(() => provider.wrapDataKey(newDataKey(), 'dk-1'))).toBeInstanceOf(
+        expected,
       );
     });
 

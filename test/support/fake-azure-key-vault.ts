@@ -40,6 +40,7 @@ export interface FixedTokenCredential extends TokenCredential {
 
 interface FakeKey {
   readonly kid: string;
+  readonly expired?: boolean;
   readonly kty: 'RSA' | 'oct-HSM';
   readonly rsa?: { readonly publicKey: KeyObject; readonly privateKey: KeyObject };
   readonly aes?: Buffer;
@@ -106,11 +107,12 @@ export class FakeAzureKeyVault {
     return `https://localhost:${(this.server.address() as AddressInfo).port}`;
   }
 
-  /** Adds an RSA key (2048 bits) and returns its key version URL. */
-  addRsaKey(name: string): string {
+  /** Adds an RSA key (2048 bits) and returns its key version URL; `expired` dates its `exp` an hour ago. */
+  addRsaKey(name: string, options: { expired?: boolean } = {}): string {
     const kid = this.newKid(name);
     this.keys.set(new URL(kid).pathname, {
       kid,
+      expired: options.expired,
       kty: 'RSA',
       rsa: generateKeyPairSync('rsa', { modulusLength: 2048 }),
     });
@@ -278,7 +280,13 @@ function keyBundleOf(key: FakeKey, kid: string): object {
   const publicPart = key.rsa ? key.rsa.publicKey.export({ format: 'jwk' }) : {};
   return {
     key: { kid, kty: key.kty, key_ops: ['wrapKey', 'unwrapKey'], n: publicPart.n, e: publicPart.e },
-    attributes: { enabled: true, created: now, updated: now, recoveryLevel: 'Recoverable' },
+    attributes: {
+      enabled: true,
+      created: now - 7200,
+      updated: now - 7200,
+      ...(key.expired ? { exp: now - 3600 } : {}),
+      recoveryLevel: 'Recoverable',
+    },
   };
 }
 
