@@ -29,7 +29,11 @@ export class FaultyMasterKey implements MasterKeyProvider {
   private readonly faults: MasterKeyFault[] = [];
   private readonly local: LocalMasterKeyProvider;
 
-  constructor(masterKey: Buffer) {
+  /** `fingerprint` names it instead of its own (an impostor under a known name). */
+  constructor(
+    masterKey: Buffer,
+    private readonly fixedFingerprint?: string,
+  ) {
     this.local = new LocalMasterKeyProvider(masterKey);
   }
 
@@ -41,7 +45,7 @@ export class FaultyMasterKey implements MasterKeyProvider {
   async fingerprint(options?: MasterKeyCallOptions): Promise<string> {
     this.calls.fingerprint++;
     await this.fault(options);
-    return `faulty:${await this.local.fingerprint()}`;
+    return this.fixedFingerprint ?? `faulty:${await this.local.fingerprint()}`;
   }
 
   async wrapDataKey(dataKey: Buffer, keyId: string, options?: MasterKeyCallOptions) {

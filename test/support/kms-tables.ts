@@ -13,11 +13,14 @@ export async function openKmsTables(db: TestDatabase): Promise<DataSource> {
   return dataSource.initialize();
 }
 
-/** Every row of both KMS tables, ordered: a snapshot to prove nothing was written. */
+/** Every row of the KMS tables, ordered: a snapshot to prove nothing was written. */
 export async function snapshotKmsTables(dataSource: DataSource): Promise<unknown[]> {
   return [
     await dataSource.query('SELECT * FROM kms_keyring ORDER BY id'),
     await dataSource.query('SELECT * FROM kms_data_keys ORDER BY id'),
+    await dataSource.query(
+      'SELECT * FROM kms_master_key_wraps ORDER BY key_id, master_key_fingerprint',
+    ),
   ];
 }
 

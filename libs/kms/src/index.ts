@@ -29,6 +29,7 @@ export type {
 } from './interfaces/kms-operation-options.interface.js';
 export type { KmsStatus } from './interfaces/kms-status.interface.js';
 export type { DataKeyInfo } from './interfaces/data-key-info.interface.js';
+export type { MasterKeyInfo } from './interfaces/master-key-info.interface.js';
 export type { DataKeyRotation } from './interfaces/data-key-rotation.interface.js';
 export type { AadInput, EnvelopePurpose, EnvelopeV1 } from './envelope/envelope.interface.js';
 export {
@@ -52,6 +53,7 @@ export { KMS_EVENTS } from './kms.messages.js';
 export { KmsDataKeyEntity } from './entities/kms-data-key.entity.js';
 export { createPrivateSqliteFile } from './storage/private-sqlite-file.js';
 export { KmsKeyringEntity } from './entities/kms-keyring.entity.js';
+export { KmsMasterKeyWrapEntity } from './entities/kms-master-key-wrap.entity.js';
 export { NestKmsError } from './errors/nest-kms.error.js';
 export { KmsError } from './errors/kms.error.js';
 export { quotedInput } from './errors/quoted-input.js';

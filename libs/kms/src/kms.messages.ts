@@ -29,4 +29,5 @@ export const KMS_EVENTS = {
   masterKeyCallFailed: 'master_key_call_failed',
   masterKeyRecovered: 'master_key_recovered',
   masterKeyWaiting: 'master_key_waiting',
+  masterKeyRemoved: 'master_key_removed',
 } as const;

@@ -28,6 +28,7 @@ export interface ResolvedKmsOptions {
   storage: KmsStorageOptions;
   initializeOnStart: boolean;
   previousMasterKey: string | Buffer | MasterKeyProvider | undefined;
+  additionalMasterKeys: (string | Buffer | MasterKeyProvider)[] | undefined;
   rotationDays: number;
   maxEncryptionsPerKey: number;
   checkIntervalMs: number;
@@ -67,6 +68,7 @@ export function resolveKmsOptions(
     production,
     initializeOnStart: options.initializeOnStart ?? true,
     previousMasterKey: options.previousMasterKey ?? (env.KMS_MASTER_KEY_PREVIOUS || undefined),
+    additionalMasterKeys: options.additionalMasterKeys,
     rotationDays: nonNegative('rotation.rotationDays', options.rotation?.rotationDays ?? 90),
     maxEncryptionsPerKey: encryptionLimit(options.rotation?.maxEncryptionsPerKey ?? 2 ** 30),
     checkIntervalMs: nonNegative(

@@ -17,6 +17,7 @@ import type { KmsStatus } from './interfaces/kms-status.interface.js';
 import type { ReencryptOptions } from './interfaces/reencrypt-options.interface.js';
 import type { ExportedKeyring } from './keyring/exported-keyring.js';
 import { KeyringEnvelopes } from './keyring/keyring-envelopes.js';
+import type { MasterKeyInfo } from './interfaces/master-key-info.interface.js';
 import type { MasterKeyRotation } from './keyring/master-keys.js';
 import {
   PURPOSE_ENVELOPES,
@@ -143,6 +144,23 @@ export class KmsService implements PurposeEnvelopesSource {
    */
   rotateMasterKey(masterKey: string | Buffer | MasterKeyProvider): Promise<MasterKeyRotation> {
     return this.keys.rotateMasterKey(masterKey);
+  }
+
+  /**
+   * The keyring's master keys: the primary, then the additional ones (configured here or only
+   * stored), with how many keys each still lacks a wrap for.
+   */
+  listMasterKeys(): Promise<MasterKeyInfo[]> {
+    return this.keys.listMasterKeys();
+  }
+
+  /**
+   * Removes an additional master key from the keyring (deletes its wraps, one transaction) and
+   * returns how many there were. Stop configuring it on every replica first, or the next start
+   * adds it back. The primary cannot be removed: rotate away from it.
+   */
+  removeMasterKey(fingerprint: string): Promise<number> {
+    return this.keys.removeMasterKey(fingerprint);
   }
 
   /**

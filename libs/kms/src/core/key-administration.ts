@@ -10,6 +10,7 @@ import {
   toExportedKey,
   type ExportedKeyring,
 } from '../keyring/exported-keyring.js';
+import type { MasterKeyInfo } from '../interfaces/master-key-info.interface.js';
 import type { MasterKeyRotation } from '../keyring/master-keys.js';
 import { KMS_RESOLVED_OPTIONS } from '../kms.constants.js';
 import { KMS_EVENTS } from '../kms.messages.js';
@@ -79,6 +80,30 @@ export class KeyAdministration {
     if (unguarded(old) !== this.options.masterKey) releaseProvider(old);
     this.logger.log({ event: KMS_EVENTS.masterKeyRotated, ...rotation });
     return rotation;
+  }
+
+  async listMasterKeys(): Promise<MasterKeyInfo[]> {
+    const keyring = this.keyring.ready();
+    const held = new Set(keyring.additionalMasterKeys.map((key) => key.fingerprint));
+    const additional = new Set([...held, ...(await keyring.listAdditionalMasterKeys())]);
+    const infos: MasterKeyInfo[] = [
+      { fingerprint: keyring.fingerprint, role: 'primary', held: true, keysWithoutWrap: 0 },
+    ];
+    for (const fingerprint of [...additional].sort()) {
+      infos.push({
+        fingerprint,
+        role: 'additional',
+        held: held.has(fingerprint),
+        keysWithoutWrap: await keyring.countKeysWithoutWrap(fingerprint),
+      });
+    }
+    return infos;
+  }
+
+  async removeMasterKey(fingerprint: string): Promise<number> {
+    const removed = await this.keyring.ready().removeMasterKey(fingerprint);
+    this.logger.log({ event: KMS_EVENTS.masterKeyRemoved, fingerprint, wraps: removed });
+    return removed;
   }
 
   async listDataKeys(): Promise<DataKeyInfo[]> {

@@ -15,7 +15,10 @@ import { MasterKeyUnavailableError } from '../errors/master-key-unavailable.erro
 import { KMS_EVENTS } from '../kms.messages.js';
 import type { ResolvedKmsOptions } from '../kms.options.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
-import { previousMasterKeyProvider } from '../master-key/master-key.resolver.js';
+import {
+  additionalMasterKeyProviders,
+  previousMasterKeyProvider,
+} from '../master-key/master-key.resolver.js';
 import { KmsMetrics } from '../metrics/kms-metrics.js';
 import { KeyringReplicaSync } from '../notifications/keyring-replica-sync.js';
 import { LegacyEnvelopes } from '../reencryption/legacy-envelopes.js';
@@ -88,6 +91,7 @@ export class KmsBootstrap
       }),
     );
     let previous: MasterKeyProvider | undefined;
+    let additional: MasterKeyProvider[] = [];
     try {
       const previousProvider = await previousMasterKeyProvider(
         this.options.previousMasterKey,
@@ -95,11 +99,15 @@ export class KmsBootstrap
         this.options.env,
       );
       previous = previousProvider && this.guard.guard(previousProvider);
+      additional = (
+        await additionalMasterKeyProviders(this.options.additionalMasterKeys, this.options.env)
+      ).map((key) => this.guard.guard(key));
       const { keyring, created, masterKeyRotation } = await this.openWithinStartupWait(
         provider,
         previous,
+        additional,
       );
-      this.keyring.opened(keyring, previous);
+      this.keyring.opened(keyring, previous, additional);
       await this.legacy.load(created);
       if (masterKeyRotation) {
         this.logger.log({ event: KMS_EVENTS.masterKeyRotated, ...masterKeyRotation });
@@ -121,11 +129,12 @@ export class KmsBootstrap
       else {
         releaseProvider(provider);
         releaseProvider(previous);
+        for (const key of additional) releaseProvider(key);
       }
       throw error;
     }
     this.lifecycle.start();
-    this.guard.startProbing(() => this.keyring.masterKeys());
+    this.guard.startProbing(() => this.keyring.probedMasterKeys());
   }
 
   /**
@@ -135,6 +144,7 @@ export class KmsBootstrap
   private async openWithinStartupWait(
     provider: MasterKeyProvider,
     previous: MasterKeyProvider | undefined,
+    additional: readonly MasterKeyProvider[],
   ): ReturnType<typeof Keyring.open> {
     const waitMs = this.options.masterKeyStartupWaitMs;
     const deadline = performance.now() + waitMs;
@@ -142,6 +152,7 @@ export class KmsBootstrap
       try {
         return await Keyring.open(provider, this.store, {
           previous,
+          additional,
           now: this.options.clock,
           newKeyId: (creating) => this.legacy.newKeyId(creating),
         });

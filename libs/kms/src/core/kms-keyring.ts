@@ -13,6 +13,7 @@ import { releaseProvider } from './master-key-sources.js';
 export class KmsKeyring {
   private keyring: Keyring | undefined;
   private previous: MasterKeyProvider | undefined;
+  private additional: readonly MasterKeyProvider[] = [];
 
   /** The open keyring; KmsNotInitializedError before start-up. On the hot path: one check. */
   ready(): Keyring {
@@ -31,21 +32,34 @@ export class KmsKeyring {
     return this.previous ? [current, this.previous] : [current];
   }
 
-  /** Holds `keyring` from now on, with the previous master key it was opened with. */
-  opened(keyring: Keyring, previous: MasterKeyProvider | undefined): void {
-    this.keyring = keyring;
-    this.previous = previous;
+  /** Every master key this process uses (current, previous, additional): what the probe checks. */
+  probedMasterKeys(): MasterKeyProvider[] {
+    return this.keyring ? [...this.masterKeys(), ...this.additional] : [];
   }
 
-  /** Zeroes every key in memory and releases both master-key providers. */
+  /** Holds `keyring` from now on, with the previous and additional master keys it was opened with. */
+  opened(
+    keyring: Keyring,
+    previous: MasterKeyProvider | undefined,
+    additional: readonly MasterKeyProvider[] = [],
+  ): void {
+    this.keyring = keyring;
+    this.previous = previous;
+    this.additional = additional;
+  }
+
+  /** Zeroes every key in memory and releases every master-key provider. */
   close(): void {
     const keyring = this.keyring;
     const previous = this.previous;
+    const additional = this.additional;
     this.keyring = undefined;
     this.previous = undefined;
+    this.additional = [];
     const provider = keyring?.masterKey.provider;
     keyring?.destroy();
     releaseProvider(provider);
     releaseProvider(previous);
+    for (const key of additional) releaseProvider(key);
   }
 }

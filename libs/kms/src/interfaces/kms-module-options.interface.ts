@@ -49,6 +49,16 @@ export interface KmsModuleOptions {
    * @default process.env.KMS_MASTER_KEY_PREVIOUS
    */
   previousMasterKey?: string | Buffer | MasterKeyProvider;
+  /**
+   * Additional master keys of the keyring (a second region's KMS key, an offline break-glass
+   * key): every data key is also wrapped under each, and when the primary master key cannot be
+   * reached a key is unwrapped with these, in this order. A key listed here for the first time
+   * gets its wraps of every data key at start-up, in one transaction; one that cannot be
+   * reached catches up later. Configuring one of them as `masterKey` fails the keyring over to
+   * it. Remove one with `KmsService.removeMasterKey()`.
+   * @default KMS_ADDITIONAL_MASTER_KEY, then the provider KMS_ADDITIONAL_MASTER_KEY_PROVIDER names
+   */
+  additionalMasterKeys?: (string | Buffer | MasterKeyProvider)[];
   /** Scheduled data-key rotation. */
   rotation?: KmsRotationOptions;
   /** Moving envelopes off retired data keys. */

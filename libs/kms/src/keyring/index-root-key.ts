@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AES_256_GCM } from '../crypto/aes-256-gcm.js';
 import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
-import type { MasterKey } from './master-keys.js';
-import { unwrapDataKey } from './data-key.js';
+import type { MasterKeys } from './master-keys.js';
 import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
 
 /**
@@ -29,7 +28,8 @@ export function indexRootRow(wrappedKey: Buffer, masterKeyFingerprint: string): 
  * key. Blind-index keys derive from it, not from the master key, so they work under any
  * provider and stay the same when the master key changes.
  */
-export async function loadIndexRootKey(master: MasterKey, store: KeyringStore): Promise<Buffer> {
+export async function loadIndexRootKey(masters: MasterKeys, store: KeyringStore): Promise<Buffer> {
+  const master = masters.current;
   let wrapped = await store.readIndexRootKey();
   if (wrapped === null) {
     const root = randomBytes(AES_256_GCM.keyBytes);
@@ -42,6 +42,5 @@ export async function loadIndexRootKey(master: MasterKey, store: KeyringStore): 
     wrapped = await store.readIndexRootKey();
     if (wrapped === null) throw new MasterKeyMismatchError('(none)', master.fingerprint);
   }
-  const key = await unwrapDataKey(master.provider, indexRootRow(wrapped, master.fingerprint));
-  return key.material;
+  return (await masters.unwrap(indexRootRow(wrapped, master.fingerprint))).material;
 }

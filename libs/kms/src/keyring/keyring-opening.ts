@@ -8,6 +8,11 @@ import type { MasterKeyRotation, MasterKeys } from './master-keys.js';
 export interface KeyringOptions {
   /** A master key this process also holds (KMS_MASTER_KEY_PREVIOUS): rows it wrapped still open. */
   readonly previous?: MasterKeyProvider;
+  /**
+   * Additional master keys: every data key is also wrapped under each, and unwrapping falls back
+   * to them, in this order, when the primary cannot be reached.
+   */
+  readonly additional?: readonly MasterKeyProvider[];
   readonly now?: () => number;
   /** The id of a new data key; `creating` for the first key of a new keyring. */
   readonly newKeyId?: (creating: boolean) => string | undefined;
@@ -22,8 +27,9 @@ export interface KeyringOpening {
 /**
  * Brings the stored keyring to where `masters` can load it: checks the stored master-key
  * fingerprint (a mismatch throws before anything is written), creates the keyring with its
- * first data key on the first start, and finishes a master-key rotation when the stored
- * fingerprint is the previous key's.
+ * first data key on the first start, finishes a master-key rotation when the stored
+ * fingerprint is the previous key's, and fails over (promotes) when the configured key is one
+ * of the keyring's additional master keys.
  */
 export async function prepareKeyring(
   masters: MasterKeys,
@@ -46,6 +52,14 @@ export async function prepareKeyring(
   }
   if (stored === current.fingerprint) return { created: false, masterKeyRotation: null };
   if (!previous || stored !== previous.fingerprint) {
+    // Failover: the configured primary is one of the keyring's additional master keys.
+    if ((await store.listAdditionalMasterKeys()).includes(current.fingerprint)) {
+      const promoted = await store.promote(stored, current.fingerprint);
+      return {
+        created: false,
+        masterKeyRotation: { from: stored, to: current.fingerprint, rewrapped: promoted },
+      };
+    }
     throw new MasterKeyMismatchError(stored, current.fingerprint);
   }
   const rewrapped = await masters.rewrapAll(previous, current);

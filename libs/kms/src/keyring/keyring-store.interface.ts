@@ -8,6 +8,13 @@ export interface StoredDataKey {
   readonly retiredAt: number | null;
 }
 
+/** A data key (or the blind-index root key) wrapped under one of the keyring's additional master keys. */
+export interface AdditionalWrap {
+  readonly keyId: string;
+  readonly masterKeyFingerprint: string;
+  readonly wrappedKey: Buffer;
+}
+
 /** What a conditional rotation found: it rotated, or another process already had. */
 export type RotationOutcome =
   | { readonly rotated: true; readonly previousKeyId: string | null }
@@ -52,6 +59,27 @@ export interface KeyringStore {
     to: string,
     rewrap: (key: StoredDataKey) => Promise<Buffer>,
   ): Promise<number | null>;
+  /** The fingerprints of the keyring's additional master keys (those with wraps), sorted. */
+  listAdditionalMasterKeys(): Promise<string[]>;
+  /** The additional wraps of one key (a data key id or INDEX_ROOT_KEY_ID). */
+  findWraps(keyId: string): Promise<AdditionalWrap[]>;
+  /**
+   * Stores additional wraps, in one transaction; a wrap already stored for the same key and
+   * master key is kept as it is. Adding a master key is storing its wrap of every key at once.
+   * Wraps of a data key deleted meanwhile are dropped.
+   */
+  insertWraps(wraps: readonly AdditionalWrap[]): Promise<void>;
+  /** Ids of the keys (data keys, and INDEX_ROOT_KEY_ID) with no wrap under `fingerprint`. */
+  keysWithoutWrap(fingerprint: string): Promise<string[]>;
+  /** Deletes every wrap under `fingerprint`; returns how many there were. */
+  deleteWraps(fingerprint: string): Promise<number>;
+  /**
+   * Failover to an additional master key, in one transaction: its wraps become the primary
+   * wraps and the primary's become additional ones; the keyring's fingerprint moves from `from`
+   * to `to`. Refused with KeyringIntegrityError, nothing written, when a key has no wrap under
+   * `to`. Returns the number of data keys, or null when the keyring is already under `to`.
+   */
+  promote(from: string, to: string): Promise<number | null>;
   /** Adds `count` encryptions to a key's usage; returns the key's new total. */
   addEncryptions(id: string, count: number): Promise<number>;
   /** Deletes a retired key (never the active one). Returns false if there was no such retired key. */

@@ -2,7 +2,8 @@ import { KeyringIntegrityError } from '../errors/keyring-integrity.error.js';
 import { quotedInput } from '../errors/quoted-input.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 import { unwrapDataKey, type DataKey } from './data-key.js';
-import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
+import { MasterKeyUnavailableError } from '../errors/master-key-unavailable.error.js';
+import type { AdditionalWrap, KeyringStore, StoredDataKey } from './keyring-store.interface.js';
 
 /** A master key and its fingerprint. */
 export interface MasterKey {
@@ -32,6 +33,11 @@ export class MasterKeys {
     private currentKey: MasterKey,
     readonly previous: MasterKey | undefined,
     private readonly store: KeyringStore,
+    /**
+     * The keyring's additional master keys this process holds, in the order unwrapping tries
+     * them when the primary cannot be reached.
+     */
+    readonly additional: readonly MasterKey[] = [],
   ) {}
 
   get current(): MasterKey {
@@ -45,16 +51,63 @@ export class MasterKeys {
     return undefined;
   }
 
-  /** Unwraps a stored key with whichever held master key wrapped it. */
-  unwrap(row: StoredDataKey): Promise<DataKey> {
+  /**
+   * Unwraps a stored key with the held master key that wrapped it; when that one cannot be
+   * reached (or is not held), with its wraps under the additional master keys, in their order.
+   * A wrap that does not verify is never passed over: that is an alarm, not an outage.
+   */
+  async unwrap(row: StoredDataKey): Promise<DataKey> {
     const master = this.held(row.masterKeyFingerprint);
-    if (master) return unwrapDataKey(master.provider, row);
-    return Promise.reject(
-      new KeyringIntegrityError(
+    if (!master) {
+      const notHeld = new KeyringIntegrityError(
         row.id,
         `it is wrapped under master key ${quotedInput(row.masterKeyFingerprint)}, which this process does not hold (restart it with the current KMS_MASTER_KEY)`,
-      ),
-    );
+      );
+      if (this.additional.length === 0) throw notHeld;
+      return this.unwrapByAdditional(row, notHeld);
+    }
+    try {
+      return await unwrapDataKey(master.provider, row);
+    } catch (error) {
+      if (!(error instanceof MasterKeyUnavailableError) || this.additional.length === 0)
+        throw error;
+      return this.unwrapByAdditional(row, error);
+    }
+  }
+
+  /**
+   * `material` wrapped under each additional master key that answers. One that does not is
+   * left out: its wrap is caught up later (see Keyring.catchUpWraps).
+   */
+  async additionalWraps(keyId: string, material: Buffer): Promise<AdditionalWrap[]> {
+    const wraps: AdditionalWrap[] = [];
+    for (const { provider, fingerprint } of this.additional) {
+      try {
+        const wrappedKey = await provider.wrapDataKey(material, keyId);
+        wraps.push({ keyId, masterKeyFingerprint: fingerprint, wrappedKey });
+      } catch (error) {
+        if (!(error instanceof MasterKeyUnavailableError)) throw error;
+      }
+    }
+    return wraps;
+  }
+
+  private async unwrapByAdditional(row: StoredDataKey, cause: Error): Promise<DataKey> {
+    const wraps = await this.store.findWraps(row.id);
+    for (const master of this.additional) {
+      const wrap = wraps.find((candidate) => candidate.masterKeyFingerprint === master.fingerprint);
+      if (!wrap) continue;
+      try {
+        return await unwrapDataKey(master.provider, {
+          ...row,
+          wrappedKey: wrap.wrappedKey,
+          masterKeyFingerprint: master.fingerprint,
+        });
+      } catch (error) {
+        if (!(error instanceof MasterKeyUnavailableError)) throw error;
+      }
+    }
+    throw cause;
   }
 
   /** `row` as the store keeps it: wrapped under the current master key (re-wrapped if need be). */

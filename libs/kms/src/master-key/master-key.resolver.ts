@@ -63,5 +63,40 @@ export async function previousMasterKeyProvider(
     return masterKeyProviderOf(previous, 'KMS_MASTER_KEY_PREVIOUS');
   }
   if (!providerName || providerName === 'local') return undefined;
-  return providerFromEnvironment(providerName, 'KMS_MASTER_KEY_PREVIOUS_PROVIDER', env, true);
+  return providerFromEnvironment(
+    providerName,
+    'KMS_MASTER_KEY_PREVIOUS_PROVIDER',
+    env,
+    'KMS_PREVIOUS_',
+  );
+}
+
+/**
+ * The keyring's additional master keys: the option, else KMS_ADDITIONAL_MASTER_KEY (a local
+ * key, base64) and the provider KMS_ADDITIONAL_MASTER_KEY_PROVIDER names (its settings with the
+ * KMS_ADDITIONAL_ prefix), in that order.
+ */
+export async function additionalMasterKeyProviders(
+  configured: readonly (string | Buffer | MasterKeyProvider)[] | undefined,
+  env: MasterKeyEnvironment,
+): Promise<MasterKeyProvider[]> {
+  if (configured !== undefined) {
+    return configured.map((key, at) => masterKeyProviderOf(key, `additionalMasterKeys[${at}]`));
+  }
+  const providers: MasterKeyProvider[] = [];
+  if (env.KMS_ADDITIONAL_MASTER_KEY) {
+    providers.push(masterKeyProviderOf(env.KMS_ADDITIONAL_MASTER_KEY, 'KMS_ADDITIONAL_MASTER_KEY'));
+  }
+  const name = env.KMS_ADDITIONAL_MASTER_KEY_PROVIDER;
+  if (name && name !== 'local') {
+    providers.push(
+      await providerFromEnvironment(
+        name,
+        'KMS_ADDITIONAL_MASTER_KEY_PROVIDER',
+        env,
+        'KMS_ADDITIONAL_',
+      ),
+    );
+  }
+  return providers;
 }

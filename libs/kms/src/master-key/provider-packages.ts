@@ -22,19 +22,17 @@ interface ProviderPackage {
   masterKeyFromEnvironment?: (env: MasterKeyEnvironment) => MasterKeyProvider;
 }
 
-/** Where a previous master key's settings are read from: KMS_PREVIOUS_X stands for KMS_X. */
-const PREVIOUS_PREFIX = 'KMS_PREVIOUS_';
-
 /**
- * The provider `name` (from `variable`) configured from `env`, loaded from its package. For the
- * previous master key during a move between two keys of the same provider, its settings are
- * read with the KMS_PREVIOUS_ prefix first (KMS_PREVIOUS_AWS_KMS_KEY_ID for KMS_AWS_KMS_KEY_ID).
+ * The provider `name` (from `variable`) configured from `env`, loaded from its package. With a
+ * `prefix` (KMS_PREVIOUS_ for the previous master key, KMS_ADDITIONAL_ for an additional one),
+ * a variable with that prefix stands for the same one without it (KMS_PREVIOUS_AWS_KMS_KEY_ID
+ * for KMS_AWS_KMS_KEY_ID), so two keys of one provider can be configured side by side.
  */
 export async function providerFromEnvironment(
   name: string,
   variable: string,
   env: MasterKeyEnvironment,
-  previous = false,
+  prefix?: 'KMS_PREVIOUS_' | 'KMS_ADDITIONAL_',
 ): Promise<MasterKeyProvider> {
   const packageName = Object.hasOwn(MASTER_KEY_PROVIDER_PACKAGES, name)
     ? MASTER_KEY_PROVIDER_PACKAGES[name]
@@ -61,13 +59,13 @@ export async function providerFromEnvironment(
       `${packageName} does not export masterKeyFromEnvironment: install a version that matches @nest-kms/kms`,
     );
   }
-  return loaded.masterKeyFromEnvironment(previous ? previousView(env) : env);
+  return loaded.masterKeyFromEnvironment(prefix ? prefixedView(env, prefix) : env);
 }
 
-function previousView(env: MasterKeyEnvironment): MasterKeyEnvironment {
+function prefixedView(env: MasterKeyEnvironment, prefix: string): MasterKeyEnvironment {
   const view: Record<string, string | undefined> = { ...env };
   for (const [name, value] of Object.entries(env)) {
-    if (name.startsWith(PREVIOUS_PREFIX)) view[`KMS_${name.slice(PREVIOUS_PREFIX.length)}`] = value;
+    if (name.startsWith(prefix)) view[`KMS_${name.slice(prefix.length)}`] = value;
   }
   return view;
 }

@@ -196,7 +196,7 @@ export class KmsStorage implements OnApplicationShutdown {
     if (!dataSource.isInitialized) {
       throw new KmsConfigurationError('the DataSource given to KmsModule is not initialized');
     }
-    if (!dataSource.hasMetadata(KmsDataKeyEntity) || !dataSource.hasMetadata(KmsKeyringEntity)) {
+    if (!KMS_ENTITIES.every((entity) => dataSource.hasMetadata(entity))) {
       throw new KmsConfigurationError(
         'the application DataSource does not include the KMS entities: add ...KMS_ENTITIES to its entities and ...KMS_MIGRATIONS to its migrations',
       );
