@@ -13,6 +13,7 @@ export class KmsMasterKeyWrapEntity {
   @PrimaryColumn({ name: 'key_id', type: 'varchar', length: 64 })
   keyId: string;
 
+  /** The additional master key it is wrapped under. */
   @PrimaryColumn({ name: 'master_key_fingerprint', type: 'varchar', length: 128 })
   masterKeyFingerprint: string;
 
@@ -20,6 +21,7 @@ export class KmsMasterKeyWrapEntity {
   @Column({ name: 'wrapped_key', type: 'text' })
   wrappedKey: string;
 
+  /** When this wrap was stored (epoch milliseconds). */
   @Column({ name: 'created_at', type: 'bigint', transformer: epochMillis })
   createdAt: number;
 }

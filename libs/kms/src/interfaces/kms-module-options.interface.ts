@@ -148,6 +148,10 @@ export interface KmsDatabaseOptions {
   statementTimeoutMs?: number;
 }
 
+/**
+ * Bounds on every call to the master key's provider. A remote KMS or an HSM can be slow, throttle
+ * or drop connections; these keep each call bounded and retried the same way for every provider.
+ */
 export interface KmsMasterKeyCallOptions {
   /**
    * How long one attempt may take before it is abandoned and counted as a transient failure.

@@ -17,6 +17,7 @@ const WRAPPED_BYTES = 1 + AES_256_GCM.ivBytes + AES_256_GCM.tagBytes + AES_256_G
  * Wrapped layout: 0x01 | iv (12) | tag (16) | ciphertext (32).
  */
 export class LocalMasterKeyProvider implements MasterKeyProvider {
+  /** Its name in metrics, logs and fingerprints. */
   readonly name = 'local';
   private readonly wrappingKey: Buffer;
   private readonly derivationKey: Buffer;

@@ -47,6 +47,7 @@ export class KmsMetrics {
     registers: [this.registry],
   });
 
+  /** Every attempt of a call to the master key provider, by how it ended. */
   readonly masterKeyCalls = new Counter({
     name: 'kms_master_key_calls_total',
     help: 'Attempts of calls to the master key provider, by provider, operation (fingerprint, wrap, unwrap) and outcome (ok, unavailable, refused, invalid, error)',
@@ -54,6 +55,7 @@ export class KmsMetrics {
     registers: [this.registry],
   });
 
+  /** How long each attempt of a call to the master key provider took. */
   readonly masterKeyCallSeconds = new Histogram({
     name: 'kms_master_key_call_duration_seconds',
     help: 'Time of each attempt of a call to the master key provider, by provider and operation',
