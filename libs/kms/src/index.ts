@@ -43,6 +43,7 @@ export type {
 } from './master-key/master-key-provider.interface.js';
 export {
   MASTER_KEY_PROVIDER_PACKAGES,
+  masterKeyProviderFromEnvironment,
   type MasterKeyEnvironment,
 } from './master-key/provider-packages.js';
 export { KMS_MASTER_KEY_PROBE_JOB } from './core/master-key-guard.js';

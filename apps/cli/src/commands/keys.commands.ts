@@ -1,4 +1,9 @@
-import { LocalMasterKeyProvider, type ReencryptionResult } from '@nest-kms/kms';
+import {
+  LocalMasterKeyProvider,
+  masterKeyProviderFromEnvironment,
+  type MasterKeyProvider,
+  type ReencryptionResult,
+} from '@nest-kms/kms';
 import type { CliCommand, CommandContext } from '../cli-command.interface.js';
 import { CliError, EXIT, usageError } from '../cli-errors.js';
 import { readStdin } from '../cli-input.js';
@@ -31,7 +36,7 @@ const keysRotate: CliCommand = {
 };
 
 const NEW_KEY_HINT =
-  'the new master key is never read from the command line (it would show in ps and shell history): set KMS_NEW_MASTER_KEY or pipe it on stdin';
+  'the new master key is never read from the command line (it would show in ps and shell history): set KMS_NEW_MASTER_KEY, pipe it on stdin, or name a provider in KMS_NEW_MASTER_KEY_PROVIDER';
 
 const NEXT_STEPS = [
   'Keep the new key in your secret store now: it is the only key that opens this keyring.',
@@ -45,6 +50,8 @@ const keysRotateMaster: CliCommand = {
   summary: 're-wrap every data key under a new master key (envelopes are untouched)',
   details: [
     'The new key comes from KMS_NEW_MASTER_KEY, else stdin; KMS_MASTER_KEY is the current one.',
+    'To move to a provider (aws-kms, azure-key-vault, pkcs11): KMS_NEW_MASTER_KEY_PROVIDER names',
+    'it and its settings carry the KMS_NEW_ prefix (KMS_NEW_AWS_KMS_KEY_ID for KMS_AWS_KMS_KEY_ID).',
     'One transaction: a failure leaves the keyring under the current key. Prints the next steps.',
   ],
   extraOperandHint: NEW_KEY_HINT,
@@ -52,17 +59,22 @@ const keysRotateMaster: CliCommand = {
   store: true,
   async run(context) {
     const { out } = context;
-    const newKey = await readNewMasterKey(context);
-    const candidate = LocalMasterKeyProvider.fromBase64(newKey, 'the new master key');
-    const fingerprint = await candidate.fingerprint();
-    candidate.destroy();
-    const store = await context.store();
-    if (fingerprint === store.kms.getStatus().masterKeyFingerprint) {
-      throw usageError(
-        'the new master key is the one in use; generate another with nest-kms keygen',
-      );
+    const candidate = await readNewMasterKey(context);
+    let rotation;
+    try {
+      const fingerprint = await candidate.fingerprint();
+      const store = await context.store();
+      if (fingerprint === store.kms.getStatus().masterKeyFingerprint) {
+        throw usageError(
+          'the new master key is the one in use; generate another with nest-kms keygen',
+        );
+      }
+      rotation = await store.kms.rotateMasterKey(candidate);
+    } catch (error) {
+      // Once rotated to, the keyring holds the provider and releases it when the store closes.
+      await candidate.destroy?.();
+      throw error;
     }
-    const rotation = await store.kms.rotateMasterKey(newKey);
     if (flag(context, 'json')) return out.json({ ...rotation, nextSteps: NEXT_STEPS });
     out.line(
       `rotated: master key ${rotation.from} -> ${rotation.to} (${rotation.rewrapped ?? 0} data keys re-wrapped; envelopes unchanged)`,
@@ -72,14 +84,76 @@ const keysRotateMaster: CliCommand = {
   },
 };
 
-async function readNewMasterKey(context: CommandContext): Promise<string> {
+/** The master key to rotate to: a provider named in the environment, else a local key. */
+async function readNewMasterKey(context: CommandContext): Promise<MasterKeyProvider> {
+  const provider = context.env.KMS_NEW_MASTER_KEY_PROVIDER;
+  if (provider && provider !== 'local') {
+    if (context.env.KMS_NEW_MASTER_KEY) {
+      throw usageError('KMS_NEW_MASTER_KEY and KMS_NEW_MASTER_KEY_PROVIDER are both set: keep one');
+    }
+    return masterKeyProviderFromEnvironment(
+      provider,
+      'KMS_NEW_MASTER_KEY_PROVIDER',
+      context.env,
+      'KMS_NEW_',
+    );
+  }
   const fromEnv = context.env.KMS_NEW_MASTER_KEY;
   const key = fromEnv ? fromEnv : (await readStdin(context, 'the new master key')).trim();
   if (key === '') {
-    throw usageError('no new master key: set KMS_NEW_MASTER_KEY or pipe it on stdin');
+    throw usageError(
+      'no new master key: set KMS_NEW_MASTER_KEY (or KMS_NEW_MASTER_KEY_PROVIDER) or pipe it on stdin',
+    );
   }
-  return key;
+  return LocalMasterKeyProvider.fromBase64(key, 'the new master key');
 }
+
+const keysMasters: CliCommand = {
+  path: ['keys', 'masters'],
+  summary: "list the keyring's master keys: the primary and the additional ones",
+  details: [
+    'An additional master key holds a second wrap of every data key (another region, a',
+    'break-glass key). "missing" counts keys not yet wrapped under it; they catch up while an',
+    'application that has it configured runs.',
+  ],
+  options: JSON_OPTION,
+  store: true,
+  async run(context) {
+    const { out } = context;
+    const store = await context.store();
+    const keys = await store.kms.listMasterKeys();
+    if (flag(context, 'json')) return out.json(keys);
+    for (const key of keys) {
+      const held = key.held ? 'configured here' : 'not configured here';
+      out.line(
+        `${key.role.padEnd(10)} ${key.fingerprint}  (${held}; missing ${key.keysWithoutWrap})`,
+      );
+    }
+  },
+};
+
+const keysRemoveMaster: CliCommand = {
+  path: ['keys', 'remove-master'],
+  operands: ['FINGERPRINT'],
+  summary: 'remove an additional master key from the keyring (delete its wraps)',
+  details: [
+    'Stop configuring it on every replica first: a replica that still has it adds it back.',
+    'The primary master key cannot be removed; rotate away from it with keys rotate-master.',
+  ],
+  options: JSON_OPTION,
+  store: true,
+  async run(context) {
+    const { out } = context;
+    const fingerprint = context.operands[0];
+    const store = await context.store();
+    const known = (await store.kms.listMasterKeys()).some((key) => key.fingerprint === fingerprint);
+    if (!known)
+      throw usageError(`the keyring has no master key ${fingerprint}; see nest-kms keys masters`);
+    const wraps = await store.kms.removeMasterKey(fingerprint);
+    if (flag(context, 'json')) return out.json({ fingerprint, wrapsDeleted: wraps });
+    out.line(`removed: master key ${fingerprint} (${wraps} wraps deleted)`);
+  },
+};
 
 const keysRewrap: CliCommand = {
   path: ['keys', 'rewrap'],
@@ -147,4 +221,10 @@ const keysRewrap: CliCommand = {
   },
 };
 
-export const keysCommands: readonly CliCommand[] = [keysRotate, keysRotateMaster, keysRewrap];
+export const keysCommands: readonly CliCommand[] = [
+  keysRotate,
+  keysRotateMaster,
+  keysMasters,
+  keysRemoveMaster,
+  keysRewrap,
+];

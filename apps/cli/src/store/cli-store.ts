@@ -39,7 +39,7 @@ export async function openStore(options: OpenStoreOptions): Promise<CliStore> {
     throw new CliError(
       'KMS_MASTER_KEY_MISSING',
       'KMS_MASTER_KEY is not set. Export the master key that wrapped this keyring (or name its ' +
-        'provider in KMS_MASTER_KEY_PROVIDER with that provider\'s settings); for a new ' +
+        "provider in KMS_MASTER_KEY_PROVIDER with that provider's settings); for a new " +
         'installation generate one with "nest-kms keygen" and keep it in your secret store first',
       EXIT.masterKey,
     );

@@ -5,8 +5,9 @@ import { SecretsModule } from '@nest-kms/secrets';
 /**
  * The libraries as an application configures them, minus everything that runs in the
  * background: a CLI process runs one command and exits, so no scheduler (rotation, expiry,
- * re-encryption) and no value cache. The master key is read by KmsModule itself from
- * KMS_MASTER_KEY (and KMS_MASTER_KEY_PREVIOUS), never generated.
+ * re-encryption, the master-key probe) and no value cache. The master key is read by KmsModule
+ * itself from KMS_MASTER_KEY or KMS_MASTER_KEY_PROVIDER (and their _PREVIOUS and additional
+ * forms), never generated.
  */
 @Module({})
 export class CliModule {
@@ -18,6 +19,7 @@ export class CliModule {
           connection,
           rotation: { checkIntervalMs: 0 },
           reencryption: { auto: false },
+          masterKeyCalls: { probeIntervalMs: 0 },
         }),
         SecretsModule.forRoot({ cacheTtlMs: 0, lifecycle: { checkIntervalMs: 0 } }),
       ],

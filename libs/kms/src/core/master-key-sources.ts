@@ -7,7 +7,7 @@ import { MasterKeyMissingError } from '../errors/master-key-missing.error.js';
 import { KMS_EVENTS } from '../kms.messages.js';
 import { LocalMasterKeyProvider } from '../master-key/local-master-key.provider.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
-import { providerFromEnvironment } from '../master-key/provider-packages.js';
+import { masterKeyProviderFromEnvironment } from '../master-key/provider-packages.js';
 import {
   configuredMasterKeyProvider,
   type MasterKeySource,
@@ -31,7 +31,7 @@ export async function resolveMasterKeyProvider(
         `KMS_MASTER_KEY and KMS_MASTER_KEY_PROVIDER=${source.providerName} are both set: keep one (during a move between them, the old key goes in KMS_MASTER_KEY_PREVIOUS)`,
       );
     }
-    return providerFromEnvironment(
+    return masterKeyProviderFromEnvironment(
       source.providerName!,
       'KMS_MASTER_KEY_PROVIDER',
       source.env ?? {},

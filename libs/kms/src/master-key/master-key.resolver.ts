@@ -2,7 +2,10 @@ import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 import { MasterKeyMissingError } from '../errors/master-key-missing.error.js';
 import { LocalMasterKeyProvider } from './local-master-key.provider.js';
 import type { MasterKeyProvider } from './master-key-provider.interface.js';
-import { providerFromEnvironment, type MasterKeyEnvironment } from './provider-packages.js';
+import {
+  masterKeyProviderFromEnvironment,
+  type MasterKeyEnvironment,
+} from './provider-packages.js';
 
 /** Where a master key may come from, in the order they are tried. */
 export interface MasterKeySource {
@@ -63,7 +66,7 @@ export async function previousMasterKeyProvider(
     return masterKeyProviderOf(previous, 'KMS_MASTER_KEY_PREVIOUS');
   }
   if (!providerName || providerName === 'local') return undefined;
-  return providerFromEnvironment(
+  return masterKeyProviderFromEnvironment(
     providerName,
     'KMS_MASTER_KEY_PREVIOUS_PROVIDER',
     env,
@@ -90,7 +93,7 @@ export async function additionalMasterKeyProviders(
   const name = env.KMS_ADDITIONAL_MASTER_KEY_PROVIDER;
   if (name && name !== 'local') {
     providers.push(
-      await providerFromEnvironment(
+      await masterKeyProviderFromEnvironment(
         name,
         'KMS_ADDITIONAL_MASTER_KEY_PROVIDER',
         env,

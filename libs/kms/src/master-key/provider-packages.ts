@@ -24,15 +24,16 @@ interface ProviderPackage {
 
 /**
  * The provider `name` (from `variable`) configured from `env`, loaded from its package. With a
- * `prefix` (KMS_PREVIOUS_ for the previous master key, KMS_ADDITIONAL_ for an additional one),
+ * `prefix` (KMS_PREVIOUS_ for the previous master key, KMS_ADDITIONAL_ for an additional one,
+ * KMS_NEW_ for the target of the CLI's master-key rotation),
  * a variable with that prefix stands for the same one without it (KMS_PREVIOUS_AWS_KMS_KEY_ID
  * for KMS_AWS_KMS_KEY_ID), so two keys of one provider can be configured side by side.
  */
-export async function providerFromEnvironment(
+export async function masterKeyProviderFromEnvironment(
   name: string,
   variable: string,
   env: MasterKeyEnvironment,
-  prefix?: 'KMS_PREVIOUS_' | 'KMS_ADDITIONAL_',
+  prefix?: `KMS_${string}_`,
 ): Promise<MasterKeyProvider> {
   const packageName = Object.hasOwn(MASTER_KEY_PROVIDER_PACKAGES, name)
     ? MASTER_KEY_PROVIDER_PACKAGES[name]
