@@ -24,6 +24,7 @@ import {
   type PackedPackage,
 } from './support/scratch-app.js';
 import type { ScratchReport } from './fixtures/scratch-app/src/app.module.js';
+import { FakeAwsKms } from './support/fake-aws-kms.js';
 
 /*
  * What a user of a new Nest 12 application gets from `npm i @nest-kms/...`: the packed
@@ -37,7 +38,8 @@ const run = promisify(execFile);
 /** Every tarball is built from these and holds nothing else. */
 const PACKAGE_FILE =
   /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+\.(js|d\.ts|js\.map))$/;
-const NEVER_PACKED = /(\.spec\.|fixtures|\.env|\.key$|\.pem$|\.tsbuildinfo$|(^|\/)src\/)/;
+const NEVER_PACKED =
+  /(\.spec\.|fixtures|(^|\/)\.env(\.|$)|\.key$|\.pem$|\.tsbuildinfo$|(^|\/)src\/)/;
 
 /**
  * The Nest 11 release a CommonJS app of that generation runs. @nestjs/typeorm, /schedule and
@@ -47,8 +49,10 @@ const NEST_11 = '11.2.12';
 
 let scratch: string;
 let packed: PackedPackage[];
+let aws: FakeAwsKms;
 
 beforeAll(async () => {
+  aws = await FakeAwsKms.start();
   scratch = mkdtempSync(join(tmpdir(), 'nest-kms-scratch-app-'));
   packed = await packPackages(scratch);
   await Promise.all([
@@ -63,7 +67,8 @@ beforeAll(async () => {
   ]);
 }, 600_000);
 
-afterAll(() => {
+afterAll(async () => {
+  await aws?.close();
   if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -240,6 +245,30 @@ function describeApplication(root: () => string, flavors: AppFlavor[], compiledW
       },
       120_000,
     );
+
+    it('the installed CLI uses an AWS KMS master key named in the environment (the provider package loaded by name)', async () => {
+      const fresh = await createTestDatabase(engine);
+      try {
+        const env = {
+          ...databaseEnv(fresh),
+          KMS_MASTER_KEY_PROVIDER: 'aws-kms',
+          KMS_AWS_KMS_KEY_ID: aws.keyArn,
+          KMS_AWS_KMS_REGION: FakeAwsKms.PRIMARY_REGION,
+          KMS_AWS_KMS_ENDPOINT: aws.endpoint,
+          AWS_ACCESS_KEY_ID: 'AKIATEST',
+          AWS_SECRET_ACCESS_KEY: randomBytes(30).toString('base64'),
+        };
+        const stored = await cli(root(), env, ['secrets', 'set', 'UNDER_AWS'], paymentApiKey);
+        expect(stored.exitCode, stored.stderr).toBe(0);
+        const status = await cli(root(), env, ['status', '--json']);
+        expect(status.exitCode, status.stderr).toBe(0);
+        expect(JSON.parse(status.stdout)).toMatchObject({
+          masterKeyFingerprint: `aws-kms:${aws.keyArn}`,
+        });
+      } finally {
+        await fresh.drop();
+      }
+    }, 120_000);
 
     it("the installed CLI's --help needs neither a key nor a database", async () => {
       const help = await cli(root(), {}, ['--help']);

@@ -17,6 +17,9 @@ export const PUBLISHED_PACKAGES = [
   '@nest-kms/kms',
   '@nest-kms/secrets',
   '@nest-kms/config',
+  '@nest-kms/aws-kms',
+  '@nest-kms/azure-key-vault',
+  '@nest-kms/pkcs11',
   '@nest-kms/cli',
 ] as const;
 
