@@ -1,3 +1,4 @@
+import { TRANSIENT_NETWORK_CODES } from '@nest-kms/kms/extension';
 import {
   DecryptionFailedError,
   MasterKeyProviderError,
@@ -20,20 +21,6 @@ const TRANSIENT_ERRORS = new Set([
   // The SDK's names for a request timeout and an aborted signal.
   'TimeoutError',
   'AbortError',
-]);
-
-/** Node's codes for a connection that failed, dropped or timed out. */
-const NETWORK_ERRORS = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EAI_AGAIN',
-  'ENOTFOUND',
 ]);
 
 /**
@@ -118,7 +105,7 @@ function networkCode(shape: SdkErrorShape): string | undefined {
   for (let current: unknown = shape, depth = 0; depth < 3; depth++) {
     if (typeof current !== 'object' || current === null) return undefined;
     const code = (current as SdkErrorShape).code;
-    if (typeof code === 'string' && NETWORK_ERRORS.has(code)) return code;
+    if (typeof code === 'string' && TRANSIENT_NETWORK_CODES.has(code)) return code;
     current = (current as SdkErrorShape).cause;
   }
   return undefined;

@@ -1,4 +1,5 @@
-import { KmsConfigurationError, quotedInput, type MasterKeyProvider } from '@nest-kms/kms';
+import { KmsConfigurationError, type MasterKeyProvider } from '@nest-kms/kms';
+import { environmentSetting, environmentWholeNumber } from '@nest-kms/kms/extension';
 import { AwsKmsMasterKeyProvider } from './aws-kms-master-key.provider.js';
 
 /**
@@ -11,58 +12,32 @@ import { AwsKmsMasterKeyProvider } from './aws-kms-master-key.provider.js';
 export function masterKeyFromEnvironment(
   env: Readonly<Record<string, string | undefined>>,
 ): MasterKeyProvider {
-  const keyId = valueOf(env, 'KMS_AWS_KMS_KEY_ID');
+  const keyId = environmentSetting(env, 'KMS_AWS_KMS_KEY_ID');
   if (keyId === undefined) {
     throw new KmsConfigurationError(
       'KMS_AWS_KMS_KEY_ID is required with KMS_MASTER_KEY_PROVIDER=aws-kms (a key id, key ARN or alias/name)',
     );
   }
-  const grantTokens = valueOf(env, 'KMS_AWS_KMS_GRANT_TOKENS')
+  const grantTokens = environmentSetting(env, 'KMS_AWS_KMS_GRANT_TOKENS')
     ?.split(',')
     .map((token) => token.trim())
     .filter((token) => token !== '');
   return new AwsKmsMasterKeyProvider({
     keyId,
-    region: valueOf(env, 'KMS_AWS_KMS_REGION') ?? valueOf(env, 'AWS_REGION'),
-    endpoint: endpointOf(env, 'KMS_AWS_KMS_ENDPOINT'),
+    region: environmentSetting(env, 'KMS_AWS_KMS_REGION') ?? environmentSetting(env, 'AWS_REGION'),
+    endpoint: endpointOf(environmentSetting(env, 'KMS_AWS_KMS_ENDPOINT')),
     grantTokens,
-    connectTimeoutMs: millisecondsOf(env, 'KMS_AWS_KMS_CONNECT_TIMEOUT_MS'),
-    requestTimeoutMs: millisecondsOf(env, 'KMS_AWS_KMS_REQUEST_TIMEOUT_MS'),
+    connectTimeoutMs: environmentWholeNumber(env, 'KMS_AWS_KMS_CONNECT_TIMEOUT_MS'),
+    requestTimeoutMs: environmentWholeNumber(env, 'KMS_AWS_KMS_REQUEST_TIMEOUT_MS'),
   });
 }
 
-function valueOf(
-  env: Readonly<Record<string, string | undefined>>,
-  name: string,
-): string | undefined {
-  const value = env[name]?.trim();
-  return value === undefined || value === '' ? undefined : value;
-}
-
-function endpointOf(
-  env: Readonly<Record<string, string | undefined>>,
-  name: string,
-): string | undefined {
-  const value = valueOf(env, name);
+function endpointOf(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
     throw new KmsConfigurationError(
-      `${name} must be an http(s) URL, e.g. https://kms.eu-west-1.amazonaws.com`,
+      'KMS_AWS_KMS_ENDPOINT must be an http(s) URL, e.g. https://kms.eu-west-1.amazonaws.com',
     );
   }
   return value;
-}
-
-function millisecondsOf(
-  env: Readonly<Record<string, string | undefined>>,
-  name: string,
-): number | undefined {
-  const value = valueOf(env, name);
-  if (value === undefined) return undefined;
-  if (!/^[1-9]\d{0,8}$/.test(value)) {
-    throw new KmsConfigurationError(
-      `${name} must be a positive whole number of milliseconds, got ${quotedInput(value)}`,
-    );
-  }
-  return Number(value);
 }

@@ -1,3 +1,4 @@
+import { TRANSIENT_NETWORK_CODES } from '@nest-kms/kms/extension';
 import {
   DecryptionFailedError,
   MasterKeyProviderError,
@@ -12,20 +13,8 @@ import {
 /** The vault operations a failure can come from. */
 export type VaultOperation = 'wrapKey' | 'unwrapKey';
 
-/** Network failures a later attempt can get past (Node's codes, and the pipeline's own). */
-const TRANSIENT_NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'REQUEST_SEND_ERROR',
-]);
+/** The Azure pipeline's own code for a request that could not be sent. */
+const REQUEST_SEND_ERROR = 'REQUEST_SEND_ERROR';
 
 export const refused = (reason: string): MasterKeyProviderError =>
   new MasterKeyProviderError(AZURE_KEY_VAULT_PROVIDER_NAME, reason);
@@ -88,7 +77,7 @@ function restFailure(
 ): NestKmsError {
   if (status === undefined) {
     if (code === CONNECT_TIMEOUT_CODE) return unavailable(`${operation}: connecting timed out`);
-    if (code !== undefined && TRANSIENT_NETWORK_CODES.has(code)) {
+    if (code !== undefined && (TRANSIENT_NETWORK_CODES.has(code) || code === REQUEST_SEND_ERROR)) {
       return unavailable(`${operation}: connection failed (${code})`);
     }
     // Certificate and protocol failures: the same every time until someone fixes them.

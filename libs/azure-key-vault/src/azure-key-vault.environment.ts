@@ -1,4 +1,5 @@
 import { KmsConfigurationError, type MasterKeyProvider } from '@nest-kms/kms';
+import { environmentSetting, environmentWholeNumber } from '@nest-kms/kms/extension';
 import { WRAP_ALGORITHM_IDS } from './azure-key-vault.constants.js';
 import { AzureKeyVaultMasterKeyProvider } from './azure-key-vault-master-key.provider.js';
 import type { AzureKeyWrapAlgorithm } from './interfaces/azure-key-vault-master-key-options.interface.js';
@@ -14,7 +15,7 @@ import type { AzureKeyWrapAlgorithm } from './interfaces/azure-key-vault-master-
 export function masterKeyFromEnvironment(
   env: Readonly<Record<string, string | undefined>>,
 ): MasterKeyProvider {
-  const keyId = valueOf(env, 'KMS_AZURE_KEY_VAULT_KEY_ID');
+  const keyId = environmentSetting(env, 'KMS_AZURE_KEY_VAULT_KEY_ID');
   if (keyId === undefined) {
     throw new KmsConfigurationError(
       'KMS_AZURE_KEY_VAULT_KEY_ID is required with KMS_MASTER_KEY_PROVIDER=azure-key-vault (https://<vault>.vault.azure.net/keys/<name>/<version>)',
@@ -24,8 +25,8 @@ export function masterKeyFromEnvironment(
     return new AzureKeyVaultMasterKeyProvider({
       keyId,
       algorithm: algorithmOf(env, 'KMS_AZURE_KEY_VAULT_ALGORITHM'),
-      connectTimeoutMs: millisecondsOf(env, 'KMS_AZURE_KEY_VAULT_CONNECT_TIMEOUT_MS'),
-      requestTimeoutMs: millisecondsOf(env, 'KMS_AZURE_KEY_VAULT_REQUEST_TIMEOUT_MS'),
+      connectTimeoutMs: environmentWholeNumber(env, 'KMS_AZURE_KEY_VAULT_CONNECT_TIMEOUT_MS'),
+      requestTimeoutMs: environmentWholeNumber(env, 'KMS_AZURE_KEY_VAULT_REQUEST_TIMEOUT_MS'),
     });
   } catch (error) {
     if (error instanceof KmsConfigurationError && /keyId/.test(error.message)) {
@@ -37,19 +38,11 @@ export function masterKeyFromEnvironment(
   }
 }
 
-function valueOf(
-  env: Readonly<Record<string, string | undefined>>,
-  name: string,
-): string | undefined {
-  const value = env[name]?.trim();
-  return value === undefined || value === '' ? undefined : value;
-}
-
 function algorithmOf(
   env: Readonly<Record<string, string | undefined>>,
   name: string,
 ): AzureKeyWrapAlgorithm | undefined {
-  const value = valueOf(env, name);
+  const value = environmentSetting(env, name);
   if (value === undefined) return undefined;
   if (!Object.hasOwn(WRAP_ALGORITHM_IDS, value)) {
     throw new KmsConfigurationError(
@@ -57,18 +50,4 @@ function algorithmOf(
     );
   }
   return value as AzureKeyWrapAlgorithm;
-}
-
-function millisecondsOf(
-  env: Readonly<Record<string, string | undefined>>,
-  name: string,
-): number | undefined {
-  const value = valueOf(env, name);
-  if (value === undefined) return undefined;
-  if (!/^[1-9]\d{0,8}$/.test(value)) {
-    throw new KmsConfigurationError(
-      `${name} must be a positive whole number of milliseconds, got ${JSON.stringify(value)}`,
-    );
-  }
-  return Number(value);
 }

@@ -18,3 +18,8 @@ export {
 } from './keyring/purpose-envelopes.js';
 export { SealedExports } from './core/sealed-exports.js';
 export type { SealedExport } from './keyring/sealed-export.js';
+export {
+  environmentSetting,
+  environmentWholeNumber,
+  TRANSIENT_NETWORK_CODES,
+} from './master-key/provider-settings.js';

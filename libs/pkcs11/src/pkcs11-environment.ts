@@ -1,4 +1,5 @@
 import { KmsConfigurationError, type MasterKeyProvider } from '@nest-kms/kms';
+import { environmentSetting, environmentWholeNumber } from '@nest-kms/kms/extension';
 import { Pkcs11MasterKeyProvider } from './pkcs11-master-key.provider.js';
 import { readPinFile } from './pkcs11-pin.js';
 
@@ -14,7 +15,7 @@ export function masterKeyFromEnvironment(
   env: Readonly<Record<string, string | undefined>>,
 ): MasterKeyProvider {
   const required = (name: string): string => {
-    const value = env[name]?.trim();
+    const value = environmentSetting(env, name);
     if (!value)
       throw new KmsConfigurationError(`${name} is not set (KMS_MASTER_KEY_PROVIDER=pkcs11)`);
     return value;
@@ -23,7 +24,7 @@ export function masterKeyFromEnvironment(
   const tokenLabel = required('KMS_PKCS11_TOKEN_LABEL');
   const keyLabel = required('KMS_PKCS11_KEY_LABEL');
   const pinText = env.KMS_PKCS11_PIN;
-  const pinFile = env.KMS_PKCS11_PIN_FILE?.trim();
+  const pinFile = environmentSetting(env, 'KMS_PKCS11_PIN_FILE');
   if (pinText && pinFile) {
     throw new KmsConfigurationError('set KMS_PKCS11_PIN or KMS_PKCS11_PIN_FILE, not both');
   }
@@ -39,28 +40,12 @@ export function masterKeyFromEnvironment(
       tokenLabel,
       keyLabel,
       pin,
-      userType: wholeNumber(env, 'KMS_PKCS11_USER_TYPE'),
-      connectTimeoutMs: wholeNumber(env, 'KMS_PKCS11_CONNECT_TIMEOUT_MS'),
-      requestTimeoutMs: wholeNumber(env, 'KMS_PKCS11_REQUEST_TIMEOUT_MS'),
+      userType: environmentWholeNumber(env, 'KMS_PKCS11_USER_TYPE'),
+      connectTimeoutMs: environmentWholeNumber(env, 'KMS_PKCS11_CONNECT_TIMEOUT_MS'),
+      requestTimeoutMs: environmentWholeNumber(env, 'KMS_PKCS11_REQUEST_TIMEOUT_MS'),
     });
   } finally {
     // The provider keeps its own copy.
     pin.fill(0);
   }
-}
-
-function wholeNumber(
-  env: Readonly<Record<string, string | undefined>>,
-  name: string,
-): number | undefined {
-  const text = env[name]?.trim();
-  if (!text) return undefined;
-  // Decimal or 0x-hexadecimal (vendor user types are written 0x80000001).
-  const value = /^(0x[0-9a-f]+|[0-9]+)$/i.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new KmsConfigurationError(
-      `${name} must be a positive whole number, not ${JSON.stringify(text)}`,
-    );
-  }
-  return value;
 }

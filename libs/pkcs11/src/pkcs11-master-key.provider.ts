@@ -8,7 +8,6 @@ import {
   type MasterKeyProvider,
 } from '@nest-kms/kms';
 import {
-  DATA_KEY_BINDING_PREFIX,
   DATA_KEY_BYTES,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,

@@ -5,8 +5,6 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel.js';
-import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
-import { KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
 import { DatabaseUnavailableError } from '../errors/database-unavailable.error.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 import { KMS_RESOLVED_OPTIONS } from '../kms.constants.js';
