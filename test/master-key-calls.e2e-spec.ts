@@ -204,6 +204,24 @@ for (const engine of ENGINES) {
       expect(await app.kms.decryptData(underNewKey)).toBe('from the other replica');
     });
 
+    it('a replica loads a key another replica made while the provider is slow (within the time limit)', async () => {
+      const mine = new FaultyMasterKey(masterKey);
+      const app = await start(mine);
+      const other = await start(new FaultyMasterKey(masterKey));
+      await other.kms.rotateDataKey();
+      const sealed = await other.kms.encryptToString('made elsewhere');
+      mine.latencyMs = 60;
+      const unwrapsBefore = mine.calls.unwrap;
+
+      const opened = await Promise.all(
+        Array.from({ length: 5 }, () => app.kms.decryptData(sealed)),
+      );
+
+      expect(opened).toEqual(Array.from({ length: 5 }, () => 'made elsewhere'));
+      // Concurrent opens of the unknown key share one load.
+      expect(mine.calls.unwrap - unwrapsBefore).toBe(1);
+    });
+
     it('probes the master key: the gauge shows an outage while it lasts, and the recovery is logged', async () => {
       const provider = new FaultyMasterKey(masterKey);
       const app = await start(provider, { ...CALLS, probeIntervalMs: 20 });

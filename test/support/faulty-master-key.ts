@@ -26,6 +26,8 @@ export class FaultyMasterKey implements MasterKeyProvider {
   abandoned = 0;
   /** While true, every call fails transiently, as a provider that is down. */
   down = false;
+  /** Every call answers only after this long, as a slow provider. */
+  latencyMs = 0;
   private readonly faults: MasterKeyFault[] = [];
   private readonly local: LocalMasterKeyProvider;
 
@@ -69,11 +71,12 @@ export class FaultyMasterKey implements MasterKeyProvider {
     this.local.destroy();
   }
 
-  private fault(options: MasterKeyCallOptions | undefined): Promise<void> {
+  private async fault(options: MasterKeyCallOptions | undefined): Promise<void> {
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     if (this.down) throw new MasterKeyUnavailableError(this.name, 'connection refused');
     switch (this.faults.shift()) {
       case undefined:
-        return Promise.resolve();
+        return;
       case 'unavailable':
         throw new MasterKeyUnavailableError(this.name, 'HTTP 503');
       case 'refused':
@@ -81,7 +84,7 @@ export class FaultyMasterKey implements MasterKeyProvider {
       case 'untyped':
         throw new Error(UNTYPED_ERROR_TEXT);
       case 'hang':
-        return new Promise((_resolve, reject) => {
+        return new Promise<void>((_resolve, reject) => {
           options?.signal?.addEventListener('abort', () => {
             this.abandoned++;
             reject(new Error('aborted'));
