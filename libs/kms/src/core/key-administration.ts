@@ -85,7 +85,7 @@ export class KeyAdministration {
   async listMasterKeys(): Promise<MasterKeyInfo[]> {
     const keyring = this.keyring.ready();
     const held = new Set(keyring.additionalMasterKeys.map((key) => key.fingerprint));
-    const additional = new Set([...held, ...(await keyring.listAdditionalMasterKeys())]);
+    const additional = new Set([...held, ...(await keyring.wraps.list())]);
     const infos: MasterKeyInfo[] = [
       { fingerprint: keyring.fingerprint, role: 'primary', held: true, keysWithoutWrap: 0 },
     ];
@@ -94,14 +94,14 @@ export class KeyAdministration {
         fingerprint,
         role: 'additional',
         held: held.has(fingerprint),
-        keysWithoutWrap: await keyring.countKeysWithoutWrap(fingerprint),
+        keysWithoutWrap: await keyring.wraps.countMissing(fingerprint),
       });
     }
     return infos;
   }
 
   async removeMasterKey(fingerprint: string): Promise<number> {
-    const removed = await this.keyring.ready().removeMasterKey(fingerprint);
+    const removed = await this.keyring.ready().wraps.remove(fingerprint);
     this.logger.log({ event: KMS_EVENTS.masterKeyRemoved, fingerprint, wraps: removed });
     return removed;
   }

@@ -2,15 +2,12 @@ import { KeyringIntegrityError } from '../errors/keyring-integrity.error.js';
 import type { DataKeyRotation } from '../interfaces/data-key-rotation.interface.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 import { heldDataKey, newDataKey, type DataKey } from './data-key.js';
-import { DecryptionFailedError } from '../errors/decryption-failed.error.js';
-import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
-import { MasterKeyUnavailableError } from '../errors/master-key-unavailable.error.js';
-import { quotedInput } from '../errors/quoted-input.js';
+import { AdditionalWraps, heldAdditionalMasterKeys } from './additional-wraps.js';
 import { INDEX_ROOT_KEY_ID, loadIndexRootKey } from './index-root-key.js';
 import { freshImportedKeys } from './key-import.js';
 import { KeyLookups } from './key-lookups.js';
 import { prepareKeyring, type KeyringOpening, type KeyringOptions } from './keyring-opening.js';
-import type { AdditionalWrap, KeyringStore, StoredDataKey } from './keyring-store.interface.js';
+import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
 import { masterKeyOf, MasterKeys, type MasterKey, type MasterKeyRotation } from './master-keys.js';
 
 export type { MasterKey, MasterKeyRotation } from './master-keys.js';
@@ -24,6 +21,7 @@ export class Keyring {
   private activeKey!: DataKey;
   private readonly lookups: KeyLookups;
   private rotations: Promise<unknown> = Promise.resolve();
+  private readonly additionalWraps: AdditionalWraps;
 
   private constructor(
     private readonly masters: MasterKeys,
@@ -33,6 +31,9 @@ export class Keyring {
     private readonly indexRoot: Buffer,
   ) {
     this.lookups = new KeyLookups(store, now, (row) => this.adopt(row));
+    this.additionalWraps = new AdditionalWraps(masters, store, (id) =>
+      id === INDEX_ROOT_KEY_ID ? this.indexRoot : this.keys.get(id)?.material,
+    );
   }
 
   /**
@@ -46,7 +47,7 @@ export class Keyring {
   ): Promise<{ keyring: Keyring } & KeyringOpening> {
     const current = await masterKeyOf(provider);
     const previous = options.previous ? await masterKeyOf(options.previous) : undefined;
-    const additional = await additionalMasterKeys(current, options.additional ?? []);
+    const additional = await heldAdditionalMasterKeys(current, options.additional ?? []);
     const masters = new MasterKeys(current, previous, store, additional);
     const now = options.now ?? Date.now;
     const newKeyId = options.newKeyId ?? (() => undefined);
@@ -55,8 +56,8 @@ export class Keyring {
     const keyring = new Keyring(masters, store, now, newKeyId, indexRoot);
     try {
       await keyring.reload();
-      await keyring.checkAdditionalMasterKeys();
-      await keyring.catchUpWraps();
+      await keyring.wraps.check(keyring.active);
+      await keyring.wraps.catchUp();
     } catch (error) {
       keyring.destroy();
       throw error;
@@ -86,83 +87,9 @@ export class Keyring {
     return this.masters.additional;
   }
 
-  /**
-   * Wraps every key under each additional master key that lacks its wrap: all of them for a
-   * master key just added, those made while one was unreachable. One store write per master
-   * key, so adding one is all or nothing; a master key that does not answer is tried on the
-   * next call. Returns the number of wraps stored.
-   */
-  async catchUpWraps(): Promise<number> {
-    let stored = 0;
-    for (const master of this.masters.additional) {
-      const wraps: AdditionalWrap[] = [];
-      for (const id of await this.store.keysWithoutWrap(master.fingerprint)) {
-        const material = id === INDEX_ROOT_KEY_ID ? this.indexRoot : this.keys.get(id)?.material;
-        if (!material) continue;
-        try {
-          const wrappedKey = await master.provider.wrapDataKey(material, id);
-          wraps.push({ keyId: id, masterKeyFingerprint: master.fingerprint, wrappedKey });
-        } catch (error) {
-          if (!(error instanceof MasterKeyUnavailableError)) throw error;
-          break;
-        }
-      }
-      await this.store.insertWraps(wraps);
-      stored += wraps.length;
-    }
-    return stored;
-  }
-
-  /** Fingerprints of the keyring's additional master keys, as stored (held or not). */
-  listAdditionalMasterKeys(): Promise<string[]> {
-    return this.store.listAdditionalMasterKeys();
-  }
-
-  /** How many keys have no wrap under `fingerprint` yet. */
-  async countKeysWithoutWrap(fingerprint: string): Promise<number> {
-    return (await this.store.keysWithoutWrap(fingerprint)).length;
-  }
-
-  /**
-   * Removes an additional master key from the keyring: deletes its wraps. The primary master
-   * key cannot be removed (rotate away from it). Returns the number of wraps deleted.
-   */
-  async removeMasterKey(fingerprint: string): Promise<number> {
-    if (fingerprint === this.fingerprint) {
-      throw new KmsConfigurationError(
-        `master key ${quotedInput(fingerprint)} is the keyring's primary: rotate to another master key instead of removing it`,
-      );
-    }
-    return this.store.deleteWraps(fingerprint);
-  }
-
-  /**
-   * Each additional master key that already has wraps must open them: one that does not is a
-   * different key under a known name, refused naming it. One that cannot be reached is left
-   * (unwrapping does not need it while the primary answers).
-   */
-  private async checkAdditionalMasterKeys(): Promise<void> {
-    const wraps = await this.store.findWraps(this.activeKey.id);
-    for (const master of this.masters.additional) {
-      const wrap = wraps.find((candidate) => candidate.masterKeyFingerprint === master.fingerprint);
-      if (!wrap) continue;
-      let material: Buffer;
-      try {
-        material = await master.provider.unwrapDataKey(wrap.wrappedKey, this.activeKey.id);
-      } catch (error) {
-        if (error instanceof MasterKeyUnavailableError) continue;
-        if (!(error instanceof DecryptionFailedError)) throw error;
-        material = Buffer.alloc(0);
-      }
-      const matches = material.equals(this.activeKey.material);
-      material.fill(0);
-      if (!matches) {
-        throw new KeyringIntegrityError(
-          this.activeKey.id,
-          `its wrap under the additional master key ${quotedInput(master.fingerprint)} does not open under the key configured with that fingerprint`,
-        );
-      }
-    }
+  /** The wraps of every key under the additional master keys: catch-up, listing, removal. */
+  get wraps(): AdditionalWraps {
+    return this.additionalWraps;
   }
 
   /** The master key with this fingerprint, if this process holds it (current or previous). */
@@ -338,21 +265,8 @@ export class Keyring {
     const key = heldDataKey(next.stored, next.material);
     this.keys.set(key.id, key);
     this.activeKey = key;
-    await this.wrapUnderAdditional(key);
+    await this.additionalWraps.wrapNew(key);
     return { keyId: key.id, previousKeyId: outcome.previousKeyId };
-  }
-
-  /**
-   * A new key's wraps under the additional master keys. The rotation has committed: a wrap
-   * that fails now is caught up later, and never fails the rotation.
-   */
-  private async wrapUnderAdditional(key: DataKey): Promise<void> {
-    if (this.masters.additional.length === 0) return;
-    try {
-      await this.store.insertWraps(await this.masters.additionalWraps(key.id, key.material));
-    } catch {
-      // catchUpWraps (at each lifecycle check and start) stores what is missing.
-    }
   }
 
   /** A key the store had and memory did not: held from now on. */
@@ -366,35 +280,4 @@ export class Keyring {
     }
     return key;
   }
-}
-
-/**
- * The additional master keys with their fingerprints. One that does not answer now is left out
- * of this start (the keyring opens without it; its wraps catch up after a restart); one that is
- * the primary again, or listed twice, is a configuration error.
- */
-async function additionalMasterKeys(
-  current: MasterKey,
-  providers: readonly MasterKeyProvider[],
-): Promise<MasterKey[]> {
-  const keys: MasterKey[] = [];
-  for (const provider of providers) {
-    let key: MasterKey;
-    try {
-      key = await masterKeyOf(provider);
-    } catch (error) {
-      if (error instanceof MasterKeyUnavailableError) continue;
-      throw error;
-    }
-    if (
-      key.fingerprint === current.fingerprint ||
-      keys.some((held) => held.fingerprint === key.fingerprint)
-    ) {
-      throw new KmsConfigurationError(
-        `master key ${quotedInput(key.fingerprint)} is configured twice (as the primary or as an additional master key)`,
-      );
-    }
-    keys.push(key);
-  }
-  return keys;
 }

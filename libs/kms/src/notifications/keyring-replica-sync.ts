@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { KmsKeyring } from '../core/kms-keyring.js';
 import { KMS_EVENTS } from '../kms.messages.js';
 import { LegacyEnvelopes } from '../reencryption/legacy-envelopes.js';
-import { KEYRING_TOPICS } from '../storage/typeorm-keyring.store.js';
+import { KEYRING_TOPICS } from '../storage/keyring-lock.js';
 import { KmsNotifications, type KmsNotification } from './kms-notifications.js';
 
 /**

@@ -127,7 +127,7 @@ export class KeyLifecycle {
   private async checkRotation(): Promise<void> {
     const keyring = this.keyring.ready();
     await keyring.flushUsage();
-    await keyring.catchUpWraps();
+    await keyring.wraps.catchUp();
     const active = keyring.active;
     const reason = this.rotationReason(active);
     if (!reason) return;

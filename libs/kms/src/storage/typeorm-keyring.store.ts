@@ -1,34 +1,30 @@
-import type { EntityManager } from 'typeorm';
-import type { KmsStorage } from './kms-storage.js';
 import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
 import { KEYRING_ID, KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
-import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
 import { KmsMasterKeyWrapEntity } from '../entities/kms-master-key-wrap.entity.js';
-import { KeyringIntegrityError } from '../errors/keyring-integrity.error.js';
-import { quotedInput } from '../errors/quoted-input.js';
-import { INDEX_ROOT_KEY_ID, indexRootRow } from '../keyring/index-root-key.js';
+import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
+import { indexRootRow } from '../keyring/index-root-key.js';
 import type {
   AdditionalWrap,
   KeyringStore,
   RotationOutcome,
   StoredDataKey,
 } from '../keyring/keyring-store.interface.js';
+import { KEYRING_TOPICS, lockKeyring } from './keyring-lock.js';
+import type { KmsStorage } from './kms-storage.js';
+import { TypeOrmMasterKeyWraps } from './typeorm-master-key-wraps.js';
 import type { KmsNotifications } from '../notifications/kms-notifications.js';
 import { isUniqueViolation } from './unique-violation.js';
 
-/** Topics the keyring publishes to the other replicas. */
-export const KEYRING_TOPICS = {
-  dataKeyRotated: 'data_key_rotated',
-  dataKeyDestroyed: 'data_key_destroyed',
-  masterKeyRotated: 'master_key_rotated',
-} as const;
-
 /** KeyringStore on a TypeORM DataSource (Postgres or SQLite); changes are published to the other replicas. */
 export class TypeOrmKeyringStore implements KeyringStore {
+  private readonly wraps: TypeOrmMasterKeyWraps;
+
   constructor(
     private readonly storage: KmsStorage,
     private readonly notifications?: KmsNotifications,
-  ) {}
+  ) {
+    this.wraps = new TypeOrmMasterKeyWraps(storage, notifications);
+  }
 
   async readFingerprint(): Promise<string | null> {
     const row = await this.storage.run((dataSource) =>
@@ -71,7 +67,7 @@ export class TypeOrmKeyringStore implements KeyringStore {
 
   rotate(next: StoredDataKey, expectedActiveId?: string): Promise<RotationOutcome> {
     return this.storage.transaction(async (manager) => {
-      const fingerprint = await this.lockKeyring(manager);
+      const fingerprint = await lockKeyring(manager);
       if (fingerprint !== next.masterKeyFingerprint) {
         throw new MasterKeyMismatchError(fingerprint ?? '(none)', next.masterKeyFingerprint);
       }
@@ -117,7 +113,7 @@ export class TypeOrmKeyringStore implements KeyringStore {
 
   storeIndexRootKey(fingerprint: string, wrapped: Buffer): Promise<boolean> {
     return this.storage.transaction(async (manager) => {
-      const current = await this.lockKeyring(manager);
+      const current = await lockKeyring(manager);
       if (current !== fingerprint) {
         throw new MasterKeyMismatchError(current ?? '(none)', fingerprint);
       }
@@ -137,7 +133,7 @@ export class TypeOrmKeyringStore implements KeyringStore {
     rewrap: (key: StoredDataKey) => Promise<Buffer>,
   ): Promise<number | null> {
     return this.storage.transaction(async (manager) => {
-      const fingerprint = await this.lockKeyring(manager);
+      const fingerprint = await lockKeyring(manager);
       if (fingerprint === to) return null;
       if (fingerprint !== from) throw new MasterKeyMismatchError(fingerprint ?? '(none)', from);
       const rows = await manager.find(KmsDataKeyEntity, { order: { createdAt: 'ASC' } });
@@ -170,125 +166,28 @@ export class TypeOrmKeyringStore implements KeyringStore {
     });
   }
 
-  async listAdditionalMasterKeys(): Promise<string[]> {
-    const rows = await this.storage.queryRows(
-      'SELECT DISTINCT master_key_fingerprint FROM kms_master_key_wraps ORDER BY master_key_fingerprint',
-      [],
-    );
-    return rows.map((row) => String(row.master_key_fingerprint));
+  listAdditionalMasterKeys(): Promise<string[]> {
+    return this.wraps.listMasterKeys();
   }
 
-  async findWraps(keyId: string): Promise<AdditionalWrap[]> {
-    const rows = await this.storage.run((dataSource) =>
-      dataSource.getRepository(KmsMasterKeyWrapEntity).findBy({ keyId }),
-    );
-    return rows.map(fromWrapRow);
+  findWraps(keyId: string): Promise<AdditionalWrap[]> {
+    return this.wraps.find(keyId);
   }
 
-  async insertWraps(wraps: readonly AdditionalWrap[]): Promise<void> {
-    if (wraps.length === 0) return;
-    await this.storage.transaction(async (manager) => {
-      await this.lockKeyring(manager);
-      const now = Date.now();
-      for (const wrap of wraps) {
-        // A data key destroyed since it was wrapped leaves no wrap behind.
-        if (
-          wrap.keyId !== INDEX_ROOT_KEY_ID &&
-          !(await manager.existsBy(KmsDataKeyEntity, { id: wrap.keyId }))
-        ) {
-          continue;
-        }
-        await manager
-          .createQueryBuilder()
-          .insert()
-          .into(KmsMasterKeyWrapEntity)
-          .values({
-            keyId: wrap.keyId,
-            masterKeyFingerprint: wrap.masterKeyFingerprint,
-            wrappedKey: wrap.wrappedKey.toString('base64'),
-            createdAt: now,
-          })
-          .orIgnore()
-          .execute();
-      }
-    });
+  insertWraps(wraps: readonly AdditionalWrap[]): Promise<void> {
+    return this.wraps.insert(wraps);
   }
 
-  async keysWithoutWrap(fingerprint: string): Promise<string[]> {
-    const rows = await this.storage.queryRows(
-      `SELECT id FROM kms_data_keys d WHERE NOT EXISTS (
-         SELECT 1 FROM kms_master_key_wraps w WHERE w.key_id = d.id AND w.master_key_fingerprint = ?)
-       UNION ALL
-       SELECT ? AS id FROM kms_keyring k WHERE k.index_root_key IS NOT NULL AND NOT EXISTS (
-         SELECT 1 FROM kms_master_key_wraps w WHERE w.key_id = ? AND w.master_key_fingerprint = ?)`,
-      [fingerprint, INDEX_ROOT_KEY_ID, INDEX_ROOT_KEY_ID, fingerprint],
-    );
-    return rows.map((row) => String(row.id));
+  keysWithoutWrap(fingerprint: string): Promise<string[]> {
+    return this.wraps.keysWithout(fingerprint);
   }
 
   deleteWraps(fingerprint: string): Promise<number> {
-    return this.storage.transaction(async (manager) => {
-      await this.lockKeyring(manager);
-      const result = await manager.delete(KmsMasterKeyWrapEntity, {
-        masterKeyFingerprint: fingerprint,
-      });
-      return result.affected ?? 0;
-    });
+    return this.wraps.deleteUnder(fingerprint);
   }
 
   promote(from: string, to: string): Promise<number | null> {
-    return this.storage.transaction(async (manager) => {
-      const fingerprint = await this.lockKeyring(manager);
-      if (fingerprint === to) return null;
-      if (fingerprint !== from) throw new MasterKeyMismatchError(fingerprint ?? '(none)', from);
-      const keyring = await manager.findOneByOrFail(KmsKeyringEntity, { id: KEYRING_ID });
-      const wraps = new Map(
-        (await manager.findBy(KmsMasterKeyWrapEntity, { masterKeyFingerprint: to })).map((wrap) => [
-          wrap.keyId,
-          wrap.wrappedKey,
-        ]),
-      );
-      const rows = await manager.find(KmsDataKeyEntity, { order: { createdAt: 'ASC' } });
-      const now = Date.now();
-      const swap = async (keyId: string, primaryWrap: string): Promise<string> => {
-        const promoted = wraps.get(keyId);
-        if (promoted === undefined) {
-          throw new KeyringIntegrityError(
-            keyId,
-            `it has no wrap under master key ${quotedInput(to)} yet; promote it once its wraps have caught up, or start with the current master key as KMS_MASTER_KEY_PREVIOUS`,
-          );
-        }
-        await manager.insert(KmsMasterKeyWrapEntity, {
-          keyId,
-          masterKeyFingerprint: from,
-          wrappedKey: primaryWrap,
-          createdAt: now,
-        });
-        return promoted;
-      };
-      for (const row of rows) {
-        const wrappedKey = await swap(row.id, row.wrappedKey);
-        await manager.update(
-          KmsDataKeyEntity,
-          { id: row.id },
-          { wrappedKey, masterKeyFingerprint: to },
-        );
-      }
-      const indexRootKey = keyring.indexRootKey
-        ? await swap(INDEX_ROOT_KEY_ID, keyring.indexRootKey)
-        : keyring.indexRootKey;
-      await manager.delete(KmsMasterKeyWrapEntity, { masterKeyFingerprint: to });
-      await manager.update(
-        KmsKeyringEntity,
-        { id: KEYRING_ID },
-        { masterKeyFingerprint: to, updatedAt: now, indexRootKey },
-      );
-      await this.notifications?.publish(manager, {
-        topic: KEYRING_TOPICS.masterKeyRotated,
-        fingerprint: to,
-      });
-      return rows.length;
-    });
+    return this.wraps.promote(from, to);
   }
 
   async addEncryptions(id: string, count: number): Promise<number> {
@@ -301,7 +200,7 @@ export class TypeOrmKeyringStore implements KeyringStore {
 
   deleteRetired(id: string): Promise<boolean> {
     return this.storage.transaction(async (manager) => {
-      await this.lockKeyring(manager);
+      await lockKeyring(manager);
       const result = await manager.delete(KmsDataKeyEntity, { id, status: 'retired' });
       if (!result.affected) return false;
       await manager.delete(KmsMasterKeyWrapEntity, { keyId: id });
@@ -311,20 +210,6 @@ export class TypeOrmKeyringStore implements KeyringStore {
       });
       return true;
     });
-  }
-
-  /**
-   * Serialises keyring changes across processes: on Postgres a row lock on the keyring row,
-   * held to commit. SQLite allows one writer per database file, so its transaction already
-   * does. Returns the keyring's master key fingerprint as of the lock.
-   */
-  private async lockKeyring(manager: EntityManager): Promise<string | null> {
-    const query = manager
-      .createQueryBuilder(KmsKeyringEntity, 'keyring')
-      .where('keyring.id = :id', { id: KEYRING_ID });
-    if (manager.connection.options.type === 'postgres') query.setLock('pessimistic_write');
-    const row = await query.getOne();
-    return row?.masterKeyFingerprint ?? null;
   }
 }
 
@@ -347,13 +232,5 @@ function fromRow(row: KmsDataKeyEntity): StoredDataKey {
     masterKeyFingerprint: row.masterKeyFingerprint,
     createdAt: row.createdAt,
     retiredAt: row.retiredAt,
-  };
-}
-
-function fromWrapRow(row: KmsMasterKeyWrapEntity): AdditionalWrap {
-  return {
-    keyId: row.keyId,
-    masterKeyFingerprint: row.masterKeyFingerprint,
-    wrappedKey: Buffer.from(row.wrappedKey, 'base64'),
   };
 }
