@@ -20,7 +20,11 @@ export type {
   KmsRotationOptions,
   LegacyEnvelopesMode,
 } from './interfaces/kms-module-options.interface.js';
-export { KmsMetrics } from './metrics/kms-metrics.js';
+export {
+  KmsMetrics,
+  type MasterKeyCallLabels,
+  type MasterKeyTimingLabels,
+} from './metrics/kms-metrics.js';
 export type { ReencryptionProgress, ReencryptionResult } from './reencryption/reencryption.job.js';
 export type { MasterKeyRotation } from './keyring/keyring.js';
 export type {

@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** Labels of `kms_master_key_calls_total`. */
+export type MasterKeyCallLabels = 'provider' | 'operation' | 'outcome';
+/** Labels of `kms_master_key_call_duration_seconds`. */
+export type MasterKeyTimingLabels = 'provider' | 'operation';
+
 /**
  * nest-kms's Prometheus metrics, in a registry of their own (so several applications in one
  * process never collide): serve `await registry.metrics()` on a metrics endpoint, or fold it
@@ -48,18 +53,18 @@ export class KmsMetrics {
   });
 
   /** Every attempt of a call to the master key provider, by how it ended. */
-  readonly masterKeyCalls = new Counter({
+  readonly masterKeyCalls: Counter<MasterKeyCallLabels> = new Counter({
     name: 'kms_master_key_calls_total',
     help: 'Attempts of calls to the master key provider, by provider, operation (fingerprint, wrap, unwrap) and outcome (ok, unavailable, refused, invalid, error)',
-    labelNames: ['provider', 'operation', 'outcome'] as const,
+    labelNames: ['provider', 'operation', 'outcome'],
     registers: [this.registry],
   });
 
   /** How long each attempt of a call to the master key provider took. */
-  readonly masterKeyCallSeconds = new Histogram({
+  readonly masterKeyCallSeconds: Histogram<MasterKeyTimingLabels> = new Histogram({
     name: 'kms_master_key_call_duration_seconds',
     help: 'Time of each attempt of a call to the master key provider, by provider and operation',
-    labelNames: ['provider', 'operation'] as const,
+    labelNames: ['provider', 'operation'],
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
