@@ -211,6 +211,19 @@ for (const engine of ENGINES) {
       );
     });
 
+    it("refuses a replica that names another primary while still holding the keyring's, so replicas cannot take the keyring from each other", async () => {
+      const primary = new RemoteKey();
+      const secondRegion = new RemoteKey();
+      await stop(await start(primary.client(), [secondRegion.client()]));
+      const before = await snapshotKmsTables(tables);
+
+      const error = await caught(() => start(secondRegion.client(), [primary.client()]));
+
+      expect(error).toBeInstanceOf(KmsConfigurationError);
+      expect(error.message).toContain(await primary.fingerprint());
+      expect(await snapshotKmsTables(tables)).toEqual(before);
+    });
+
     it('refuses to fail over to a master key that is missing a wrap; nothing is written', async () => {
       const primary = new RemoteKey();
       const secondRegion = new RemoteKey();

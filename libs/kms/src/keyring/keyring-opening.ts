@@ -1,4 +1,6 @@
+import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
+import { quotedInput } from '../errors/quoted-input.js';
 import { newDataKey } from './data-key.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 import type { KeyringStore } from './keyring-store.interface.js';
@@ -54,6 +56,13 @@ export async function prepareKeyring(
   if (!previous || stored !== previous.fingerprint) {
     // Failover: the configured primary is one of the keyring's additional master keys.
     if ((await store.listAdditionalMasterKeys()).includes(current.fingerprint)) {
+      // Only when the keyring's primary is no longer configured: replicas that disagree on which
+      // key is primary would otherwise take the keyring from each other at every start.
+      if (masters.additional.some((key) => key.fingerprint === stored)) {
+        throw new KmsConfigurationError(
+          `the keyring's primary master key is ${quotedInput(stored)}, configured here as an additional one: configure it as the master key (every replica must name the same primary), or remove it from the configuration to fail over to ${current.fingerprint}`,
+        );
+      }
       const promoted = await store.promote(stored, current.fingerprint);
       return {
         created: false,
