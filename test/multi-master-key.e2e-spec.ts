@@ -2,13 +2,16 @@ import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import {
   KeyringIntegrityError,
+  KMS_EVENTS,
   KmsConfigurationError,
+  MasterKeyMismatchError,
+  MasterKeyUnavailableError,
   LocalMasterKeyProvider,
   type KmsModuleOptions,
   type MasterKeyProvider,
 } from '@nest-kms/kms';
 import { caught } from './support/caught.js';
-import { CapturedLogger } from './support/captured-logger.js';
+import { CapturedLogger, loggedEvents } from './support/captured-logger.js';
 import { createTestDatabase, ENGINES, type TestDatabase } from './support/databases.js';
 import { FaultyMasterKey } from './support/faulty-master-key.js';
 import { KmsFixture, type KmsApp } from './support/kms-fixture.js';
@@ -160,6 +163,45 @@ for (const engine of ENGINES) {
 
       expect(await replica.kms.decryptData(sealed)).toBe('written in the first region');
       expect(replicaRegion.calls.unwrap).toBe(unwrapsBefore + 1);
+    });
+
+    it('starts while the primary is unreachable when an additional master key opens the keyring; rotation waits for the primary', async () => {
+      const primary = new RemoteKey();
+      const secondRegion = new RemoteKey();
+      const first = await start(primary.client(), [secondRegion.client()]);
+      const sealed = await first.kms.encryptToString('before the outage');
+      await first.kms.rotateDataKey();
+      await stop(first);
+
+      const unreachable = primary.client();
+      unreachable.down = true;
+      const since = CapturedLogger.everything.length;
+      const app = await start(unreachable, [secondRegion.client()]);
+
+      expect(loggedEvents(KMS_EVENTS.masterKeyUnverified, since)).toHaveLength(1);
+      expect(await app.kms.decryptData(sealed)).toBe('before the outage');
+      expect(await app.kms.decryptData(await app.kms.encryptToString('during'))).toBe('during');
+      expect(await caught(() => app.kms.rotateDataKey())).toBeInstanceOf(MasterKeyUnavailableError);
+
+      unreachable.down = false;
+      await app.kms.rotateDataKey();
+      expect(await app.kms.listDataKeys()).toHaveLength(3);
+    });
+
+    it('checks a primary that was unreachable at start-up when it answers: another key under its fingerprint is refused, nothing written', async () => {
+      const primary = new RemoteKey();
+      const secondRegion = new RemoteKey();
+      await stop(await start(primary.client(), [secondRegion.client()]));
+      const impostor = new FaultyMasterKey(randomBytes(32), await primary.fingerprint());
+      impostor.down = true;
+      const app = await start(impostor, [secondRegion.client()]);
+      const before = await snapshotKmsTables(tables);
+
+      impostor.down = false;
+      const error = await caught(() => app.kms.rotateDataKey());
+
+      expect(error).toBeInstanceOf(MasterKeyMismatchError);
+      expect(await snapshotKmsTables(tables)).toEqual(before);
     });
 
     it('refuses to start with an additional master key that does not open its wraps, naming it; nothing is written', async () => {

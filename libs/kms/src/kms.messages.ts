@@ -30,4 +30,5 @@ export const KMS_EVENTS = {
   masterKeyRecovered: 'master_key_recovered',
   masterKeyWaiting: 'master_key_waiting',
   masterKeyRemoved: 'master_key_removed',
+  masterKeyUnverified: 'master_key_unverified',
 } as const;

@@ -108,6 +108,14 @@ export class KmsBootstrap
         additional,
       );
       this.keyring.opened(keyring, previous, additional);
+      if (!keyring.primaryVerified) {
+        this.logger.warn({
+          event: KMS_EVENTS.masterKeyUnverified,
+          masterKeyFingerprint: keyring.fingerprint,
+          message:
+            'The primary master key could not be reached: the keyring opened with an additional master key. Data keys cannot be rotated until the primary answers (it is then checked against the stored fingerprint).',
+        });
+      }
       await this.legacy.load(created);
       if (masterKeyRotation) {
         this.logger.log({ event: KMS_EVENTS.masterKeyRotated, ...masterKeyRotation });

@@ -1,10 +1,9 @@
-import { DecryptionFailedError } from '../errors/decryption-failed.error.js';
 import { KeyringIntegrityError } from '../errors/keyring-integrity.error.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 import { MasterKeyUnavailableError } from '../errors/master-key-unavailable.error.js';
 import { quotedInput } from '../errors/quoted-input.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
-import type { DataKey } from './data-key.js';
+import { unwrapsTo, type DataKey } from './data-key.js';
 import type { AdditionalWrap, KeyringStore } from './keyring-store.interface.js';
 import { masterKeyOf, type MasterKey, type MasterKeys } from './master-keys.js';
 
@@ -72,16 +71,13 @@ export class AdditionalWraps {
     for (const master of this.masters.additional) {
       const wrap = wraps.find((candidate) => candidate.masterKeyFingerprint === master.fingerprint);
       if (!wrap) continue;
-      let material: Buffer;
+      let matches: boolean;
       try {
-        material = await master.provider.unwrapDataKey(wrap.wrappedKey, active.id);
+        matches = await unwrapsTo(master.provider, wrap.wrappedKey, active.id, active.material);
       } catch (error) {
         if (error instanceof MasterKeyUnavailableError) continue;
-        if (!(error instanceof DecryptionFailedError)) throw error;
-        material = Buffer.alloc(0);
+        throw error;
       }
-      const matches = material.equals(active.material);
-      material.fill(0);
       if (!matches) {
         throw new KeyringIntegrityError(
           active.id,

@@ -71,3 +71,26 @@ export function heldDataKey(row: StoredDataKey, material: Buffer): DataKey {
     pendingEncryptions: 0,
   };
 }
+
+/**
+ * Whether `provider` unwraps `wrappedKey` (bound to `keyId`) to exactly `expected`: false for a
+ * wrap that does not verify under it, the provider's other errors thrown as they are. How a
+ * master key known only by name proves it is the key that wrapped the keyring.
+ */
+export async function unwrapsTo(
+  provider: MasterKeyProvider,
+  wrappedKey: Buffer,
+  keyId: string,
+  expected: Buffer,
+): Promise<boolean> {
+  let material: Buffer;
+  try {
+    material = await provider.unwrapDataKey(wrappedKey, keyId);
+  } catch (error) {
+    if (error instanceof DecryptionFailedError) return false;
+    throw error;
+  }
+  const same = material.equals(expected);
+  material.fill(0);
+  return same;
+}

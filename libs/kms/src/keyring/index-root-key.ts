@@ -29,9 +29,9 @@ export function indexRootRow(wrappedKey: Buffer, masterKeyFingerprint: string): 
  * provider and stay the same when the master key changes.
  */
 export async function loadIndexRootKey(masters: MasterKeys, store: KeyringStore): Promise<Buffer> {
-  const master = masters.current;
   let wrapped = await store.readIndexRootKey();
   if (wrapped === null) {
+    const master = await masters.verifiedCurrent();
     const root = randomBytes(AES_256_GCM.keyBytes);
     try {
       const made = await master.provider.wrapDataKey(root, INDEX_ROOT_KEY_ID);
@@ -42,5 +42,5 @@ export async function loadIndexRootKey(masters: MasterKeys, store: KeyringStore)
     wrapped = await store.readIndexRootKey();
     if (wrapped === null) throw new MasterKeyMismatchError('(none)', master.fingerprint);
   }
-  return (await masters.unwrap(indexRootRow(wrapped, master.fingerprint))).material;
+  return (await masters.unwrap(indexRootRow(wrapped, masters.current.fingerprint))).material;
 }

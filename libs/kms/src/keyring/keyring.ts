@@ -1,7 +1,9 @@
 import { KeyringIntegrityError } from '../errors/keyring-integrity.error.js';
 import type { DataKeyRotation } from '../interfaces/data-key-rotation.interface.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
-import { heldDataKey, newDataKey, type DataKey } from './data-key.js';
+import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
+import { heldDataKey, newDataKey, unwrapsTo, type DataKey } from './data-key.js';
+import { MasterKeyUnavailableError } from '../errors/master-key-unavailable.error.js';
 import { AdditionalWraps, heldAdditionalMasterKeys } from './additional-wraps.js';
 import { INDEX_ROOT_KEY_ID, loadIndexRootKey } from './index-root-key.js';
 import { freshImportedKeys } from './key-import.js';
@@ -31,6 +33,7 @@ export class Keyring {
     private readonly indexRoot: Buffer,
   ) {
     this.lookups = new KeyLookups(store, now, (row) => this.adopt(row));
+    masters.checkPrimaryWith((primary) => this.checkPrimary(primary));
     this.additionalWraps = new AdditionalWraps(masters, store, (id) =>
       id === INDEX_ROOT_KEY_ID ? this.indexRoot : this.keys.get(id)?.material,
     );
@@ -45,10 +48,10 @@ export class Keyring {
     store: KeyringStore,
     options: KeyringOptions = {},
   ): Promise<{ keyring: Keyring } & KeyringOpening> {
-    const current = await masterKeyOf(provider);
+    const { current, verified } = await primaryMasterKey(provider, store, options);
     const previous = options.previous ? await masterKeyOf(options.previous) : undefined;
     const additional = await heldAdditionalMasterKeys(current, options.additional ?? []);
-    const masters = new MasterKeys(current, previous, store, additional);
+    const masters = new MasterKeys(current, previous, store, additional, verified);
     const now = options.now ?? Date.now;
     const newKeyId = options.newKeyId ?? (() => undefined);
     const opening = await prepareKeyring(masters, store, now, newKeyId);
@@ -80,6 +83,14 @@ export class Keyring {
 
   get fingerprint(): string {
     return this.masters.current.fingerprint;
+  }
+
+  /**
+   * False while the primary master key has not answered since the keyring opened without it
+   * (it could not be reached; an additional master key opened the keyring).
+   */
+  get primaryVerified(): boolean {
+    return this.masters.primaryVerified;
   }
 
   /** The keyring's additional master keys this process holds, in unwrapping order. */
@@ -245,7 +256,7 @@ export class Keyring {
   }
 
   private async rotateNow(ifActive: string | undefined): Promise<DataKeyRotation | null> {
-    const { provider, fingerprint } = this.masters.current;
+    const { provider, fingerprint } = await this.masters.verifiedCurrent();
     const next = await newDataKey(provider, fingerprint, this.now(), this.newKeyId(false));
     let outcome;
     try {
@@ -269,6 +280,22 @@ export class Keyring {
     return { keyId: key.id, previousKeyId: outcome.previousKeyId };
   }
 
+  /**
+   * A primary master key known until now only by its stored fingerprint must open its own wrap
+   * of the active data key, to the key in memory: another key under that name never wraps a
+   * new key.
+   */
+  private async checkPrimary(primary: MasterKey): Promise<void> {
+    const row = await this.store.findKey(this.activeKey.id);
+    if (row?.masterKeyFingerprint !== primary.fingerprint) return;
+    if (!(await unwrapsTo(primary.provider, row.wrappedKey, row.id, this.activeKey.material))) {
+      throw new MasterKeyMismatchError(
+        primary.fingerprint,
+        `another key named ${primary.fingerprint} (it does not open the keyring's wraps)`,
+      );
+    }
+  }
+
   /** A key the store had and memory did not: held from now on. */
   private async adopt(row: StoredDataKey): Promise<DataKey> {
     const key = await this.masters.unwrap(row);
@@ -279,5 +306,26 @@ export class Keyring {
       this.activeKey = key;
     }
     return key;
+  }
+}
+
+/**
+ * The primary master key with its fingerprint. When it cannot be reached at start-up but the
+ * keyring exists and additional master keys are configured, the stored fingerprint stands in
+ * for it (verified = false): the keyring can open with an additional key, and the primary is
+ * checked against that fingerprint before anything is wrapped or unwrapped under it.
+ */
+async function primaryMasterKey(
+  provider: MasterKeyProvider,
+  store: KeyringStore,
+  options: KeyringOptions,
+): Promise<{ current: MasterKey; verified: boolean }> {
+  try {
+    return { current: await masterKeyOf(provider), verified: true };
+  } catch (error) {
+    if (!(error instanceof MasterKeyUnavailableError) || !options.additional?.length) throw error;
+    const stored = await store.readFingerprint();
+    if (stored === null) throw error;
+    return { current: { provider, fingerprint: stored }, verified: false };
   }
 }

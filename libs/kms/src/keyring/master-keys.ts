@@ -2,7 +2,9 @@ import { KeyringIntegrityError } from '../errors/keyring-integrity.error.js';
 import { quotedInput } from '../errors/quoted-input.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 import { unwrapDataKey, type DataKey } from './data-key.js';
+import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
 import { MasterKeyUnavailableError } from '../errors/master-key-unavailable.error.js';
+import { GuardedMasterKey } from '../master-key/guarded-master-key.js';
 import type { AdditionalWrap, KeyringStore, StoredDataKey } from './keyring-store.interface.js';
 
 /** A master key and its fingerprint. */
@@ -38,9 +40,45 @@ export class MasterKeys {
      * them when the primary cannot be reached.
      */
     readonly additional: readonly MasterKey[] = [],
+    /**
+     * False when the keyring opened while the primary could not be reached: its fingerprint is
+     * then the stored one, checked against the provider before anything is wrapped or
+     * unwrapped under it.
+     */
+    private currentVerified = true,
   ) {}
 
+  private primaryCheck: ((primary: MasterKey) => Promise<void>) | undefined;
+
+  /** How an unverified primary proves, beyond its name, that it is the keyring's key. */
+  checkPrimaryWith(check: (primary: MasterKey) => Promise<void>): void {
+    this.primaryCheck = check;
+  }
+
   get current(): MasterKey {
+    return this.currentKey;
+  }
+
+  /** Whether the primary has named itself (see currentVerified). */
+  get primaryVerified(): boolean {
+    return this.currentVerified;
+  }
+
+  /**
+   * The current master key, once its provider has named itself with the fingerprint the
+   * keyring stores and passed the primary check (it opens a wrap of its own):
+   * MasterKeyMismatchError for another key, MasterKeyUnavailableError while it cannot be
+   * reached. Use before wrapping under it.
+   */
+  async verifiedCurrent(): Promise<MasterKey> {
+    if (!this.currentVerified) {
+      const named = await this.currentKey.provider.fingerprint();
+      if (named !== this.currentKey.fingerprint) {
+        throw new MasterKeyMismatchError(this.currentKey.fingerprint, named);
+      }
+      await this.primaryCheck?.(this.currentKey);
+      this.currentVerified = true;
+    }
     return this.currentKey;
   }
 
@@ -54,30 +92,41 @@ export class MasterKeys {
   /**
    * Unwraps a stored key with the held master key that wrapped it; when that one cannot be
    * reached (or is not held), with its wraps under the additional master keys, in their order.
-   * A wrap that does not verify is never passed over: that is an alarm, not an outage.
+   * A master key already known to be unreachable is tried after them, not before, so an outage
+   * costs each key load no timeouts. A wrap that does not verify is never passed over: that is
+   * an alarm, not an outage.
    */
   async unwrap(row: StoredDataKey): Promise<DataKey> {
     const master = this.held(row.masterKeyFingerprint);
-    if (!master) {
-      const notHeld = new KeyringIntegrityError(
-        row.id,
-        `it is wrapped under master key ${quotedInput(row.masterKeyFingerprint)}, which this process does not hold (restart it with the current KMS_MASTER_KEY)`,
-      );
-      if (this.additional.length === 0) throw notHeld;
-      return this.unwrapByAdditional(row, notHeld);
+    if (!master || isUnreachable(master.provider)) {
+      const opened = await this.unwrapByAdditional(row);
+      if (opened) return opened;
+      if (!master) {
+        throw new KeyringIntegrityError(
+          row.id,
+          `it is wrapped under master key ${quotedInput(row.masterKeyFingerprint)}, which this process does not hold (restart it with the current KMS_MASTER_KEY)`,
+        );
+      }
+      return this.unwrapWith(master, row);
     }
     try {
-      return await unwrapDataKey(master.provider, row);
+      return await this.unwrapWith(master, row);
     } catch (error) {
-      if (!(error instanceof MasterKeyUnavailableError) || this.additional.length === 0)
-        throw error;
-      return this.unwrapByAdditional(row, error);
+      if (!(error instanceof MasterKeyUnavailableError)) throw error;
+      const opened = await this.unwrapByAdditional(row);
+      if (opened) return opened;
+      throw error;
     }
+  }
+
+  private async unwrapWith(master: MasterKey, row: StoredDataKey): Promise<DataKey> {
+    if (master === this.currentKey) await this.verifiedCurrent();
+    return unwrapDataKey(master.provider, row);
   }
 
   /**
    * `material` wrapped under each additional master key that answers. One that does not is
-   * left out: its wrap is caught up later (see Keyring.catchUpWraps).
+   * left out: its wrap is caught up later (AdditionalWraps.catchUp).
    */
   async additionalWraps(keyId: string, material: Buffer): Promise<AdditionalWrap[]> {
     const wraps: AdditionalWrap[] = [];
@@ -92,7 +141,9 @@ export class MasterKeys {
     return wraps;
   }
 
-  private async unwrapByAdditional(row: StoredDataKey, cause: Error): Promise<DataKey> {
+  /** `row` opened with one of its additional wraps; undefined when none could be (no store read without additional keys). */
+  private async unwrapByAdditional(row: StoredDataKey): Promise<DataKey | undefined> {
+    if (this.additional.length === 0) return undefined;
     const wraps = await this.store.findWraps(row.id);
     for (const master of this.additional) {
       const wrap = wraps.find((candidate) => candidate.masterKeyFingerprint === master.fingerprint);
@@ -107,12 +158,12 @@ export class MasterKeys {
         if (!(error instanceof MasterKeyUnavailableError)) throw error;
       }
     }
-    throw cause;
+    return undefined;
   }
 
   /** `row` as the store keeps it: wrapped under the current master key (re-wrapped if need be). */
   async storedUnderCurrent(row: StoredDataKey, material: Buffer): Promise<StoredDataKey> {
-    const { provider, fingerprint } = this.currentKey;
+    const { provider, fingerprint } = await this.verifiedCurrent();
     if (row.masterKeyFingerprint === fingerprint) return row;
     const wrappedKey = await provider.wrapDataKey(material, row.id);
     return { ...row, wrappedKey, masterKeyFingerprint: fingerprint };
@@ -124,7 +175,7 @@ export class MasterKeys {
    */
   async rotate(next: MasterKeyProvider): Promise<MasterKeyRotation> {
     const target = await masterKeyOf(next);
-    const from = this.currentKey;
+    const from = await this.verifiedCurrent();
     const rewrapped = await this.rewrapAll(from, target);
     this.currentKey = target;
     return { from: from.fingerprint, to: target.fingerprint, rewrapped };
@@ -144,4 +195,9 @@ export class MasterKeys {
       }
     });
   }
+}
+
+/** Whether the provider's last call failed transiently and nothing has answered since. */
+function isUnreachable(provider: MasterKeyProvider): boolean {
+  return provider instanceof GuardedMasterKey && provider.unreachableMs() > 0;
 }
