@@ -41,6 +41,8 @@ const ARGV: Record<string, { argv: string[]; stdin?: string; env?: Record<string
     env: { KMS_NEW_MASTER_KEY: secretValues.add(randomBytes(32).toString('base64')) },
   },
   'keys rewrap': { argv: ['keys', 'rewrap'] },
+  'keys masters': { argv: ['keys', 'masters'] },
+  'keys remove-master': { argv: ['keys', 'remove-master', 'local:00000000'] },
   'secrets list': { argv: ['secrets', 'list'] },
   'secrets get': { argv: ['secrets', 'get', 'API_KEY'] },
   'secrets rotate': { argv: ['secrets', 'rotate', 'API_KEY'], stdin: secretValues.make('value') },
