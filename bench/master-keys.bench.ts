@@ -50,13 +50,15 @@ const CALL_MS = positiveInt('BENCH_CALL_MS', 500);
 const CALL_ROUNDS = positiveInt('BENCH_CALL_ROUNDS', 3);
 /** Data keys in the larger existing keyring (BENCH_KEYS - 1 rotations after the first start). */
 const KEYS = positiveInt('BENCH_KEYS', 20);
+/** The stand-in network round trip of the 'aws-kms, network' start-up rows. */
+const NETWORK_MS = positiveInt('BENCH_NETWORK_MS', 5);
 const CONCURRENCY = 8;
 const PAYLOAD = randomBytes(1024);
 const STORM_REPLICAS = 100;
 /** Keys a keyring holds after a year of 90-day rotation, and after heavy rotation. */
 const STORM_KEYS = [5, 50] as const;
 
-type ProviderName = 'local' | 'aws-kms' | 'azure-key-vault' | 'pkcs11';
+type ProviderName = 'local' | 'aws-kms' | 'aws-kms, network' | 'azure-key-vault' | 'pkcs11';
 
 /** Calls that reached a contender's providers (every instance it made), by operation. */
 interface ProviderCalls {
@@ -120,7 +122,11 @@ const sum = (counts: Record<string, number>): number =>
   Object.values(counts).reduce((total, count) => total + count, 0);
 
 /** Every provider this machine can run, and what to release afterwards. */
-async function contenders(): Promise<{ list: Contender[]; release: () => Promise<void> }> {
+async function contenders(): Promise<{
+  list: Contender[];
+  network: Contender;
+  release: () => Promise<void>;
+}> {
   const releases: (() => unknown)[] = [];
   const localKey = randomBytes(32);
   const list = [makeContender('local', 'in process', () => new LocalMasterKeyProvider(localKey))];
@@ -182,8 +188,27 @@ async function contenders(): Promise<{ list: Contender[]; release: () => Promise
     list.push(makeContender('pkcs11', 'SoftHSM2 token, in process', () => pkcs11MasterKey(token)));
   }
 
+  // The same double answering each request after NETWORK_MS, as a real service across a network
+  // does: what start-up costs when every unwrap is a round trip. Start-up only.
+  const distant = await FakeAwsKms.start();
+  releases.push(() => distant.close());
+  distant.inject({ kind: 'latency', ms: NETWORK_MS }, Number.MAX_SAFE_INTEGER);
+  const network = makeContender(
+    'aws-kms, network',
+    `local double, ${NETWORK_MS} ms per request`,
+    () =>
+      awsKmsMasterKey({
+        keyId: distant.keyArn,
+        region: FakeAwsKms.PRIMARY_REGION,
+        endpoint: distant.endpoint,
+        credentials: awsCredentials,
+      }),
+    () => sum(distant.calls),
+  );
+
   return {
     list,
+    network,
     release: async () => {
       for (const release of releases.toReversed()) await release();
     },
@@ -670,15 +695,15 @@ async function main(): Promise<void> {
   );
   const { database, remove } = createBenchSqliteFile();
   const dir = dirname(database);
-  const { list, release } = await contenders();
+  const { list, network, release } = await contenders();
   const opened: KmsApp[] = [];
   try {
     process.stdout.write(
       `providers: ${list.map((each) => `${each.name} (${each.via})`).join(', ')}\n`,
     );
     const began = performance.now();
-    const startUp = await measureStartUp(list, dir);
-    printStartUp(list, startUp);
+    const startUp = await measureStartUp([...list, network], dir);
+    printStartUp([...list, network], startUp);
 
     const replicas = new Map<ProviderName, Replicas>();
     for (const each of list) {

@@ -153,6 +153,30 @@ describe('Keyring on its storage port', () => {
     });
   });
 
+  describe('loading many keys', () => {
+    it('loads every key of a large keyring with its status, the active one active', async () => {
+      const { keyring } = await Keyring.open(master, store, { now: clock });
+      for (let rotation = 0; rotation < 19; rotation++) await keyring.rotate();
+      const reopened = (await Keyring.open(master, store, { now: clock })).keyring;
+      expect(reopened.size).toBe(20);
+      expect(reopened.active.id).toBe(keyring.active.id);
+      expect(reopened.active.material.equals(keyring.active.material)).toBe(true);
+      expect([...reopened.list()].filter((key) => key.status === 'active')).toHaveLength(1);
+    });
+
+    it('refuses the whole load when one of many keys was altered', async () => {
+      const { keyring } = await Keyring.open(master, store, { now: clock });
+      for (let rotation = 0; rotation < 19; rotation++) await keyring.rotate();
+      const victim = [...store.rows.values()][7];
+      const altered = Buffer.from(victim.wrappedKey);
+      altered[altered.length - 1] ^= 0x01;
+      store.rows.set(victim.id, { ...victim, wrappedKey: altered });
+      await expect(Keyring.open(master, store, { now: clock })).rejects.toBeInstanceOf(
+        KeyringIntegrityError,
+      );
+    });
+  });
+
   describe('index root key', () => {
     it('is made once, wrapped (never stored plain), and the same for every process', async () => {
       const first = await Keyring.open(master, store);

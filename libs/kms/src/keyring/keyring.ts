@@ -14,6 +14,9 @@ import { masterKeyOf, MasterKeys, type MasterKey, type MasterKeyRotation } from 
 
 export type { MasterKey, MasterKeyRotation } from './master-keys.js';
 
+/** Unwraps in flight at once when the keyring loads (see Keyring.unwrapAll). */
+const PARALLEL_UNWRAPS = 8;
+
 /**
  * All data keys, unwrapped, in memory; exactly one active. The hot path reads `active` and
  * `get(id)` without touching the database.
@@ -180,24 +183,48 @@ export class Keyring {
    */
   async reload(): Promise<void> {
     const rows = await this.store.listKeys();
+    const unwrapped = await this.unwrapAll(rows);
     const loaded = new Map<string, DataKey>();
     let active: DataKey | undefined;
-    try {
-      for (const row of rows) {
-        const key = this.keys.get(row.id) ?? (await this.masters.unwrap(row));
-        key.status = row.status;
-        loaded.set(key.id, key);
-        if (key.status === 'active') active = key;
-      }
-    } catch (error) {
-      for (const key of loaded.values()) if (!this.keys.has(key.id)) key.material.fill(0);
-      throw error;
-    }
+    rows.forEach((row, at) => {
+      const key = unwrapped[at];
+      key.status = row.status;
+      loaded.set(key.id, key);
+      if (key.status === 'active') active = key;
+    });
     if (!active) throw new KeyringIntegrityError('(none)', 'the keyring has no active data key');
     for (const [id, key] of this.keys) if (!loaded.has(id)) key.material.fill(0);
     this.keys.clear();
     for (const [id, key] of loaded) this.keys.set(id, key);
     this.activeKey = active;
+  }
+
+  /**
+   * Every row's key: the one in memory, else unwrapped, PARALLEL_UNWRAPS at a time (against a
+   * remote KMS each unwrap is a round trip, so a keyring of many keys starts in a few). On a
+   * failure, what was unwrapped here is zeroed, once every unwrap under way has settled.
+   */
+  private async unwrapAll(rows: readonly StoredDataKey[]): Promise<DataKey[]> {
+    const keys: (DataKey | undefined)[] = Array.from({ length: rows.length });
+    let failed: { error: unknown } | undefined;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (failed === undefined && next < rows.length) {
+        const at = next++;
+        try {
+          keys[at] = this.keys.get(rows[at].id) ?? (await this.masters.unwrap(rows[at]));
+        } catch (error) {
+          failed ??= { error };
+        }
+      }
+    };
+    const workers = Math.min(PARALLEL_UNWRAPS, rows.length);
+    await Promise.all(Array.from({ length: workers }, worker));
+    if (failed !== undefined) {
+      for (const key of keys) if (key && !this.keys.has(key.id)) key.material.fill(0);
+      throw failed.error;
+    }
+    return keys as DataKey[];
   }
 
   /** Destroys a retired key for good: the store row, then memory. False if no such retired key. */
