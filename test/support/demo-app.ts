@@ -1,12 +1,13 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request, { type Response } from 'supertest';
 import type { DataSource } from 'typeorm';
-import { createDemoApp } from '../../apps/demo/src/demo-app.js';
+import { createDemoApp, type DemoApplication } from '../../apps/demo/src/demo-app.js';
 import type { DemoEnvironment } from '../../apps/demo/src/demo-environment.js';
 import { CapturedLogger } from './captured-logger.js';
 import { createTestDatabase, databaseEnv, type Engine, type TestDatabase } from './databases.js';
@@ -31,7 +32,7 @@ export interface DemoCall {
 }
 
 export interface DemoTestApp {
-  readonly app: NestExpressApplication;
+  readonly app: DemoApplication;
   readonly env: DemoEnvironment;
   readonly dataSource: DataSource;
   /** One HTTP request through supertest; its answer is recorded for the leak scan. */
@@ -42,7 +43,9 @@ export interface DemoTestApp {
 /**
  * The settings of a demo app on `db`: a fresh master key, a random admin token (remembered by
  * `transcript`) and a DATA_DIR of its own (removeDataDir() deletes it). Start apps with the
- * same settings to "restart".
+ * same settings to "restart". The HTTP platform is the HTTP_ADAPTER of the test run's own
+ * environment (`HTTP_ADAPTER=fastify npx vitest run test/demo-…` runs a suite on Fastify),
+ * else Express; `overrides` may name one.
  */
 export function demoEnvironment(
   db: TestDatabase,
@@ -55,6 +58,7 @@ export function demoEnvironment(
     ADMIN_TOKEN: transcript.value('admin-token'),
     ...databaseEnv(db),
     DATA_DIR: mkdtempSync(join(tmpdir(), 'nest-kms-demo-')),
+    HTTP_ADAPTER: process.env.HTTP_ADAPTER,
     ...overrides,
   };
 }
@@ -93,14 +97,19 @@ export async function startDemoApp(
 /**
  * For a describe block: the demo on a fresh `engine` database, started before its tests; after
  * them it is closed, the database dropped and `transcript` checked for leaks. The returned app
- * forwards to the one started (use it inside tests and hooks only).
+ * forwards to the one started (use it inside tests and hooks only). `overrides` go to
+ * demoEnvironment (`{ HTTP_ADAPTER: 'fastify' }`).
  */
-export function demoForSuite(engine: Engine, transcript: DemoTranscript): DemoTestApp {
+export function demoForSuite(
+  engine: Engine,
+  transcript: DemoTranscript,
+  overrides: DemoEnvironment = {},
+): DemoTestApp {
   let db: TestDatabase | undefined;
   let started: DemoTestApp | undefined;
   beforeAll(async () => {
     db = await createTestDatabase(engine);
-    started = await startDemoApp(demoEnvironment(db, transcript), transcript);
+    started = await startDemoApp(demoEnvironment(db, transcript, overrides), transcript);
   });
   afterAll(async () => {
     await started?.close();
@@ -149,4 +158,24 @@ export const withoutAdminToken = (env: DemoEnvironment): DemoEnvironment => ({
 
 export function removeDataDir(env: DemoEnvironment): void {
   if (env.DATA_DIR) rmSync(env.DATA_DIR, { recursive: true, force: true });
+}
+
+/**
+ * Sends raw bytes (requests no HTTP client would send) to the app's server, listening on a free
+ * port for the call, and reads the whole answer.
+ */
+export async function rawExchange(server: Server, raw: string): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    return await new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const socket = connect(port, '127.0.0.1', () => socket.end(raw, 'latin1'));
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      socket.on('error', reject);
+    });
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }

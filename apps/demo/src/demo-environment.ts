@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { UnknownHttpAdapterError } from './http/unknown-http-adapter.error.js';
 
 /**
  * The settings the demo reads, as environment variables: `process.env` in main.ts; tests pass
@@ -19,3 +20,19 @@ export const developmentMasterKeyFile = (env: DemoEnvironment): string =>
   join(dataDirectory(env), 'dev-master.key');
 export const developmentAdminTokenFile = (env: DemoEnvironment): string =>
   join(dataDirectory(env), 'dev-admin-token');
+
+/** The HTTP platforms the demo runs on. */
+export const HTTP_ADAPTERS = ['express', 'fastify'] as const;
+export type HttpAdapterName = (typeof HTTP_ADAPTERS)[number];
+
+/**
+ * The HTTP platform (HTTP_ADAPTER, default express). Read before the application exists, so
+ * not through DemoConfig, which is resolved inside it.
+ */
+export function httpAdapterName(env: DemoEnvironment): HttpAdapterName {
+  const name = env.HTTP_ADAPTER || 'express';
+  if (!(HTTP_ADAPTERS as readonly string[]).includes(name)) {
+    throw new UnknownHttpAdapterError(name, HTTP_ADAPTERS);
+  }
+  return name as HttpAdapterName;
+}

@@ -1,5 +1,5 @@
 import { ConsoleLogger } from '@nestjs/common';
-import { createDemoApp } from './demo-app.js';
+import { createDemoApp, listenDemoApp } from './demo-app.js';
 import { DemoConfig } from './demo.config.js';
 
 const logger = new ConsoleLogger('demo', { json: true });
@@ -7,8 +7,8 @@ try {
   const app = await createDemoApp({ logger });
   app.enableShutdownHooks();
   const { port } = app.get(DemoConfig);
-  await app.listen(port);
-  logger.log({ event: 'demo_listening', port });
+  await listenDemoApp(app, port);
+  logger.log({ event: 'demo_listening', port, httpAdapter: app.getHttpAdapter().getType() });
 } catch (error) {
   // One line an operator can act on (library messages never carry secrets), not a stack trace.
   logger.fatal({

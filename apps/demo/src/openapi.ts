@@ -1,8 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 
-/** The OpenAPI document: the UI at /docs, the JSON at /docs-json. */
-export function setupOpenApi(app: INestApplication): void {
+/** The OpenAPI document: the JSON at /docs-json, and with `ui` the UI at /docs. */
+export function setupOpenApi(app: INestApplication, { ui }: { ui: boolean }): void {
   const config = new DocumentBuilder()
     .setTitle('nest-kms demo')
     .setDescription(
@@ -17,5 +17,5 @@ export function setupOpenApi(app: INestApplication): void {
         'The admin token (the secret ADMIN_TOKEN) for secrets, keys and /callers; a caller token from POST /callers/:caller/token for /encrypt, /decrypt and /notes (see apps/demo/README.md)',
     })
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, config));
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, config), { ui });
 }

@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request } from 'express';
+import type { DemoRequest } from '../http/demo-request.js';
 import { DemoConfig } from '../demo.config.js';
 import { bearerToken, refuseBearer } from './bearer-token.js';
 
@@ -17,7 +17,7 @@ export class AdminTokenGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const http = context.switchToHttp();
-    const request = http.getRequest<Request>();
+    const request = http.getRequest<DemoRequest>();
     const presented = bearerToken(request.headers.authorization);
     const expected = this.config.adminToken;
     if (presented !== undefined && expected !== undefined && sameToken(presented, expected)) {

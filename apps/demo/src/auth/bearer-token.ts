@@ -1,5 +1,5 @@
 import type { ExecutionContext, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { routePattern, type DemoRequest } from '../http/demo-request.js';
 import { ApiError } from '../http/api-error.js';
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined. */
@@ -16,13 +16,18 @@ export function refuseBearer(
   logger: Logger,
   refusal: { event: string; reason: string; message: string },
 ): ApiError {
-  const request = http.getRequest<Request>();
+  const request = http.getRequest<DemoRequest>();
   logger.warn({
     event: refusal.event,
     reason: refusal.reason,
     method: request.method,
-    route: (request.route as { path?: string } | undefined)?.path,
+    route: routePattern(request),
   });
-  http.getResponse<Response>().setHeader('WWW-Authenticate', 'Bearer realm="nest-kms-demo"');
-  return new ApiError(401, 'UNAUTHORIZED', refusal.message);
+  return new ApiError(
+    401,
+    'UNAUTHORIZED',
+    refusal.message,
+    {},
+    { 'WWW-Authenticate': 'Bearer realm="nest-kms-demo"' },
+  );
 }

@@ -1,5 +1,5 @@
 import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
-import type { Request } from 'express';
+import type { DemoRequest } from '../http/demo-request.js';
 import { bearerToken, refuseBearer } from './bearer-token.js';
 import { setCaller } from './caller.decorator.js';
 import { CallerTokens } from './caller-tokens.js';
@@ -17,7 +17,7 @@ export class CallerTokenGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
-    const request = http.getRequest<Request>();
+    const request = http.getRequest<DemoRequest>();
     const presented = bearerToken(request.headers.authorization);
     const caller = presented === undefined ? undefined : await this.tokens.verify(presented);
     if (caller !== undefined) {

@@ -1,12 +1,11 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
 
 const CALLER = Symbol('nest-kms-demo:caller');
 
-type CallerRequest = Request & { [CALLER]?: string };
+type CallerRequest = { [CALLER]?: string };
 
 /** Records who CallerTokenGuard authenticated. */
-export function setCaller(request: Request, caller: string): void {
+export function setCaller(request: object, caller: string): void {
   (request as CallerRequest)[CALLER] = caller;
 }
 

@@ -8,6 +8,8 @@ export class ApiError extends HttpException {
     message: string,
     /** More fields of the response body (never values the client did not send as keys). */
     readonly details: Readonly<Record<string, unknown>> = {},
+    /** Response headers of the answer (a `WWW-Authenticate` challenge). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message, status);
   }

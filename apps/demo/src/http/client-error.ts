@@ -1,15 +1,16 @@
 import type { HttpException } from '@nestjs/common';
-import type { Request } from 'express';
 import { REQUEST_BODY_LIMIT_BYTES } from './http.constants.js';
 import { quotedInput } from '@nest-kms/kms';
+import { requestPath, type DemoRequest } from './demo-request.js';
 import { RefusedRequestError } from './refused-request.error.js';
 
 export interface ErrorAnswer {
   status: number;
   body: Record<string, unknown>;
+  headers?: Readonly<Record<string, string>>;
 }
 
-/** Fixed messages: Express's and body-parser's own quote the path, the charset or the body. */
+/** Fixed messages: the platforms' and parsers' own quote the path, the charset or the body. */
 const ANSWER_BY_STATUS: Readonly<Record<number, readonly [code: string, message: string]>> = {
   400: ['BAD_REQUEST', 'The request is malformed'],
   401: ['UNAUTHORIZED', 'Authentication is required'],
@@ -20,11 +21,11 @@ const ANSWER_BY_STATUS: Readonly<Record<number, readonly [code: string, message:
 };
 
 /**
- * The answer to a 4xx that Nest, Express or body-parser raised (an unknown route, a body that
- * is not JSON, too large, too deep): a stable code and a message that quotes nothing of the
+ * The answer to a 4xx that Nest or the HTTP platform raised (an unknown route, a body that is
+ * not JSON, too large, too deep): a stable code and a message that quotes nothing of the
  * request but a bounded, escaped path.
  */
-export function clientError(error: HttpException, request: Request): ErrorAnswer {
+export function clientError(error: HttpException, request: DemoRequest): ErrorAnswer {
   const status = error.getStatus();
   const cause = error.cause;
   if (cause instanceof RefusedRequestError) {
@@ -48,7 +49,7 @@ export function clientError(error: HttpException, request: Request): ErrorAnswer
       status,
       body: {
         code: 'NOT_FOUND',
-        message: `No route ${request.method} ${quotedInput(request.path)}`,
+        message: `No route ${request.method} ${quotedInput(requestPath(request))}`,
       },
     };
   }

@@ -21,16 +21,20 @@ const MALFORMED_REQUEST = answer(
 );
 
 /**
- * Requests Node's HTTP parser refuses (headers over its limit, a NUL in the path, a broken
- * request line) never reach Express; Node would answer them with an empty body. These answers
- * carry the demo's `{ code, message }` like every other error.
+ * A request Node's HTTP parser refuses (headers over its limit, a NUL in the path, a broken
+ * request line) never reaches the HTTP platform; Node would answer it with an empty body and
+ * Fastify with its own. This answer carries the demo's `{ code, message }` like every other
+ * error. Fastify takes it as its `clientErrorHandler`.
  */
+export function answerHttpParserError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  socket.end(error.code === 'HPE_HEADER_OVERFLOW' ? HEADERS_TOO_LARGE : MALFORMED_REQUEST);
+}
+
+/** answerHttpParserError for every refusal of `server`'s parser (Express's server). */
 export function answerHttpParserErrors(server: Server): void {
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable || error.code === 'ECONNRESET') {
-      socket.destroy();
-      return;
-    }
-    socket.end(error.code === 'HPE_HEADER_OVERFLOW' ? HEADERS_TOO_LARGE : MALFORMED_REQUEST);
-  });
+  server.on('clientError', answerHttpParserError);
 }

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import { RefusedRequestError } from './refused-request.error.js';
 
 /** Deepest nesting a body may have: the demo's deepest field (an envelope, a tag map) is 2. */
@@ -21,7 +20,7 @@ const COMMA = 0x2c;
  * UTF-8 is read (RFC 8259): in it these ASCII bytes never occur inside a multi-byte character.
  */
 export function checkJsonBodyShape(
-  _request: IncomingMessage,
+  _request: unknown,
   _response: unknown,
   body: Buffer,
   encoding: string | null,

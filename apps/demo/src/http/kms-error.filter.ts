@@ -5,11 +5,12 @@ import {
   Logger,
   type ExceptionFilter,
 } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
-import type { Request, Response } from 'express';
 import { NestKmsError } from '@nest-kms/kms';
 import { ApiError } from './api-error.js';
 import { clientError, type ErrorAnswer } from './client-error.js';
+import { routePattern, type DemoRequest } from './demo-request.js';
 
 /** Library errors a client caused or can act on. Everything else is a 500. */
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
@@ -48,20 +49,29 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
 export class KmsErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger(KmsErrorFilter.name);
 
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const answer = this.answer(error, http.getRequest<Request>());
-    http.getResponse<Response>().status(answer.status).json(answer.body);
+    const answer = this.answer(error, http.getRequest<DemoRequest>());
+    const { httpAdapter } = this.adapterHost;
+    const response: unknown = http.getResponse();
+    for (const [name, value] of Object.entries(answer.headers ?? {})) {
+      httpAdapter.setHeader(response, name, value);
+    }
+    httpAdapter.reply(response, answer.body, answer.status);
   }
 
-  private answer(error: unknown, request: Request): ErrorAnswer {
+  private answer(error: unknown, request: DemoRequest): ErrorAnswer {
     if (error instanceof NestKmsError && STATUS_BY_CODE[error.code] !== undefined) {
       return {
         status: STATUS_BY_CODE[error.code],
         body: { code: error.code, message: error.message },
       };
     }
-    if (error instanceof ApiError) return { status: error.getStatus(), body: error.body };
+    if (error instanceof ApiError) {
+      return { status: error.getStatus(), body: error.body, headers: error.headers };
+    }
     if (error instanceof HttpException && error.getStatus() < 500)
       return clientError(error, request);
     if (error instanceof HttpException && isHealthReport(error)) {
@@ -79,7 +89,7 @@ export class KmsErrorFilter implements ExceptionFilter {
       event: 'unexpected_error',
       errorId,
       method: request.method,
-      route: (request.route as { path?: string } | undefined)?.path,
+      route: routePattern(request),
       type: error instanceof Error ? error.name : typeof error,
       code: error instanceof NestKmsError ? error.code : undefined,
       // Only library messages are known to be free of values; a driver's may quote a row.

@@ -1,6 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
 import { Counter, Registry } from 'prom-client';
+
+/** One answered request, as the HTTP platform reports it. */
+export interface AnsweredRequest {
+  method: string;
+  /** The route pattern, never the path: a path may hold a secret's name or a note id. */
+  route: string | undefined;
+  status: number;
+}
 
 /** The demo's own metrics, in a registry per application (tests run several in one process). */
 @Injectable()
@@ -14,18 +21,8 @@ export class DemoMetrics {
     registers: [this.registry],
   });
 
-  /** Express middleware counting every response, including those refused before routing. */
-  countRequests() {
-    return (request: Request, response: Response, next: NextFunction): void => {
-      response.once('finish', () => {
-        this.httpRequests.inc({
-          method: request.method,
-          // The pattern, never the path: a path may hold a secret's name or a note id.
-          route: (request.route as { path?: string } | undefined)?.path ?? 'unmatched',
-          status: String(response.statusCode),
-        });
-      });
-      next();
-    };
+  /** Counts a response, including those refused before routing (`route` then `unmatched`). */
+  countAnswer({ method, route, status }: AnsweredRequest): void {
+    this.httpRequests.inc({ method, route: route ?? 'unmatched', status: String(status) });
   }
 }
