@@ -62,8 +62,8 @@ const MISS_ITERATIONS = positiveInt('BENCH_SECRETS_MISS_ITERATIONS', 5_000);
 const REFERENCE_ITERATIONS = 100_000;
 /**
  * The bench writes the service's buffered audit records every AUDIT_BATCH iterations, outside
- * the timed windows: one less than SecretsAudit's FLUSH_AT (500, in
- * libs/secrets/src/audit/secrets-audit.ts), so the batches have the size the service writes
+ * the timed windows: one less than the buffer's own batch (AUDIT_INSERT_MAX_ROWS, 500, in
+ * libs/secrets/src/audit/audit-insert.ts), so the batches have the size the service writes
  * and the service never starts one inside a measurement.
  */
 const AUDIT_BATCH = 499;
@@ -453,6 +453,9 @@ function printTable(rows: Map<string, Row>, engines: Engine[]): void {
         `${kase} on ${engine}: ${ratio.toFixed(2)}× the floor (target ≤ ${target}×): ${verdict(ratio <= target)}; by p50 ${p50Ratio.toFixed(2)}×`,
       );
       if (kase === 'hit') {
+        verdicts.push(
+          `hit on ${engine}: p50 ${p50Ratio.toFixed(2)}× the floor's p50 (target ≤ ${target}×): ${verdict(p50Ratio <= target)}`,
+        );
         const p50Us = median(lib.p50Ms) * 1000;
         verdicts.push(
           `hit on ${engine}: p50 ${p50Us.toFixed(2)} µs (target < ${HIT_P50_US} µs): ${verdict(p50Us < HIT_P50_US)}`,

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Logger } from '@nestjs/common';
 import type { KmsService } from '@nest-kms/kms';
 import type { SecretsAudit } from './audit/secrets-audit.js';
@@ -13,6 +14,7 @@ import type {
   SecretsStatus,
   SecretVersionMetadata,
 } from './interfaces/secret-operations.interface.js';
+import { EpochClock } from './epoch-clock.js';
 import { dateOf, toMetadata, toVersionMetadata } from './secret.mapping.js';
 import { openSecretValue } from './secret-values.js';
 import { SECRETS_EVENTS } from './secrets.messages.js';
@@ -36,6 +38,7 @@ export class SecretReader {
   private readonly inflight = new Map<string, Promise<LoadedSecret>>();
   /** Bumped by every write: a miss that began before one does not fill the cache. */
   private writes = 0;
+  private readonly clock: EpochClock;
 
   constructor(
     private readonly kms: KmsService,
@@ -44,42 +47,69 @@ export class SecretReader {
     private readonly audit: SecretsAudit,
     private readonly metrics: SecretsMetrics,
     private readonly options: ResolvedSecretsOptions,
-  ) {}
+  ) {
+    this.clock = new EpochClock(options.clock);
+  }
 
   /** SecretsService.getSecret: the value, audited, its latency observed whatever the outcome. */
-  async getSecret(name: string, options: GetSecretOptions = {}): Promise<string> {
+  getSecret(name: string, options?: GetSecretOptions): Promise<string> {
     const started = performance.now();
+    let answer: Promise<string>;
     try {
+      const actor = options?.actor;
       // Even on a hit: one bad actor would fail the whole buffered audit batch later.
-      checkActor(options.actor);
-      if (options.version === undefined) {
-        const hit = this.cache.get(name);
-        if (hit !== undefined) {
-          const audited = this.audit.record({
-            action: 'read',
-            secretName: name,
-            version: hit.version,
-            actor: options.actor,
-            outcome: 'success',
-          });
-          if (audited) await audited;
-          return hit.value;
+      checkActor(actor);
+      const version = options?.version;
+      // The latency's start also dates a hit: its entry's freshness and its audit record.
+      const at = version === undefined ? this.clock.at(started) : 0;
+      const hit = version === undefined ? this.cache.get(name, at) : undefined;
+      if (hit === undefined) {
+        answer = this.readAudited(name, version, actor);
+      } else {
+        const audited = this.audit.recordCachedRead(name, hit.version, actor, at);
+        if (audited === undefined) {
+          // The record buffered, as it mostly is: the hit is answered with no other promise.
+          this.observeSince(started);
+          return Promise.resolve(hit.value);
         }
+        answer = audited.then(() => hit.value);
       }
-      const entry = {
-        action: 'read',
-        secretName: name,
-        version: options.version,
-        actor: options.actor,
-      } as const;
-      return await this.audit.guard(entry, async () => {
-        const loaded = await this.load(name, options.version);
-        await this.audit.record({ ...entry, version: loaded.version, outcome: 'success' });
-        return loaded.value;
-      });
-    } finally {
-      this.metrics.retrievalLatency.observe((performance.now() - started) / 1000);
+    } catch (error) {
+      this.observeSince(started);
+      return Promise.reject(error as Error);
     }
+    return this.timed(started, answer);
+  }
+
+  private async timed(started: number, answer: Promise<string>): Promise<string> {
+    try {
+      return await answer;
+    } finally {
+      this.observeSince(started);
+    }
+  }
+
+  private observeSince(started: number): void {
+    this.metrics.retrievalLatency.observe((performance.now() - started) / 1000);
+  }
+
+  /** A read from the database, its audit record written or buffered, a refusal recorded too. */
+  private readAudited(
+    name: string,
+    version: number | undefined,
+    actor: string | undefined,
+  ): Promise<string> {
+    const entry = {
+      action: 'read',
+      secretName: name,
+      version,
+      actor,
+    } as const;
+    return this.audit.guard(entry, async () => {
+      const loaded = await this.load(name, version);
+      await this.audit.record({ ...entry, version: loaded.version, outcome: 'success' });
+      return loaded.value;
+    });
   }
 
   /** SecretsService.listSecrets: metadata of live secrets, optionally filtered by a tag; audited. */

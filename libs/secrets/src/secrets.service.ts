@@ -206,8 +206,9 @@ export class SecretsService
   }
 
   /** The current value (or `{ version }`'s). Expired, deleted or unknown: SecretNotFoundError and subclasses. */
-  async getSecret(name: string, options?: GetSecretOptions): Promise<string> {
-    this.ready();
+  getSecret(name: string, options?: GetSecretOptions): Promise<string> {
+    // Not async: a cached read then makes one promise, the reader's, not two.
+    if (!this.started) return Promise.reject(new SecretsNotInitializedError());
     return this.reader.getSecret(name, options);
   }
 

@@ -45,35 +45,57 @@ export class SecretsAudit {
 
   /** Inside a write's transaction: the write and its record commit together. */
   async recordIn(manager: EntityManager, entry: AuditEntry): Promise<void> {
+    const row = this.row(entry, this.now());
     try {
-      await manager.insert(SecretAuditEntity, withRecordId(this.row(entry)));
+      await manager.insert(SecretAuditEntity, withRecordId(row));
     } catch (error) {
       // Throwing rolls the write back: a write never commits without its record.
-      throw this.storage.unavailable(error) ?? this.refused(entry, 'failClosed');
+      throw this.storage.unavailable(error) ?? this.refused(row, 'failClosed');
     }
   }
 
   /**
-   * A read, list or backup record. Buffered: returns at once (undefined). Fail-closed, or the
-   * buffer full: returns the write, which rejects with AuditWriteFailedError when the record
-   * cannot be written.
+   * A read, list or backup record, at `at` (epoch ms; default: the clock now). Buffered: returns
+   * at once (undefined). Fail-closed, or the buffer full: returns the write, which rejects with
+   * AuditWriteFailedError when the record cannot be written.
    */
-  record(entry: AuditEntry): Promise<void> | undefined {
-    const row = this.row(entry);
-    if (this.failClosed) return this.writeNow(row, entry, 'failClosed');
-    if (!this.buffer.add(row)) return this.writeNow(row, entry, 'bufferFull');
+  record(entry: AuditEntry, at?: number): Promise<void> | undefined {
+    return this.keep(this.row(entry, at ?? this.now()));
+  }
+
+  /**
+   * record() for a successful read of a cached value, at `at`: `secretName` was checked before
+   * it was cached, and a valid name is stored as it is.
+   */
+  recordCachedRead(
+    secretName: string,
+    version: number,
+    actor: string | undefined,
+    at: number,
+  ): Promise<void> | undefined {
+    return this.keep({
+      recordId: null,
+      at,
+      action: 'read',
+      secretName,
+      version,
+      actor: actor === undefined ? null : auditText(actor),
+      outcome: 'success',
+      errorCode: null,
+    } as SecretAuditEntity);
+  }
+
+  private keep(row: SecretAuditEntity): Promise<void> | undefined {
+    if (this.failClosed) return this.writeNow(row, 'failClosed');
+    if (!this.buffer.add(row)) return this.writeNow(row, 'bufferFull');
     return undefined;
   }
 
-  private async writeNow(
-    row: SecretAuditEntity,
-    entry: AuditEntry,
-    why: 'failClosed' | 'bufferFull',
-  ): Promise<void> {
+  private async writeNow(row: SecretAuditEntity, why: 'failClosed' | 'bufferFull'): Promise<void> {
     try {
       await insertAuditRows(this.storage, [row]);
     } catch {
-      throw this.refused(entry, why);
+      throw this.refused(row, why);
     }
   }
 
@@ -95,13 +117,16 @@ export class SecretsAudit {
   }
 
   /** Says loudly (never with values) that a record could not be written, and refuses. */
-  private refused(entry: AuditEntry, why: 'failClosed' | 'bufferFull'): AuditWriteFailedError {
+  private refused(
+    row: Pick<SecretAuditEntity, 'action' | 'secretName'>,
+    why: 'failClosed' | 'bufferFull',
+  ): AuditWriteFailedError {
     this.logger.error({
       event: SECRETS_EVENTS.auditFailed,
-      action: entry.action,
-      secretName: typeof entry.secretName === 'string' ? auditText(entry.secretName) : null,
+      action: row.action,
+      secretName: row.secretName,
     });
-    return new AuditWriteFailedError(entry.action, why);
+    return new AuditWriteFailedError(row.action, why);
   }
 
   /** Writes buffered records now; those the database cannot take yet stay for the retry. */
@@ -115,10 +140,10 @@ export class SecretsAudit {
   }
 
   /** The record; its id comes with its first write (withRecordId). */
-  private row(entry: AuditEntry): SecretAuditEntity {
+  private row(entry: AuditEntry, at: number): SecretAuditEntity {
     return {
       recordId: null,
-      at: this.now(),
+      at,
       action: entry.action,
       secretName: typeof entry.secretName === 'string' ? auditText(entry.secretName) : null,
       version: entry.version ?? null,

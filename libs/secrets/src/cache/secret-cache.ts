@@ -26,10 +26,10 @@ export class SecretCache {
     return this.entries.size;
   }
 
-  /** The cached current value, or undefined (counted as a miss). */
-  get(name: string): CacheEntry | undefined {
+  /** The cached current value at `now` (epoch ms; default: the clock), or undefined (counted as a miss). */
+  get(name: string, now = this.now()): CacheEntry | undefined {
     const entry = this.entries.get(name);
-    if (entry !== undefined && entry.staleAt > this.now()) {
+    if (entry !== undefined && entry.staleAt > now) {
       this.hits++;
       if (name !== this.newest) {
         // Most recently used goes last.
