@@ -1,5 +1,6 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import request, { type Response } from 'supertest';
+import { createDemoApp } from '../apps/demo/src/demo-app.js';
 import { CapturedLogger } from './support/captured-logger.js';
 import {
   demoForSuite,
@@ -95,10 +96,14 @@ describe('demo: the same answers on Express and Fastify', () => {
       demo.call(method, path, { ...options, token: await callers.token('caller-a') }),
     );
 
-  it('starts each app on its platform', () => {
+  it('starts each app on its platform, and refuses another', async () => {
     for (const adapter of ADAPTERS) {
       expect(apps[adapter].demo.app.getHttpAdapter().getType()).toBe(adapter);
     }
+    await expect(createDemoApp({ env: { HTTP_ADAPTER: 'koa' } })).rejects.toMatchObject({
+      code: 'DEMO_UNKNOWN_HTTP_ADAPTER',
+      message: 'HTTP_ADAPTER must be express or fastify (got "koa")',
+    });
   });
 
   describe('transit encryption with caller tokens', () => {
