@@ -26,9 +26,21 @@ export const DAY_MS = 86_400_000;
 
 /**
  * The columns of envelopes re-encryption moves to the active key (each with its key-id column),
- * sealed for the secrets store.
+ * sealed for the secrets store. A secret's current envelope is its current version's, so it is
+ * copied from the moved version row rather than rewrapped again: the two stay equal, as
+ * setSecret writes them and a backup's restore compares them.
  */
 export const SECRETS_ENVELOPE_COLUMNS = [
   { entity: SecretVersionEntity, envelope: 'envelope', keyId: 'keyId', purpose: 'secret' },
-  { entity: SecretEntity, envelope: 'currentEnvelope', keyId: 'currentKeyId', purpose: 'secret' },
+  {
+    entity: SecretEntity,
+    envelope: 'currentEnvelope',
+    keyId: 'currentKeyId',
+    purpose: 'secret',
+    copyOf: {
+      entity: SecretVersionEntity,
+      envelope: 'envelope',
+      join: { name: 'secretName', currentVersion: 'version' },
+    },
+  },
 ] as const;

@@ -1,20 +1,16 @@
 import type { DataSource } from 'typeorm';
-import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
-import { COMPACT_PREFIX, PURPOSE_COMPACT_PREFIX } from '../envelope/envelope.constants.js';
+import { COMPACT_PREFIX } from '../envelope/envelope.constants.js';
 import type { EnvelopePurpose } from '../envelope/envelope.interface.js';
-import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 import type { EnvelopeColumn } from './envelope-column.js';
+import {
+  type ColumnPlan,
+  currentFormatUnder,
+  keyCondition,
+  planColumn,
+  StatementParameters,
+} from './envelope-column-plan.js';
 
-/** A registered column, resolved against the DataSource's metadata into quoted SQL names. */
-export interface ColumnPlan {
-  readonly label: string;
-  readonly table: string;
-  readonly primaryKey: readonly { readonly name: string; readonly pgType: string }[];
-  readonly envelope: string;
-  readonly keyId: string | undefined;
-  readonly purpose: EnvelopePurpose | undefined;
-  readonly postgres: boolean;
-}
+export type { ColumnPlan } from './envelope-column-plan.js';
 
 /** A row read for re-encryption: its primary key values and its envelope. */
 export interface EnvelopeRow {
@@ -38,8 +34,13 @@ const SQLITE_ROWS_PER_UPDATE = 1_000;
 export class EnvelopeColumnSql {
   private constructor(readonly plan: ColumnPlan) {}
 
-  static of(dataSource: DataSource, column: EnvelopeColumn): EnvelopeColumnSql {
-    return new EnvelopeColumnSql(planColumn(dataSource, column));
+  /** `column`'s SQL; a copy's source is looked up among `registered`. */
+  static of(
+    dataSource: DataSource,
+    column: EnvelopeColumn,
+    registered: readonly EnvelopeColumn[],
+  ): EnvelopeColumnSql {
+    return new EnvelopeColumnSql(planColumn(dataSource, column, registered));
   }
 
   get label(): string {
@@ -50,13 +51,19 @@ export class EnvelopeColumnSql {
     return this.plan.purpose;
   }
 
+  /** Whether the column's values are copies of another column's (EnvelopeColumn.copyOf). */
+  get copies(): boolean {
+    return this.plan.copy !== undefined;
+  }
+
   /**
    * Rows to move (not under `keyId`; with `legacy`, a store's format-v1 values too), or with
    * `using`, rows under `keyId` in either format, counted.
    */
   count(keyId: string, using: boolean, legacy = false): Statement {
-    const [condition, parameters] = this.keyCondition(keyId, using, legacy);
-    return [`SELECT COUNT(*) AS n FROM ${this.plan.table} WHERE ${condition}`, parameters];
+    const parameters = this.parameters();
+    const condition = keyCondition(this.plan, keyId, using, legacy, parameters);
+    return [`SELECT COUNT(*) AS n FROM ${this.plan.table} WHERE ${condition}`, parameters.values];
   }
 
   /** A store's values still in format v1, counted. */
@@ -68,32 +75,29 @@ export class EnvelopeColumnSql {
   }
 
   /**
-   * Up to `limit` rows to move (see count()), after the primary key `after`, in key order.
+   * Up to `limit` rows to move (see count()), after the primary key `after`, in key order; with
+   * `keysOnly`, their primary keys without the envelopes.
    */
   select(
     active: string,
     after: readonly unknown[] | undefined,
     limit: number,
     legacy = false,
+    keysOnly = false,
   ): Statement {
     const { plan } = this;
-    const [condition, parameters] = this.keyCondition(active, false, legacy);
-    const keys = plan.primaryKey.map((column) => column.name).join(', ');
-    let where = condition;
-    if (after) {
-      const placeholders = after.map((_, i) =>
-        plan.postgres ? `$${parameters.length + i + 1}` : '?',
-      );
-      where += ` AND (${keys}) > (${placeholders.join(', ')})`;
-      parameters.push(...after);
-    }
+    const parameters = this.parameters();
+    let where = keyCondition(plan, active, false, legacy, parameters);
+    if (after) where += ` AND ${this.keyCompared('>', after, parameters)}`;
+    const keys = this.keys();
+    const columns = keysOnly ? keys : `${keys}, ${plan.envelope} AS envelope`;
     return [
-      `SELECT ${keys}, ${plan.envelope} AS envelope FROM ${plan.table} WHERE ${where} ORDER BY ${keys} LIMIT ${limit}`,
-      parameters,
+      `SELECT ${columns} FROM ${plan.table} WHERE ${where} ORDER BY ${keys} LIMIT ${limit}`,
+      parameters.values,
     ];
   }
 
-  /** The rows of a select() result. */
+  /** The rows of a select() result (envelope undefined when it read keys only). */
   rows(records: readonly Record<string, unknown>[]): EnvelopeRow[] {
     const names = this.plan.primaryKey.map((column) => unquote(column.name));
     return records.map((record) => ({
@@ -109,6 +113,36 @@ export class EnvelopeColumnSql {
   update(updates: readonly EnvelopeUpdate[]): Statement[] {
     if (updates.length === 0) return [];
     return this.plan.postgres ? [this.postgresUpdate(updates)] : this.sqliteUpdates(updates);
+  }
+
+  /**
+   * For a column of copies: the rows to move with a primary key after `after` (none: from the
+   * first) up to `last`, set to their source row's envelope where that is under `active` in the
+   * column's format. A row still to move when the statement runs is the only kind it changes, so
+   * a concurrent write is never overwritten; what it cannot copy is left for a rewrap.
+   */
+  copy(
+    active: string,
+    after: readonly unknown[] | undefined,
+    last: readonly unknown[],
+    legacy = false,
+  ): Statement {
+    const { plan } = this;
+    const source = plan.copy!;
+    const parameters = this.parameters();
+    const sets = [`${plan.envelope} = c.${source.envelope}`];
+    if (plan.keyId) sets.push(`${plan.keyId} = ${parameters.bind(active)}`);
+    const where = [
+      ...source.join.map(({ target, source: from }) => `c.${from} = t.${target}`),
+      `c.${source.envelope} LIKE ${parameters.bind(currentFormatUnder(plan, active))} ESCAPE '\\'`,
+      keyCondition(plan, active, false, legacy, parameters, 't'),
+      this.keyCompared('<=', last, parameters, 't'),
+    ];
+    if (after) where.push(this.keyCompared('>', after, parameters, 't'));
+    return [
+      `UPDATE ${plan.table} AS t SET ${sets.join(', ')} FROM ${source.table} AS c WHERE ${where.join(' AND ')}`,
+      parameters.values,
+    ];
   }
 
   private postgresUpdate(updates: readonly EnvelopeUpdate[]): Statement {
@@ -161,84 +195,28 @@ export class EnvelopeColumnSql {
     return statements;
   }
 
-  /**
-   * "Under `keyId`" (using) or "to move off `keyId`": the key id column where the table has
-   * one, else the compact envelope's prefix (`kms1.<keyId>.`, or for a store's column
-   * `kms2.<purpose>.<keyId>.`). A store's column may still hold format-v1 values: they count as
-   * under their key, and, with `legacy`, as to move whatever their key.
-   */
-  private keyCondition(keyId: string, using: boolean, legacy: boolean): Statement {
-    const { plan } = this;
-    const placeholders = ['?', '?'];
-    if (plan.postgres) placeholders.splice(0, 2, '$1', '$2');
-    const [first, second] = placeholders;
-    const v1 = `${COMPACT_PREFIX}.`;
-    if (plan.purpose === undefined) {
-      if (plan.keyId) return [`${plan.keyId} ${using ? '=' : '<>'} ${first}`, [keyId]];
-      const prefix = `${v1}${escapeLike(keyId)}.%`;
-      const condition = using
-        ? `${plan.envelope} LIKE ${first} ESCAPE '\\'`
-        : `${plan.envelope} LIKE '${v1}%' AND ${plan.envelope} NOT LIKE ${first} ESCAPE '\\'`;
-      return [condition, [prefix]];
-    }
-    const v2 = `${PURPOSE_COMPACT_PREFIX}.${plan.purpose}.`;
-    const isV1 = `${plan.envelope} LIKE '${v1}%'`;
-    if (plan.keyId) {
-      if (using) return [`${plan.keyId} = ${first}`, [keyId]];
-      const moved = legacy ? `OR ${isV1}` : `AND NOT ${isV1}`;
-      return [`(${plan.keyId} <> ${first} ${moved})`, [keyId]];
-    }
-    const v1Under = `${v1}${escapeLike(keyId)}.%`;
-    const v2Under = `${v2}${escapeLike(keyId)}.%`;
-    if (using) {
-      return [
-        `(${plan.envelope} LIKE ${first} ESCAPE '\\' OR ${plan.envelope} LIKE ${second} ESCAPE '\\')`,
-        [v1Under, v2Under],
-      ];
-    }
-    const v2Elsewhere = `(${plan.envelope} LIKE '${v2}%' AND ${plan.envelope} NOT LIKE ${first} ESCAPE '\\')`;
-    return [legacy ? `(${v2Elsewhere} OR ${isV1})` : v2Elsewhere, [v2Under]];
+  private parameters(): StatementParameters {
+    return new StatementParameters(this.plan.postgres);
   }
-}
 
-function planColumn(dataSource: DataSource, column: EnvelopeColumn): ColumnPlan {
-  if (!dataSource.hasMetadata(column.entity)) {
-    throw new KmsConfigurationError(
-      `the envelope column's entity ${column.entity.name} is not in the KMS DataSource`,
-    );
+  private keys(alias?: string): string {
+    return this.plan.primaryKey
+      .map((column) => (alias ? `${alias}.${column.name}` : column.name))
+      .join(', ');
   }
-  const metadata = dataSource.getMetadata(column.entity);
-  const quote = (name: string) => dataSource.driver.escape(name);
-  const columnNamed = (property: string): ColumnMetadata => {
-    const found = metadata.findColumnWithPropertyName(property);
-    if (!found) {
-      throw new KmsConfigurationError(`${metadata.name} has no column for property ${property}`);
-    }
-    return found;
-  };
-  const envelope = columnNamed(column.envelope);
-  return {
-    label: `${metadata.tableName}.${envelope.databaseName}`,
-    table: metadata.tablePath.split('.').map(quote).join('.'),
-    primaryKey: metadata.primaryColumns.map((primary) => ({
-      name: quote(primary.databaseName),
-      pgType: isPostgres(dataSource) ? dataSource.driver.normalizeType(primary) : '',
-    })),
-    envelope: quote(envelope.databaseName),
-    keyId: column.keyId ? quote(columnNamed(column.keyId).databaseName) : undefined,
-    purpose: column.purpose,
-    postgres: isPostgres(dataSource),
-  };
-}
 
-function isPostgres(dataSource: DataSource): boolean {
-  return dataSource.options.type === 'postgres';
+  /** The primary key compared with `key` (`(a, b) > (?, ?)`), in key order. */
+  private keyCompared(
+    operator: '>' | '<=',
+    key: readonly unknown[],
+    parameters: StatementParameters,
+    alias?: string,
+  ): string {
+    const placeholders = key.map((value) => parameters.bind(value));
+    return `(${this.keys(alias)}) ${operator} (${placeholders.join(', ')})`;
+  }
 }
 
 function unquote(name: string): string {
   return name.slice(1, -1);
-}
-
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (character) => `\\${character}`);
 }

@@ -16,4 +16,20 @@ export interface EnvelopeColumn {
    * Absent for an application's own column of public-API envelopes (`kms1.…`).
    */
   readonly purpose?: EnvelopePurpose;
+  /**
+   * Where each row holds a copy of another registered column's envelope (the secrets store's
+   * `current_envelope`, its current version's): re-encryption sets it from that row in SQL once
+   * that row is under the active key, and rewraps only what it could not copy.
+   */
+  readonly copyOf?: {
+    /** The source's entity; its column must be registered too, for the same purpose. */
+    readonly entity: Function;
+    /** The source's envelope property. */
+    readonly envelope: string;
+    /**
+     * This entity's property → the source entity's property, equal on a row and its original;
+     * together they name at most one source row (e.g. its primary key).
+     */
+    readonly join: Readonly<Record<string, string>>;
+  };
 }

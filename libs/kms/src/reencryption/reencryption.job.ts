@@ -7,6 +7,9 @@ import { KmsStorage } from '../storage/kms-storage.js';
 import { EnvelopeColumnSql, type EnvelopeUpdate } from './envelope-column-sql.js';
 import { LegacyEnvelopeSweep } from './legacy-envelope-sweep.js';
 import { LegacyEnvelopes } from './legacy-envelopes.js';
+import { type ReencryptionProgress, ReencryptionProgressTracker } from './reencryption-progress.js';
+
+export type { ReencryptionProgress } from './reencryption-progress.js';
 import { takeReencryptionLock } from './reencryption-lock.js';
 
 /** What the job asks of the KMS: the active key, and moving one envelope to it. */
@@ -20,18 +23,6 @@ export interface EnvelopeRewrapper {
     compact: string,
     purpose: EnvelopePurpose | undefined,
   ): Promise<{ envelope: string; keyId: string }>;
-}
-
-export interface ReencryptionProgress {
-  /** `table.column` being worked on. */
-  readonly column: string;
-  /** Envelopes moved so far, over every column. */
-  readonly moved: number;
-  /** Envelopes that could not be opened (left as they are), so far. */
-  readonly failed: number;
-  /** Envelopes under retired keys when the run began. */
-  readonly total: number;
-  readonly envelopesPerSecond: number;
 }
 
 export interface ReencryptionResult {
@@ -52,15 +43,8 @@ export interface ReencryptionRunOptions {
   readonly entities?: readonly Function[];
 }
 
-const PROGRESS_LOG_EVERY_MS = 1_000;
 /** Rewraps between two turns of the event loop (~1.5 ms of crypto): other work keeps running. */
 const REWRAPS_PER_TURN = 50;
-/**
- * Rewrapped envelopes remembered per run (old → new, ~600 bytes each, so ~60 MB at most): a
- * value stored twice (a secret's current_envelope and its current version's envelope) is
- * opened and sealed once, and both copies get the same new envelope.
- */
-const REWRAP_MEMO_ENTRIES = 100_000;
 
 /**
  * Moves every registered column's envelopes that are under a
@@ -116,84 +100,96 @@ export class ReencryptionJob {
     const active = this.rewrapper.activeKeyId();
     let total = 0;
     for (const column of columns) total += await this.count(column, active, false);
-    let moved = 0;
-    let failed = 0;
-    let loggedAt = began;
     if (total > 0) {
       this.logger.log({ event: KMS_EVENTS.reencryptionStarted, total, activeKeyId: active });
     }
-    const rate = () => {
-      const seconds = (performance.now() - began) / 1000;
-      return seconds > 0 ? Math.round(moved / seconds) : 0;
-    };
-    const memo = new Map<string, { envelope: string; keyId: string }>();
-    // The previous batch's write runs while this one is read and rewrapped (Postgres: on another
-    // connection, so the database and this process work at once). One write at a time, in order.
-    let writing: Promise<void> | undefined;
+    const run = new ReencryptionProgressTracker(began, total, this.logger, options.onProgress);
     try {
       for (const column of columns) {
         if (total === 0) break;
-        let after: readonly unknown[] | undefined;
-        for (;;) {
-          const rows = await this.select(column, active, after, options.batchSize);
-          if (rows.length === 0) break;
-          after = rows[rows.length - 1].key;
-          const updates: EnvelopeUpdate[] = [];
-          for (let i = 0; i < rows.length; i++) {
-            if (i > 0 && i % REWRAPS_PER_TURN === 0) await nextTurn();
-            const row = rows[i];
-            try {
-              // One value may sit in two columns of a store, never of two purposes.
-              const memoKey = `${column.purpose ?? ''}:${row.envelope}`;
-              let rewrapped = memo.get(memoKey);
-              if (rewrapped === undefined) {
-                rewrapped = await this.rewrapper.rewrap(row.envelope, column.purpose);
-                if (memo.size < REWRAP_MEMO_ENTRIES) memo.set(memoKey, rewrapped);
-              }
-              updates.push({ row, ...rewrapped });
-            } catch (error) {
-              if (!(error instanceof KmsError)) throw error;
-              failed++;
-              this.logger.warn({
-                event: KMS_EVENTS.reencryptionFailed,
-                column: column.label,
-                code: error.code,
-              });
-            }
-          }
-          await writing;
-          writing = this.update(column, updates).then(() => {
-            moved += updates.length;
-            const progress = {
-              column: column.label,
-              moved,
-              failed,
-              total,
-              envelopesPerSecond: rate(),
-            };
-            options.onProgress?.(progress);
-            if (performance.now() - loggedAt >= PROGRESS_LOG_EVERY_MS) {
-              loggedAt = performance.now();
-              this.logger.log({ event: KMS_EVENTS.reencryptionProgress, ...progress });
-            }
-          });
-          // Handled here so that a failed write is not reported unhandled before it is awaited.
-          writing.catch(() => undefined);
-          if (rows.length < options.batchSize) break;
+        if (column.copies) {
+          await this.copyPass(column, active, run, options.batchSize);
+          // What the copies left is read once they are written, not rewrapped alongside them.
+          await run.written();
         }
+        await this.rewrapPass(column, active, run, options.batchSize);
       }
-      await writing;
+      await run.written();
     } finally {
       // Never leave a write running past the run (and its advisory lock).
-      await writing?.catch(() => undefined);
+      await run.settled();
     }
     let remaining = 0;
     for (const column of columns) remaining += await this.count(column, active, false);
     if (!options.entities) await this.legacy.refuseWhereNoneLeft(columns);
-    const durationMs = Math.round(performance.now() - began);
-    const result = { ran: true, moved, failed, remaining, durationMs, envelopesPerSecond: rate() };
+    const result = {
+      ran: true,
+      moved: run.moved,
+      failed: run.failed,
+      remaining,
+      durationMs: Math.round(run.elapsedMs()),
+      envelopesPerSecond: run.rate(),
+    };
     if (total > 0) this.logger.log({ event: KMS_EVENTS.reencryptionCompleted, ...result });
     return result;
+  }
+
+  /** Reads, rewraps and writes the column's rows to move, a batch at a time. */
+  private async rewrapPass(
+    column: EnvelopeColumnSql,
+    active: string,
+    run: ReencryptionProgressTracker,
+    batchSize: number,
+  ): Promise<void> {
+    let after: readonly unknown[] | undefined;
+    for (;;) {
+      const rows = await this.select(column, active, after, batchSize, false);
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1].key;
+      const updates: EnvelopeUpdate[] = [];
+      for (let i = 0; i < rows.length; i++) {
+        if (i > 0 && i % REWRAPS_PER_TURN === 0) await nextTurn();
+        const row = rows[i];
+        try {
+          updates.push({ row, ...(await this.rewrapper.rewrap(row.envelope, column.purpose)) });
+        } catch (error) {
+          if (!(error instanceof KmsError)) throw error;
+          run.failed++;
+          this.logger.warn({
+            event: KMS_EVENTS.reencryptionFailed,
+            column: column.label,
+            code: error.code,
+          });
+        }
+      }
+      await run.write(column.label, async () => {
+        await this.update(column, updates);
+        return updates.length;
+      });
+      if (rows.length < batchSize) return;
+    }
+  }
+
+  /**
+   * For a column of copies: sets its rows to move from their originals, a batch of primary keys
+   * at a time, in SQL; no envelope is opened.
+   */
+  private async copyPass(
+    column: EnvelopeColumnSql,
+    active: string,
+    run: ReencryptionProgressTracker,
+    batchSize: number,
+  ): Promise<void> {
+    const legacy = this.legacy.moves(column);
+    let after: readonly unknown[] | undefined;
+    for (;;) {
+      const rows = await this.select(column, active, after, batchSize, true);
+      if (rows.length === 0) return;
+      const statement = column.copy(active, after, rows[rows.length - 1].key, legacy);
+      after = rows[rows.length - 1].key;
+      await run.write(column.label, () => this.changeRows(statement));
+      if (rows.length < batchSize) return;
+    }
   }
 
   /** Rows to move (`using`: rows under keyId); a store's v1 values while it migrates them. */
@@ -213,8 +209,15 @@ export class ReencryptionJob {
     active: string,
     after: readonly unknown[] | undefined,
     limit: number,
+    keysOnly: boolean,
   ) {
-    const [sql, parameters] = column.select(active, after, limit, this.legacy.moves(column));
+    const [sql, parameters] = column.select(
+      active,
+      after,
+      limit,
+      this.legacy.moves(column),
+      keysOnly,
+    );
     const records = (await this.storage.run((ds) => ds.query(sql, parameters))) as Record<
       string,
       unknown
@@ -230,12 +233,22 @@ export class ReencryptionJob {
     });
   }
 
+  /** Runs one statement in its own transaction; resolves to the rows it changed. */
+  private async changeRows([sql, parameters]: [string, unknown[]]): Promise<number> {
+    return this.storage.transaction(async (manager) => {
+      const result = await manager.queryRunner!.query(sql, parameters, true);
+      return result.affected ?? 0;
+    });
+  }
+
+  /** The columns of a run, copies after the columns they copy. */
   private async columns(entities?: readonly Function[]): Promise<EnvelopeColumnSql[]> {
     const dataSource = await this.storage.dataSource();
-    return this.storage
-      .envelopeColumns()
+    const registered = this.storage.envelopeColumns();
+    const columns = registered
       .filter((column) => !entities || entities.includes(column.entity))
-      .map((column) => EnvelopeColumnSql.of(dataSource, column));
+      .map((column) => EnvelopeColumnSql.of(dataSource, column, registered));
+    return [...columns.filter((c) => !c.copies), ...columns.filter((c) => c.copies)];
   }
 }
 
