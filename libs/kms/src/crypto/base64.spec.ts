@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { decodeCanonical } from './base64.js';
+import { canonicalDecodedLength, decodeCanonical, decodeCanonicalInto } from './base64.js';
 
 /** The definition: a string is canonical when re-encoding its bytes gives it back. */
 function reference(text: string, encoding: 'base64' | 'base64url'): Buffer | undefined {
@@ -67,6 +67,28 @@ describe.each(['base64', 'base64url'] as const)('decodeCanonical(%s)', (encoding
     fc.assert(
       fc.property(fc.string({ maxLength: 24 }), (text) => {
         expect(decodeCanonical(text, encoding)).toEqual(reference(text, encoding));
+      }),
+      { numRuns: runs },
+    );
+  });
+});
+
+describe.each(['base64', 'base64url'] as const)('decodeCanonicalInto(%s)', (encoding) => {
+  it("gives decodeCanonical's verdict and bytes, and writes nothing outside its room", () => {
+    fc.assert(
+      fc.property(mutated(encoding), (text) => {
+        const expected = reference(text, encoding);
+        const length = canonicalDecodedLength(text, encoding);
+        if (length < 0) {
+          expect(expected).toBeUndefined();
+          return;
+        }
+        const target = Buffer.alloc(length + 6, 0xa5);
+        const canonical = decodeCanonicalInto(text, encoding, target, 3, length);
+        expect(canonical ? target.subarray(3, 3 + length) : undefined).toEqual(expected);
+        expect([...target.subarray(0, 3), ...target.subarray(3 + length)]).toEqual(
+          Array(6).fill(0xa5),
+        );
       }),
       { numRuns: runs },
     );

@@ -14,8 +14,42 @@ export function decodeCanonical(
   text: string,
   encoding: 'base64' | 'base64url',
 ): Buffer | undefined {
-  const bytes = Buffer.from(text, encoding);
-  return isCanonical(text, bytes.length, encoding) ? bytes : undefined;
+  const length = canonicalDecodedLength(text, encoding);
+  if (length < 0) return undefined;
+  const bytes = Buffer.allocUnsafe(length);
+  return decodeCanonicalInto(text, encoding, bytes, 0, length) ? bytes : undefined;
+}
+
+/**
+ * How many bytes `text` decodes to if it is canonical, from its length and padding alone; -1
+ * when its length already rules it out. What lets a caller size one buffer for several fields
+ * before decoding any.
+ */
+export function canonicalDecodedLength(text: string, encoding: 'base64' | 'base64url'): number {
+  const length = text.length;
+  if (encoding === 'base64') {
+    if (length % 4 !== 0) return -1;
+    return (length / 4) * 3 - paddingOf(text);
+  }
+  return length % 4 === 1 ? -1 : Math.floor((length * 3) / 4);
+}
+
+/**
+ * Decodes `text` into `target` at `offset`, where canonicalDecodedLength(text) = `length` bytes
+ * are reserved, and says whether it was canonical. When it was not, those bytes hold garbage
+ * and must not be used.
+ */
+export function decodeCanonicalInto(
+  text: string,
+  encoding: 'base64' | 'base64url',
+  target: Buffer,
+  offset: number,
+  length: number,
+): boolean {
+  // Node's decoder never writes more than this length for such a text (it sizes Buffer.from by
+  // the same arithmetic), so a shorter write is exactly a skipped character.
+  const written = length === 0 ? 0 : target.write(text, offset, length, encoding);
+  return written === length && isCanonical(text, encoding);
 }
 
 const EQUALS = 0x3d;
@@ -28,29 +62,22 @@ for (const [index, char] of [
 SEXTET[0x2b] = SEXTET[0x2d] = 62; // + and -
 SEXTET[0x2f] = SEXTET[0x5f] = 63; // / and _
 
-function isCanonical(
-  text: string,
-  decodedLength: number,
-  encoding: 'base64' | 'base64url',
-): boolean {
+function paddingOf(text: string): number {
+  const length = text.length;
+  if (length === 0 || text.charCodeAt(length - 1) !== EQUALS) return 0;
+  return text.charCodeAt(length - 2) === EQUALS ? 2 : 1;
+}
+
+/** The checks beyond the decoded length (see the file's comment). */
+function isCanonical(text: string, encoding: 'base64' | 'base64url'): boolean {
   const length = text.length;
   // Node decodes a UTF-16 unit by its low byte (U+D551 reads as 'Q'): only ASCII can be canonical.
   if (Buffer.byteLength(text, 'utf8') !== length) return false;
   let dataChars: number;
   if (encoding === 'base64') {
-    if (length % 4 !== 0) return false;
-    const padding =
-      length > 0 && text.charCodeAt(length - 1) === EQUALS
-        ? text.charCodeAt(length - 2) === EQUALS
-          ? 2
-          : 1
-        : 0;
-    if (decodedLength !== (length / 4) * 3 - padding) return false;
     if (text.includes('-') || text.includes('_')) return false;
-    dataChars = length - padding;
+    dataChars = length - paddingOf(text);
   } else {
-    if (length % 4 === 1) return false;
-    if (decodedLength !== Math.floor((length * 3) / 4)) return false;
     if (text.includes('+') || text.includes('/') || text.includes('=')) return false;
     dataChars = length;
   }

@@ -20,20 +20,31 @@ function wellFormed(field: string, value: string): void {
 export function encodeAad(aad: AadInput): Buffer {
   if (typeof aad === 'string') {
     wellFormed('aad', aad);
-    const bytes = Buffer.allocUnsafe(1 + Buffer.byteLength(aad, 'utf8'));
+    const length = 1 + Buffer.byteLength(aad, 'utf8');
+    checkSize(length);
+    const bytes = Buffer.allocUnsafe(length);
     bytes[0] = STRING_AAD;
     bytes.write(aad, 1, 'utf8');
-    return checkSize(bytes);
+    return bytes;
   }
   const entries = plainEntries(aad);
-  entries.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  const parts: Buffer[] = [Buffer.of(MAP_AAD)];
+  if (entries.length > 1) entries.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  let length = 1;
   for (const [key, value] of entries) {
     wellFormed('aad', key);
     wellFormed('aad', value);
-    parts.push(lengthPrefixed(key), lengthPrefixed(value));
+    length += 8 + Buffer.byteLength(key, 'utf8') + Buffer.byteLength(value, 'utf8');
   }
-  return checkSize(Buffer.concat(parts));
+  checkSize(length);
+  // One buffer, sized first: this runs on every decrypt that names its AAD.
+  const bytes = Buffer.allocUnsafe(length);
+  bytes[0] = MAP_AAD;
+  let at = 1;
+  for (const [key, value] of entries) {
+    at = writeLengthPrefixed(bytes, at, key);
+    at = writeLengthPrefixed(bytes, at, value);
+  }
+  return bytes;
 }
 
 /**
@@ -66,7 +77,8 @@ export function aadTemplate(
     bytes.writeUInt32BE(length, before.length);
     bytes.write(value, before.length + 4, 'utf8');
     after.copy(bytes, before.length + 4 + length);
-    return checkSize(bytes);
+    checkSize(bytes.length);
+    return bytes;
   };
 }
 
@@ -82,8 +94,8 @@ function plainEntries(aad: unknown): [string, string][] {
     throw new InvalidInputError('aad', 'must be a string or a plain object of strings');
   }
   const entries: [string, string][] = [];
-  for (const key of Reflect.ownKeys(aad as object)) {
-    if (typeof key !== 'string') throw new InvalidInputError('aad', 'has a symbol-keyed property');
+  // Reflect.ownKeys' order (string keys, then symbols) in two calls that cost half as much.
+  for (const key of Object.getOwnPropertyNames(aad)) {
     const property = Object.getOwnPropertyDescriptor(aad, key)!;
     if (!property.enumerable || !('value' in property)) {
       throw new InvalidInputError('aad', `${quotedInput(key)} must be an ordinary field`);
@@ -93,22 +105,29 @@ function plainEntries(aad: unknown): [string, string][] {
     }
     entries.push([key, property.value]);
   }
+  if (Object.getOwnPropertySymbols(aad).length > 0) {
+    throw new InvalidInputError('aad', 'has a symbol-keyed property');
+  }
   return entries;
 }
 
+/** Writes `text` as u32 byte length + UTF-8 at `at` (room already counted); returns the end. */
+function writeLengthPrefixed(out: Buffer, at: number, text: string): number {
+  const written = out.write(text, at + 4, 'utf8');
+  out.writeUInt32BE(written, at);
+  return at + 4 + written;
+}
+
 function lengthPrefixed(text: string): Buffer {
-  const length = Buffer.byteLength(text, 'utf8');
-  const out = Buffer.allocUnsafe(4 + length);
-  out.writeUInt32BE(length, 0);
-  out.write(text, 4, 'utf8');
+  const out = Buffer.allocUnsafe(4 + Buffer.byteLength(text, 'utf8'));
+  writeLengthPrefixed(out, 0, text);
   return out;
 }
 
-function checkSize(bytes: Buffer): Buffer {
-  if (bytes.length > MAX_AAD_BYTES) {
+function checkSize(length: number): void {
+  if (length > MAX_AAD_BYTES) {
     throw new InvalidInputError('aad', `encodes to more than ${MAX_AAD_BYTES} bytes`);
   }
-  return bytes;
 }
 
 /** Constant-time equality of an envelope's AAD and the caller's expected AAD. */

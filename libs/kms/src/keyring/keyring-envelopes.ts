@@ -78,21 +78,13 @@ export class KeyringEnvelopes {
   ): Buffer | Promise<Buffer> {
     const keyring = this.keyring();
     let keyId: string | undefined;
-    const opened = (key: DataKey, parsed: ParsedEnvelope) => {
-      const plaintext = openEnvelope(key.material, parsed);
-      if (expectedAad !== undefined && !aadEquals(parsed.aad, expectedAad)) {
-        plaintext.fill(0);
-        throw new AadMismatchError();
-      }
-      return plaintext;
-    };
     try {
       const parsed = this.parse(envelope, purpose);
       keyId = parsed.keyId;
       const key = keyring.get(keyId);
-      if (key) return opened(key, parsed);
+      if (key) return openBound(key, parsed, expectedAad);
       return keyring.fetch(keyId).then(
-        (fetched) => opened(fetched, parsed),
+        (fetched) => openBound(fetched, parsed, expectedAad),
         (error: unknown) => {
           throw this.openFailed(error, keyId);
         },
@@ -161,4 +153,14 @@ export class KeyringEnvelopes {
     }
     return error;
   }
+}
+
+/** The plaintext of a parsed envelope under `key`, refused unless bound to exactly `expectedAad`. */
+function openBound(key: DataKey, parsed: ParsedEnvelope, expectedAad: Buffer | undefined): Buffer {
+  const plaintext = openEnvelope(key.material, parsed);
+  if (expectedAad !== undefined && !aadEquals(parsed.aad, expectedAad)) {
+    plaintext.fill(0);
+    throw new AadMismatchError();
+  }
+  return plaintext;
 }
