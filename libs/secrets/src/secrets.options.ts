@@ -4,6 +4,7 @@ import type { SecretsModuleOptions } from './interfaces/secrets-module-options.i
 export interface ResolvedSecretsOptions {
   cacheTtlMs: number;
   cacheMaxEntries: number;
+  cacheMaxBytes: number;
   recoveryWindowDays: number;
   auditFailClosed: boolean;
   auditFlushIntervalMs: number;
@@ -14,11 +15,15 @@ export interface ResolvedSecretsOptions {
   clock: () => number;
 }
 
+/** 16 MiB: 1,000 entries (the default cacheMaxEntries) of up to ~16 KiB each fit; bench/memory.bench.ts. */
+const DEFAULT_CACHE_MAX_BYTES = 16 * 1024 * 1024;
+
 /** The one place defaults are merged. */
 export function resolveSecretsOptions(options: SecretsModuleOptions): ResolvedSecretsOptions {
   const resolved: ResolvedSecretsOptions = {
     cacheTtlMs: options.cacheTtlMs ?? 300_000,
     cacheMaxEntries: options.cacheMaxEntries ?? 1_000,
+    cacheMaxBytes: options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES,
     recoveryWindowDays: options.recoveryWindowDays ?? 30,
     auditFailClosed: options.audit?.failClosed ?? false,
     auditFlushIntervalMs: options.audit?.flushIntervalMs ?? 1_000,
@@ -31,6 +36,7 @@ export function resolveSecretsOptions(options: SecretsModuleOptions): ResolvedSe
   for (const field of [
     'cacheTtlMs',
     'cacheMaxEntries',
+    'cacheMaxBytes',
     'recoveryWindowDays',
     'auditFlushIntervalMs',
     'auditRetryIntervalMs',

@@ -51,7 +51,10 @@ export const SECRETS_PROVIDERS: Provider[] = [
   {
     provide: SecretCache,
     useFactory: (o: ResolvedSecretsOptions) =>
-      new SecretCache(o.cacheTtlMs, o.cacheMaxEntries, o.clock),
+      new SecretCache(
+        { ttlMs: o.cacheTtlMs, maxEntries: o.cacheMaxEntries, maxBytes: o.cacheMaxBytes },
+        o.clock,
+      ),
     inject: [OPTIONS],
   },
   {

@@ -3,27 +3,48 @@ interface CacheEntry {
   version: number;
   /** Epoch ms after which the entry is stale: the cache TTL, or the secret's expiry if sooner. */
   staleAt: number;
+  /** What the entry counts against the byte bound: its value's UTF-8 bytes plus the overhead. */
+  bytes: number;
+}
+
+export interface SecretCacheLimits {
+  ttlMs: number;
+  maxEntries: number;
+  maxBytes: number;
 }
 
 /**
+ * Heap bytes an entry takes besides its value's characters: the entry object, its Map slot and
+ * the value string's header (bench/memory.bench.ts measures it; rounded up).
+ */
+export const CACHE_ENTRY_OVERHEAD_BYTES = 160;
+
+/**
  * Decrypted values in memory: every entry has a TTL and never outlives its secret's expiry;
- * at most `maxEntries`, least recently used out first (Map keeps insertion order).
+ * at most `maxEntries` and `maxBytes` (each value's UTF-8 bytes plus
+ * CACHE_ENTRY_OVERHEAD_BYTES), least recently used out first (Map keeps insertion order). A
+ * value that alone exceeds `maxBytes` is not cached.
  */
 export class SecretCache {
   private readonly entries = new Map<string, CacheEntry>();
   /** The key last inserted: a hot key is already last, and moving it again is not free. */
   private newest: string | undefined;
+  private totalBytes = 0;
   hits = 0;
   misses = 0;
 
   constructor(
-    private readonly ttlMs: number,
-    private readonly maxEntries: number,
+    private readonly limits: SecretCacheLimits,
     private readonly now: () => number,
   ) {}
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** What the entries count against `maxBytes`. */
+  get bytes(): number {
+    return this.totalBytes;
   }
 
   /** The cached current value at `now` (epoch ms; default: the clock), or undefined (counted as a miss). */
@@ -45,25 +66,36 @@ export class SecretCache {
   }
 
   set(name: string, value: string, version: number, expiresAt: number | null): void {
-    if (this.ttlMs <= 0 || this.maxEntries <= 0) return;
-    const ttlEnd = this.now() + this.ttlMs;
+    // Whatever was cached for the name is older than this value: it goes even if this one is not kept.
+    this.delete(name);
+    const { ttlMs, maxEntries, maxBytes } = this.limits;
+    if (ttlMs <= 0 || maxEntries <= 0) return;
+    // Counted when a miss fills the cache, never on a hit; UTF-8 is never less than V8 holds.
+    const bytes = Buffer.byteLength(value, 'utf8') + CACHE_ENTRY_OVERHEAD_BYTES;
+    if (bytes > maxBytes) return;
+    const ttlEnd = this.now() + ttlMs;
     const staleAt = expiresAt === null ? ttlEnd : Math.min(ttlEnd, expiresAt);
-    this.entries.delete(name);
-    if (this.entries.size >= this.maxEntries) {
+    while (this.entries.size >= maxEntries || this.totalBytes + bytes > maxBytes) {
       const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
+      if (oldest.done) break;
+      this.delete(oldest.value);
     }
-    this.entries.set(name, { value, version, staleAt });
+    this.entries.set(name, { value, version, staleAt, bytes });
+    this.totalBytes += bytes;
     this.newest = name;
   }
 
   delete(name: string): void {
+    const entry = this.entries.get(name);
+    if (entry === undefined) return;
     this.entries.delete(name);
+    this.totalBytes -= entry.bytes;
     if (name === this.newest) this.newest = undefined;
   }
 
   clear(): void {
     this.entries.clear();
+    this.totalBytes = 0;
     this.newest = undefined;
   }
 

@@ -57,6 +57,15 @@ export interface SecretsModuleOptions {
    */
   cacheMaxEntries?: number;
   /**
+   * Most bytes of memory the cached values take, each counted as its UTF-8 bytes plus 160 for
+   * the entry around it (measured: ~150 bytes of heap beside the value's characters); the
+   * least recently used go first, whichever of this and cacheMaxEntries is reached. A value
+   * larger than the whole budget is not cached: every read of it goes to the database. 0
+   * disables the cache.
+   * @default 16777216 (16 MiB: the default 1000 entries of values up to ~16 KiB)
+   */
+  cacheMaxBytes?: number;
+  /**
    * Days a deleted secret can be recovered with recoverSecret().
    * @default 30
    */
