@@ -193,7 +193,7 @@ describe('demo: the same answers on Express and Fastify', () => {
   });
 
   describe('operations', () => {
-    it('GET /status, /health and /docs-json', async () => {
+    it('GET /status, /health, /docs-json and the /docs UI', async () => {
       const status = await call('get', '/status', { token: null });
       expect(status.status).toBe(200);
       expect(status.body.kmsStatus).toMatchObject({ initialized: true });
@@ -201,6 +201,13 @@ describe('demo: the same answers on Express and Fastify', () => {
       expect(health.body).toMatchObject({ status: 'ok' });
       const openApi = await call('get', '/docs-json', { token: null });
       expect(Object.keys(openApi.body.paths)).toContain('/secrets/{name}');
+      // The UI's page is Swagger's own, served by each platform's static files (Fastify names no
+      // charset): compared by status and type only.
+      for (const adapter of ADAPTERS) {
+        const ui = await apps[adapter].demo.call('get', '/docs', { token: null });
+        expect(ui.status, adapter).toBe(200);
+        expect(ui.headers['content-type'], adapter).toMatch(/^text\/html/);
+      }
     });
 
     it('GET /metrics counts requests by route pattern alike', async () => {

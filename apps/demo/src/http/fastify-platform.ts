@@ -51,9 +51,9 @@ function installed(name: string): boolean {
  * malformed HTTP.
  */
 export const fastifyPlatform: DemoPlatform = {
-  // SwaggerModule serves the UI's assets on Fastify through @fastify/static (and exits the
-  // process without it): the demo does not depend on it, so /docs needs it installed, while
-  // /docs-json and /docs-yaml are served either way.
+  // SwaggerModule serves the UI's assets on Fastify through @fastify/static and exits the
+  // process without it: the UI is turned on only where it is installed (the demo installs it),
+  // while /docs-json and /docs-yaml are served either way.
   servesOpenApiUi: installed('@fastify/static'),
 
   create: (module, options) =>
