@@ -1,8 +1,6 @@
-import { connect } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { ENGINES } from './support/databases.js';
-import { demoForSuite, type DemoCall, type HttpMethod } from './support/demo-app.js';
+import { demoForSuite, rawExchange, type DemoCall, type HttpMethod } from './support/demo-app.js';
 import { DemoCallers } from './support/demo-callers.js';
 import { DemoTranscript } from './support/demo-transcript.js';
 
@@ -198,20 +196,3 @@ describe.each(ENGINES)('demo: hostile input on %s', (engine) => {
     });
   });
 });
-
-/** Sends raw bytes to the app's server (listening on a free port for the call) and reads all. */
-async function rawExchange(server: import('node:http').Server, raw: string): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    const { port } = server.address() as AddressInfo;
-    return await new Promise<string>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      const socket = connect(port, '127.0.0.1', () => socket.end(raw, 'latin1'));
-      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-      socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      socket.on('error', reject);
-    });
-  } finally {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
