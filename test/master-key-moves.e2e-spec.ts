@@ -171,6 +171,25 @@ describe.skipIf(!softHsmAvailable)('moving between master-key providers', CLI_SU
       }
     });
 
+    it('a provider that refuses (a wrong HSM PIN) stops the command with exit 5, the PIN shown nowhere', async () => {
+      const first = randomBytes(32).toString('base64');
+      secretValues.add(first);
+      await startKeyringIn(db, first);
+      const wrongPin = `${token.pin}0`;
+      secretValues.add(wrongPin);
+      const run = await cli(db, local(first), ['keys', 'rotate-master'], {
+        env: {
+          KMS_NEW_MASTER_KEY_PROVIDER: 'pkcs11',
+          ...pkcs11('KMS_NEW_'),
+          KMS_NEW_PKCS11_PIN: wrongPin,
+        },
+      });
+      expect(run.exitCode).toBe(5);
+      expect(errorLineOf(run).code).toBe('KMS_MASTER_KEY_PROVIDER_ERROR');
+      expect(`${run.stdout}${run.stderr}`).not.toContain(wrongPin);
+      expect(await fingerprint(db, local(first))).toMatch(/^local:/);
+    });
+
     it('lists the master keys and removes an additional one, by fingerprint', async () => {
       const first = randomBytes(32).toString('base64');
       const breakGlass = randomBytes(32).toString('base64');

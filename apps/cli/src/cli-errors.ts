@@ -31,7 +31,10 @@ export const EXIT_CODE_HELP: readonly [ExitCode, string][] = [
     EXIT.conflict,
     'conflict: import found different stored values, restore conflict, file exists, secret state',
   ],
-  [EXIT.masterKey, 'master key: KMS_MASTER_KEY missing or invalid, or not the key of this keyring'],
+  [
+    EXIT.masterKey,
+    'master key: missing or invalid, not the key of this keyring, or refused by its provider',
+  ],
 ];
 
 /** A failure the CLI itself detects; `code` is printed as is (`nest-kms: <code>: <message>`). */
@@ -62,6 +65,9 @@ const EXIT_BY_CODE: Record<string, ExitCode> = {
   KMS_MASTER_KEY_MISSING: EXIT.masterKey,
   KMS_INVALID_MASTER_KEY: EXIT.masterKey,
   KMS_MASTER_KEY_MISMATCH: EXIT.masterKey,
+  // Refused by the key's provider (access denied, a wrong PIN, a disabled key): an operator's
+  // fix, like a wrong key. A provider that does not answer is a failure like a database down.
+  KMS_MASTER_KEY_PROVIDER_ERROR: EXIT.masterKey,
 };
 
 /** The library speaks of its API; the operator at a shell needs the command. */

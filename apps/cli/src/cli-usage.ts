@@ -5,8 +5,17 @@ import { HELP_OPTION, STORE_OPTIONS } from './cli-options.js';
 
 const ENVIRONMENT: readonly [string, string][] = [
   ['KMS_MASTER_KEY', 'the master key (base64 of 32 bytes); required by every command but keygen'],
+  [
+    'KMS_MASTER_KEY_PROVIDER',
+    'aws-kms, azure-key-vault or pkcs11 instead: the key stays there (settings: docs/master-keys.md)',
+  ],
   ['KMS_MASTER_KEY_PREVIOUS', 'the key being rotated away from (see docs/key-lifecycle.md)'],
+  ['KMS_ADDITIONAL_MASTER_KEY', 'an additional master key of the keyring (see keys masters)'],
   ['KMS_NEW_MASTER_KEY', 'keys rotate-master: the new key (else read from stdin)'],
+  [
+    'KMS_NEW_MASTER_KEY_PROVIDER',
+    'keys rotate-master: a provider to move to, its settings prefixed KMS_NEW_',
+  ],
   ['DATABASE_URL', 'postgres:// URL of the database (else SQLITE_PATH)'],
   ['SQLITE_PATH', "SQLite file (default $DATA_DIR/demo.sqlite, the demo's database)"],
   ['DATA_DIR', "the demo's data directory (default data)"],
