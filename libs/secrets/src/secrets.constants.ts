@@ -5,6 +5,7 @@ import { SecretEntity } from './entities/secret.entity.js';
 import { CreateSecrets1764374400000 } from './migrations/1764374400000-create-secrets.js';
 import { AddSecretLifecycle1765584000000 } from './migrations/1765584000000-add-secret-lifecycle.js';
 import { AddAuditRecordId1767744000000 } from './migrations/1767744000000-add-audit-record-id.js';
+import { NotifyReplicatedSecretChanges1768003200001 } from './migrations/1768003200001-notify-replicated-secret-changes.js';
 
 /** Entities to add to an application DataSource that KmsModule uses (`dataSource` option). */
 export const SECRETS_ENTITIES: [
@@ -17,6 +18,7 @@ export const SECRETS_MIGRATIONS: (new () => MigrationInterface)[] = [
   CreateSecrets1764374400000,
   AddSecretLifecycle1765584000000,
   AddAuditRecordId1767744000000,
+  NotifyReplicatedSecretChanges1768003200001,
 ];
 
 /** Injection token of the resolved (defaults merged) options. */

@@ -5,6 +5,7 @@ import { KmsMasterKeyWrapEntity } from '../entities/kms-master-key-wrap.entity.j
 import { CreateKmsKeyring1764288000000 } from '../migrations/1764288000000-create-kms-keyring.js';
 import { AddDataKeyUsage1764806400000 } from '../migrations/1764806400000-add-data-key-usage.js';
 import { AddIndexRootKey1767830400000 } from '../migrations/1767830400000-add-index-root-key.js';
+import { NotifyReplicatedKeyChanges1768003200000 } from '../migrations/1768003200000-notify-replicated-key-changes.js';
 import { CreateMasterKeyWraps1767916800000 } from '../migrations/1767916800000-create-master-key-wraps.js';
 import { AddLegacyRefusedPurposes1765152000000 } from '../migrations/1765152000000-add-legacy-refused-purposes.js';
 
@@ -24,4 +25,5 @@ export const KMS_MIGRATIONS: (new () => MigrationInterface)[] = [
   AddLegacyRefusedPurposes1765152000000,
   AddIndexRootKey1767830400000,
   CreateMasterKeyWraps1767916800000,
+  NotifyReplicatedKeyChanges1768003200000,
 ];
