@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import pg from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { DataKeyNotFoundError, KMS_MIGRATIONS } from '@nest-kms/kms';
 import { SECRETS_MIGRATIONS, SecretDeletedError } from '@nest-kms/secrets';
@@ -160,6 +161,29 @@ describe.skipIf(!pgClustersAvailable)('two regions joined by Postgres logical re
     const sealedInB = await regionB.kms.encryptToString('sealed-in-region-b');
     expect(sealedInB).toContain(keyId);
     expect(await regionA.kms.decryptData(sealedInB)).toBe('sealed-in-region-b');
+  });
+
+  it('loads in region B a data key that arrives after an envelope under it was refused there', async () => {
+    const oldKeyId = regionA.kms.getStatus().activeKeyId!;
+    // Hold back the replication apply: the rotation's update of the old key's row waits for
+    // this lock in region B.
+    const holder = new pg.Client({ connectionString: urlB });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM kms_data_keys WHERE id = $1 FOR UPDATE', [oldKeyId]);
+      const { keyId } = await regionA.kms.rotateDataKey();
+      const early = await regionA.kms.encryptToString('ahead-of-its-key');
+      expect(await caught(() => regionB.kms.decryptData(early))).toBeInstanceOf(
+        DataKeyNotFoundError,
+      );
+      await holder.query('ROLLBACK');
+      // The key's arrival is announced, and a miss moments ago does not keep it out.
+      await eventually(() => expect(regionB.kms.getStatus().activeKeyId).toBe(keyId));
+      expect(await regionB.kms.decryptData(early)).toBe('ahead-of-its-key');
+    } finally {
+      await holder.end();
+    }
   });
 
   it('stops decrypting in region B a data key region A destroyed', async () => {

@@ -22,8 +22,12 @@ export class KeyLookups {
     private readonly adopt: (row: StoredDataKey) => Promise<DataKey>,
   ) {}
 
-  /** The key `id` from the store, or DataKeyNotFoundError. */
-  find(id: string): Promise<DataKey> {
+  /**
+   * The key `id` from the store, or DataKeyNotFoundError. `heardOf`: another replica (or the
+   * replication apply) just said the key exists, so a recent miss is not repeated from memory.
+   */
+  find(id: string, heardOf = false): Promise<DataKey> {
+    if (heardOf) this.missing.delete(id);
     const missedAt = this.missing.get(id);
     if (missedAt !== undefined && this.now() - missedAt < MISSING_TTL_MS) {
       return Promise.reject(new DataKeyNotFoundError(id));

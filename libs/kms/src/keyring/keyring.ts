@@ -139,6 +139,12 @@ export class Keyring {
     return known ? Promise.resolve(known) : this.lookups.find(id);
   }
 
+  /** A key another replica (or the replication apply) announced: loaded even after a recent miss. */
+  heardOf(id: string): Promise<DataKey> {
+    const known = this.keys.get(id);
+    return known ? Promise.resolve(known) : this.lookups.find(id, true);
+  }
+
   /**
    * Makes a new data key active; the previous one stays for decryption. With `ifActive`, only
    * when that key is still the active one in the database: replicas that decide together to

@@ -45,7 +45,7 @@ export class KeyringReplicaSync {
     this.legacy.apply(notification);
     const { topic, keyId, fingerprint } = notification;
     if (topic === KEYRING_TOPICS.dataKeyRotated && typeof keyId === 'string') {
-      await keyring.fetch(keyId);
+      await keyring.heardOf(keyId);
     } else if (topic === KEYRING_TOPICS.dataKeyDestroyed && typeof keyId === 'string') {
       keyring.forget(keyId);
     } else if (topic === KEYRING_TOPICS.masterKeyRotated && fingerprint !== keyring.fingerprint) {
