@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import { DataKeyNotFoundError, KMS_MIGRATIONS } from '@nest-kms/kms';
+import { DataKeyNotFoundError, KMS_MIGRATIONS, RegionReadOnlyError } from '@nest-kms/kms';
 import { SECRETS_MIGRATIONS, SecretDeletedError } from '@nest-kms/secrets';
 import { caught } from './support/caught.js';
 import type { TestDatabase } from './support/databases.js';
@@ -86,7 +86,10 @@ describe.skipIf(!pgClustersAvailable)('two regions joined by Postgres logical re
     await createSubscription(urlB, SUBSCRIPTION, urlA, PUBLICATION);
     // Region B's application must find A's keyring, not create one of its own.
     await waitForSubscription(urlB, SUBSCRIPTION, urlA);
-    regionB = await startSecretsApp(dbB, { masterKey });
+    regionB = await startSecretsApp(dbB, {
+      masterKey,
+      kms: { region: { role: 'replica', primary: 'region A' } },
+    });
     apps.push(regionB);
   });
 
@@ -119,6 +122,17 @@ describe.skipIf(!pgClustersAvailable)('two regions joined by Postgres logical re
       );
     expect(await writesRecorded(urlA)).toHaveLength(1);
     expect(await writesRecorded(urlB)).toEqual([]);
+  });
+
+  it('refuses writes in region B, naming region A, so the two never diverge', async () => {
+    for (const write of [
+      () => regionB.kms.rotateDataKey(),
+      () => regionB.secrets.setSecret('svc/written-in-b', 'value'),
+    ]) {
+      const error = await caught(write);
+      expect(error).toBeInstanceOf(RegionReadOnlyError);
+      expect(error.message).toContain('region A');
+    }
   });
 
   it('decrypts in region B an envelope encrypted in region A', async () => {

@@ -23,3 +23,4 @@ export {
   environmentWholeNumber,
   TRANSIENT_NETWORK_CODES,
 } from './master-key/provider-settings.js';
+export { KmsRegion } from './core/kms-region.js';

@@ -16,6 +16,7 @@ export type {
   KmsMasterKeyCallOptions,
   KmsModuleOptions,
   KmsOptionsFactory,
+  KmsRegionOptions,
   KmsReencryptionOptions,
   KmsRotationOptions,
   LegacyEnvelopesMode,
@@ -78,6 +79,7 @@ export { KmsNotInitializedError } from './errors/kms-not-initialized.error.js';
 export { MalformedEnvelopeError } from './errors/malformed-envelope.error.js';
 export { MasterKeyMismatchError } from './errors/master-key-mismatch.error.js';
 export { MasterKeyMissingError } from './errors/master-key-missing.error.js';
+export { RegionReadOnlyError } from './errors/region-read-only.error.js';
 export { MasterKeyProviderError } from './errors/master-key-provider.error.js';
 export { MasterKeyUnavailableError } from './errors/master-key-unavailable.error.js';
 export { UnsupportedCryptoParametersError } from './errors/unsupported-crypto-parameters.error.js';

@@ -42,6 +42,7 @@ export interface ResolvedKmsOptions {
   masterKeyProbeIntervalMs: number;
   /** The process environment, read for a provider's settings (KMS_MASTER_KEY_PROVIDER). */
   env: Readonly<Record<string, string | undefined>>;
+  region: { role: 'primary' | 'replica'; primary: string | null };
   clock: () => number;
 }
 
@@ -122,6 +123,7 @@ export function resolveKmsOptions(
       calls?.probeIntervalMs ?? 60_000,
     ),
     env,
+    region: regionOf(options, env),
     clock: options.clock ?? Date.now,
     // Last: it may create the SQLite file, which only options that passed every check should.
     storage: resolveStorage(options, production),
@@ -193,4 +195,15 @@ function ownedConnection(connection: DataSourceOptions): KmsStorageOptions {
     createPrivateSqliteFile(connection.database);
   }
   return { kind: 'owned', connection };
+}
+
+function regionOf(
+  options: KmsModuleOptions,
+  env: NodeJS.ProcessEnv,
+): { role: 'primary' | 'replica'; primary: string | null } {
+  const role = options.region?.role ?? (env.KMS_REGION_ROLE || 'primary');
+  if (role !== 'primary' && role !== 'replica') {
+    throw new KmsConfigurationError('region.role (KMS_REGION_ROLE) must be primary or replica');
+  }
+  return { role, primary: options.region?.primary ?? (env.KMS_REGION_PRIMARY || null) };
 }

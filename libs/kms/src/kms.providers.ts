@@ -7,6 +7,7 @@ import { KeyringRewrapper } from './core/keyring-rewrapper.js';
 import { KmsBootstrap } from './core/kms-bootstrap.js';
 import { KmsKeyring } from './core/kms-keyring.js';
 import { KmsStatusReport } from './core/kms-status-report.js';
+import { KmsRegion } from './core/kms-region.js';
 import { MasterKeyGuard } from './core/master-key-guard.js';
 import { KmsHealthIndicator } from './health/kms-health.indicator.js';
 import type { KmsModuleOptions } from './interfaces/kms-module-options.interface.js';
@@ -58,6 +59,7 @@ export const KMS_PROVIDERS: Provider[] = [
   KmsStorage,
   KmsNotifications,
   KmsMetrics,
+  KmsRegion,
   MasterKeyGuard,
   {
     provide: KMS_KEYRING_STORE,
@@ -95,6 +97,7 @@ export const KMS_PROVIDERS: Provider[] = [
 /** What KmsModule lends the modules that import it (every module, when global). */
 export const KMS_EXPORTS = [
   KmsService,
+  KmsRegion,
   KmsDatabase,
   KmsHealthIndicator,
   KmsStorage,

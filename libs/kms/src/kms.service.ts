@@ -17,6 +17,7 @@ import type { KmsStatus } from './interfaces/kms-status.interface.js';
 import type { ReencryptOptions } from './interfaces/reencrypt-options.interface.js';
 import type { ExportedKeyring } from './keyring/exported-keyring.js';
 import { KeyringEnvelopes } from './keyring/keyring-envelopes.js';
+import { KmsRegion } from './core/kms-region.js';
 import type { MasterKeyInfo } from './interfaces/master-key-info.interface.js';
 import type { MasterKeyRotation } from './keyring/master-keys.js';
 import {
@@ -37,6 +38,7 @@ import { KeyLifecycle } from './rotation/key-lifecycle.js';
 @Injectable()
 export class KmsService implements PurposeEnvelopesSource {
   constructor(
+    private readonly region: KmsRegion,
     private readonly bootstrap: KmsBootstrap,
     private readonly keyring: KmsKeyring,
     private readonly envelopes: KeyringEnvelopes,
@@ -92,7 +94,8 @@ export class KmsService implements PurposeEnvelopesSource {
    * Creates a new active data key; older keys keep decrypting. Returns the new key's id and the
    * id of the key this rotation retired (under concurrent rotations, each its own).
    */
-  rotateDataKey(reason = 'manual'): Promise<DataKeyRotation> {
+  async rotateDataKey(reason = 'manual'): Promise<DataKeyRotation> {
+    this.region.assertWritable('rotateDataKey');
     return this.lifecycle.rotateDataKey(reason);
   }
 
@@ -117,6 +120,7 @@ export class KmsService implements PurposeEnvelopesSource {
    */
   async reencrypt(options: Function | ReencryptOptions = {}): Promise<ReencryptionResult> {
     this.keyring.ready();
+    this.region.assertWritable('reencrypt');
     return this.lifecycle.reencrypt(
       typeof options === 'function' ? { entities: [options] } : options,
     );
@@ -132,7 +136,8 @@ export class KmsService implements PurposeEnvelopesSource {
    * active key or while envelopes in registered columns still use it; only registered columns
    * are counted, so envelopes the application keeps elsewhere must be rewrapped first.
    */
-  destroyDataKey(keyId: string): Promise<void> {
+  async destroyDataKey(keyId: string): Promise<void> {
+    this.region.assertWritable('destroyDataKey');
     return this.keys.destroyDataKey(keyId);
   }
 
@@ -142,7 +147,10 @@ export class KmsService implements PurposeEnvelopesSource {
    * replica with the new key as KMS_MASTER_KEY (and the old one as KMS_MASTER_KEY_PREVIOUS
    * until all have restarted).
    */
-  rotateMasterKey(masterKey: string | Buffer | MasterKeyProvider): Promise<MasterKeyRotation> {
+  async rotateMasterKey(
+    masterKey: string | Buffer | MasterKeyProvider,
+  ): Promise<MasterKeyRotation> {
+    this.region.assertWritable('rotateMasterKey');
     return this.keys.rotateMasterKey(masterKey);
   }
 
@@ -159,7 +167,8 @@ export class KmsService implements PurposeEnvelopesSource {
    * returns how many there were. Stop configuring it on every replica first, or the next start
    * adds it back. The primary cannot be removed: rotate away from it.
    */
-  removeMasterKey(fingerprint: string): Promise<number> {
+  async removeMasterKey(fingerprint: string): Promise<number> {
+    this.region.assertWritable('removeMasterKey');
     return this.keys.removeMasterKey(fingerprint);
   }
 
@@ -169,6 +178,7 @@ export class KmsService implements PurposeEnvelopesSource {
    */
   async runLifecycle(): Promise<void> {
     this.keyring.ready();
+    this.region.assertWritable('runLifecycle');
     await this.lifecycle.run();
   }
 
@@ -188,7 +198,8 @@ export class KmsService implements PurposeEnvelopesSource {
    * never encrypt). Refused whole, before any write, when a key does not unwrap here or an id
    * already held carries another key. Returns the ids added.
    */
-  importKeyring(exported: ExportedKeyring): Promise<string[]> {
+  async importKeyring(exported: ExportedKeyring): Promise<string[]> {
+    this.region.assertWritable('importKeyring');
     return this.keys.importKeyring(exported);
   }
 

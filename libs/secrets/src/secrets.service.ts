@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { filter, type Observable } from 'rxjs';
 import { KmsService } from '@nest-kms/kms';
-import { KmsStorage } from '@nest-kms/kms/extension';
+import { KmsRegion, KmsStorage } from '@nest-kms/kms/extension';
 import { SecretsAudit } from './audit/secrets-audit.js';
 import { SecretsBackup } from './backup/secrets-backup.js';
 import type {
@@ -70,6 +70,7 @@ export class SecretsService
     private readonly lifecycle: SecretsLifecycle,
     private readonly rotators: SecretRotators,
     private readonly changes: SecretChangeFeed,
+    private readonly region: KmsRegion,
   ) {
     // Before any module initialises: the KMS DataSource opens with the secrets tables in it.
     storage.register({
@@ -102,7 +103,8 @@ export class SecretsService
     await this.kms.initialize();
     await this.storage.dataSource();
     this.stopFollowing = this.changes.follow();
-    this.lifecycle.start(this.options.lifecycleCheckIntervalMs);
+    // A replica region writes nothing: its secrets expire and rotate in the primary.
+    if (!this.region.replica) this.lifecycle.start(this.options.lifecycleCheckIntervalMs);
     this.started = true;
   }
 
@@ -118,6 +120,7 @@ export class SecretsService
     options?: SetSecretOptions,
   ): Promise<SecretMetadata> {
     this.ready();
+    this.region.assertWritable('setSecret');
     return this.writer.setSecret(name, value, options);
   }
 
@@ -131,6 +134,7 @@ export class SecretsService
     options: RotateSecretOptions = {},
   ): Promise<SecretMetadata> {
     this.ready();
+    this.region.assertWritable('rotateSecret');
     // Only the public options: how the lifecycle job labels its own rotations stays its own.
     const { actor, expectedVersion } = options;
     return this.writer.rotateSecret(name, newValue, { actor, expectedVersion });
@@ -139,17 +143,20 @@ export class SecretsService
   /** Soft delete, undone by recoverSecret() within the recovery window. */
   async deleteSecret(name: string, options?: ActorOptions): Promise<SecretMetadata> {
     this.ready();
+    this.region.assertWritable('deleteSecret');
     return this.writer.deleteSecret(name, options);
   }
 
   async recoverSecret(name: string, options?: ActorOptions): Promise<SecretMetadata> {
     this.ready();
+    this.region.assertWritable('recoverSecret');
     return this.writer.recoverSecret(name, options);
   }
 
   /** Removes a deleted secret and every version for good. */
   async destroySecret(name: string, options?: ActorOptions): Promise<SecretMetadata> {
     this.ready();
+    this.region.assertWritable('destroySecret');
     return this.writer.destroySecret(name, options);
   }
 
@@ -170,6 +177,7 @@ export class SecretsService
    */
   async restoreSecrets(artifact: unknown, options?: ActorOptions): Promise<SecretsRestoreResult> {
     this.ready();
+    this.region.assertWritable('restoreSecrets');
     return this.backups.restore(artifact, options);
   }
 
@@ -189,6 +197,7 @@ export class SecretsService
   /** Runs the lifecycle job (expiry sweep, due rotations) now, or joins the run under way. */
   async runLifecycle(): Promise<SecretsLifecycleReport> {
     this.ready();
+    this.region.assertWritable('runLifecycle');
     return this.lifecycle.run();
   }
 

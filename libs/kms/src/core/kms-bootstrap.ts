@@ -24,6 +24,7 @@ import { KeyringReplicaSync } from '../notifications/keyring-replica-sync.js';
 import { LegacyEnvelopes } from '../reencryption/legacy-envelopes.js';
 import { KeyLifecycle } from '../rotation/key-lifecycle.js';
 import { KmsKeyring } from './kms-keyring.js';
+import { KmsRegion } from './kms-region.js';
 import { MasterKeyGuard } from './master-key-guard.js';
 import { releaseProvider, resolveMasterKeyProvider } from './master-key-sources.js';
 
@@ -50,6 +51,7 @@ export class KmsBootstrap
     private readonly lifecycle: KeyLifecycle,
     private readonly metrics: KmsMetrics,
     private readonly guard: MasterKeyGuard,
+    private readonly region: KmsRegion,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -161,6 +163,9 @@ export class KmsBootstrap
         return await Keyring.open(provider, this.store, {
           previous,
           additional,
+          assertWritable: this.region.replica
+            ? (operation) => this.region.assertWritable(operation)
+            : undefined,
           now: this.options.clock,
           newKeyId: (creating) => this.legacy.newKeyId(creating),
         });

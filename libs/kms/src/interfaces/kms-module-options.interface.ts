@@ -59,6 +59,13 @@ export interface KmsModuleOptions {
    * @default KMS_ADDITIONAL_MASTER_KEY, then the provider KMS_ADDITIONAL_MASTER_KEY_PROVIDER names
    */
   additionalMasterKeys?: (string | Buffer | MasterKeyProvider)[];
+  /**
+   * The region this application runs in (docs/multi-region.md). A `replica` region receives the
+   * keyring and secrets by Postgres logical replication: it reads, encrypts and decrypts, refuses
+   * every write with RegionReadOnlyError naming `primary`, and runs no scheduled job.
+   * @default { role: process.env.KMS_REGION_ROLE ?? 'primary', primary: process.env.KMS_REGION_PRIMARY }
+   */
+  region?: KmsRegionOptions;
   /** Scheduled data-key rotation. */
   rotation?: KmsRotationOptions;
   /** Moving envelopes off retired data keys. */
@@ -188,6 +195,14 @@ export interface KmsMasterKeyCallOptions {
    * @default 60000
    */
   probeIntervalMs?: number;
+}
+
+/** Which region this application runs in (docs/multi-region.md). */
+export interface KmsRegionOptions {
+  /** `primary` writes; `replica` receives the keyring by replication and writes nothing. */
+  role: 'primary' | 'replica';
+  /** Where a replica sends writes, named in its refusals (a URL, a region name). */
+  primary?: string;
 }
 
 /** For `KmsModule.forRootAsync({ useClass })`. */

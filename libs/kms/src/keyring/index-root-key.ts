@@ -28,9 +28,14 @@ export function indexRootRow(wrappedKey: Buffer, masterKeyFingerprint: string): 
  * key. Blind-index keys derive from it, not from the master key, so they work under any
  * provider and stay the same when the master key changes.
  */
-export async function loadIndexRootKey(masters: MasterKeys, store: KeyringStore): Promise<Buffer> {
+export async function loadIndexRootKey(
+  masters: MasterKeys,
+  store: KeyringStore,
+  assertWritable: (operation: string) => void = () => undefined,
+): Promise<Buffer> {
   let wrapped = await store.readIndexRootKey();
   if (wrapped === null) {
+    assertWritable('making the index root key');
     const master = await masters.verifiedCurrent();
     const root = randomBytes(AES_256_GCM.keyBytes);
     try {

@@ -18,6 +18,12 @@ export interface KeyringOptions {
   readonly now?: () => number;
   /** The id of a new data key; `creating` for the first key of a new keyring. */
   readonly newKeyId?: (creating: boolean) => string | undefined;
+  /**
+   * Throws when the keyring must not be written here (a replica region): opening then reads
+   * only, and refuses what would write (creating the keyring, finishing a master-key rotation,
+   * failing over, making the index root key); missing additional wraps are left to the primary.
+   */
+  readonly assertWritable?: (operation: string) => void;
 }
 
 /** What opening the keyring found: whether this process created it, and a rotation it finished. */
@@ -38,10 +44,12 @@ export async function prepareKeyring(
   store: KeyringStore,
   now: () => number,
   newKeyId: (creating: boolean) => string | undefined,
+  assertWritable: (operation: string) => void = () => undefined,
 ): Promise<KeyringOpening> {
   const { current, previous } = masters;
   const stored = await store.readFingerprint();
   if (stored === null) {
+    assertWritable('creating the keyring');
     const first = await newDataKey(current.provider, current.fingerprint, now(), newKeyId(true));
     first.material.fill(0);
     const created = await store.createKeyring(current.fingerprint, first.stored);
@@ -56,6 +64,7 @@ export async function prepareKeyring(
   if (!previous || stored !== previous.fingerprint) {
     // Failover: the configured primary is one of the keyring's additional master keys.
     if ((await store.listAdditionalMasterKeys()).includes(current.fingerprint)) {
+      assertWritable('failing over to another master key');
       // Only when the keyring's primary is no longer configured: replicas that disagree on which
       // key is primary would otherwise take the keyring from each other at every start.
       if (masters.additional.some((key) => key.fingerprint === stored)) {
@@ -71,6 +80,7 @@ export async function prepareKeyring(
     }
     throw new MasterKeyMismatchError(stored, current.fingerprint);
   }
+  assertWritable('finishing a master-key rotation');
   const rewrapped = await masters.rewrapAll(previous, current);
   return {
     created: false,

@@ -57,13 +57,14 @@ export class Keyring {
     const masters = new MasterKeys(current, previous, store, additional, verified);
     const now = options.now ?? Date.now;
     const newKeyId = options.newKeyId ?? (() => undefined);
-    const opening = await prepareKeyring(masters, store, now, newKeyId);
-    const indexRoot = await loadIndexRootKey(masters, store);
+    const { assertWritable } = options;
+    const opening = await prepareKeyring(masters, store, now, newKeyId, assertWritable);
+    const indexRoot = await loadIndexRootKey(masters, store, assertWritable);
     const keyring = new Keyring(masters, store, now, newKeyId, indexRoot);
     try {
       await keyring.reload();
       await keyring.wraps.check(keyring.active);
-      await keyring.wraps.catchUp();
+      if (!assertWritable) await keyring.wraps.catchUp();
     } catch (error) {
       keyring.destroy();
       throw error;

@@ -59,8 +59,9 @@ export class KeyLifecycle {
     );
   }
 
-  /** Starts the intervals (the keyring is open). */
+  /** Starts the intervals (the keyring is open); none in a replica region, which never writes. */
   start(): void {
+    if (this.options.region.role === 'replica') return;
     this.rotationJob.start(this.options.checkIntervalMs);
     if (this.options.autoReencrypt) this.reencryptionJob.start(this.options.checkIntervalMs);
   }
@@ -68,6 +69,7 @@ export class KeyLifecycle {
   /** Stops the intervals, waits for a run under way, and writes the usage counts. */
   async stop(): Promise<void> {
     await Promise.all([this.rotationJob.stop(), this.reencryptionJob.stop()]);
+    if (this.options.region.role === 'replica') return;
     await this.keyring.current?.flushUsage().catch(() => undefined);
   }
 
@@ -125,6 +127,8 @@ export class KeyLifecycle {
   }
 
   private async checkRotation(): Promise<void> {
+    // The usage batch calls this too: a replica region counts but writes nothing.
+    if (this.options.region.role === 'replica') return;
     const keyring = this.keyring.ready();
     await keyring.flushUsage();
     await keyring.wraps.catchUp();
