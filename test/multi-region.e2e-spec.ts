@@ -244,4 +244,29 @@ describe.skipIf(!pgClustersAvailable)('two regions joined by Postgres logical re
       `[multi-region] replication-to-use latency over ${LATENCY_SAMPLES} secrets: p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, min ${sorted[0].toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms; ${missedReads} reads in region B found nothing yet`,
     );
   });
+
+  // Last: it ends the replication.
+  it('fails over: region B, its subscription dropped and its role primary, writes, and every envelope and secret of region A still opens', async () => {
+    const envelope = await regionA.kms.encryptToString('written-before-failover');
+    await regionA.secrets.setSecret('svc/before-failover', 'first');
+    await waitForSubscription(urlB, SUBSCRIPTION, urlA);
+    const keysOfA = (await regionA.kms.listDataKeys()).length;
+
+    // The runbook's steps for a region A that may be gone: detach B from it, then promote B.
+    await queryRows(urlB, `ALTER SUBSCRIPTION ${SUBSCRIPTION} DISABLE`);
+    await queryRows(urlB, `ALTER SUBSCRIPTION ${SUBSCRIPTION} SET (slot_name = NONE)`);
+    await queryRows(urlB, `DROP SUBSCRIPTION ${SUBSCRIPTION}`);
+    await regionB.close();
+    apps.splice(apps.indexOf(regionB), 1);
+    const promoted = await startSecretsApp(postgresDatabase(urlB), { masterKey });
+    apps.push(promoted);
+
+    expect(await promoted.kms.decryptData(envelope)).toBe('written-before-failover');
+    expect(await promoted.secrets.getSecret('svc/before-failover')).toBe('first');
+    await promoted.kms.rotateDataKey();
+    await promoted.secrets.rotateSecret('svc/before-failover', 'second');
+    expect(await promoted.secrets.getSecret('svc/before-failover')).toBe('second');
+    expect(await promoted.kms.decryptData(envelope)).toBe('written-before-failover');
+    expect(await promoted.kms.listDataKeys()).toHaveLength(keysOfA + 1);
+  });
 });
