@@ -36,6 +36,8 @@ const PUBLICATION = 'nest_kms_region_a';
 const SUBSCRIPTION = 'nest_kms_from_region_a';
 /** Secrets whose replication-to-use latency is reported. */
 const LATENCY_SAMPLES = 20;
+/** Rotated secrets and new data keys whose arrival in region B is timed. */
+const CHANGE_SAMPLES = 100;
 
 function postgresDatabase(url: string): TestDatabase {
   // The cluster goes with the whole file: nothing to drop per database.
@@ -243,6 +245,54 @@ describe.skipIf(!pgClustersAvailable)('two regions joined by Postgres logical re
     console.log(
       `[multi-region] replication-to-use latency over ${LATENCY_SAMPLES} secrets: p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, min ${sorted[0].toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms; ${missedReads} reads in region B found nothing yet`,
     );
+  });
+
+  it('reports how soon region B follows a rotated secret and a new data key while region A writes', async () => {
+    // Region A under write load: another secret written continuously while the changes are timed.
+    let writing = true;
+    const load = (async () => {
+      for (let i = 0; writing; i++)
+        await regionA.secrets.setSecret(`svc/load-${i % 50}`, `load-${i}`);
+    })();
+    const report = (label: string, samples: number[]) => {
+      const sorted = samples.toSorted((x, y) => x - y);
+      console.log(
+        `[multi-region] ${label} over ${samples.length} changes, region A writing: p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`,
+      );
+    };
+    try {
+      await regionA.secrets.setSecret('svc/rotated-under-load', 'value-0');
+      await eventually(async () =>
+        expect(await regionB.secrets.getSecret('svc/rotated-under-load')).toBe('value-0'),
+      );
+      const secretMs: number[] = [];
+      for (let i = 1; i <= CHANGE_SAMPLES; i++) {
+        await regionA.secrets.rotateSecret('svc/rotated-under-load', `value-${i}`);
+        const committed = performance.now();
+        // B's cached value follows only the replicated change's notice.
+        await eventually(
+          async () =>
+            expect(await regionB.secrets.getSecret('svc/rotated-under-load')).toBe(`value-${i}`),
+          { intervalMs: 1 },
+        );
+        secretMs.push(performance.now() - committed);
+      }
+      const keyMs: number[] = [];
+      for (let i = 0; i < CHANGE_SAMPLES; i++) {
+        const { keyId } = await regionA.kms.rotateDataKey();
+        const committed = performance.now();
+        await eventually(() => expect(regionB.kms.getStatus().activeKeyId).toBe(keyId), {
+          intervalMs: 1,
+        });
+        keyMs.push(performance.now() - committed);
+      }
+      // Information for whoever sizes replication, not a test: timings are never asserted.
+      report('a rotated secret served by region B', secretMs);
+      report('a new data key active in region B', keyMs);
+    } finally {
+      writing = false;
+      await load;
+    }
   });
 
   // Last: it ends the replication.
