@@ -249,9 +249,9 @@ describe.skipIf(!pgClustersAvailable)('two regions joined by Postgres logical re
 
   it('reports how soon region B follows a rotated secret and a new data key while region A writes', async () => {
     // Region A under write load: another secret written continuously while the changes are timed.
-    let writing = true;
+    const stopWriting = new AbortController();
     const load = (async () => {
-      for (let i = 0; writing; i++)
+      for (let i = 0; !stopWriting.signal.aborted; i++)
         await regionA.secrets.setSecret(`svc/load-${i % 50}`, `load-${i}`);
     })();
     const report = (label: string, samples: number[]) => {
@@ -290,7 +290,7 @@ describe.skipIf(!pgClustersAvailable)('two regions joined by Postgres logical re
       report('a rotated secret served by region B', secretMs);
       report('a new data key active in region B', keyMs);
     } finally {
-      writing = false;
+      stopWriting.abort();
       await load;
     }
   });
