@@ -1,12 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { DataSource, type DataSourceOptions } from 'typeorm';
-import { DataKeyNotFoundError, KMS_MIGRATIONS, RegionReadOnlyError } from '@nest-kms/kms';
-import { SECRETS_MIGRATIONS, SecretDeletedError } from '@nest-kms/secrets';
+import { DataKeyNotFoundError, RegionReadOnlyError } from '@nest-kms/kms';
+import { SecretDeletedError } from '@nest-kms/secrets';
 import { caught } from './support/caught.js';
 import type { TestDatabase } from './support/databases.js';
 import { eventually } from './support/eventually.js';
 import { newMasterKey } from './support/kms-fixture.js';
+import { migrateDatabase } from './support/migrated-databases.js';
 import {
   createDatabase,
   createPublication,
@@ -44,20 +44,6 @@ function postgresDatabase(url: string): TestDatabase {
   return { engine: 'postgres', connection: { type: 'postgres', url }, drop: async () => undefined };
 }
 
-/** DDL does not replicate: region B runs the same migrations as region A's application did. */
-async function migrate(db: TestDatabase): Promise<void> {
-  const dataSource = new DataSource({
-    ...db.connection,
-    migrations: [...KMS_MIGRATIONS, ...SECRETS_MIGRATIONS],
-  } as DataSourceOptions);
-  await dataSource.initialize();
-  try {
-    await dataSource.runMigrations({ transaction: 'all' });
-  } finally {
-    await dataSource.destroy();
-  }
-}
-
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
@@ -83,7 +69,8 @@ describe.skipIf(!pgClustersAvailable)('two regions joined by Postgres logical re
     // Region A's application migrates its database and creates the keyring.
     regionA = await startSecretsApp(dbA, { masterKey });
     apps.push(regionA);
-    await migrate(dbB);
+    // DDL does not replicate: region B runs the same migrations as region A's application did.
+    await migrateDatabase(dbB);
     await createPublication(urlA, PUBLICATION, REPLICATED_TABLES);
     await createSubscription(urlB, SUBSCRIPTION, urlA, PUBLICATION);
     // Region B's application must find A's keyring, not create one of its own.

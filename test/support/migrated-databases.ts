@@ -34,7 +34,15 @@ export async function createMigratedTestDatabase(engine: Engine): Promise<TestDa
 
 async function migratedTemplate(): Promise<TestDatabase> {
   const db = await createTestDatabase('postgres');
-  // The libraries' own lists, in the order KmsModule runs them with the secrets extension.
+  await migrateDatabase(db);
+  return db;
+}
+
+/**
+ * Runs the libraries' migrations on `db`, in the order KmsModule runs them with the secrets
+ * extension, and closes the connection (a template takes none while it is copied).
+ */
+export async function migrateDatabase(db: TestDatabase): Promise<void> {
   const dataSource = new DataSource({
     ...db.connection,
     migrations: [...KMS_MIGRATIONS, ...SECRETS_MIGRATIONS],
@@ -43,8 +51,6 @@ async function migratedTemplate(): Promise<TestDatabase> {
   try {
     await dataSource.runMigrations({ transaction: 'all' });
   } finally {
-    // A template takes no connections while it is copied.
     await dataSource.destroy();
   }
-  return db;
 }
