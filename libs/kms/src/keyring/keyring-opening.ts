@@ -1,10 +1,16 @@
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
+import { MasterKeyUnavailableError } from '../errors/master-key-unavailable.error.js';
 import { quotedInput } from '../errors/quoted-input.js';
 import { newDataKey } from './data-key.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 import type { KeyringStore } from './keyring-store.interface.js';
-import type { MasterKeyRotation, MasterKeys } from './master-keys.js';
+import {
+  masterKeyOf,
+  type MasterKey,
+  type MasterKeyRotation,
+  type MasterKeys,
+} from './master-keys.js';
 
 /** How a keyring is opened: the previous master key, the clock, and the ids of new data keys. */
 export interface KeyringOptions {
@@ -86,4 +92,25 @@ export async function prepareKeyring(
     created: false,
     masterKeyRotation: { from: previous.fingerprint, to: current.fingerprint, rewrapped },
   };
+}
+
+/**
+ * The primary master key with its fingerprint. When it cannot be reached at start-up but the
+ * keyring exists and additional master keys are configured, the stored fingerprint stands in
+ * for it (verified = false): the keyring can open with an additional key, and the primary is
+ * checked against that fingerprint before anything is wrapped or unwrapped under it.
+ */
+export async function primaryMasterKey(
+  provider: MasterKeyProvider,
+  store: KeyringStore,
+  options: KeyringOptions,
+): Promise<{ current: MasterKey; verified: boolean }> {
+  try {
+    return { current: await masterKeyOf(provider), verified: true };
+  } catch (error) {
+    if (!(error instanceof MasterKeyUnavailableError) || !options.additional?.length) throw error;
+    const stored = await store.readFingerprint();
+    if (stored === null) throw error;
+    return { current: { provider, fingerprint: stored }, verified: false };
+  }
 }

@@ -3,19 +3,21 @@ import type { DataKeyRotation } from '../interfaces/data-key-rotation.interface.
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
 import { heldDataKey, newDataKey, unwrapsTo, type DataKey } from './data-key.js';
-import { MasterKeyUnavailableError } from '../errors/master-key-unavailable.error.js';
 import { AdditionalWraps, heldAdditionalMasterKeys } from './additional-wraps.js';
 import { INDEX_ROOT_KEY_ID, loadIndexRootKey } from './index-root-key.js';
 import { freshImportedKeys } from './key-import.js';
 import { KeyLookups } from './key-lookups.js';
-import { prepareKeyring, type KeyringOpening, type KeyringOptions } from './keyring-opening.js';
+import { keysOfRows } from './keys-of-rows.js';
+import {
+  prepareKeyring,
+  primaryMasterKey,
+  type KeyringOpening,
+  type KeyringOptions,
+} from './keyring-opening.js';
 import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
 import { masterKeyOf, MasterKeys, type MasterKey, type MasterKeyRotation } from './master-keys.js';
 
 export type { MasterKey, MasterKeyRotation } from './master-keys.js';
-
-/** Unwraps in flight at once when the keyring loads (see Keyring.unwrapAll). */
-const PARALLEL_UNWRAPS = 8;
 
 /**
  * All data keys, unwrapped, in memory; exactly one active. The hot path reads `active` and
@@ -190,7 +192,7 @@ export class Keyring {
    */
   async reload(): Promise<void> {
     const rows = await this.store.listKeys();
-    const unwrapped = await this.unwrapAll(rows);
+    const unwrapped = await keysOfRows(rows, this.keys, (row) => this.masters.unwrap(row));
     const loaded = new Map<string, DataKey>();
     let active: DataKey | undefined;
     rows.forEach((row, at) => {
@@ -204,34 +206,6 @@ export class Keyring {
     this.keys.clear();
     for (const [id, key] of loaded) this.keys.set(id, key);
     this.activeKey = active;
-  }
-
-  /**
-   * Every row's key: the one in memory, else unwrapped, PARALLEL_UNWRAPS at a time (against a
-   * remote KMS each unwrap is a round trip, so a keyring of many keys starts in a few). On a
-   * failure, what was unwrapped here is zeroed, once every unwrap under way has settled.
-   */
-  private async unwrapAll(rows: readonly StoredDataKey[]): Promise<DataKey[]> {
-    const keys: (DataKey | undefined)[] = Array.from({ length: rows.length });
-    let failed: { error: unknown } | undefined;
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (failed === undefined && next < rows.length) {
-        const at = next++;
-        try {
-          keys[at] = this.keys.get(rows[at].id) ?? (await this.masters.unwrap(rows[at]));
-        } catch (error) {
-          failed ??= { error };
-        }
-      }
-    };
-    const workers = Math.min(PARALLEL_UNWRAPS, rows.length);
-    await Promise.all(Array.from({ length: workers }, worker));
-    if (failed !== undefined) {
-      for (const key of keys) if (key && !this.keys.has(key.id)) key.material.fill(0);
-      throw failed.error;
-    }
-    return keys as DataKey[];
   }
 
   /** Destroys a retired key for good: the store row, then memory. False if no such retired key. */
@@ -340,26 +314,5 @@ export class Keyring {
       this.activeKey = key;
     }
     return key;
-  }
-}
-
-/**
- * The primary master key with its fingerprint. When it cannot be reached at start-up but the
- * keyring exists and additional master keys are configured, the stored fingerprint stands in
- * for it (verified = false): the keyring can open with an additional key, and the primary is
- * checked against that fingerprint before anything is wrapped or unwrapped under it.
- */
-async function primaryMasterKey(
-  provider: MasterKeyProvider,
-  store: KeyringStore,
-  options: KeyringOptions,
-): Promise<{ current: MasterKey; verified: boolean }> {
-  try {
-    return { current: await masterKeyOf(provider), verified: true };
-  } catch (error) {
-    if (!(error instanceof MasterKeyUnavailableError) || !options.additional?.length) throw error;
-    const stored = await store.readFingerprint();
-    if (stored === null) throw error;
-    return { current: { provider, fingerprint: stored }, verified: false };
   }
 }
