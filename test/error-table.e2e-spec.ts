@@ -23,6 +23,7 @@ type ErrorClass = new (...args: unknown[]) => kms.NestKmsError;
  */
 const SAMPLE_ARGUMENTS = new Map<Function, unknown[]>([
   [kms.ColumnNotServedError, ['Entity', 'property', []]],
+  [kms.ActorBlockedError, ['actor', 0]],
   [secrets.SecretExpiredError, ['NAME', new Date(0)]],
   [secrets.SecretRestoreConflictError, [['NAME']]],
   [config.ConfigValidationError, ['Schema', []]],

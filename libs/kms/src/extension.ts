@@ -24,3 +24,10 @@ export {
   TRANSIENT_NETWORK_CODES,
 } from './master-key/provider-settings.js';
 export { KmsRegion } from './core/kms-region.js';
+export {
+  KmsSecurityEvents,
+  type KmsSecurityEvent,
+  type KmsSecurityListener,
+} from './core/kms-security-events.js';
+export { ActorBlocklist } from './core/actor-blocklist.js';
+export { keyringSubkey, type KeyringSubkeySource } from './keyring/keyring-subkeys.js';

@@ -80,6 +80,7 @@ export { MalformedEnvelopeError } from './errors/malformed-envelope.error.js';
 export { MasterKeyMismatchError } from './errors/master-key-mismatch.error.js';
 export { MasterKeyMissingError } from './errors/master-key-missing.error.js';
 export { RegionReadOnlyError } from './errors/region-read-only.error.js';
+export { ActorBlockedError } from './errors/actor-blocked.error.js';
 export { MasterKeyProviderError } from './errors/master-key-provider.error.js';
 export { MasterKeyUnavailableError } from './errors/master-key-unavailable.error.js';
 export { UnsupportedCryptoParametersError } from './errors/unsupported-crypto-parameters.error.js';

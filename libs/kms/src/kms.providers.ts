@@ -1,6 +1,7 @@
 import type { Provider } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { EncryptedColumnsAttachment } from './columns/encrypted-columns-attachment.js';
+import { ActorBlocklist } from './core/actor-blocklist.js';
 import { EnvelopeActivity } from './core/envelope-activity.js';
 import { KeyAdministration } from './core/key-administration.js';
 import { KeyringRewrapper } from './core/keyring-rewrapper.js';
@@ -8,6 +9,7 @@ import { KmsBootstrap } from './core/kms-bootstrap.js';
 import { KmsKeyring } from './core/kms-keyring.js';
 import { KmsStatusReport } from './core/kms-status-report.js';
 import { KmsRegion } from './core/kms-region.js';
+import { KmsSecurityEvents } from './core/kms-security-events.js';
 import { MasterKeyGuard } from './core/master-key-guard.js';
 import { KmsHealthIndicator } from './health/kms-health.indicator.js';
 import type { KmsModuleOptions } from './interfaces/kms-module-options.interface.js';
@@ -60,6 +62,8 @@ export const KMS_PROVIDERS: Provider[] = [
   KmsNotifications,
   KmsMetrics,
   KmsRegion,
+  KmsSecurityEvents,
+  ActorBlocklist,
   MasterKeyGuard,
   {
     provide: KMS_KEYRING_STORE,
@@ -98,6 +102,8 @@ export const KMS_PROVIDERS: Provider[] = [
 export const KMS_EXPORTS = [
   KmsService,
   KmsRegion,
+  KmsSecurityEvents,
+  ActorBlocklist,
   KmsDatabase,
   KmsHealthIndicator,
   KmsStorage,

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { ActorBlocklist } from './core/actor-blocklist.js';
 import { KeyAdministration } from './core/key-administration.js';
 import { KmsBootstrap } from './core/kms-bootstrap.js';
 import { KmsKeyring } from './core/kms-keyring.js';
@@ -18,6 +19,7 @@ import type { ReencryptOptions } from './interfaces/reencrypt-options.interface.
 import type { ExportedKeyring } from './keyring/exported-keyring.js';
 import { KeyringEnvelopes } from './keyring/keyring-envelopes.js';
 import { KmsRegion } from './core/kms-region.js';
+import { KEYRING_SUBKEY, subkeyOf, type KeyringSubkeySource } from './keyring/keyring-subkeys.js';
 import type { MasterKeyInfo } from './interfaces/master-key-info.interface.js';
 import type { MasterKeyRotation } from './keyring/master-keys.js';
 import {
@@ -36,7 +38,7 @@ import { KeyLifecycle } from './rotation/key-lifecycle.js';
  * Every operation but getStatus() refuses with KmsNotInitializedError until start-up is done.
  */
 @Injectable()
-export class KmsService implements PurposeEnvelopesSource {
+export class KmsService implements PurposeEnvelopesSource, KeyringSubkeySource {
   constructor(
     private readonly region: KmsRegion,
     private readonly bootstrap: KmsBootstrap,
@@ -45,6 +47,7 @@ export class KmsService implements PurposeEnvelopesSource {
     private readonly lifecycle: KeyLifecycle,
     private readonly keys: KeyAdministration,
     private readonly status: KmsStatusReport,
+    private readonly blocklist: ActorBlocklist,
   ) {}
 
   /**
@@ -82,8 +85,9 @@ export class KmsService implements PurposeEnvelopesSource {
   ): Promise<string | Buffer> {
     this.keyring.ready();
     checkDecryptOptions(options);
+    this.blocklist.assertAllowed(options.actor);
     const expectedAad = options.aad === undefined ? undefined : encodeAad(options.aad);
-    const plaintext = await this.envelopes.open(envelope, expectedAad);
+    const plaintext = await this.envelopes.open(envelope, expectedAad, undefined, options.actor);
     if (options.as === 'buffer') return plaintext;
     const text = plaintext.toString('utf8');
     plaintext.fill(0);
@@ -206,6 +210,11 @@ export class KmsService implements PurposeEnvelopesSource {
   /** Whether the keyring is open, its active key, counts and the last re-encryption; any time. */
   getStatus(): KmsStatus {
     return this.status.status();
+  }
+
+  /** A derived key, for nest-kms's own libraries (reached through keyringSubkey()). */
+  [KEYRING_SUBKEY](label: string): Buffer {
+    return subkeyOf(this.keyring.ready().indexRootKey, label);
   }
 
   /** A store's envelopes, for nest-kms's own libraries (reached through purposeEnvelopes()). */

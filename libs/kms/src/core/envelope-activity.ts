@@ -5,11 +5,12 @@ import { KMS_RESOLVED_OPTIONS } from '../kms.constants.js';
 import { KMS_EVENTS } from '../kms.messages.js';
 import type { ResolvedKmsOptions } from '../kms.options.js';
 import { KmsMetrics } from '../metrics/kms-metrics.js';
+import { KmsSecurityEvents } from './kms-security-events.js';
 
 /**
  * What each seal and each failed open leaves behind: the active key's usage count (every
  * `usageFlushEvery` envelopes, the listener — the rotation check — runs early) and the
- * decryption failures (a metric, a log line, the status count). Runs on the hot path: a
+ * decryption failures (a metric, a log line, the status count, a security event). Runs on the hot path: a
  * counter increment per seal, nothing more.
  */
 @Injectable()
@@ -22,6 +23,7 @@ export class EnvelopeActivity implements EnvelopeEvents {
   constructor(
     @Inject(KMS_RESOLVED_OPTIONS) private readonly options: ResolvedKmsOptions,
     private readonly metrics: KmsMetrics,
+    private readonly security: KmsSecurityEvents,
   ) {}
 
   /** Runs `listener` each time a batch of `usageFlushEvery` encryptions is reached. */
@@ -35,9 +37,15 @@ export class EnvelopeActivity implements EnvelopeEvents {
     }
   }
 
-  openFailed(code: string, keyId: string | undefined): void {
+  openFailed(code: string, keyId: string | undefined, actor: string | undefined): void {
     this.decryptionFailures++;
     this.metrics.decryptionErrors.inc({ code });
-    this.logger.warn({ event: KMS_EVENTS.decryptionFailed, code, keyId });
+    this.logger.warn({ event: KMS_EVENTS.decryptionFailed, code, keyId, actor });
+    this.security.publish({
+      kind: 'decryption-failed',
+      code,
+      keyId: keyId ?? null,
+      actor: actor ?? null,
+    });
   }
 }

@@ -19,6 +19,7 @@ import type { MasterKeyProvider } from '../master-key/master-key-provider.interf
 import { KeyLifecycle } from '../rotation/key-lifecycle.js';
 import { KmsKeyring } from './kms-keyring.js';
 import { unguarded } from '../master-key/guarded-master-key.js';
+import { KmsSecurityEvents } from './kms-security-events.js';
 import { MasterKeyGuard } from './master-key-guard.js';
 import { releaseProvider, resolveMasterKeyProvider } from './master-key-sources.js';
 
@@ -36,6 +37,7 @@ export class KeyAdministration {
     private readonly lifecycle: KeyLifecycle,
     private readonly columns: EncryptedColumnsAttachment,
     private readonly guard: MasterKeyGuard,
+    private readonly security: KmsSecurityEvents,
   ) {}
 
   async countEnvelopesUsing(keyId: string): Promise<number> {
@@ -45,6 +47,20 @@ export class KeyAdministration {
   }
 
   async destroyDataKey(keyId: string): Promise<void> {
+    try {
+      await this.destroyUnused(keyId);
+    } catch (error) {
+      // An attempt to destroy a key in use is what a security team wants to hear about.
+      if (error instanceof DataKeyInUseError) {
+        this.security.publish({ kind: 'data-key-destroy-refused', keyId, code: error.code });
+      }
+      throw error;
+    }
+    this.security.publish({ kind: 'data-key-destroyed', keyId });
+    this.logger.log({ event: KMS_EVENTS.dataKeyDestroyed, keyId });
+  }
+
+  private async destroyUnused(keyId: string): Promise<void> {
     const keyring = this.keyring.ready();
     if (!isDataKeyId(keyId)) throw new DataKeyNotFoundError(keyId);
     if (keyring.active.id === keyId) throw new DataKeyInUseError(keyId, 0, true);
@@ -55,7 +71,6 @@ export class KeyAdministration {
       if (stored?.status === 'active') throw new DataKeyInUseError(keyId, 0, true);
       throw new DataKeyNotFoundError(keyId);
     }
-    this.logger.log({ event: KMS_EVENTS.dataKeyDestroyed, keyId });
   }
 
   async rotateMasterKey(
@@ -79,6 +94,7 @@ export class KeyAdministration {
     await this.columns.masterKeyRotated();
     if (unguarded(old) !== this.options.masterKey) releaseProvider(old);
     this.logger.log({ event: KMS_EVENTS.masterKeyRotated, ...rotation });
+    this.security.publish({ kind: 'master-key-rotated', fingerprint: keyring.fingerprint });
     return rotation;
   }
 
@@ -103,6 +119,7 @@ export class KeyAdministration {
   async removeMasterKey(fingerprint: string): Promise<number> {
     const removed = await this.keyring.ready().wraps.remove(fingerprint);
     this.logger.log({ event: KMS_EVENTS.masterKeyRemoved, fingerprint, wraps: removed });
+    this.security.publish({ kind: 'master-key-removed', fingerprint });
     return removed;
   }
 

@@ -11,6 +11,7 @@ import { EncryptedColumnsAttachment } from '../columns/encrypted-columns-attachm
 import type { KeyringStore } from '../keyring/keyring-store.interface.js';
 import { Keyring } from '../keyring/keyring.js';
 import { KMS_KEYRING_STORE, KMS_RESOLVED_OPTIONS } from '../kms.constants.js';
+import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
 import { MasterKeyUnavailableError } from '../errors/master-key-unavailable.error.js';
 import { KMS_EVENTS } from '../kms.messages.js';
 import type { ResolvedKmsOptions } from '../kms.options.js';
@@ -25,6 +26,7 @@ import { LegacyEnvelopes } from '../reencryption/legacy-envelopes.js';
 import { KeyLifecycle } from '../rotation/key-lifecycle.js';
 import { KmsKeyring } from './kms-keyring.js';
 import { KmsRegion } from './kms-region.js';
+import { KmsSecurityEvents } from './kms-security-events.js';
 import { MasterKeyGuard } from './master-key-guard.js';
 import { releaseProvider, resolveMasterKeyProvider } from './master-key-sources.js';
 
@@ -52,6 +54,7 @@ export class KmsBootstrap
     private readonly metrics: KmsMetrics,
     private readonly guard: MasterKeyGuard,
     private readonly region: KmsRegion,
+    private readonly security: KmsSecurityEvents,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -135,6 +138,13 @@ export class KmsBootstrap
         masterKeyFingerprint: keyring.fingerprint,
       });
     } catch (error) {
+      if (error instanceof MasterKeyMismatchError) {
+        // The process will not start: the refusal is recorded before it exits.
+        await this.security.publishBeforeFailing({
+          kind: 'master-key-mismatch',
+          fingerprint: error.actualFingerprint,
+        });
+      }
       if (this.keyring.current) this.keyring.close();
       else {
         releaseProvider(provider);

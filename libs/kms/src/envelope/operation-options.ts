@@ -6,7 +6,9 @@ import type {
 } from '../interfaces/kms-operation-options.interface.js';
 
 const ENCRYPT_OPTIONS = new Set(['aad']);
-const DECRYPT_OPTIONS = new Set(['aad', 'as']);
+const DECRYPT_OPTIONS = new Set(['aad', 'as', 'actor']);
+/** As long as an audit record's actor column. */
+const MAX_ACTOR_LENGTH = 128;
 
 /**
  * Options of encryptData/encryptToString. An unknown name is refused rather than ignored: a
@@ -16,13 +18,26 @@ export function checkEncryptOptions(options: EncryptOptions): EncryptOptions {
   return checkNames(options, ENCRYPT_OPTIONS);
 }
 
-/** Options of decryptData: as encryptData's, and `as` is 'string' or 'buffer', nothing else. */
+/**
+ * Options of decryptData: as encryptData's, `as` is 'string' or 'buffer', nothing else, and
+ * `actor` a non-empty string of at most 128 characters.
+ */
 export function checkDecryptOptions(options: DecryptOptions): DecryptOptions {
   checkNames(options, DECRYPT_OPTIONS);
   if (options.as !== undefined && options.as !== 'string' && options.as !== 'buffer') {
     throw new InvalidInputError(
       'as',
       `must be 'string' or 'buffer', not ${quotedInput(options.as)}`,
+    );
+  }
+  const actor = options.actor;
+  if (
+    actor !== undefined &&
+    (typeof actor !== 'string' || actor.length === 0 || actor.length > MAX_ACTOR_LENGTH)
+  ) {
+    throw new InvalidInputError(
+      'actor',
+      `must be a non-empty string of at most ${MAX_ACTOR_LENGTH} characters`,
     );
   }
   return options;

@@ -14,4 +14,10 @@ export interface DecryptOptions {
   aad?: AadInput;
   /** Return the plaintext as a UTF-8 string (default) or a Buffer. */
   as?: 'string' | 'buffer';
+  /**
+   * Who is decrypting (a service, a user id): a failure is reported with it (the
+   * `decryption_failed` log event, the audit trail, threat detection), and a blocked actor is
+   * refused with ActorBlockedError. At most 128 characters.
+   */
+  actor?: string;
 }

@@ -19,8 +19,8 @@ import type { Keyring } from './keyring.js';
 export interface EnvelopeEvents {
   /** One more envelope sealed under `key`. */
   sealed(key: DataKey): void;
-  /** An open failed for a reason other than the caller's invalid input. */
-  openFailed(code: string, keyId: string | undefined): void;
+  /** An open failed for a reason other than the caller's invalid input; `actor` as the caller said. */
+  openFailed(code: string, keyId: string | undefined, actor: string | undefined): void;
 }
 
 /**
@@ -69,12 +69,13 @@ export class KeyringEnvelopes {
   /**
    * The plaintext of an envelope sealed for `purpose` (undefined: the public API); bound to
    * exactly `expectedAad` when given. Synchronous while its key is in memory (encrypted columns
-   * open rows in TypeORM's load event with it).
+   * open rows in TypeORM's load event with it). A failure is reported with `actor`, who asked.
    */
   open(
     envelope: EnvelopeV1 | string,
     expectedAad?: Buffer,
     purpose?: EnvelopePurpose,
+    actor?: string,
   ): Buffer | Promise<Buffer> {
     const keyring = this.keyring();
     let keyId: string | undefined;
@@ -86,11 +87,11 @@ export class KeyringEnvelopes {
       return keyring.fetch(keyId).then(
         (fetched) => openBound(fetched, parsed, expectedAad),
         (error: unknown) => {
-          throw this.openFailed(error, keyId);
+          throw this.openFailed(error, keyId, actor);
         },
       );
     } catch (error) {
-      throw this.openFailed(error, keyId);
+      throw this.openFailed(error, keyId, actor);
     }
   }
 
@@ -147,9 +148,9 @@ export class KeyringEnvelopes {
   }
 
   /** Reports a failed open (not a caller's invalid input); returns the error to throw. */
-  private openFailed(error: unknown, keyId: string | undefined): unknown {
+  private openFailed(error: unknown, keyId: string | undefined, actor?: string): unknown {
     if (error instanceof KmsError && !(error instanceof InvalidInputError)) {
-      this.events.openFailed(error.code, keyId);
+      this.events.openFailed(error.code, keyId, actor);
     }
     return error;
   }

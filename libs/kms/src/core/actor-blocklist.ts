@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import { ActorBlockedError } from '../errors/actor-blocked.error.js';
+
+/**
+ * Actors refused for a while, checked by decryptData (when the caller names its actor) and by
+ * the secrets store's reads. Empty unless threat detection (or an operator through it) fills
+ * it; a check is one Map lookup while anything is blocked, and none while nothing is.
+ */
+@Injectable()
+export class ActorBlocklist {
+  private blocked = new Map<string, number>();
+
+  /** Replaces the whole list (actor → until, epoch ms): what the shared table says now. */
+  replace(blocks: ReadonlyMap<string, number>): void {
+    this.blocked = new Map(blocks);
+  }
+
+  /** Blocks `actor` until `until` (epoch ms) on this replica at once. */
+  block(actor: string, until: number): void {
+    const next = new Map(this.blocked);
+    next.set(actor, Math.max(until, this.blocked.get(actor) ?? 0));
+    this.blocked = next;
+  }
+
+  /** ActorBlockedError while `actor` is blocked; nothing for an unnamed caller. */
+  assertAllowed(actor: string | null | undefined, now = Date.now()): void {
+    if (this.blocked.size === 0 || actor === undefined || actor === null) return;
+    const until = this.blocked.get(actor);
+    if (until !== undefined && until > now) throw new ActorBlockedError(actor, until);
+  }
+
+  /** The actors blocked now, with when each block ends. */
+  list(now = Date.now()): { actor: string; until: number }[] {
+    return [...this.blocked]
+      .filter(([, until]) => until > now)
+      .map(([actor, until]) => ({ actor, until }));
+  }
+}
