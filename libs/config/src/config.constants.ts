@@ -6,3 +6,5 @@ export const CONFIG_PLAN = Symbol('nest-kms:config-plan');
 export const CONFIG_RESOLVED_OPTIONS = Symbol('nest-kms:config-resolved-options');
 /** Reflect metadata key under which a schema class keeps its field declarations. */
 export const CONFIG_FIELDS_METADATA = 'nest-kms:config-fields';
+/** Injection token of the resolver that reads secrets from the store itself, not the cache. */
+export const CONFIG_FRESH_RESOLVER = Symbol('nest-kms:config-fresh-resolver');

@@ -1,8 +1,10 @@
+import { Inject, type Type } from '@nestjs/common';
 import type {
   FromEnvOptions,
   FromSecretOptions,
 } from './interfaces/config-field-options.interface.js';
 import { declareField } from './metadata/config-field.metadata.js';
+import { getConfigServiceToken } from './config.utils.js';
 
 /**
  * Reads the field from environment variable `name` (through @nestjs/config's ConfigService, so
@@ -32,3 +34,10 @@ export const Sensitive = (): PropertyDecorator => (prototype, field) =>
   declareField(prototype, field, (declaration) => {
     declaration.sensitive = true;
   });
+
+/**
+ * Injects the KmsConfigService of `schema`: of a `forFeature` registration, or of the
+ * `forRoot` one (which is also injectable as plain `KmsConfigService`).
+ */
+export const InjectConfigService = (schema: Type<object>): ParameterDecorator & PropertyDecorator =>
+  Inject(getConfigServiceToken(schema));

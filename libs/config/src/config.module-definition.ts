@@ -7,6 +7,7 @@ import {
 import { KmsConfigurationError } from '@nest-kms/kms';
 import { CONFIG_SCHEMA } from './config.constants.js';
 import { KmsConfigService } from './config.service.js';
+import { getConfigServiceToken } from './config.utils.js';
 import type { KmsConfigModuleOptions } from './interfaces/config-module-options.interface.js';
 
 /** Options that shape the module itself (read when forRoot/forRootAsync is called). */
@@ -41,13 +42,21 @@ export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYN
           // forRootAsync has already put its `imports` here.
           imports: [...new Set([...(definition.imports ?? []), ...(extras.imports ?? [])])],
           providers: [...(definition.providers ?? []), ...providers],
-          exports: [...(definition.exports ?? []), extras.schema],
+          exports: [
+            ...(definition.exports ?? []),
+            extras.schema,
+            getConfigServiceToken(extras.schema),
+          ],
         };
       },
     )
     .build();
 
-/** The schema (for KmsConfigService) and the configuration object, injectable by its class. */
+/**
+ * The schema (for KmsConfigService), the configuration object injectable by its class, and
+ * the schema's KmsConfigService token. Both wait for KmsConfigService's factory, which waits
+ * for the configuration to load when `loadBeforeDependents` is set.
+ */
 function createSchemaProviders(schema: Type<object> | undefined): Provider[] {
   if (typeof schema !== 'function') {
     throw new KmsConfigurationError(
@@ -61,5 +70,6 @@ function createSchemaProviders(schema: Type<object> | undefined): Provider[] {
       useFactory: (loader: KmsConfigService) => loader.config,
       inject: [KmsConfigService],
     },
+    { provide: getConfigServiceToken(schema), useExisting: KmsConfigService },
   ];
 }

@@ -1,68 +1,61 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  Optional,
-  type OnModuleDestroy,
-  type OnModuleInit,
-} from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { ConfigService } from '@nestjs/config';
 import { KmsConfigurationError } from '@nest-kms/kms';
-import { SecretsService } from '@nest-kms/secrets';
-import { Subject, type Observable } from 'rxjs';
-import { CONFIG_PLAN, CONFIG_RESOLVED_OPTIONS, CONFIG_SCHEMA } from './config.constants.js';
-import { CONFIG_EVENTS } from './config.messages.js';
+import type { SecretsService } from '@nest-kms/secrets';
+import type { Observable } from 'rxjs';
 import type { ResolvedConfigOptions } from './config.options.js';
-import { ConfigState } from './config-state.js';
+import type { ConfigState } from './config-state.js';
 import { ConfigNotLoadedError } from './errors/config-not-loaded.error.js';
-import { ConfigValidationError } from './errors/config-validation.error.js';
 import { UnknownConfigKeyError } from './errors/unknown-config-key.error.js';
 import type { ConfigFieldChange } from './interfaces/config-change.interface.js';
-import type { ConfigProblem } from './interfaces/config-problem.interface.js';
 import type { ConfigStatus } from './interfaces/config-status.interface.js';
 import type {
   SecretsImportOptions,
   SecretsImportReport,
 } from './interfaces/secrets-import.interface.js';
-import { warnAboutSource } from './lifecycle/source-warnings.js';
+import type { ConfigLoading } from './lifecycle/config-loading.js';
 import { createConfigObject } from './masking/config-object.js';
 import { importSecretsFromEnv } from './migration/secrets-import.js';
 import { ConfigResolver } from './resolution/config-resolver.js';
 import type { SourceReaders } from './resolution/field-resolver.js';
-import { ConfigRotation } from './rotation/config-rotation.js';
+import type { AuthFailureRetry } from './rotation/auth-failure-retry.js';
+import type { ConfigRefresh } from './rotation/config-refresh.js';
 import type { ConfigPlan, FieldPlan } from './schema/config-plan.js';
+
+/** What KmsConfigService works with; config.providers.ts builds them, one provider each. */
+export interface KmsConfigServiceParts {
+  readonly schema: new () => object;
+  readonly options: ResolvedConfigOptions;
+  readonly plan: ConfigPlan;
+  readonly state: ConfigState;
+  readonly loading: ConfigLoading;
+  readonly refresh: ConfigRefresh;
+  readonly retry: AuthFailureRetry;
+  readonly configService: ConfigService;
+  readonly secrets: SecretsService | undefined;
+}
 
 /**
  * The typed configuration of one schema class: resolved from the secrets store, the environment
- * (through @nestjs/config's ConfigService) and class defaults while the module initialises,
- * validated as a whole, then kept current as bound secrets change.
+ * (through @nestjs/config's ConfigService) and class defaults while the module initialises (or,
+ * with `loadBeforeDependents`, before the providers that inject it are built), validated as a
+ * whole, then kept current as bound secrets change.
  */
 @Injectable()
 export class KmsConfigService<T extends object = Record<string, unknown>>
   implements OnModuleInit, OnModuleDestroy
 {
-  private readonly logger = new Logger(KmsConfigService.name);
   /** The configuration object (also injectable by the schema class). */
   readonly config: T;
+  private readonly schema: new () => T;
   private readonly plans: readonly FieldPlan[];
-  private readonly declarationProblems: readonly ConfigProblem[];
   private readonly keys = new Map<string, string>();
-  private readonly changeStream = new Subject<ConfigFieldChange>();
-  private rotation: ConfigRotation | undefined;
 
-  constructor(
-    @Inject(CONFIG_SCHEMA) private readonly schema: new () => T,
-    @Inject(CONFIG_RESOLVED_OPTIONS) private readonly options: ResolvedConfigOptions,
-    @Inject(CONFIG_PLAN) plan: ConfigPlan,
-    private readonly state: ConfigState,
-    private readonly resolver: ConfigResolver,
-    private readonly configService: ConfigService,
-    @Optional() private readonly secrets?: SecretsService,
-  ) {
-    this.plans = plan.fields;
-    this.declarationProblems = plan.problems;
+  constructor(private readonly parts: KmsConfigServiceParts) {
+    this.schema = parts.schema as new () => T;
+    this.plans = parts.plan.fields;
     // The object users inject: a view of the state, not a collaborator.
-    this.config = createConfigObject(schema, state);
+    this.config = createConfigObject(this.schema, parts.state);
     for (const field of this.plans) this.keys.set(field.field, field.field);
     for (const key of ['secret', 'env', 'importEnv'] as const) {
       for (const field of this.plans) {
@@ -74,62 +67,16 @@ export class KmsConfigService<T extends object = Record<string, unknown>>
 
   /** Field changes after a bound secret changed: field, source and key, never the value. */
   get changes(): Observable<ConfigFieldChange> {
-    return this.changeStream.asObservable();
+    return this.parts.refresh.changes;
   }
 
-  async onModuleInit(): Promise<void> {
-    const started = performance.now();
-    // Nest may initialise this module before SecretsModule: wait for it rather than depend on order.
-    await this.secrets?.initialize();
-    const env = (name: string): unknown => this.configService.get(name);
-    if (this.secrets && this.options.watchSecrets) {
-      this.rotation = new ConfigRotation(this.state, this.resolver, this.secrets, env, (change) =>
-        this.changeStream.next(change),
-      );
-      this.rotation.start();
-    }
-    const problems = [...this.declarationProblems];
-    if (!this.secrets) {
-      problems.push(...this.plans.filter((plan) => plan.secret !== null).map(noSecretsModule));
-    }
-    const result =
-      problems.length > 0 ? { ok: false as const, problems } : await this.resolver.resolveAll([]);
-    if (!result.ok) {
-      await this.rotation?.stop();
-      this.logger.error({
-        event: CONFIG_EVENTS.invalid,
-        schema: this.schema.name,
-        problems: result.problems.map(({ field, kind, source, key, code, constraints }) => ({
-          field,
-          kind,
-          source,
-          key,
-          code,
-          constraints: Object.keys(constraints),
-        })),
-      });
-      throw new ConfigValidationError(this.schema.name, result.problems);
-    }
-    this.state.load(result.fields, new Date());
-    const sources: Record<string, number> = {};
-    for (const plan of this.plans) {
-      const state = this.state.current(plan.field);
-      sources[state.source] = (sources[state.source] ?? 0) + 1;
-      warnAboutSource(this.logger, plan, state, env);
-    }
-    this.logger.log({
-      event: CONFIG_EVENTS.loaded,
-      schema: this.schema.name,
-      fields: this.plans.length,
-      sources,
-      durationMs: Math.round((performance.now() - started) * 100) / 100,
-    });
-    this.rotation?.open();
+  /** Loads the configuration, unless its provider already has (`loadBeforeDependents`). */
+  onModuleInit(): Promise<void> {
+    return this.parts.loading.load();
   }
 
-  async onModuleDestroy(): Promise<void> {
-    await this.rotation?.stop();
-    this.changeStream.complete();
+  onModuleDestroy(): Promise<void> {
+    return this.parts.loading.stop();
   }
 
   /**
@@ -140,15 +87,43 @@ export class KmsConfigService<T extends object = Record<string, unknown>>
   get<K extends keyof T & string>(key: K): T[K];
   get<V = unknown>(key: string): V;
   get(key: string): unknown {
-    if (!this.state.loaded) throw new ConfigNotLoadedError(this.schema.name);
+    if (!this.parts.state.loaded) throw new ConfigNotLoadedError(this.schema.name);
     const field = this.keys.get(key);
     if (field === undefined) throw new UnknownConfigKeyError(this.schema.name, key);
-    return this.state.value(field);
+    return this.parts.state.value(field);
   }
 
   /** Per field: the source that served it, its key, and its value (masked when sensitive). */
   getStatus(): ConfigStatus {
-    return this.state.status();
+    return this.parts.state.status();
+  }
+
+  /**
+   * Runs `use` with the current value of a secret-bound field (by field or secret name, as
+   * get()). When `use` fails and `isAuthFailure` says the value was refused as credentials (a
+   * database's "password authentication failed", an API's 401), reads the field's secret
+   * from the store itself once, updates the field (announced on `changes`, reason
+   * `refreshed`) and runs `use` once more with the newer value. Never more than two attempts
+   * and one store read per call; calls refused with the same value at once share one read.
+   * Other failures are rethrown as they are. Gives up with ConfigCredentialsRejectedError
+   * (`CONFIG_CREDENTIALS_REJECTED`) when the store has no newer value or the newer one is
+   * refused too.
+   */
+  async withFreshValueOnAuthFailure<K extends keyof T & string, R>(
+    key: K,
+    use: (value: T[K]) => Promise<R> | R,
+    isAuthFailure: (error: unknown) => boolean,
+  ): Promise<R> {
+    if (!this.parts.state.loaded) throw new ConfigNotLoadedError(this.schema.name);
+    const field = this.keys.get(key);
+    if (field === undefined) throw new UnknownConfigKeyError(this.schema.name, key);
+    const plan = this.plans.find((candidate) => candidate.field === field) as FieldPlan;
+    if (plan.secret === null) {
+      throw new KmsConfigurationError(
+        `${this.schema.name}.${field} is not bound to a secret (@FromSecret): there is nothing newer to read`,
+      );
+    }
+    return this.parts.retry.run({ ...plan, secret: plan.secret }, use, isAuthFailure);
   }
 
   /**
@@ -161,8 +136,9 @@ export class KmsConfigService<T extends object = Record<string, unknown>>
     names?: readonly string[],
     options: SecretsImportOptions = {},
   ): Promise<SecretsImportReport> {
-    if (!this.state.loaded) throw new ConfigNotLoadedError(this.schema.name);
-    if (!this.secrets) {
+    const { state, secrets, configService } = this.parts;
+    if (!state.loaded) throw new ConfigNotLoadedError(this.schema.name);
+    if (!secrets) {
       throw new KmsConfigurationError(
         'importFromEnv needs SecretsModule.forRoot() in the application',
       );
@@ -177,17 +153,18 @@ export class KmsConfigService<T extends object = Record<string, unknown>>
         ? { secret: plan.secret as string, env: plan.importEnv as string }
         : { secret: name, env: name };
     });
-    return importSecretsFromEnv(this.secrets, entries, {
+    return importSecretsFromEnv(secrets, entries, {
       overwrite: options.overwrite,
-      actor: options.actor ?? this.options.actor,
-      env: (name) => this.configService.get(name),
+      actor: options.actor ?? this.parts.options.actor,
+      env: (name) => configService.get(name),
       check: (secret, value) => this.check(secret, value),
     });
   }
 
   /** Would the schema accept `value` for every field bound to `secret`? */
   private async check(secret: string, value: string): Promise<string | undefined> {
-    const current = this.state.loaded ? this.state.snapshot() : new Map();
+    const { state } = this.parts;
+    const current = state.loaded ? state.snapshot() : new Map();
     const readers: SourceReaders = { secret: async () => value, env: () => undefined };
     const probe = new ConfigResolver(this.schema, this.plans, readers);
     for (const plan of this.plans.filter((candidate) => candidate.secret === secret)) {
@@ -196,17 +173,4 @@ export class KmsConfigService<T extends object = Record<string, unknown>>
     }
     return undefined;
   }
-}
-
-function noSecretsModule(plan: FieldPlan): ConfigProblem {
-  return {
-    field: plan.field,
-    kind: 'declaration',
-    source: 'secret',
-    key: plan.secret,
-    constraints: {
-      secretsModule:
-        'is bound to a secret but KmsConfigModule sees no SecretsService: add SecretsModule.forRoot() to the application, or pass a non-global one in KmsConfigModule.forRoot({ imports })',
-    },
-  };
 }

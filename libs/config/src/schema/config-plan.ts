@@ -31,14 +31,31 @@ export interface ConfigPlan {
 }
 
 /** Environment variable names: anything non-empty without `=` or NUL (what a process can hold). */
-const ENV_NAME = /^[^=\0]+$/;
+export const ENV_NAME = /^[^=\0]+$/;
 
-/** Reads and checks a schema's declarations; `defaults` is a fresh instance (class defaults). */
-export function planConfig(schema: Function, defaults: object): ConfigPlan {
+/** What a registration puts before the names its schema declares. */
+export interface NamePrefixes {
+  readonly env: string;
+  readonly secret: string;
+}
+
+const NO_PREFIXES: NamePrefixes = { env: '', secret: '' };
+
+/**
+ * Reads and checks a schema's declarations; `defaults` is a fresh instance (class defaults).
+ * Names are prefixed here, once: everything after (reads, status, errors, imports) sees the
+ * names the store and the environment hold.
+ */
+export function planConfig(
+  schema: Function,
+  defaults: object,
+  prefixes: NamePrefixes = NO_PREFIXES,
+): ConfigPlan {
   const fields: FieldPlan[] = [];
   const problems: ConfigProblem[] = [];
   const optional = optionalFields(schema);
-  for (const declaration of readFieldDeclarations(schema)) {
+  for (const declared of readFieldDeclarations(schema)) {
+    const declaration = prefixed(declared, prefixes);
     const field = String(declaration.field);
     const complaints = checkDeclaration(declaration);
     const source = declaration.sources[0] as SourceDeclaration | undefined;
@@ -75,6 +92,35 @@ export function planConfig(schema: Function, defaults: object): ConfigPlan {
   return { fields, problems };
 }
 
+/**
+ * The declaration with the registration's prefixes. A name that is invalid as declared stays
+ * unprefixed, so that the check below still refuses it (`''` under `reporting/` would pass).
+ */
+function prefixed(declaration: FieldDeclaration, prefixes: NamePrefixes): FieldDeclaration {
+  if (prefixes.env === '' && prefixes.secret === '') return declaration;
+  const env = (name: unknown) => (isEnvName(name) ? prefixes.env + name : name);
+  const sources = declaration.sources.map((source): SourceDeclaration => {
+    if (source.kind === 'env') return { ...source, name: env(source.name) as string };
+    const valid = typeof source.name === 'string' && SECRET_NAME_PATTERN.test(source.name);
+    const { envName } = source.options;
+    return {
+      ...source,
+      name: valid ? prefixes.secret + source.name : source.name,
+      // The environment side keeps the declared name (a secret prefix such as `reporting/` is
+      // no part of a variable's name), under the environment prefix.
+      options: {
+        ...source.options,
+        envName: (envName === undefined ? (valid ? env(source.name) : undefined) : env(envName)) as
+          string | undefined,
+      },
+    };
+  });
+  return { ...declaration, sources };
+}
+
+const isEnvName = (name: unknown): name is string =>
+  typeof name === 'string' && ENV_NAME.test(name);
+
 /** Constraint name → what is wrong with the field's decorators. */
 function checkDeclaration(declaration: FieldDeclaration): Record<string, string> {
   const complaints: Record<string, string> = {};
@@ -88,7 +134,7 @@ function checkDeclaration(declaration: FieldDeclaration): Record<string, string>
   }
   for (const source of declaration.sources) {
     if (source.kind === 'env') {
-      if (typeof source.name !== 'string' || !ENV_NAME.test(source.name)) {
+      if (!isEnvName(source.name)) {
         complaints.envName = '@FromEnv names no environment variable (empty, or contains = or NUL)';
       }
       continue;
@@ -98,7 +144,7 @@ function checkDeclaration(declaration: FieldDeclaration): Record<string, string>
         '@FromSecret names no valid secret (1-128 characters: a letter or digit, then letters, digits, _ . - /)';
     }
     const { envName } = source.options;
-    if (envName !== undefined && (typeof envName !== 'string' || !ENV_NAME.test(envName))) {
+    if (envName !== undefined && !isEnvName(envName)) {
       complaints.envName = '@FromSecret envName names no environment variable';
     }
   }
