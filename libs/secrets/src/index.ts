@@ -7,6 +7,7 @@ export { getSecretToken } from './secrets.utils.js';
 export { SECRETS_ENTITIES, SECRETS_MIGRATIONS } from './secrets.constants.js';
 export { SECRETS_EVENTS, SECRETS_MESSAGES } from './secrets.messages.js';
 export { MAX_SECRET_VALUE_BYTES, SECRET_NAME_PATTERN } from './secrets.validation.js';
+export { SECRETS_BATCH_MAX_NAMES, SECRETS_LIST_MAX_LIMIT } from './listing/listing.validation.js';
 export type {
   SecretsAuditOptions,
   SecretsLifecycleOptions,
@@ -15,12 +16,19 @@ export type {
 } from './interfaces/secrets-module-options.interface.js';
 export type {
   ActorOptions,
+  CountSecretsOptions,
   GetSecretOptions,
   ListSecretsOptions,
+  ListSecretsPageOptions,
   RotateSecretOptions,
   SecretChange,
   SecretMetadata,
+  SecretReadFailure,
+  SecretReadResult,
+  SecretsFilter,
+  SecretsPage,
   SecretsStatus,
+  SecretValueResult,
   SecretVersionMetadata,
   SecretVersionStage,
   SetSecretOptions,
@@ -41,6 +49,7 @@ export { SECRETS_LIFECYCLE_JOB } from './lifecycle/secrets-lifecycle.js';
 export type { RotationPolicy } from './entities/secret.entity.js';
 export { SecretEntity } from './entities/secret.entity.js';
 export { SecretVersionEntity } from './entities/secret-version.entity.js';
+export { SecretTagEntity } from './entities/secret-tag.entity.js';
 export {
   SecretAuditEntity,
   type AuditAction,

@@ -11,6 +11,7 @@ import type {
   SecretMetadata,
   SetSecretOptions,
 } from './interfaces/secret-operations.interface.js';
+import { replaceSecretTags } from './listing/secret-tags.js';
 import type { SecretChangeFeed } from './secret-change-feed.js';
 import { toMetadata } from './secret.mapping.js';
 import { sealSecretValue } from './secret-values.js';
@@ -140,6 +141,8 @@ export class SecretWriter {
       const row = nextSecretRow(name, existing, options, next, sealed, now);
       if (existing) await manager.update(SecretEntity, { name }, row);
       else await manager.insert(SecretEntity, row);
+      // The rows a tag filter reads change with the tags, in the same transaction.
+      if (!existing || options.tags !== undefined) await replaceSecretTags(manager, name, row.tags);
       await this.audit.recordIn(manager, {
         action,
         secretName: name,

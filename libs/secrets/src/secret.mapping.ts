@@ -18,7 +18,21 @@ export const secretBinding = (name: string, version: number): Record<string, str
 export const dateOf = (epochMs: number | null): Date | null =>
   epochMs === null ? null : new Date(epochMs);
 
-export function toMetadata(row: SecretEntity): SecretMetadata {
+/** The columns of a secret's row that its metadata shows (a listing selects only these). */
+export type SecretMetadataRow = Pick<
+  SecretEntity,
+  | 'name'
+  | 'currentVersion'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'expiresAt'
+  | 'currentKeyId'
+  | 'tags'
+  | 'rotationPolicy'
+  | 'description'
+>;
+
+export function toMetadata(row: SecretMetadataRow): SecretMetadata {
   return {
     name: row.name,
     currentVersion: row.currentVersion,

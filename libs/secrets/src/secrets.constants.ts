@@ -1,24 +1,32 @@
 import type { MigrationInterface } from 'typeorm';
+import { AuditChainEntity } from './entities/audit-chain.entity.js';
 import { SecretAuditEntity } from './entities/secret-audit.entity.js';
+import { SecretTagEntity } from './entities/secret-tag.entity.js';
 import { SecretVersionEntity } from './entities/secret-version.entity.js';
 import { SecretEntity } from './entities/secret.entity.js';
 import { CreateSecrets1764374400000 } from './migrations/1764374400000-create-secrets.js';
 import { AddSecretLifecycle1765584000000 } from './migrations/1765584000000-add-secret-lifecycle.js';
 import { AddAuditRecordId1767744000000 } from './migrations/1767744000000-add-audit-record-id.js';
 import { NotifyReplicatedSecretChanges1768003200001 } from './migrations/1768003200001-notify-replicated-secret-changes.js';
+import { AddSecretTags1768089600000 } from './migrations/1768089600000-add-secret-tags.js';
+import { ChainAuditTrail1768176000000 } from './migrations/1768176000000-chain-audit-trail.js';
 
 /** Entities to add to an application DataSource that KmsModule uses (`dataSource` option). */
 export const SECRETS_ENTITIES: [
   typeof SecretEntity,
   typeof SecretVersionEntity,
   typeof SecretAuditEntity,
-] = [SecretEntity, SecretVersionEntity, SecretAuditEntity];
+  typeof SecretTagEntity,
+  typeof AuditChainEntity,
+] = [SecretEntity, SecretVersionEntity, SecretAuditEntity, SecretTagEntity, AuditChainEntity];
 /** Migrations of the secrets tables; run them after KMS_MIGRATIONS (typed as KMS_MIGRATIONS is). */
 export const SECRETS_MIGRATIONS: (new () => MigrationInterface)[] = [
   CreateSecrets1764374400000,
   AddSecretLifecycle1765584000000,
   AddAuditRecordId1767744000000,
   NotifyReplicatedSecretChanges1768003200001,
+  AddSecretTags1768089600000,
+  ChainAuditTrail1768176000000,
 ];
 
 /** Injection token of the resolved (defaults merged) options. */

@@ -4,9 +4,16 @@ import { KmsMetrics, KmsService } from '@nest-kms/kms';
 import {
   KMS_SCHEDULER_REGISTRY,
   KmsNotifications,
+  KmsRegion,
+  KmsSecurityEvents,
   KmsStorage,
   SealedExports,
+  keyringSubkey,
 } from '@nest-kms/kms/extension';
+import { AuditChain } from './audit/audit-chain.js';
+import { AuditSealing } from './audit/audit-sealing.js';
+import { KmsSecurityTrail } from './audit/kms-security-trail.js';
+import { SecretsAuditTrail } from './audit/secrets-audit-trail.js';
 import { AuditBuffer } from './audit/audit-buffer.js';
 import { SecretsAudit } from './audit/secrets-audit.js';
 import { SecretsBackup } from './backup/secrets-backup.js';
@@ -17,7 +24,9 @@ import { ExpirySweep } from './lifecycle/expiry-sweep.js';
 import { LifecycleStore } from './lifecycle/lifecycle.store.js';
 import { SecretRotators } from './lifecycle/secret-rotators.js';
 import { SecretsLifecycle } from './lifecycle/secrets-lifecycle.js';
+import { SecretListing } from './listing/secret-listing.js';
 import { SecretChangeFeed } from './secret-change-feed.js';
+import { SecretLoader } from './secret-loader.js';
 import { SecretReader } from './secret-reader.js';
 import { SecretRef } from './secret-ref.js';
 import { SecretWriter } from './secret-writer.js';
@@ -84,16 +93,57 @@ export const SECRETS_PROVIDERS: Provider[] = [
     inject: [KmsStorage, OPTIONS, AuditBuffer],
   },
   {
-    provide: SecretReader,
+    provide: KmsSecurityTrail,
+    useFactory: (events: KmsSecurityEvents, audit: SecretsAudit) =>
+      new KmsSecurityTrail(events, audit),
+    inject: [KmsSecurityEvents, SecretsAudit],
+  },
+  {
+    provide: AuditChain,
+    useFactory: (storage: KmsStorage, kms: KmsService, o: ResolvedSecretsOptions) => {
+      let key: Buffer | undefined;
+      // Derived on first use, once the keyring is open; the same on every replica.
+      return new AuditChain(storage, () => (key ??= keyringSubkey(kms, 'audit-chain')), o.clock);
+    },
+    inject: [KmsStorage, KmsService, OPTIONS],
+  },
+  {
+    provide: AuditSealing,
+    useFactory: (registry: SchedulerRegistry, chain: AuditChain) =>
+      new AuditSealing(registry, chain),
+    inject: [KMS_SCHEDULER_REGISTRY, AuditChain],
+  },
+  {
+    provide: SecretsAuditTrail,
+    useFactory: (chain: AuditChain, sealing: AuditSealing, region: KmsRegion) =>
+      new SecretsAuditTrail(chain, sealing, region),
+    inject: [AuditChain, AuditSealing, KmsRegion],
+  },
+  {
+    provide: SecretLoader,
     useFactory: (
       kms: KmsService,
       store: SecretsStore,
       cache: SecretCache,
+      o: ResolvedSecretsOptions,
+    ) => new SecretLoader(kms, store, cache, o),
+    inject: [KmsService, SecretsStore, SecretCache, OPTIONS],
+  },
+  {
+    provide: SecretReader,
+    useFactory: (
+      loader: SecretLoader,
+      cache: SecretCache,
       audit: SecretsAudit,
       metrics: SecretsMetrics,
       o: ResolvedSecretsOptions,
-    ) => new SecretReader(kms, store, cache, audit, metrics, o),
-    inject: [KmsService, SecretsStore, SecretCache, SecretsAudit, SecretsMetrics, OPTIONS],
+    ) => new SecretReader(loader, cache, audit, metrics, o),
+    inject: [SecretLoader, SecretCache, SecretsAudit, SecretsMetrics, OPTIONS],
+  },
+  {
+    provide: SecretListing,
+    useFactory: (store: SecretsStore, audit: SecretsAudit) => new SecretListing(store, audit),
+    inject: [SecretsStore, SecretsAudit],
   },
   {
     provide: SecretChangeFeed,

@@ -8,6 +8,8 @@ import {
 import { filter, type Observable } from 'rxjs';
 import { KmsService } from '@nest-kms/kms';
 import { KmsRegion, KmsStorage } from '@nest-kms/kms/extension';
+import { AuditSealing } from './audit/audit-sealing.js';
+import { KmsSecurityTrail } from './audit/kms-security-trail.js';
 import { SecretsAudit } from './audit/secrets-audit.js';
 import { SecretsBackup } from './backup/secrets-backup.js';
 import type {
@@ -17,11 +19,15 @@ import type {
 import { SecretsNotInitializedError } from './errors/secrets-not-initialized.error.js';
 import type {
   ActorOptions,
+  CountSecretsOptions,
   GetSecretOptions,
   ListSecretsOptions,
+  ListSecretsPageOptions,
   RotateSecretOptions,
   SecretChange,
   SecretMetadata,
+  SecretReadResult,
+  SecretsPage,
   SecretsStatus,
   SecretVersionMetadata,
   SetSecretOptions,
@@ -33,6 +39,7 @@ import type {
 } from './lifecycle/secret-rotator.interface.js';
 import { SecretRotators } from './lifecycle/secret-rotators.js';
 import { SecretsLifecycle } from './lifecycle/secrets-lifecycle.js';
+import { SecretListing } from './listing/secret-listing.js';
 import { SecretChangeFeed } from './secret-change-feed.js';
 import { SecretReader } from './secret-reader.js';
 import { SecretWriter } from './secret-writer.js';
@@ -71,6 +78,9 @@ export class SecretsService
     private readonly rotators: SecretRotators,
     private readonly changes: SecretChangeFeed,
     private readonly region: KmsRegion,
+    private readonly listing: SecretListing,
+    private readonly sealing: AuditSealing,
+    private readonly securityTrail: KmsSecurityTrail,
   ) {
     // Before any module initialises: the KMS DataSource opens with the secrets tables in it.
     storage.register({
@@ -104,7 +114,10 @@ export class SecretsService
     await this.storage.dataSource();
     this.stopFollowing = this.changes.follow();
     // A replica region writes nothing: its secrets expire and rotate in the primary.
-    if (!this.region.replica) this.lifecycle.start(this.options.lifecycleCheckIntervalMs);
+    if (!this.region.replica) {
+      this.lifecycle.start(this.options.lifecycleCheckIntervalMs);
+      this.sealing.start(this.options.auditSealIntervalMs);
+    }
     this.started = true;
   }
 
@@ -203,9 +216,13 @@ export class SecretsService
 
   /** Before KmsStorage closes the DataSource (on shutdown). */
   async beforeApplicationShutdown(): Promise<void> {
+    this.securityTrail.close();
     if (!this.started) return;
     await this.lifecycle.stop();
+    await this.sealing.stop();
     await this.audit.close();
+    // This process's last records join the chain now rather than at another replica's next run.
+    if (!this.region.replica) await this.sealing.run().catch(() => undefined);
   }
 
   onApplicationShutdown(): void {
@@ -221,16 +238,50 @@ export class SecretsService
     return this.reader.getSecret(name, options);
   }
 
-  /** Metadata of live secrets (no values), optionally those with tag `key` or `key=value`. */
-  async listSecrets(options?: ListSecretsOptions): Promise<SecretMetadata[]> {
+  /**
+   * Current values of up to SECRETS_BATCH_MAX_NAMES (100) names, in their order: per name its
+   * value and version, or the error getSecret() would have thrown (one missing or deleted
+   * secret does not fail the others). Cached values come from the cache; the rest are read in
+   * one query. Each name is audited as a getSecret() is. More names, or not an array of
+   * strings: InvalidSecretInputError (`SECRET_INVALID_INPUT`, field `names`).
+   */
+  getSecrets(names: readonly string[], options?: ActorOptions): Promise<SecretReadResult[]> {
+    if (!this.started) return Promise.reject(new SecretsNotInitializedError());
+    return this.reader.getSecrets(names, options);
+  }
+
+  /**
+   * Metadata of live secrets (never values), in name order (byte order), those with tag `key`
+   * or `key=value` and names starting with `prefix`; the filters run in SQL on an index.
+   *
+   * With `limit` (1 to SECRETS_LIST_MAX_LIMIT), one page and the cursor of the next:
+   * `{ secrets, nextCursor }`; pass `nextCursor` as `after` until it is null. A page costs the
+   * same whatever the number of secrets. Without `limit`, every match as an array, as before
+   * pages existed: fine for a few thousand secrets. A bad limit, cursor, prefix or tag:
+   * InvalidSecretInputError (`SECRET_INVALID_INPUT`, its `field` says which).
+   */
+  listSecrets(options: ListSecretsPageOptions): Promise<SecretsPage>;
+  listSecrets(options?: ListSecretsOptions): Promise<SecretMetadata[]>;
+  async listSecrets(
+    options: ListSecretsOptions | ListSecretsPageOptions = {},
+  ): Promise<SecretMetadata[] | SecretsPage> {
     this.ready();
-    return this.reader.listSecrets(options);
+    return options.limit === undefined ? this.listing.list(options) : this.listing.page(options);
+  }
+
+  /**
+   * How many live secrets match `tag` and `prefix`. A method of its own, not a total on every
+   * page: a count walks every match (an index range, no envelope), which a page must not cost.
+   */
+  async countSecrets(options: CountSecretsOptions = {}): Promise<number> {
+    this.ready();
+    return this.listing.count(options);
   }
 
   /** Version history of a secret, newest first: metadata only. */
   async listSecretVersions(name: string): Promise<SecretVersionMetadata[]> {
     this.ready();
-    return this.reader.listSecretVersions(name);
+    return this.listing.listVersions(name);
   }
 
   /** Changes of one secret (or all, without a name): no values, only names, versions and reasons. */

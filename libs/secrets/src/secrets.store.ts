@@ -3,6 +3,15 @@ import { IsNull, Not } from 'typeorm';
 import type { KmsStorage } from '@nest-kms/kms/extension';
 import { SecretVersionEntity } from './entities/secret-version.entity.js';
 import { SecretEntity } from './entities/secret.entity.js';
+import type { SecretMetadata } from './interfaces/secret-operations.interface.js';
+import {
+  countStatement,
+  listingStatement,
+  metadataOfRow,
+  type ListingFilter,
+  type ListingStatement,
+} from './listing/listing-sql.js';
+import { deleteSecretTags } from './listing/secret-tags.js';
 
 /** What a cache miss needs, in one primary-key read. */
 export interface CurrentSecretRow {
@@ -15,8 +24,18 @@ export interface CurrentSecretRow {
 
 const toNumber = (value: unknown): number | null => (value === null ? null : Number(value));
 
+const toCurrentRow = (row: Record<string, unknown>): CurrentSecretRow => ({
+  currentVersion: Number(row.current_version),
+  currentEnvelope: row.current_envelope as string,
+  expiresAt: toNumber(row.expires_at),
+  deletedAt: toNumber(row.deleted_at),
+  recoverableUntil: toNumber(row.recoverable_until),
+});
+
 // Raw SQL on purpose: the miss path is measured against a bare primary-key SELECT.
-const SELECT_CURRENT = `SELECT current_version, current_envelope, expires_at, deleted_at, recoverable_until FROM kms_secrets WHERE name =`;
+const CURRENT_COLUMNS =
+  'current_version, current_envelope, expires_at, deleted_at, recoverable_until';
+const SELECT_CURRENT = `SELECT ${CURRENT_COLUMNS} FROM kms_secrets WHERE name =`;
 
 const isPostgres = (dataSource: DataSource): boolean => dataSource.options.type === 'postgres';
 
@@ -29,14 +48,40 @@ export class SecretsStore {
       dataSource.query(`${SELECT_CURRENT} ${isPostgres(dataSource) ? '$1' : '?'}`, [name]),
     )) as Record<string, unknown>[];
     const row = rows[0];
-    if (row === undefined) return undefined;
-    return {
-      currentVersion: Number(row.current_version),
-      currentEnvelope: row.current_envelope as string,
-      expiresAt: toNumber(row.expires_at),
-      deletedAt: toNumber(row.deleted_at),
-      recoverableUntil: toNumber(row.recoverable_until),
-    };
+    return row === undefined ? undefined : toCurrentRow(row);
+  }
+
+  /** readCurrent() of several names in one query: the rows found, by name. */
+  async readCurrentMany(names: readonly string[]): Promise<Map<string, CurrentSecretRow>> {
+    const rows = (await this.storage.run((dataSource) => {
+      const postgres = isPostgres(dataSource);
+      const list = names.map((_, i) => (postgres ? `$${i + 1}` : '?')).join(', ');
+      return dataSource.query(
+        `SELECT name, ${CURRENT_COLUMNS} FROM kms_secrets WHERE name IN (${list})`,
+        [...names],
+      );
+    })) as Record<string, unknown>[];
+    return new Map(rows.map((row) => [row.name as string, toCurrentRow(row)]));
+  }
+
+  /** Metadata of live secrets matching `filter`, in name order: `limit` of them, or all. */
+  async listMetadata(filter: ListingFilter, limit?: number): Promise<SecretMetadata[]> {
+    const rows = await this.runListing((postgres) => listingStatement(postgres, filter, limit));
+    return rows.map(metadataOfRow);
+  }
+
+  async countLive(filter: ListingFilter): Promise<number> {
+    const rows = await this.runListing((postgres) => countStatement(postgres, filter));
+    return Number(rows[0].count);
+  }
+
+  private runListing(
+    statement: (postgres: boolean) => ListingStatement,
+  ): Promise<Record<string, unknown>[]> {
+    return this.storage.run((dataSource) => {
+      const { sql, parameters } = statement(isPostgres(dataSource));
+      return dataSource.query(sql, parameters) as Promise<Record<string, unknown>[]>;
+    });
   }
 
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
@@ -73,14 +118,6 @@ export class SecretsStore {
     );
   }
 
-  listLive(): Promise<SecretEntity[]> {
-    return this.storage.run((dataSource) =>
-      dataSource
-        .getRepository(SecretEntity)
-        .find({ where: { deletedAt: IsNull() }, order: { name: 'ASC' } }),
-    );
-  }
-
   /** Every secret, deleted ones included, ordered by name. */
   listAll(): Promise<SecretEntity[]> {
     return this.storage.run((dataSource) =>
@@ -112,6 +149,7 @@ export class SecretsStore {
   }
 
   async destroy(manager: EntityManager, name: string): Promise<void> {
+    await deleteSecretTags(manager, name);
     await manager.delete(SecretVersionEntity, { secretName: name });
     await manager.delete(SecretEntity, { name, deletedAt: Not(IsNull()) });
   }

@@ -1,6 +1,7 @@
 import { In, type EntityManager } from 'typeorm';
 import { SecretVersionEntity } from '../entities/secret-version.entity.js';
 import { SecretEntity } from '../entities/secret.entity.js';
+import { insertTagRows, tagRows } from '../listing/secret-tags.js';
 import { toBackupSecret, toSecretRow, toVersionRows, type BackupSecret } from './backup-payload.js';
 
 /** What a restore would do to this database, secret by secret. */
@@ -66,6 +67,10 @@ export async function insertSecrets(
   for (const batch of chunks(secrets.flatMap(toVersionRows), ROWS_PER_INSERT)) {
     await manager.insert(SecretVersionEntity, batch);
   }
+  await insertTagRows(
+    manager,
+    secrets.flatMap((secret) => tagRows(secret.name, secret.tags)),
+  );
 }
 
 function same(secret: BackupSecret, row: SecretEntity, versions: SecretVersionEntity[]): boolean {

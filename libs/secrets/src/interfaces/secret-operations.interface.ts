@@ -1,4 +1,4 @@
-import type { KmsStatus } from '@nest-kms/kms';
+import type { KmsStatus, NestKmsError } from '@nest-kms/kms';
 import type { RotationPolicy } from '../entities/secret.entity.js';
 
 export interface ActorOptions {
@@ -38,9 +38,55 @@ export interface GetSecretOptions extends ActorOptions {
   version?: number;
 }
 
-export interface ListSecretsOptions extends ActorOptions {
+/** Which live secrets listSecrets() and countSecrets() take. */
+export interface SecretsFilter {
   /** `key` (has the tag) or `key=value` (has it with that value). */
   tag?: string;
+  /** Only names starting with this, e.g. `payments/` (the beginning of a valid name). */
+  prefix?: string;
+}
+
+export interface ListSecretsOptions extends SecretsFilter, ActorOptions {
+  /** Only names after this one, in byte order: a page's `nextCursor`, or any valid name. */
+  after?: string;
+  /** Absent: every match, as an array. With a number, one page: see ListSecretsPageOptions. */
+  limit?: undefined;
+}
+
+export interface ListSecretsPageOptions extends Omit<ListSecretsOptions, 'limit'> {
+  /** At most this many secrets, 1 to SECRETS_LIST_MAX_LIMIT (1000). */
+  limit: number;
+}
+
+/**
+ * One page of listSecrets({ limit }), in name order (byte order). Walking pages with
+ * `after: nextCursor` returns every secret that lives throughout the walk exactly once, whatever
+ * is created or deleted meanwhile: the cursor is the last name given, not a position.
+ */
+export interface SecretsPage {
+  secrets: SecretMetadata[];
+  /** The `after` of the next page; null when no secret remains after this one. */
+  nextCursor: string | null;
+}
+
+export interface CountSecretsOptions extends SecretsFilter, ActorOptions {}
+
+/** One name's answer in getSecrets(): its value, or what getSecret() would have thrown. */
+export type SecretReadResult = SecretValueResult | SecretReadFailure;
+
+export interface SecretValueResult {
+  name: string;
+  ok: true;
+  value: string;
+  /** The version the value is. */
+  version: number;
+}
+
+export interface SecretReadFailure {
+  name: string;
+  ok: false;
+  /** SecretNotFoundError (and its subclasses), InvalidSecretInputError for a bad name, … */
+  error: NestKmsError;
 }
 
 /** What listSecrets returns: metadata only, never a value. */
