@@ -8,3 +8,5 @@ export const CONFIG_RESOLVED_OPTIONS = Symbol('nest-kms:config-resolved-options'
 export const CONFIG_FIELDS_METADATA = 'nest-kms:config-fields';
 /** Injection token of the resolver that reads secrets from the store itself, not the cache. */
 export const CONFIG_FRESH_RESOLVER = Symbol('nest-kms:config-fresh-resolver');
+/** Injection token of a registration's KmsConfigService (aliased by the schema's token, and by KmsConfigService for forRoot). */
+export const CONFIG_SERVICE = Symbol('nest-kms:config-service');

@@ -5,8 +5,8 @@ import {
   type Type,
 } from '@nestjs/common';
 import { KmsConfigurationError } from '@nest-kms/kms';
-import { CONFIG_SCHEMA } from './config.constants.js';
-import { KmsConfigService } from './config.service.js';
+import { CONFIG_SCHEMA, CONFIG_SERVICE } from './config.constants.js';
+import type { KmsConfigService } from './config.service.js';
 import { getConfigServiceToken } from './config.utils.js';
 import type { KmsConfigModuleOptions } from './interfaces/config-module-options.interface.js';
 
@@ -68,8 +68,8 @@ function createSchemaProviders(schema: Type<object> | undefined): Provider[] {
     {
       provide: schema,
       useFactory: (loader: KmsConfigService) => loader.config,
-      inject: [KmsConfigService],
+      inject: [CONFIG_SERVICE],
     },
-    { provide: getConfigServiceToken(schema), useExisting: KmsConfigService },
+    { provide: getConfigServiceToken(schema), useExisting: CONFIG_SERVICE },
   ];
 }

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { KmsConfigCoreModule } from './config-core.module.js';
 import { ASYNC_OPTIONS_TYPE, OPTIONS_TYPE } from './config.module-definition.js';
+import { CONFIG_SERVICE } from './config.constants.js';
 import { KmsConfigService } from './config.service.js';
 
 /**
@@ -48,7 +49,14 @@ export class KmsConfigModule {
 
 /** The application's registration also answers to plain `KmsConfigService`. */
 function withService(core: DynamicModule): DynamicModule {
-  return { ...core, exports: [...(core.exports ?? []), KmsConfigService] };
+  return {
+    ...core,
+    providers: [
+      ...(core.providers ?? []),
+      { provide: KmsConfigService, useExisting: CONFIG_SERVICE },
+    ],
+    exports: [...(core.exports ?? []), KmsConfigService],
+  };
 }
 
 function wrap(core: DynamicModule): DynamicModule {

@@ -5,6 +5,7 @@ import { ConfigState } from './config-state.js';
 import { KmsConfigService } from './config.service.js';
 import {
   CONFIG_FRESH_RESOLVER,
+  CONFIG_SERVICE,
   CONFIG_PLAN,
   CONFIG_RESOLVED_OPTIONS,
   CONFIG_SCHEMA,
@@ -119,7 +120,7 @@ export const CONFIG_PROVIDERS: Provider[] = [
     ],
   },
   {
-    provide: KmsConfigService,
+    provide: CONFIG_SERVICE,
     useFactory: async (
       schema: Schema,
       options: ResolvedConfigOptions,
