@@ -53,14 +53,14 @@ describe.each(ENGINES)('credentials refreshed after an authentication failure on
    * The password changed by another process: the server and the store both have it, and this
    * application was told nothing (watchSecrets off here; on SQLite no other process is heard).
    */
-  const rotateElsewhere = async (value: string, server?: Server) => {
+  const rotateElsewhere = async (value: string, { onServer = false } = {}) => {
     const other = await startSecretsApp(db, { masterKey });
     try {
       await other.secrets.rotateSecret('DB_PASSWORD', value, { actor: 'provider' });
     } finally {
       await other.close();
     }
-    if (server) server.accepted = value;
+    if (onServer) server.accepted = value;
   };
 
   beforeEach(async () => {
@@ -108,7 +108,7 @@ describe.each(ENGINES)('credentials refreshed after an authentication failure on
 
   it('reads the store once and retries with the newer value; concurrent refusals share the read', async () => {
     const v2 = leaks.value('pw-v2');
-    await rotateElsewhere(v2, server);
+    await rotateElsewhere(v2, { onServer: true });
     expect(app.config.dbPassword).toBe(v1);
 
     const results = await Promise.all(Array.from({ length: 5 }, () => login()));
