@@ -1,18 +1,20 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { DataKeyNotFoundError, RegionReadOnlyError } from '@nest-kms/kms';
+import {
+  DataKeyNotFoundError,
+  DataKeyNotReplicatedError,
+  RegionReadOnlyError,
+} from '@nest-kms/kms';
 import { SecretDeletedError } from '@nest-kms/secrets';
 import { caught } from './support/caught.js';
-import type { TestDatabase } from './support/databases.js';
 import { eventually } from './support/eventually.js';
 import { newMasterKey } from './support/kms-fixture.js';
-import { migrateDatabase } from './support/migrated-databases.js';
 import {
+  clusterDatabase,
   createDatabase,
-  createPublication,
-  createSubscription,
   pgClustersAvailable,
   queryRows,
+  replicateKmsTables,
   startPgCluster,
   waitForSubscription,
   type PgCluster,
@@ -21,28 +23,15 @@ import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
 
 /*
  * Region B's Postgres receives region A's nest-kms tables by logical replication, and region B's
- * application reads them with the same master key. The audit table is not published: each
- * region keeps the audit trail of the reads and writes made there (its ids are generated per
- * database, so the two trails could not share one table anyway).
+ * application reads them with the same master key (the audit table is not published: see
+ * REPLICATED_KMS_TABLES). Replication lag: test/multi-region-lag.e2e-spec.ts.
  */
-const REPLICATED_TABLES = [
-  'kms_keyring',
-  'kms_data_keys',
-  'kms_master_key_wraps',
-  'kms_secrets',
-  'kms_secret_versions',
-];
 const PUBLICATION = 'nest_kms_region_a';
 const SUBSCRIPTION = 'nest_kms_from_region_a';
 /** Secrets whose replication-to-use latency is reported. */
 const LATENCY_SAMPLES = 20;
 /** Rotated secrets and new data keys whose arrival in region B is timed. */
 const CHANGE_SAMPLES = 100;
-
-function postgresDatabase(url: string): TestDatabase {
-  // The cluster goes with the whole file: nothing to drop per database.
-  return { engine: 'postgres', connection: { type: 'postgres', url }, drop: async () => undefined };
-}
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -64,18 +53,12 @@ describe.skipIf(!pgClustersAvailable)('two regions joined by Postgres logical re
       createDatabase(clusterA, 'nest_kms'),
       createDatabase(clusterB, 'nest_kms'),
     ]);
-    const dbA = postgresDatabase(urlA);
-    const dbB = postgresDatabase(urlB);
     // Region A's application migrates its database and creates the keyring.
-    regionA = await startSecretsApp(dbA, { masterKey });
+    regionA = await startSecretsApp(clusterDatabase(urlA), { masterKey });
     apps.push(regionA);
-    // DDL does not replicate: region B runs the same migrations as region A's application did.
-    await migrateDatabase(dbB);
-    await createPublication(urlA, PUBLICATION, REPLICATED_TABLES);
-    await createSubscription(urlB, SUBSCRIPTION, urlA, PUBLICATION);
     // Region B's application must find A's keyring, not create one of its own.
-    await waitForSubscription(urlB, SUBSCRIPTION, urlA);
-    regionB = await startSecretsApp(dbB, {
+    await replicateKmsTables(urlA, urlB, { publication: PUBLICATION, subscription: SUBSCRIPTION });
+    regionB = await startSecretsApp(clusterDatabase(urlB), {
       masterKey,
       kms: { region: { role: 'replica', primary: 'region A' } },
     });
@@ -178,7 +161,7 @@ describe.skipIf(!pgClustersAvailable)('two regions joined by Postgres logical re
       const { keyId } = await regionA.kms.rotateDataKey();
       const early = await regionA.kms.encryptToString('ahead-of-its-key');
       expect(await caught(() => regionB.kms.decryptData(early))).toBeInstanceOf(
-        DataKeyNotFoundError,
+        DataKeyNotReplicatedError,
       );
       await holder.query('ROLLBACK');
       // The key's arrival is announced, and a miss moments ago does not keep it out.
@@ -295,7 +278,7 @@ describe.skipIf(!pgClustersAvailable)('two regions joined by Postgres logical re
     await queryRows(urlB, `DROP SUBSCRIPTION ${SUBSCRIPTION}`);
     await regionB.close();
     apps.splice(apps.indexOf(regionB), 1);
-    const promoted = await startSecretsApp(postgresDatabase(urlB), { masterKey });
+    const promoted = await startSecretsApp(clusterDatabase(urlB), { masterKey });
     apps.push(promoted);
 
     expect(await promoted.kms.decryptData(envelope)).toBe('written-before-failover');

@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import {
+  DataKeyNotFoundError,
+  DataKeyNotReplicatedError,
   KMS_DATA_KEY_ROTATION_JOB,
   KMS_REENCRYPTION_JOB,
   KmsConfigurationError,
   RegionReadOnlyError,
+  type KmsModuleOptions,
   type KmsRegionOptions,
 } from '@nest-kms/kms';
 import { KMS_SCHEDULER_REGISTRY } from '@nest-kms/kms/extension';
@@ -29,10 +32,13 @@ for (const engine of ENGINES) {
     let masterKey: string;
     const apps: SecretsApp[] = [];
 
-    const start = async (region?: KmsRegionOptions): Promise<SecretsApp> => {
+    const start = async (
+      region?: KmsRegionOptions,
+      kms: Partial<KmsModuleOptions> = {},
+    ): Promise<SecretsApp> => {
       const app = await startSecretsApp(db, {
         masterKey,
-        kms: { region, rotation: { checkIntervalMs: 50 } },
+        kms: { region, rotation: { checkIntervalMs: 50 }, ...kms },
         secrets: { lifecycle: { checkIntervalMs: 50 } },
       });
       apps.push(app);
@@ -105,6 +111,41 @@ for (const engine of ENGINES) {
       } finally {
         await tables.destroy();
       }
+    });
+
+    it('refuses an envelope under a key its database does not hold yet as not replicated (retryable), and opens it once the row is there', async () => {
+      // An envelope under a key of another keyring stands in for one under a key on its way.
+      const elsewhere = await createTestDatabase(engine);
+      let sealed: string;
+      let exported: Awaited<ReturnType<SecretsApp['kms']['exportKeyring']>>;
+      try {
+        const other = await startSecretsApp(elsewhere, { masterKey });
+        sealed = await other.kms.encryptToString('sealed-under-a-key-on-its-way');
+        exported = await other.kms.exportKeyring();
+        await other.close();
+      } finally {
+        await elsewhere.drop();
+      }
+      const primary = await start();
+      let now = Date.now();
+      const replica = await start(REPLICA, { clock: () => now });
+
+      const refused = await caught(() => replica.kms.decryptData(sealed));
+      expect(refused).toBeInstanceOf(DataKeyNotReplicatedError);
+      expect(refused).toMatchObject({ code: 'KMS_DATA_KEY_NOT_REPLICATED', retryable: true });
+      // The primary writes every key: one it does not hold is not coming.
+      const missing = await caught(() => primary.kms.decryptData(sealed));
+      expect(missing).toBeInstanceOf(DataKeyNotFoundError);
+      expect(missing).not.toHaveProperty('retryable');
+
+      // The key's row arrives without a notice (an imported key is retired: nothing announces
+      // it): the miss is answered from memory for 5 s of the replica's clock, and no longer.
+      await primary.kms.importKeyring(exported);
+      expect(await caught(() => replica.kms.decryptData(sealed))).toBeInstanceOf(
+        DataKeyNotReplicatedError,
+      );
+      now += 5_000;
+      expect(await replica.kms.decryptData(sealed)).toBe('sealed-under-a-key-on-its-way');
     });
 
     it('runs no scheduled job and writes no usage count', async () => {

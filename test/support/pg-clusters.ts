@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import type { TestDatabase } from './databases.js';
+import { migrateDatabase } from './migrated-databases.js';
 import { adminQuery } from './postgres-admin.js';
 
 /*
@@ -147,6 +149,11 @@ export async function startPgCluster(): Promise<PgCluster> {
       'wal_level = logical',
       'max_replication_slots = 10',
       'max_wal_senders = 10',
+      // An apply worker per subscription plus the table-copy workers (default 4 in all).
+      'max_logical_replication_workers = 12',
+      'max_worker_processes = 16',
+      // A re-enabled subscription's apply worker starts within this, not the default 5 s.
+      "wal_retrieve_retry_interval = '200ms'",
       // Throwaway data: durability buys nothing and costs the shared disk.
       'fsync = off',
       'full_page_writes = off',
@@ -193,6 +200,45 @@ export function databaseUrl(cluster: PgCluster, name: string): string {
 export async function createDatabase(cluster: PgCluster, name: string): Promise<string> {
   await adminQuery(cluster.url, `CREATE DATABASE ${name}`);
   return databaseUrl(cluster, name);
+}
+
+/**
+ * The nest-kms tables a second region receives (docs/multi-region.md): the keyring and the
+ * secrets, not the audit trail (each region keeps the trail of the reads and writes made there;
+ * its ids are generated per database, so two trails could not share one table anyway).
+ */
+export const REPLICATED_KMS_TABLES: readonly string[] = [
+  'kms_keyring',
+  'kms_data_keys',
+  'kms_master_key_wraps',
+  'kms_secrets',
+  'kms_secret_versions',
+];
+
+/** A database of a throwaway cluster as the fixtures take it; the cluster goes with the file. */
+export function clusterDatabase(url: string): TestDatabase {
+  return { engine: 'postgres', connection: { type: 'postgres', url }, drop: async () => undefined };
+}
+
+/**
+ * Region B's database (at `urlB`) made a subscriber of region A's nest-kms tables, as
+ * docs/multi-region.md says: the libraries' migrations run in B (DDL does not replicate), A
+ * publishes REPLICATED_KMS_TABLES (or `tables`), B subscribes and copies what A holds. Resolves
+ * once B has caught up, so an application started on B then opens A's keyring.
+ */
+export async function replicateKmsTables(
+  urlA: string,
+  urlB: string,
+  {
+    publication,
+    subscription,
+    tables = REPLICATED_KMS_TABLES,
+  }: { publication: string; subscription: string; tables?: readonly string[] },
+): Promise<void> {
+  await migrateDatabase(clusterDatabase(urlB));
+  await createPublication(urlA, publication, tables);
+  await createSubscription(urlB, subscription, urlA, publication);
+  await waitForSubscription(urlB, subscription, urlA);
 }
 
 /** Publishes `tables` of the database at `url` as `publication`. */
@@ -294,4 +340,23 @@ export async function waitForSubscription(
     await subscriber.end();
     await publisher.end().catch(() => undefined);
   }
+}
+
+/**
+ * Replication lag, for real: the subscription's apply stops, and what the publisher writes
+ * meanwhile waits in its WAL (the replication slot keeps it) until resumeSubscription.
+ */
+export async function pauseSubscription(
+  subscriberUrl: string,
+  subscription: string,
+): Promise<void> {
+  await adminQuery(subscriberUrl, `ALTER SUBSCRIPTION ${subscription} DISABLE`);
+}
+
+/** The apply starts again from where it stopped; waitForSubscription tells when it caught up. */
+export async function resumeSubscription(
+  subscriberUrl: string,
+  subscription: string,
+): Promise<void> {
+  await adminQuery(subscriberUrl, `ALTER SUBSCRIPTION ${subscription} ENABLE`);
 }

@@ -1,36 +1,45 @@
 import { DataKeyNotFoundError } from '../errors/data-key-not-found.error.js';
+import { DataKeyNotReplicatedError } from '../errors/data-key-not-replicated.error.js';
 import type { DataKey } from './data-key.js';
 import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
 
 /** How long an id that the database did not have is answered from memory (bounds DB reads for junk ids). */
 const MISSING_TTL_MS = 5_000;
 const MISSING_MAX = 1_024;
+/** Destroyed key ids a replica region remembers (ids of keys it heard were destroyed). */
+const DESTROYED_MAX = 1_024;
 
 /**
  * Reads of data keys the keyring does not hold: one store read per id however many callers ask
  * at once, and an id the store did not have is refused from memory for a while, so envelopes
- * naming unknown keys cannot turn into a read each.
+ * naming unknown keys cannot turn into a read each. In a replica region a key the store does
+ * not have is most likely still on its way (replication lag): it is refused as not replicated
+ * yet (retryable), unless this process heard that the primary destroyed it.
  */
 export class KeyLookups {
   private readonly lookups = new Map<string, Promise<DataKey>>();
   private readonly missing = new Map<string, number>();
+  private readonly destroyedIds = new Set<string>();
 
   constructor(
     private readonly store: KeyringStore,
     private readonly now: () => number,
     /** Unwraps a found row and adds it to the keyring. */
     private readonly adopt: (row: StoredDataKey) => Promise<DataKey>,
+    /** A replica region: its rows arrive by replication, possibly late. */
+    private readonly replica = false,
   ) {}
 
   /**
-   * The key `id` from the store, or DataKeyNotFoundError. `heardOf`: another replica (or the
-   * replication apply) just said the key exists, so a recent miss is not repeated from memory.
+   * The key `id` from the store, or DataKeyNotFoundError (DataKeyNotReplicatedError in a
+   * replica region). `heardOf`: another replica (or the replication apply) just said the key
+   * exists, so a recent miss is not repeated from memory.
    */
   find(id: string, heardOf = false): Promise<DataKey> {
     if (heardOf) this.missing.delete(id);
     const missedAt = this.missing.get(id);
     if (missedAt !== undefined && this.now() - missedAt < MISSING_TTL_MS) {
-      return Promise.reject(new DataKeyNotFoundError(id));
+      return Promise.reject(this.notFound(id));
     }
     let lookup = this.lookups.get(id);
     if (!lookup) {
@@ -45,8 +54,21 @@ export class KeyLookups {
     if (!row) {
       if (this.missing.size >= MISSING_MAX) this.missing.clear();
       this.missing.set(id, this.now());
-      throw new DataKeyNotFoundError(id);
+      throw this.notFound(id);
     }
     return this.adopt(row);
+  }
+
+  /** A key destroyed elsewhere: a replica region refuses it as not found, not as on its way. */
+  destroyed(id: string): void {
+    if (!this.replica) return;
+    if (this.destroyedIds.size >= DESTROYED_MAX) this.destroyedIds.clear();
+    this.destroyedIds.add(id);
+  }
+
+  private notFound(id: string): DataKeyNotFoundError | DataKeyNotReplicatedError {
+    return this.replica && !this.destroyedIds.has(id)
+      ? new DataKeyNotReplicatedError(id)
+      : new DataKeyNotFoundError(id);
   }
 }

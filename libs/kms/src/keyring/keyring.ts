@@ -36,8 +36,9 @@ export class Keyring {
     private readonly now: () => number,
     private readonly newKeyId: (creating: boolean) => string | undefined,
     private readonly indexRoot: Buffer,
+    replica: boolean,
   ) {
-    this.lookups = new KeyLookups(store, now, (row) => this.adopt(row));
+    this.lookups = new KeyLookups(store, now, (row) => this.adopt(row), replica);
     masters.checkPrimaryWith((primary) => this.checkPrimary(primary));
     this.additionalWraps = new AdditionalWraps(masters, store, (id) =>
       id === INDEX_ROOT_KEY_ID ? this.indexRoot : this.keys.get(id)?.material,
@@ -62,7 +63,9 @@ export class Keyring {
     const { assertWritable } = options;
     const opening = await prepareKeyring(masters, store, now, newKeyId, assertWritable);
     const indexRoot = await loadIndexRootKey(masters, store, assertWritable);
-    const keyring = new Keyring(masters, store, now, newKeyId, indexRoot);
+    // Only a replica region opens read-only: its keys arrive by replication, possibly late.
+    const replica = assertWritable !== undefined;
+    const keyring = new Keyring(masters, store, now, newKeyId, indexRoot, replica);
     try {
       await keyring.reload();
       await keyring.wraps.check(keyring.active);
@@ -135,7 +138,8 @@ export class Keyring {
 
   /**
    * A key not in memory: another replica may have rotated, so the database is asked once
-   * (concurrent callers share the read) before DataKeyNotFoundError.
+   * (concurrent callers share the read) before DataKeyNotFoundError; in a replica region,
+   * DataKeyNotReplicatedError (retryable) unless the key was heard destroyed.
    */
   fetch(id: string): Promise<DataKey> {
     const known = this.keys.get(id);
@@ -202,7 +206,11 @@ export class Keyring {
       if (key.status === 'active') active = key;
     });
     if (!active) throw new KeyringIntegrityError('(none)', 'the keyring has no active data key');
-    for (const [id, key] of this.keys) if (!loaded.has(id)) key.material.fill(0);
+    for (const [id, key] of this.keys) {
+      if (loaded.has(id)) continue;
+      key.material.fill(0);
+      this.lookups.destroyed(id);
+    }
     this.keys.clear();
     for (const [id, key] of loaded) this.keys.set(id, key);
     this.activeKey = active;
@@ -217,6 +225,7 @@ export class Keyring {
 
   /** Drops a key another replica destroyed. */
   forget(id: string): void {
+    this.lookups.destroyed(id);
     const key = this.keys.get(id);
     if (!key || key === this.activeKey) return;
     key.material.fill(0);
