@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { epochMillis } from '@nest-kms/kms/extension';
 
 export type RotationPolicy = 'manual' | 'auto';
@@ -8,6 +8,8 @@ export type RotationPolicy = 'manual' | 'auto';
  * cache miss is one primary-key read. Times are epoch milliseconds.
  */
 @Entity({ name: 'kms_secrets' })
+// Live names in byte order, for pages and prefixes (COLLATE "C" on Postgres: migration 1768089600000).
+@Index('IDX_kms_secrets_live_name', ['name'], { where: '"deleted_at" IS NULL' })
 export class SecretEntity {
   @PrimaryColumn({ type: 'varchar', length: 128 })
   name: string;

@@ -10,10 +10,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   expressions, not sets; Postgres' GIN on jsonb answers containment but returns rows
  *   unordered, so a page would sort every match). Its primary key lets Postgres logical
  *   replication carry it to another region like kms_secrets.
- * - On Postgres, names in byte order (COLLATE "C") for live secrets: a page continues after a
- *   name and a prefix is a range of names, which only byte order makes contiguous; the primary
- *   key's index follows the database's collation, which may be a language's. SQLite compares
- *   names by bytes already (BINARY), and its primary key's index serves.
+ * - Live secrets' names in byte order: a page continues after a name and a prefix is a range
+ *   of names, which only byte order makes contiguous. On Postgres the index is COLLATE "C" (the
+ *   primary key's follows the database's collation, which may be a language's); SQLite compares
+ *   by bytes already (BINARY). Partial, so deleted secrets take no room in a page's walk.
  *
  * The tags of existing secrets are copied from their JSON `tags` column in SQL.
  */
@@ -28,11 +28,9 @@ export class AddSecretTags1768089600000 implements MigrationInterface {
     await queryRunner.query(
       `CREATE INDEX "IDX_kms_secret_tags_tag_name" ON "kms_secret_tags" ("tag", "secret_name"${postgres ? ' COLLATE "C"' : ''})`,
     );
-    if (postgres) {
-      await queryRunner.query(
-        'CREATE INDEX "IDX_kms_secrets_live_name" ON "kms_secrets" ("name" COLLATE "C") WHERE "deleted_at" IS NULL',
-      );
-    }
+    await queryRunner.query(
+      `CREATE INDEX "IDX_kms_secrets_live_name" ON "kms_secrets" ("name"${postgres ? ' COLLATE "C"' : ''}) WHERE "deleted_at" IS NULL`,
+    );
     const members = postgres
       ? 'kms_secrets s CROSS JOIN LATERAL jsonb_each_text(s.tags::jsonb) t'
       : 'kms_secrets s, json_each(s.tags) t';
@@ -44,9 +42,7 @@ export class AddSecretTags1768089600000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    if (queryRunner.connection.options.type === 'postgres') {
-      await queryRunner.query('DROP INDEX "IDX_kms_secrets_live_name"');
-    }
+    await queryRunner.query('DROP INDEX "IDX_kms_secrets_live_name"');
     await queryRunner.query('DROP TABLE "kms_secret_tags"');
   }
 }
