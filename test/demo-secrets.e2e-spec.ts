@@ -68,10 +68,59 @@ describe.each(ENGINES)('demo: secrets over HTTP on %s', (engine) => {
       await putSecret(uniqueName('OTHER'), { value: transcript.value('v'), tags: { team: 'x' } });
       const listed = await demo.call('get', `/secrets?tag=${encodeURIComponent(`team=${tag}`)}`);
       expect(listed.status).toBe(200);
-      expect((listed.body as { name: string }[]).map((secret) => secret.name).sort()).toEqual(
-        names.sort(),
-      );
-      expect(listed.body[0]).not.toHaveProperty('value');
+      expect(listed.body.nextCursor).toBeNull();
+      const secrets = listed.body.secrets as { name: string }[];
+      expect(secrets.map((secret) => secret.name)).toEqual(names.sort());
+      expect(secrets[0]).not.toHaveProperty('value');
+    });
+
+    it('lists in pages by prefix: limit, after and nextCursor walk every secret once', async () => {
+      const prefix = `${uniqueName('paged')}/`;
+      const names = Array.from({ length: 7 }, (_, i) => `${prefix}${i}`);
+      for (const name of names) await putSecret(name, { value: transcript.value('v') });
+      const walked: string[] = [];
+      let query = `prefix=${encodeURIComponent(prefix)}&limit=3`;
+      for (;;) {
+        const page = await demo.call('get', `/secrets?${query}`);
+        expect(page.status).toBe(200);
+        walked.push(...(page.body.secrets as { name: string }[]).map((secret) => secret.name));
+        if (page.body.nextCursor === null) break;
+        query = `prefix=${encodeURIComponent(prefix)}&limit=3&after=${encodeURIComponent(page.body.nextCursor)}`;
+      }
+      expect(walked).toEqual(names);
+      // Without a limit, a page of the default size.
+      const whole = await demo.call('get', `/secrets?prefix=${encodeURIComponent(prefix)}`);
+      expect(whole.body).toMatchObject({ nextCursor: null });
+      expect(whole.body.secrets).toHaveLength(7);
+    });
+
+    it('reads several secrets in one call, each with its own result', async () => {
+      const present = uniqueName('BATCH_A');
+      const deleted = uniqueName('BATCH_GONE');
+      const value = transcript.value('batch');
+      await putSecret(present, { value });
+      await putSecret(deleted, { value: transcript.value('gone') });
+      expect((await demo.call('delete', `/secrets/${deleted}`)).status).toBe(200);
+      const response = await demo.call('post', '/secrets/batch-get', {
+        body: { names: [present, 'NEVER_STORED', deleted] },
+        reveals: true,
+      });
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({
+        results: [
+          { name: present, ok: true, value, version: 1 },
+          {
+            name: 'NEVER_STORED',
+            ok: false,
+            error: { code: 'SECRET_NOT_FOUND', message: expect.any(String) },
+          },
+          {
+            name: deleted,
+            ok: false,
+            error: { code: 'SECRET_DELETED', message: expect.any(String) },
+          },
+        ],
+      });
     });
 
     it('DELETE soft-deletes: reads answer 410 SECRET_DELETED', async () => {
@@ -227,6 +276,35 @@ describe.each(ENGINES)('demo: secrets over HTTP on %s', (engine) => {
       ],
       ['malformed JSON', 'put', '/secrets/NEW_ONE', { raw: '{"value":' }, 400, 'MALFORMED_JSON'],
       ['two tag filters', 'get', '/secrets?tag=a&tag=b', {}, 400, 'VALIDATION_FAILED'],
+      ['a page of 0', 'get', '/secrets?limit=0', {}, 400, 'VALIDATION_FAILED'],
+      ['a page over the maximum', 'get', '/secrets?limit=1001', {}, 400, 'VALIDATION_FAILED'],
+      ['a cursor that is no name', 'get', '/secrets?after=-x', {}, 400, 'VALIDATION_FAILED'],
+      ['a prefix that is no name', 'get', '/secrets?prefix=a%20b', {}, 400, 'VALIDATION_FAILED'],
+      ['a tag filter without a key', 'get', '/secrets?tag==v', {}, 400, 'SECRET_INVALID_INPUT'],
+      [
+        'a batch over 100 names',
+        'post',
+        '/secrets/batch-get',
+        { body: { names: Array.from({ length: 101 }, (_, i) => `N${i}`) } },
+        400,
+        'VALIDATION_FAILED',
+      ],
+      [
+        'a batch with a bad name',
+        'post',
+        '/secrets/batch-get',
+        { body: { names: ['OK', '-bad'] } },
+        400,
+        'VALIDATION_FAILED',
+      ],
+      [
+        'a batch that is not a list',
+        'post',
+        '/secrets/batch-get',
+        { body: { names: 'ADMIN_TOKEN' } },
+        400,
+        'VALIDATION_FAILED',
+      ],
     ];
     it.each(cases)('refuses %s', async (_, method, path, call, status, code) => {
       const response = await demo.call(method, path, call);
@@ -247,6 +325,7 @@ describe.each(ENGINES)('demo: secrets over HTTP on %s', (engine) => {
   describe('the admin token', () => {
     const protectedEndpoints: [HttpMethod, string, unknown][] = [
       ['get', '/secrets', undefined],
+      ['post', '/secrets/batch-get', { names: ['ADMIN_TOKEN'] }],
       ['put', '/secrets/ANY', { value: 'v' }],
       ['get', '/secrets/ADMIN_TOKEN', undefined],
       ['post', '/secrets/ANY/rotate', { value: 'v' }],

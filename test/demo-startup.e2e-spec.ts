@@ -52,7 +52,7 @@ describe.each(ENGINES)('demo: start-up on %s', (engine) => {
     const again = await start(withoutAdminToken(env));
     const stored = await again.call('get', '/secrets', { token: env.ADMIN_TOKEN });
     expect(stored.status).toBe(200);
-    const admin = (stored.body as { name: string; currentVersion: number }[]).find(
+    const admin = (stored.body.secrets as { name: string; currentVersion: number }[]).find(
       (secret) => secret.name === 'ADMIN_TOKEN',
     );
     expect(admin?.currentVersion).toBe(1);

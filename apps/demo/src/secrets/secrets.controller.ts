@@ -11,15 +11,19 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { SecretsService, type SecretMetadata } from '@nest-kms/secrets';
+import { SecretsService, type SecretMetadata, type SecretsPage } from '@nest-kms/secrets';
 import { AdminTokenGuard } from '../auth/admin-token.guard.js';
 import {
+  BatchGetSecretsRequest,
+  BatchGetSecretsResponse,
+  DEFAULT_SECRETS_PAGE_SIZE,
   GetSecretQuery,
   ListSecretsQuery,
   PutSecretRequest,
   RotateSecretRequest,
   SecretPath,
   SecretMetadataResponse,
+  SecretsPageResponse,
   SecretValueResponse,
 } from './secrets.dto.js';
 
@@ -38,10 +42,33 @@ export class SecretsController {
   constructor(private readonly secrets: SecretsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Metadata of live secrets, optionally by tag; never values' })
-  @ApiOkResponse({ type: [SecretMetadataResponse] })
-  list(@Query() query: ListSecretsQuery): Promise<SecretMetadata[]> {
-    return this.secrets.listSecrets({ tag: query.tag, actor: ADMIN_ACTOR });
+  @ApiOperation({
+    summary: 'A page of metadata of live secrets in name order, by tag and prefix; never values',
+  })
+  @ApiOkResponse({ type: SecretsPageResponse })
+  list(@Query() query: ListSecretsQuery): Promise<SecretsPage> {
+    const { tag, prefix, after, limit = DEFAULT_SECRETS_PAGE_SIZE } = query;
+    return this.secrets.listSecrets({ tag, prefix, after, limit, actor: ADMIN_ACTOR });
+  }
+
+  @Post('batch-get')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Current values of several secrets, each with its own result' })
+  @ApiOkResponse({ type: BatchGetSecretsResponse })
+  async batchGet(@Body() request: BatchGetSecretsRequest): Promise<BatchGetSecretsResponse> {
+    const results = await this.secrets.getSecrets(request.names, { actor: ADMIN_ACTOR });
+    return {
+      results: results.map((result) =>
+        result.ok
+          ? result
+          : {
+              name: result.name,
+              ok: false,
+              // Library messages carry names, never values.
+              error: { code: result.error.code, message: result.error.message },
+            },
+      ),
+    };
   }
 
   @Put(':name')
