@@ -8,6 +8,7 @@ export const EXIT = {
   notFound: 3,
   conflict: 4,
   masterKey: 5,
+  readOnlyRegion: 6,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -34,6 +35,10 @@ export const EXIT_CODE_HELP: readonly [ExitCode, string][] = [
   [
     EXIT.masterKey,
     'master key: missing or invalid, not the key of this keyring, or refused by its provider',
+  ],
+  [
+    EXIT.readOnlyRegion,
+    'read-only region: a write refused in a replica region (KMS_REGION_ROLE=replica); run it in the primary',
   ],
 ];
 
@@ -68,12 +73,18 @@ const EXIT_BY_CODE: Record<string, ExitCode> = {
   // Refused by the key's provider (access denied, a wrong PIN, a disabled key): an operator's
   // fix, like a wrong key. A provider that does not answer is a failure like a database down.
   KMS_MASTER_KEY_PROVIDER_ERROR: EXIT.masterKey,
+  // Not a failure to retry here: the same command succeeds against the primary region.
+  KMS_REGION_READ_ONLY: EXIT.readOnlyRegion,
 };
 
 /** The library speaks of its API; the operator at a shell needs the command. */
 const CLI_HINTS: Record<string, (error: NestKmsError) => string> = {
   SECRET_DELETED: (error) =>
     `; with the CLI: nest-kms secrets recover ${(error as { secretName?: string }).secretName}`,
+  KMS_REGION_READ_ONLY: (error) =>
+    (error as { primary?: string | null }).primary
+      ? `; run the command there: --db (or DATABASE_URL) naming the primary region's database, without KMS_REGION_ROLE=replica`
+      : `; run the command in the primary region (--db naming its database, without KMS_REGION_ROLE=replica); KMS_REGION_PRIMARY names it in this message`,
 };
 
 export interface Failure {

@@ -16,6 +16,11 @@ const ENVIRONMENT: readonly [string, string][] = [
     'KMS_NEW_MASTER_KEY_PROVIDER',
     'keys rotate-master: a provider to move to, its settings prefixed KMS_NEW_',
   ],
+  [
+    'KMS_REGION_ROLE',
+    'replica in a region that receives the keyring by replication: writes exit 6',
+  ],
+  ['KMS_REGION_PRIMARY', 'a replica region: where writes go, named in its refusals'],
   ['DATABASE_URL', 'postgres:// URL of the database (else SQLITE_PATH)'],
   ['SQLITE_PATH', "SQLite file (default $DATA_DIR/demo.sqlite, the demo's database)"],
   ['DATA_DIR', "the demo's data directory (default data)"],
