@@ -14,6 +14,7 @@ import { demoDataSourceOptions } from './database.js';
 import { DemoConfig } from './demo.config.js';
 import {
   DEMO_ENVIRONMENT,
+  demoRegion,
   developmentMasterKeyFile,
   type DemoEnvironment,
 } from './demo-environment.js';
@@ -53,6 +54,7 @@ export class AppModule {
           masterKey: env.KMS_MASTER_KEY || undefined,
           previousMasterKey: env.KMS_MASTER_KEY_PREVIOUS || undefined,
           developmentMasterKeyFile: developmentMasterKeyFile(env),
+          region: demoRegion(env),
         }),
         SecretsModule.forRoot(),
         KmsConfigModule.forRoot({ schema: DemoConfig, actor: 'nest-kms-demo:config' }),

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { KmsRegionOptions } from '@nest-kms/kms';
 import { UnknownHttpAdapterError } from './http/unknown-http-adapter.error.js';
 
 /**
@@ -20,6 +21,18 @@ export const developmentMasterKeyFile = (env: DemoEnvironment): string =>
   join(dataDirectory(env), 'dev-master.key');
 export const developmentAdminTokenFile = (env: DemoEnvironment): string =>
   join(dataDirectory(env), 'dev-admin-token');
+
+/**
+ * The region the demo runs in (KMS_REGION_ROLE, default primary; KMS_REGION_PRIMARY names
+ * where a replica's writes go), from the handed-in environment rather than KmsModule's own
+ * read of process.env. An unknown role is KmsModule's to refuse.
+ */
+export function demoRegion(env: DemoEnvironment): KmsRegionOptions {
+  return {
+    role: (env.KMS_REGION_ROLE || 'primary') as KmsRegionOptions['role'],
+    primary: env.KMS_REGION_PRIMARY || undefined,
+  };
+}
 
 /** The HTTP platforms the demo runs on. */
 export const HTTP_ADAPTERS = ['express', 'fastify'] as const;

@@ -8,10 +8,12 @@ import { SecretsService } from '@nest-kms/secrets';
 import { ADMIN_TOKEN_SECRET, type DemoConfig } from '../demo.config.js';
 import {
   DEMO_ENVIRONMENT,
+  demoRegion,
   developmentAdminTokenFile,
   isProduction,
   type DemoEnvironment,
 } from '../demo-environment.js';
+import { ReplicaNotSeededError } from '../replica-not-seeded.error.js';
 import { AdminTokenMissingError } from './admin-token-missing.error.js';
 
 const ACTOR = 'nest-kms-demo';
@@ -21,7 +23,8 @@ const MIN_TOKEN_LENGTH = 16;
  * Puts the admin token in the secrets store on a development start: the value of the
  * environment variable ADMIN_TOKEN, or without it a random token written to
  * `<DATA_DIR>/dev-admin-token` (mode 0600). Later starts read the secret. In production the
- * token must already be stored (or set in the environment); nothing is generated.
+ * token must already be stored (or set in the environment); nothing is generated. A replica
+ * region stores nothing: it reads the token the primary stored, or serves ADMIN_TOKEN as set.
  */
 @Injectable()
 export class AdminTokenSetup implements OnApplicationBootstrap {
@@ -38,6 +41,11 @@ export class AdminTokenSetup implements OnApplicationBootstrap {
     if (source === 'secret') return;
     if (isProduction(this.env)) {
       if (source === 'unset') throw new AdminTokenMissingError();
+      return;
+    }
+    const region = demoRegion(this.env);
+    if (region.role === 'replica') {
+      if (source === 'unset') throw new ReplicaNotSeededError(ADMIN_TOKEN_SECRET, region.primary);
       return;
     }
     if (source === 'env') {

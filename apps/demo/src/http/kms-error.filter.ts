@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
-import { NestKmsError } from '@nest-kms/kms';
+import { DataKeyNotReplicatedError, NestKmsError, RegionReadOnlyError } from '@nest-kms/kms';
 import { ApiError } from './api-error.js';
 import { clientError, type ErrorAnswer } from './client-error.js';
 import { routePattern, type DemoRequest } from './demo-request.js';
@@ -23,6 +23,10 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   KMS_LEGACY_ENVELOPE_REFUSED: 422,
   KMS_DECRYPTION_FAILED: 422,
   KMS_DATA_KEY_NOT_FOUND: 422,
+  // A replica region behind on replication: the same request succeeds once the key arrives.
+  KMS_DATA_KEY_NOT_REPLICATED: 503,
+  // A write in a replica region: refused here for good; the body's `primary` takes it.
+  KMS_REGION_READ_ONLY: 409,
   KMS_COLUMN_DECRYPTION_FAILED: 422,
   KMS_NOT_INITIALIZED: 503,
   DATABASE_UNAVAILABLE: 503,
@@ -39,6 +43,9 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   // @nest-kms/config (CONFIG_INVALID and CONFIG_UNKNOWN_KEY are start-up or programming errors)
   CONFIG_NOT_LOADED: 503,
 };
+
+/** Seconds a client waits before retrying a call refused for replication lag (Retry-After). */
+const REPLICATION_RETRY_AFTER_SECONDS = '1';
 
 /**
  * Maps errors to HTTP: typed client errors answer 4xx with their code and message (library
@@ -66,7 +73,15 @@ export class KmsErrorFilter implements ExceptionFilter {
     if (error instanceof NestKmsError && STATUS_BY_CODE[error.code] !== undefined) {
       return {
         status: STATUS_BY_CODE[error.code],
-        body: { code: error.code, message: error.message },
+        body: {
+          code: error.code,
+          message: error.message,
+          // Where to send the write, as the replica's configuration names it (or null).
+          ...(error instanceof RegionReadOnlyError ? { primary: error.primary } : {}),
+        },
+        ...(error instanceof DataKeyNotReplicatedError
+          ? { headers: { 'Retry-After': REPLICATION_RETRY_AFTER_SECONDS } }
+          : {}),
       };
     }
     if (error instanceof ApiError) {
