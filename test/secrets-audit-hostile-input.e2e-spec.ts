@@ -29,7 +29,9 @@ const HOSTILE_NAMES: readonly [sent: string, stored: string][] = [
 
 async function auditRows(
   db: TestDatabase,
-): Promise<Omit<SecretAuditEntity, 'id' | 'recordId' | 'at'>[]> {
+): Promise<
+  Pick<SecretAuditEntity, 'action' | 'secretName' | 'version' | 'actor' | 'outcome' | 'errorCode'>[]
+> {
   const tables = await new DataSource({
     ...db.connection,
     entities: [...KMS_ENTITIES, ...SECRETS_ENTITIES],

@@ -34,7 +34,7 @@ function secretValue(label: string): string {
   return value;
 }
 
-type AuditRow = Omit<SecretAuditEntity, 'id' | 'recordId'>;
+type AuditRow = Omit<SecretAuditEntity, 'id' | 'recordId' | 'keyId' | 'chainSeq' | 'chainMac'>;
 
 /** The audit rows as a reader of the table sees them, without the generated ids. */
 const pick = ({ at, action, secretName, version, actor, outcome, errorCode }: AuditRow) => ({

@@ -1,6 +1,13 @@
 export { SecretsModule } from './secrets.module.js';
 export type { SecretsModuleExtras } from './secrets.module-definition.js';
 export { SecretsService } from './secrets.service.js';
+export { SecretsAuditTrail, AUDIT_TRAIL_READ_MAX } from './audit/secrets-audit-trail.js';
+export type {
+  AuditTrailProblem,
+  AuditTrailRecord,
+  AuditTrailVerification,
+} from './audit/audit-trail.interface.js';
+export { AUDIT_SEALING_JOB } from './audit/audit-sealing.js';
 export { SecretRef } from './secret-ref.js';
 export { InjectSecret } from './secrets.decorators.js';
 export { getSecretToken } from './secrets.utils.js';
@@ -49,6 +56,7 @@ export { SECRETS_LIFECYCLE_JOB } from './lifecycle/secrets-lifecycle.js';
 export type { RotationPolicy } from './entities/secret.entity.js';
 export { SecretEntity } from './entities/secret.entity.js';
 export { SecretVersionEntity } from './entities/secret-version.entity.js';
+export { AuditChainEntity } from './entities/audit-chain.entity.js';
 export { SecretTagEntity } from './entities/secret-tag.entity.js';
 export {
   SecretAuditEntity,

@@ -19,5 +19,6 @@ export const SECRETS_EVENTS = {
   auditFailed: 'secret_audit_failed',
   auditFlushFailed: 'secret_audit_flush_failed',
   auditFlushRecovered: 'secret_audit_flush_recovered',
+  auditSealed: 'secret_audit_sealed',
   auditBufferFull: 'secret_audit_buffer_full',
 } as const;

@@ -10,6 +10,7 @@ export interface ResolvedSecretsOptions {
   auditFlushIntervalMs: number;
   auditRetryIntervalMs: number;
   auditMaxBufferedRecords: number;
+  auditSealIntervalMs: number;
   lifecycleCheckIntervalMs: number;
   rotationLeaseMs: number;
   clock: () => number;
@@ -29,6 +30,7 @@ export function resolveSecretsOptions(options: SecretsModuleOptions): ResolvedSe
     auditFlushIntervalMs: options.audit?.flushIntervalMs ?? 1_000,
     auditRetryIntervalMs: options.audit?.retryIntervalMs ?? 5_000,
     auditMaxBufferedRecords: options.audit?.maxBufferedRecords ?? 100_000,
+    auditSealIntervalMs: options.audit?.sealIntervalMs ?? 5_000,
     lifecycleCheckIntervalMs: options.lifecycle?.checkIntervalMs ?? 60_000,
     rotationLeaseMs: options.lifecycle?.rotationLeaseMs ?? 900_000,
     clock: options.clock ?? Date.now,
@@ -40,6 +42,7 @@ export function resolveSecretsOptions(options: SecretsModuleOptions): ResolvedSe
     'recoveryWindowDays',
     'auditFlushIntervalMs',
     'auditRetryIntervalMs',
+    'auditSealIntervalMs',
     'lifecycleCheckIntervalMs',
   ] as const) {
     if (!Number.isSafeInteger(resolved[field]) || resolved[field] < 0) {

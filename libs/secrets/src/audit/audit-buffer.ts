@@ -55,6 +55,11 @@ export class AuditBuffer {
     return true;
   }
 
+  /** Counts a record given up because the buffer was full (a KMS security event in a flood). */
+  dropped(): void {
+    this.metrics.lost.inc({ reason: 'buffer_full' });
+  }
+
   /** Writes what is buffered now; records that cannot be written stay for the retry. */
   flush(): Promise<void> {
     clearTimeout(this.timer);

@@ -3,11 +3,11 @@ import type { KmsStorage } from '@nest-kms/kms/extension';
 import { QueryFailedError } from 'typeorm';
 import type { SecretAuditEntity } from '../entities/secret-audit.entity.js';
 
-/** Rows per INSERT: 8 parameters each, within both engines' limits. */
+/** Rows per INSERT: 9 parameters each, within both engines' limits. */
 export const AUDIT_INSERT_MAX_ROWS = 500;
 
 const INSERT_AUDIT =
-  'INSERT INTO kms_secret_audit (record_id, at, action, secret_name, version, actor, outcome, error_code) VALUES';
+  'INSERT INTO kms_secret_audit (record_id, at, action, secret_name, version, actor, outcome, error_code, key_id) VALUES';
 /**
  * A write may commit and still fail for its caller (its answer timed out, or came after the
  * connection was given up on); the retry sends the same records, and this makes it add only
@@ -68,10 +68,11 @@ export function insertAuditRows(
           row.actor,
           row.outcome,
           row.errorCode,
-        ) - 7;
+          row.keyId ?? null,
+        ) - 8;
       return postgres
-        ? `($${first}, $${first + 1}, $${first + 2}, $${first + 3}, $${first + 4}, $${first + 5}, $${first + 6}, $${first + 7})`
-        : '(?, ?, ?, ?, ?, ?, ?, ?)';
+        ? `($${first}, $${first + 1}, $${first + 2}, $${first + 3}, $${first + 4}, $${first + 5}, $${first + 6}, $${first + 7}, $${first + 8})`
+        : '(?, ?, ?, ?, ?, ?, ?, ?, ?)';
     });
     await dataSource.query(`${INSERT_AUDIT} ${tuples.join(', ')} ${ONCE_PER_RECORD}`, parameters);
   });

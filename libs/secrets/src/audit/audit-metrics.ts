@@ -6,7 +6,10 @@ export class AuditMetrics {
   readonly flushFailures: Counter<never>;
   /** Reads that found the buffer full and waited for their own record to be written. */
   readonly bufferFull: Counter<never>;
-  /** Records that could not be kept, by reason: `rejected` by the database, or unwritten at `shutdown`. */
+  /**
+   * Records that could not be kept, by reason: `rejected` by the database, unwritten at
+   * `shutdown`, or a KMS security event met a full buffer (`buffer_full`).
+   */
   readonly lost: Counter<'reason'>;
   private buffered: () => number = () => 0;
 
@@ -23,7 +26,7 @@ export class AuditMetrics {
     });
     this.lost = new Counter({
       name: 'secret_audit_records_lost_total',
-      help: 'Audit records that could not be written: rejected by the database, or pending at shutdown',
+      help: 'Audit records that could not be written: rejected by the database, pending at shutdown, or a security event meeting a full buffer',
       labelNames: ['reason'] as const,
       registers,
     });

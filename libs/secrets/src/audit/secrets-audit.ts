@@ -21,6 +21,8 @@ export interface AuditEntry {
   actor?: string;
   outcome: AuditOutcome;
   errorCode?: string | null;
+  /** The data key or master-key fingerprint of a KMS security event. */
+  keyId?: string | null;
 }
 
 /**
@@ -82,7 +84,21 @@ export class SecretsAudit {
       actor: actor === undefined ? null : auditText(actor),
       outcome: 'success',
       errorCode: null,
+      keyId: null,
     } as SecretAuditEntity);
+  }
+
+  /**
+   * A KMS security event's record: buffered whatever failClosed says (it must never slow the
+   * call that failed), and dropped, counted, when the buffer is full (a flood of tampered
+   * envelopes must not turn into a flood of single-row writes). With `now`, written at once and
+   * awaited: for a refusal the process will not survive.
+   */
+  recordSecurityEvent(entry: AuditEntry, now = false): Promise<void> | undefined {
+    const row = this.row(entry, this.now());
+    if (now) return insertAuditRows(this.storage, [row]);
+    if (!this.buffer.add(row)) this.buffer.dropped();
+    return undefined;
   }
 
   private keep(row: SecretAuditEntity): Promise<void> | undefined {
@@ -150,6 +166,7 @@ export class SecretsAudit {
       actor: typeof entry.actor === 'string' ? auditText(entry.actor) : null,
       outcome: entry.outcome,
       errorCode: entry.errorCode ?? null,
+      keyId: typeof entry.keyId === 'string' ? auditText(entry.keyId) : null,
     } as SecretAuditEntity;
   }
 }

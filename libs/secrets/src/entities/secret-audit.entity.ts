@@ -1,14 +1,36 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { epochMillis } from '@nest-kms/kms/extension';
 
+/** Secrets operations, then the KMS's security events and threat detection's blocks. */
 export type AuditAction =
-  'read' | 'write' | 'rotate' | 'delete' | 'recover' | 'destroy' | 'list' | 'backup' | 'restore';
+  | 'read'
+  | 'write'
+  | 'rotate'
+  | 'delete'
+  | 'recover'
+  | 'destroy'
+  | 'list'
+  | 'backup'
+  | 'restore'
+  | 'decrypt'
+  | 'destroy-key'
+  | 'rotate-master'
+  | 'remove-master'
+  | 'open-keyring'
+  | 'block'
+  | 'unblock';
 export type AuditOutcome = 'success' | 'failure';
 
-/** One audit record per secrets operation. Never holds a value. */
+/**
+ * One audit record per secrets operation (and per KMS security event). Never holds a value.
+ * Each record is sealed into the trail's hash chain shortly after it is written (`chainSeq`,
+ * `chainMac`), so a deleted or altered record breaks the chain.
+ */
 @Entity({ name: 'kms_secret_audit' })
 @Index('IDX_kms_secret_audit_name_at', ['secretName', 'at'])
 @Index('UQ_kms_secret_audit_record_id', ['recordId'], { unique: true })
+@Index('UQ_kms_secret_audit_chain_seq', ['chainSeq'], { unique: true })
+@Index('IDX_kms_secret_audit_unsealed', ['id'], { where: 'chain_seq IS NULL' })
 export class SecretAuditEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id: number;
@@ -40,4 +62,19 @@ export class SecretAuditEntity {
 
   @Column({ name: 'error_code', type: 'varchar', length: 64, nullable: true })
   errorCode: string | null;
+
+  /**
+   * The data key (a failed decryption, a destroyed key) or master-key fingerprint (a master-key
+   * event) a KMS security event is about; null on secrets operations.
+   */
+  @Column({ name: 'key_id', type: 'varchar', length: 64, nullable: true })
+  keyId: string | null;
+
+  /** The record's position in the hash chain; null until it is sealed. */
+  @Column({ name: 'chain_seq', type: 'bigint', nullable: true, transformer: epochMillis })
+  chainSeq: number | null;
+
+  /** HMAC of the previous record's MAC and this record (base64url); null until sealed. */
+  @Column({ name: 'chain_mac', type: 'varchar', length: 64, nullable: true })
+  chainMac: string | null;
 }

@@ -28,6 +28,13 @@ export interface SecretsAuditOptions {
    * @default 100000
    */
   maxBufferedRecords?: number;
+  /**
+   * How often new audit records are sealed into the trail's hash chain (SecretsAuditTrail):
+   * until sealed, a record can be deleted without a trace, so this bounds that window. 0 leaves
+   * the timer off (SecretsAuditTrail.seal() and shutdown still seal).
+   * @default 5000
+   */
+  sealIntervalMs?: number;
 }
 
 export interface SecretsLifecycleOptions {
@@ -70,7 +77,7 @@ export interface SecretsModuleOptions {
    * @default 30
    */
   recoveryWindowDays?: number;
-  /** @default { failClosed: false, flushIntervalMs: 1000, retryIntervalMs: 5000, maxBufferedRecords: 100000 } */
+  /** @default { failClosed: false, flushIntervalMs: 1000, retryIntervalMs: 5000, maxBufferedRecords: 100000, sealIntervalMs: 5000 } */
   audit?: SecretsAuditOptions;
   /** @default { checkIntervalMs: 60000, rotationLeaseMs: 900000 } */
   lifecycle?: SecretsLifecycleOptions;

@@ -1,0 +1,44 @@
+import type { KmsRegion } from '@nest-kms/kms/extension';
+import type { AuditChain } from './audit-chain.js';
+import type { AuditSealing } from './audit-sealing.js';
+import type { AuditTrailRecord, AuditTrailVerification } from './audit-trail.interface.js';
+
+/** Most records one read() returns. */
+export const AUDIT_TRAIL_READ_MAX = 1_000;
+
+/**
+ * The audit trail as auditors and threat detection see it: sealed records in chain order, and
+ * the chain's verification. Inject it beside SecretsService.
+ */
+export class SecretsAuditTrail {
+  constructor(
+    private readonly chain: AuditChain,
+    private readonly sealing: AuditSealing,
+    private readonly region: KmsRegion,
+  ) {}
+
+  /**
+   * Up to `limit` (at most 1,000) sealed records after chain position `afterSeq`, in chain
+   * order. Records are sealed every `audit.sealIntervalMs` after they are written.
+   */
+  read(afterSeq: number, limit = AUDIT_TRAIL_READ_MAX): Promise<AuditTrailRecord[]> {
+    return this.chain.read(afterSeq, Math.max(1, Math.min(limit, AUDIT_TRAIL_READ_MAX)));
+  }
+
+  /**
+   * Recomputes the chain from its first record: `intact` is false when a record was deleted
+   * or altered, or records were cut from its end; `problems` says where.
+   */
+  verify(): Promise<AuditTrailVerification> {
+    return this.chain.verify();
+  }
+
+  /**
+   * Seals the records written so far now, rather than at the next `audit.sealIntervalMs`;
+   * returns how many. Refused in a replica region (the primary seals; sealed rows replicate).
+   */
+  seal(): Promise<number> {
+    this.region.assertWritable('sealAuditTrail');
+    return this.sealing.run();
+  }
+}
