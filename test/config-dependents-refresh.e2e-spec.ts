@@ -126,7 +126,7 @@ describe.each(ENGINES)('credentials refreshed after an authentication failure on
     expect(
       await app.loader.withFreshValueOnAuthFailure(
         'DB_PASSWORD',
-        async (password) => {
+        async (password: string) => {
           if (password === v1) throw Object.assign(new Error('late'), { code: 'AUTH' });
           return server.login(password);
         },

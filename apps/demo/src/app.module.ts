@@ -12,6 +12,7 @@ import { CallerAuthModule } from './auth/caller-auth.module.js';
 import { CallersController } from './auth/callers.controller.js';
 import { demoDataSourceOptions } from './database.js';
 import { DemoConfig } from './demo.config.js';
+import { DependentsModule } from './dependents/dependents.module.js';
 import {
   DEMO_ENVIRONMENT,
   demoRegion,
@@ -62,6 +63,7 @@ export class AppModule {
         TerminusModule.forRoot({ errorLogStyle: 'json', logger: false }),
         CallerAuthModule,
         NotesModule,
+        DependentsModule,
       ],
       controllers: [
         KmsController,

@@ -109,9 +109,19 @@ export class KmsConfigService<T extends object = Record<string, unknown>>
    * (`CONFIG_CREDENTIALS_REJECTED`) when the store has no newer value or the newer one is
    * refused too.
    */
-  async withFreshValueOnAuthFailure<K extends keyof T & string, R>(
+  withFreshValueOnAuthFailure<K extends keyof T & string, R>(
     key: K,
     use: (value: T[K]) => Promise<R> | R,
+    isAuthFailure: (error: unknown) => boolean,
+  ): Promise<R>;
+  withFreshValueOnAuthFailure<V, R>(
+    key: string,
+    use: (value: V) => Promise<R> | R,
+    isAuthFailure: (error: unknown) => boolean,
+  ): Promise<R>;
+  async withFreshValueOnAuthFailure<R>(
+    key: string,
+    use: (value: unknown) => Promise<R> | R,
     isAuthFailure: (error: unknown) => boolean,
   ): Promise<R> {
     if (!this.parts.state.loaded) throw new ConfigNotLoadedError(this.schema.name);
