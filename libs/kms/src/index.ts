@@ -32,6 +32,18 @@ export type {
   DecryptOptions,
   EncryptOptions,
 } from './interfaces/kms-operation-options.interface.js';
+export type {
+  BatchEnvelope,
+  BatchEnvelopeItem,
+  BatchFailure,
+  BatchPlaintext,
+  BatchPlaintextItem,
+  BatchResult,
+  BatchSuccess,
+  DecryptManyOptions,
+  EncryptManyOptions,
+} from './interfaces/kms-batch.interface.js';
+export { KMS_MAX_BATCH_ITEMS } from './envelope/envelope.constants.js';
 export type { KmsStatus } from './interfaces/kms-status.interface.js';
 export type { DataKeyInfo } from './interfaces/data-key-info.interface.js';
 export type { MasterKeyInfo } from './interfaces/master-key-info.interface.js';
@@ -82,6 +94,7 @@ export { MasterKeyMismatchError } from './errors/master-key-mismatch.error.js';
 export { MasterKeyMissingError } from './errors/master-key-missing.error.js';
 export { RegionReadOnlyError } from './errors/region-read-only.error.js';
 export { ActorBlockedError } from './errors/actor-blocked.error.js';
+export { BatchTooLargeError } from './errors/batch-too-large.error.js';
 export { MasterKeyProviderError } from './errors/master-key-provider.error.js';
 export { MasterKeyUnavailableError } from './errors/master-key-unavailable.error.js';
 export { UnsupportedCryptoParametersError } from './errors/unsupported-crypto-parameters.error.js';

@@ -5,11 +5,23 @@ import { KmsBootstrap } from './core/kms-bootstrap.js';
 import { KmsKeyring } from './core/kms-keyring.js';
 import { KmsStatusReport } from './core/kms-status-report.js';
 import { encodeAad } from './envelope/aad.js';
+import { checkBatch, envelopeItem, plaintextItem } from './envelope/batch-items.js';
 import { formatCompactEnvelope, formatEnvelope } from './envelope/envelope-codec.js';
 import type { EnvelopePurpose, EnvelopeV1 } from './envelope/envelope.interface.js';
-import { checkDecryptOptions, checkEncryptOptions } from './envelope/operation-options.js';
+import {
+  checkDecryptOptions,
+  checkEncryptManyOptions,
+  checkEncryptOptions,
+} from './envelope/operation-options.js';
 import type { DataKeyInfo } from './interfaces/data-key-info.interface.js';
 import type { DataKeyRotation } from './interfaces/data-key-rotation.interface.js';
+import type {
+  BatchEnvelopeItem,
+  BatchPlaintextItem,
+  BatchResult,
+  DecryptManyOptions,
+  EncryptManyOptions,
+} from './interfaces/kms-batch.interface.js';
 import type {
   DecryptOptions,
   EncryptOptions,
@@ -92,6 +104,74 @@ export class KmsService implements PurposeEnvelopesSource, KeyringSubkeySource {
     const text = plaintext.toString('utf8');
     plaintext.fill(0);
     return text;
+  }
+
+  /**
+   * Encrypts up to KMS_MAX_BATCH_ITEMS plaintexts under the active data key: one result per
+   * item, in order, `{ ok: true, value }` with its envelope or `{ ok: false, error }` with the
+   * typed error that item alone met. An item is a plaintext (bound to `aad`) or
+   * `{ plaintext, aad }` with its own. Options are checked once for the whole call (an invalid
+   * one, or too many items, refuses the call: InvalidInputError, BatchTooLargeError).
+   */
+  encryptMany(
+    items: readonly BatchPlaintextItem[],
+    options?: EncryptManyOptions & { form?: 'object' },
+  ): Promise<BatchResult<EnvelopeV1>[]>;
+  encryptMany(
+    items: readonly BatchPlaintextItem[],
+    options: EncryptManyOptions & { form: 'compact' },
+  ): Promise<BatchResult<string>[]>;
+  async encryptMany(
+    items: readonly BatchPlaintextItem[],
+    options: EncryptManyOptions = {},
+  ): Promise<BatchResult<EnvelopeV1 | string>[]> {
+    this.keyring.ready();
+    checkEncryptManyOptions(options);
+    const batch = checkBatch(items, 'items');
+    const aad = options.aad === undefined ? undefined : encodeAad(options.aad);
+    const format = options.form === 'compact' ? formatCompactEnvelope : formatEnvelope;
+    return this.envelopes
+      .sealMany(batch.length, (at) => plaintextItem(batch[at], aad))
+      .map((result) => (result.ok ? { ok: true, value: format(result.value) } : result));
+  }
+
+  /**
+   * Decrypts up to KMS_MAX_BATCH_ITEMS envelopes (objects or compact strings): one result per
+   * item, in order, as encryptMany's. An item is an envelope (checked against `aad`) or
+   * `{ envelope, aad }` with its own expected AAD. A bad or tampered envelope fails alone and is
+   * reported with `actor` as decryptData reports it; a blocked actor is refused whole
+   * (ActorBlockedError). Each data key not in memory is fetched once for the whole batch.
+   */
+  decryptMany(
+    envelopes: readonly BatchEnvelopeItem[],
+    options?: DecryptManyOptions & { as?: 'string' },
+  ): Promise<BatchResult<string>[]>;
+  decryptMany(
+    envelopes: readonly BatchEnvelopeItem[],
+    options: DecryptManyOptions & { as: 'buffer' },
+  ): Promise<BatchResult<Buffer>[]>;
+  async decryptMany(
+    envelopes: readonly BatchEnvelopeItem[],
+    options: DecryptManyOptions = {},
+  ): Promise<BatchResult<string | Buffer>[]> {
+    this.keyring.ready();
+    checkDecryptOptions(options);
+    const batch = checkBatch(envelopes, 'envelopes');
+    this.blocklist.assertAllowed(options.actor);
+    const aad = options.aad === undefined ? undefined : encodeAad(options.aad);
+    const results = await this.envelopes.openMany(
+      batch.length,
+      (at) => envelopeItem(batch[at], aad),
+      undefined,
+      options.actor,
+    );
+    if (options.as === 'buffer') return results;
+    return results.map((result) => {
+      if (!result.ok) return result;
+      const text = result.value.toString('utf8');
+      result.value.fill(0);
+      return { ok: true, value: text };
+    });
   }
 
   /**

@@ -1,3 +1,5 @@
+import type { BatchItem } from '../envelope/batch-items.js';
+import type { BatchResult } from '../interfaces/kms-batch.interface.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 
 /** What encrypted columns need from the KMS: its keys in memory, through envelopes. */
@@ -9,6 +11,15 @@ export interface ColumnCipher {
    * in memory; a Promise when it must be loaded first (another replica's new key).
    */
   open(envelope: string, aad: Buffer): Buffer | Promise<Buffer>;
+  /**
+   * The plaintexts of `count` compact envelopes (`itemAt`: each with the `aad` it must be bound
+   * to), in order, one result each: a load of many rows opens its values together, each data key
+   * not in memory fetched once for all of them.
+   */
+  openMany(
+    count: number,
+    itemAt: (at: number) => BatchItem,
+  ): BatchResult<Buffer>[] | Promise<BatchResult<Buffer>[]>;
   /** The keyring's blind-index root key: blind-index keys derive from it. */
   indexRootKey(): Buffer;
   /**

@@ -2,12 +2,22 @@ import { ColumnDecryptionError } from '../errors/column-decryption.error.js';
 import { ColumnWriteError } from '../errors/column-write.error.js';
 import { KmsError } from '../errors/kms.error.js';
 import { isCompactEnvelopeText } from '../envelope/envelope-codec.js';
+import type { BatchResult } from '../interfaces/kms-batch.interface.js';
 import type { ColumnCipher } from './column-cipher.js';
 import { legacyValue, valueFromBytes, valueToBytes } from './column-value.js';
 import type { ColumnPlan, EntityPlan } from './entity-plan.js';
 import { SealedValue } from './sealed-value.js';
 
 type Row = Record<string, unknown>;
+
+/** A stored value of a loaded row, with what it is bound to. */
+export interface StoredColumnValue {
+  readonly plan: EntityPlan;
+  readonly column: ColumnPlan;
+  readonly stored: unknown;
+  readonly aad: Buffer;
+  readonly rowId: string;
+}
 
 /**
  * An encrypted column's values to and from what the database stores: each value sealed under
@@ -53,17 +63,7 @@ export class ColumnCodec {
     acceptPlaintext = column.spec.allowPlaintext,
   ): unknown {
     if (!isCompactEnvelopeText(stored)) {
-      const legacy = acceptPlaintext ? legacyValue(column.spec.type, stored) : undefined;
-      if (legacy !== undefined) return legacy;
-      throw unreadable(
-        plan,
-        column,
-        rowId,
-        'KMS_PLAINTEXT_REFUSED',
-        acceptPlaintext
-          ? `the stored value is neither an envelope nor a ${column.spec.type}`
-          : 'the stored value is not an envelope, and the column does not allow plaintext',
-      );
+      return storedPlaintext(plan, column, stored, rowId, acceptPlaintext);
     }
     try {
       const opened = this.cipher.open(stored, aad);
@@ -77,6 +77,47 @@ export class ColumnCodec {
     } catch (error) {
       throw failure(plan, column, rowId, error);
     }
+  }
+
+  /**
+   * The values of a load, opened together: legacy plaintexts as `open` reads them, envelopes in
+   * one batch (each data key not in memory fetched once for all of them). The first value in
+   * order that cannot be read is thrown, as `open` would have thrown it.
+   */
+  openAll(values: readonly StoredColumnValue[]): unknown[] | Promise<unknown[]> {
+    const opened: unknown[] = [];
+    const errors = new Map<number, Error>();
+    const sealed: number[] = [];
+    values.forEach(({ plan, column, stored, rowId }, at) => {
+      if (isCompactEnvelopeText(stored)) {
+        sealed.push(at);
+        return;
+      }
+      try {
+        opened[at] = storedPlaintext(plan, column, stored, rowId, column.spec.allowPlaintext);
+      } catch (error) {
+        errors.set(at, error as Error);
+      }
+    });
+    const finish = (results: readonly BatchResult<Buffer>[]): unknown[] => {
+      results.forEach((result, index) => {
+        const at = sealed[index];
+        const { plan, column, rowId } = values[at];
+        try {
+          if (!result.ok) throw result.error;
+          opened[at] = valueFromBytes(column.spec.type, result.value);
+        } catch (error) {
+          errors.set(at, failure(plan, column, rowId, error));
+        }
+      });
+      if (errors.size > 0) throw errors.get(Math.min(...errors.keys()));
+      return opened;
+    };
+    const results = this.cipher.openMany(sealed.length, (index) => {
+      const { stored, aad } = values[sealed[index]];
+      return { value: stored, aad };
+    });
+    return results instanceof Promise ? results.then(finish) : finish(results);
   }
 
   /** The binding of a loaded row's value, as a ColumnDecryptionError when aad() cannot say. */
@@ -100,6 +141,27 @@ export class ColumnCodec {
     }
     return rowId;
   }
+}
+
+/** A legacy plaintext as stored (read as is when `acceptPlaintext`), else refused. */
+function storedPlaintext(
+  plan: EntityPlan,
+  column: ColumnPlan,
+  stored: unknown,
+  rowId: string,
+  acceptPlaintext: boolean | undefined,
+): unknown {
+  const legacy = acceptPlaintext ? legacyValue(column.spec.type, stored) : undefined;
+  if (legacy !== undefined) return legacy;
+  throw unreadable(
+    plan,
+    column,
+    rowId,
+    'KMS_PLAINTEXT_REFUSED',
+    acceptPlaintext
+      ? `the stored value is neither an envelope nor a ${column.spec.type}`
+      : 'the stored value is not an envelope, and the column does not allow plaintext',
+  );
 }
 
 /** A column value that cannot be read, naming where it is. */

@@ -32,6 +32,7 @@ export class EncryptedColumnsAttachment {
       {
         seal: (bytes, aad) => formatCompactEnvelope(this.envelopes.sealBytes(bytes, aad, 'column')),
         open: (envelope, aad) => this.envelopes.open(envelope, aad, 'column'),
+        openMany: (count, itemAt) => this.envelopes.openMany(count, itemAt, 'column'),
         indexRootKey: () => this.keyring.ready().indexRootKey,
         masterKeys: () => this.keyring.masterKeys(),
       },

@@ -10,11 +10,12 @@ import type {
 import type { EnvelopeColumn } from '../reencryption/envelope-column.js';
 import { BlindIndexKey } from './blind-index-key.js';
 import type { ColumnCipher } from './column-cipher.js';
-import { ColumnCodec, unreadable } from './column-codec.js';
+import { ColumnCodec } from './column-codec.js';
 import { EntityPlan, type ColumnPlan } from './entity-plan.js';
+import { LoadedRows } from './loaded-rows.js';
 import { ABSENT, PendingPlaintexts } from './pending-plaintexts.js';
 import { coverTargets } from './column-coverage.js';
-import { SealedValue, storedForm } from './sealed-value.js';
+import { SealedValue } from './sealed-value.js';
 
 type Row = Record<string, unknown>;
 
@@ -25,19 +26,22 @@ const attached = new WeakMap<DataSource, EncryptedColumns>();
  * transformers are synchronous and see one value, never its row, so they could not bind a
  * value to the row it belongs to. Values are sealed in beforeInsert/beforeUpdate (the entity
  * holds a SealedValue until afterInsert/afterUpdate or a rollback puts the plaintext back) and
- * opened in afterLoad, with keys in memory: no extra round trip.
+ * opened after afterLoad, all the rows of a load together, with keys in memory: no extra round
+ * trip.
  */
 export class EncryptedColumns implements EntitySubscriberInterface {
   private readonly plans = new Map<Function | string, EntityPlan>();
   private readonly pending = new PendingPlaintexts();
   /** Seals and opens the values (also for encryptExistingRows). */
   readonly codec: ColumnCodec;
+  private readonly loaded: LoadedRows;
 
   private constructor(
     private readonly dataSource: DataSource,
     private readonly cipher: ColumnCipher,
   ) {
     this.codec = new ColumnCodec(cipher);
+    this.loaded = new LoadedRows(this.codec);
     for (const metadata of dataSource.entityMetadatas) {
       const plan = EntityPlan.of(metadata);
       if (plan) this.plans.set(metadata.target, plan);
@@ -160,34 +164,7 @@ export class EncryptedColumns implements EntitySubscriberInterface {
 
   afterLoad(entity: Row, event?: LoadEvent<Row>): void | Promise<unknown> {
     const plan = event && this.plans.get(event.metadata.target);
-    if (!plan) return;
-    let waiting: Promise<void>[] | undefined;
-    const rowId = plan.rowId(entity);
-    // Every binding is computed before any property changes: aad() sees the row as stored.
-    const opening: [ColumnPlan, unknown, Buffer][] = [];
-    for (const column of plan.columns) {
-      const stored = storedForm(entity[column.property]);
-      if (stored === null || stored === undefined) continue;
-      if (rowId === undefined) {
-        throw unreadable(
-          plan,
-          column,
-          '(unknown)',
-          'KMS_ROW_ID_MISSING',
-          'the primary key was not selected, and values are bound to it',
-        );
-      }
-      opening.push([column, stored, this.codec.bindingOrThrow(plan, column, entity, rowId)]);
-    }
-    for (const [column, stored, aad] of opening) {
-      const opened = this.codec.open(plan, column, stored, aad, rowId!);
-      if (opened instanceof Promise) {
-        (waiting ??= []).push(opened.then((value) => void (entity[column.property] = value)));
-      } else {
-        entity[column.property] = opened;
-      }
-    }
-    if (waiting) return Promise.all(waiting);
+    if (plan) return this.loaded.add(plan, entity);
   }
 
   private seal(

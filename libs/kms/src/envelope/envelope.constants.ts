@@ -19,3 +19,5 @@ export const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const MAX_PLAINTEXT_BYTES = 64 * 1024 * 1024;
 /** Largest encoded AAD (8 KiB): context, not payload. */
 export const MAX_AAD_BYTES = 8 * 1024;
+/** Most items encryptMany and decryptMany take in one call; more is a BatchTooLargeError. */
+export const KMS_MAX_BATCH_ITEMS = 1_000;

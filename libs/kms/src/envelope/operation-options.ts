@@ -1,11 +1,13 @@
 import { InvalidInputError } from '../errors/invalid-input.error.js';
 import { quotedInput } from '../errors/quoted-input.js';
+import type { EncryptManyOptions } from '../interfaces/kms-batch.interface.js';
 import type {
   DecryptOptions,
   EncryptOptions,
 } from '../interfaces/kms-operation-options.interface.js';
 
 const ENCRYPT_OPTIONS = new Set(['aad']);
+const ENCRYPT_MANY_OPTIONS = new Set(['aad', 'form']);
 const DECRYPT_OPTIONS = new Set(['aad', 'as', 'actor']);
 /** As long as an audit record's actor column. */
 const MAX_ACTOR_LENGTH = 128;
@@ -16,6 +18,18 @@ const MAX_ACTOR_LENGTH = 128;
  */
 export function checkEncryptOptions(options: EncryptOptions): EncryptOptions {
   return checkNames(options, ENCRYPT_OPTIONS);
+}
+
+/** Options of encryptMany: encryptData's, and `form` 'object' or 'compact'. */
+export function checkEncryptManyOptions(options: EncryptManyOptions): EncryptManyOptions {
+  checkNames(options, ENCRYPT_MANY_OPTIONS);
+  if (options.form !== undefined && options.form !== 'object' && options.form !== 'compact') {
+    throw new InvalidInputError(
+      'form',
+      `must be 'object' or 'compact', not ${quotedInput(options.form)}`,
+    );
+  }
+  return options;
 }
 
 /**
@@ -43,21 +57,29 @@ export function checkDecryptOptions(options: DecryptOptions): DecryptOptions {
   return options;
 }
 
-function checkNames<T extends object>(options: T, known: ReadonlySet<string>): T {
+/**
+ * An object's own names, each one of `known` (the options of a call, the fields of a batch item
+ * named `field`): a misspelt name is refused rather than ignored.
+ */
+export function checkNames<T extends object>(
+  options: T,
+  known: ReadonlySet<string>,
+  field = 'options',
+): T {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new InvalidInputError('options', 'must be an object');
+    throw new InvalidInputError(field, 'must be an object');
   }
   // Reflect.ownKeys' order (string keys, then symbols) in two calls that cost half as much.
   for (const name of Object.getOwnPropertyNames(options)) {
-    if (!known.has(name)) unknownOption(quotedInput(name), known);
+    if (!known.has(name)) unknownName(field, quotedInput(name), known);
   }
-  if (Object.getOwnPropertySymbols(options).length > 0) unknownOption('a symbol', known);
+  if (Object.getOwnPropertySymbols(options).length > 0) unknownName(field, 'a symbol', known);
   return options;
 }
 
-function unknownOption(shown: string, known: ReadonlySet<string>): never {
+function unknownName(field: string, shown: string, known: ReadonlySet<string>): never {
   throw new InvalidInputError(
-    'options',
-    `has an unknown option ${shown} (known: ${[...known].join(', ')})`,
+    field,
+    `has an unknown ${field === 'options' ? 'option' : 'field'} ${shown} (known: ${[...known].join(', ')})`,
   );
 }

@@ -1,4 +1,5 @@
 import { aadEquals, encodeAad } from '../envelope/aad.js';
+import { failedItem, type BatchItem } from '../envelope/batch-items.js';
 import { openEnvelope, sealEnvelope } from '../envelope/envelope-cipher.js';
 import { parseEnvelope } from '../envelope/envelope-codec.js';
 import type {
@@ -11,6 +12,7 @@ import { AadMismatchError } from '../errors/aad-mismatch.error.js';
 import { InvalidInputError } from '../errors/invalid-input.error.js';
 import { KmsError } from '../errors/kms.error.js';
 import { LegacyEnvelopeRefusedError } from '../errors/legacy-envelope-refused.error.js';
+import type { BatchResult } from '../interfaces/kms-batch.interface.js';
 import type { EncryptOptions } from '../interfaces/kms-operation-options.interface.js';
 import type { DataKey } from './data-key.js';
 import type { Keyring } from './keyring.js';
@@ -93,6 +95,89 @@ export class KeyringEnvelopes {
     } catch (error) {
       throw this.openFailed(error, keyId, actor);
     }
+  }
+
+  /**
+   * Seals `count` items under the active key, each to its own AAD, in order; `itemAt` (which may
+   * throw for its item) says what each is. One item's failure is that item's result.
+   */
+  sealMany(
+    count: number,
+    itemAt: (at: number) => BatchItem,
+    purpose?: EnvelopePurpose,
+  ): BatchResult<ParsedEnvelope>[] {
+    this.keyring();
+    const results: BatchResult<ParsedEnvelope>[] = [];
+    for (let at = 0; at < count; at++) {
+      try {
+        const { value, aad } = itemAt(at);
+        const owned = typeof value === 'string';
+        const bytes = plaintextBytes(value as string | Buffer);
+        try {
+          results[at] = { ok: true, value: this.sealBytes(bytes, aad, purpose) };
+        } finally {
+          if (owned) bytes.fill(0);
+        }
+      } catch (error) {
+        results[at] = failedItem(error);
+      }
+    }
+    return results;
+  }
+
+  /**
+   * Opens `count` envelopes, each checked against its own expected AAD, in order: those under
+   * keys in memory at once, and each key not in memory fetched once for all the envelopes under
+   * it (a promise only then). One envelope's failure is that envelope's result, reported with
+   * `actor` as open() reports it.
+   */
+  openMany(
+    count: number,
+    itemAt: (at: number) => BatchItem,
+    purpose?: EnvelopePurpose,
+    actor?: string,
+  ): BatchResult<Buffer>[] | Promise<BatchResult<Buffer>[]> {
+    const keyring = this.keyring();
+    const results: BatchResult<Buffer>[] = [];
+    let unknownKeys: Map<string, [number, ParsedEnvelope, Buffer | undefined][]> | undefined;
+    for (let at = 0; at < count; at++) {
+      let keyId: string | undefined;
+      try {
+        const { value, aad } = itemAt(at);
+        const parsed = this.parse(value as EnvelopeV1 | string, purpose);
+        keyId = parsed.keyId;
+        const key = keyring.get(keyId);
+        if (key) {
+          results[at] = { ok: true, value: openBound(key, parsed, aad) };
+          continue;
+        }
+        unknownKeys ??= new Map();
+        let waiting = unknownKeys.get(keyId);
+        if (!waiting) unknownKeys.set(keyId, (waiting = []));
+        waiting.push([at, parsed, aad]);
+      } catch (error) {
+        results[at] = failedItem(this.openFailed(error, keyId, actor));
+      }
+    }
+    if (!unknownKeys) return results;
+    const fetches = [...unknownKeys].map(([keyId, waiting]) =>
+      keyring.fetch(keyId).then(
+        (key) => {
+          for (const [at, parsed, aad] of waiting) {
+            try {
+              results[at] = { ok: true, value: openBound(key, parsed, aad) };
+            } catch (error) {
+              results[at] = failedItem(this.openFailed(error, keyId, actor));
+            }
+          }
+        },
+        (error: unknown) => {
+          for (const [at] of waiting)
+            results[at] = failedItem(this.openFailed(error, keyId, actor));
+        },
+      ),
+    );
+    return Promise.all(fetches).then(() => results);
   }
 
   /**
