@@ -99,6 +99,59 @@ describe.each(ENGINES)('nest-kms secrets on %s', CLI_SUITE_OPTIONS, (engine) => 
     expect(none).toMatchObject({ exitCode: 0, stdout: '', stderr: 'nest-kms: no secrets\n' });
   });
 
+  it('list pages with --limit and --after, and filters by --prefix', async () => {
+    const names = ['app/a', 'app/b', 'app/c', 'app/d', 'apple', 'other'];
+    for (const name of names) await cli(['secrets', 'set', name], { stdin: secretValue(name) });
+
+    const first = await cli(['secrets', 'list', '--prefix', 'app/', '--limit', '3']);
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout).toMatch(/^app\/a\s/m);
+    expect(first.stdout).toMatch(/^app\/c\s/m);
+    expect(first.stdout).not.toContain('app/d');
+    expect(first.stderr).toBe('nest-kms: more after this page: --after app/c\n');
+
+    const last = await cli([
+      'secrets',
+      'list',
+      '--prefix',
+      'app/',
+      '--limit',
+      '3',
+      '--after',
+      'app/c',
+      '--json',
+    ]);
+    expect(jsonOf<{ secrets: Metadata[]; nextCursor: string | null }>(last)).toEqual({
+      secrets: [expect.objectContaining({ name: 'app/d' })],
+      nextCursor: null,
+    });
+    expect(last.stderr).toBe('');
+
+    const page = jsonOf<{ secrets: Metadata[]; nextCursor: string | null }>(
+      await cli(['secrets', 'list', '--limit', '2', '--json']),
+    );
+    expect(page.secrets.map((secret) => secret.name)).toEqual(['app/a', 'app/b']);
+    expect(page.nextCursor).toBe('app/b');
+    const prefixed = jsonOf<Metadata[]>(
+      await cli(['secrets', 'list', '--prefix', 'app', '--json']),
+    );
+    expect(prefixed.map((secret) => secret.name)).toEqual([
+      'app/a',
+      'app/b',
+      'app/c',
+      'app/d',
+      'apple',
+    ]);
+
+    const zero = await cli(['secrets', 'list', '--limit', '0']);
+    expect(zero.exitCode).not.toBe(0);
+    expect(zero.stderr).toContain('--limit');
+    const tooMany = await cli(['secrets', 'list', '--limit', '5000']);
+    expect(errorLineOf(tooMany).code).toBe('SECRET_INVALID_INPUT');
+    const badCursor = await cli(['secrets', 'list', '--limit', '5', '--after', 'bad name']);
+    expect(errorLineOf(badCursor).code).toBe('SECRET_INVALID_INPUT');
+  });
+
   it('rotate makes a new current version; the previous one stays readable by version', async () => {
     const first = secretValue('first');
     const second = secretValue('second');

@@ -1,4 +1,4 @@
-import type { SecretMetadata } from '@nest-kms/secrets';
+import { SECRETS_LIST_MAX_LIMIT, type SecretMetadata } from '@nest-kms/secrets';
 import type { CliCommand, CommandContext } from '../cli-command.interface.js';
 import { usageError } from '../cli-errors.js';
 import { readSecretValue } from '../cli-input.js';
@@ -16,35 +16,63 @@ const VALUE_HINT =
 
 const secretsList: CliCommand = {
   path: ['secrets', 'list'],
-  summary: 'secrets and their metadata (never values)',
+  summary: 'secrets and their metadata (never values), in name order',
+  details: [
+    'With --limit, one page: the next one starts at --after NAME (the note on stderr names it;',
+    'with --json the output is { secrets, nextCursor }, nextCursor null on the last page).',
+  ],
   options: {
     ...JSON_OPTION,
     tag: { type: 'string', value: 'KEY[=VALUE]', description: 'only secrets with this tag' },
+    prefix: {
+      type: 'string',
+      value: 'TEXT',
+      description: 'only names starting with TEXT (e.g. payments/)',
+    },
+    limit: {
+      type: 'string',
+      value: 'N',
+      description: `at most N secrets, 1 to ${SECRETS_LIST_MAX_LIMIT} (default: all)`,
+    },
+    after: { type: 'string', value: 'NAME', description: 'only names after NAME' },
   },
   store: true,
   async run(context) {
     const { out } = context;
-    const store = await context.store();
-    const secrets = await store.secrets.listSecrets({
+    const limit = integerOption(context, 'limit', 1);
+    const filter = {
       tag: stringOption(context, 'tag'),
-      actor: store.actor,
-    });
-    if (flag(context, 'json')) return out.json(secrets);
-    if (secrets.length === 0) return out.note('no secrets');
-    out.table(
-      ['NAME', 'VERSION', 'UPDATED', 'EXPIRES', 'TAGS'],
-      secrets.map((secret) => [
-        secret.name,
-        String(secret.currentVersion),
-        secret.updatedAt.toISOString(),
-        secret.expiresAt?.toISOString() ?? 'never',
-        Object.entries(secret.tags)
-          .map(([key, value]) => `${key}=${value}`)
-          .join(','),
-      ]),
-    );
+      prefix: stringOption(context, 'prefix'),
+      after: stringOption(context, 'after'),
+    };
+    const store = await context.store();
+    const actor = store.actor;
+    const page =
+      limit === undefined
+        ? { secrets: await store.secrets.listSecrets({ ...filter, actor }), nextCursor: null }
+        : await store.secrets.listSecrets({ ...filter, limit, actor });
+    if (flag(context, 'json')) return out.json(limit === undefined ? page.secrets : page);
+    printSecrets(context, page.secrets);
+    if (page.nextCursor !== null) out.note(`more after this page: --after ${page.nextCursor}`);
   },
 };
+
+function printSecrets(context: CommandContext, secrets: readonly SecretMetadata[]): void {
+  const { out } = context;
+  if (secrets.length === 0) return out.note('no secrets');
+  out.table(
+    ['NAME', 'VERSION', 'UPDATED', 'EXPIRES', 'TAGS'],
+    secrets.map((secret) => [
+      secret.name,
+      String(secret.currentVersion),
+      secret.updatedAt.toISOString(),
+      secret.expiresAt?.toISOString() ?? 'never',
+      Object.entries(secret.tags)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(','),
+    ]),
+  );
+}
 
 const secretsGet: CliCommand = {
   path: ['secrets', 'get'],
