@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { NestKmsError } from '@nest-kms/kms';
+import type { ActorBlocklist } from '@nest-kms/kms/extension';
 import type { SecretsAudit } from './audit/secrets-audit.js';
 import type { SecretCache } from './cache/secret-cache.js';
 import type {
@@ -29,6 +30,8 @@ export class SecretReader {
     private readonly audit: SecretsAudit,
     private readonly metrics: SecretsMetrics,
     options: ResolvedSecretsOptions,
+    /** Actors threat detection (or an operator) refuses for a while: refused before the cache. */
+    private readonly blocklist: ActorBlocklist,
   ) {
     this.clock = new EpochClock(options.clock);
   }
@@ -44,8 +47,11 @@ export class SecretReader {
       const version = options?.version;
       // The latency's start also dates a hit: its entry's freshness and its audit record.
       const at = version === undefined ? this.clock.at(started) : 0;
-      const hit = version === undefined ? this.cache.get(name, at) : undefined;
-      if (hit === undefined) {
+      const refusal = this.blocklist.refusal(actor);
+      const hit = version === undefined && !refusal ? this.cache.get(name, at) : undefined;
+      if (refusal !== undefined) {
+        answer = this.refused(name, version, actor, refusal);
+      } else if (hit === undefined) {
         answer = this.readAudited(name, version, actor);
       } else {
         const audited = this.audit.recordCachedRead(name, hit.version, actor, at);
@@ -73,6 +79,18 @@ export class SecretReader {
 
   private observeSince(started: number): void {
     this.metrics.retrievalLatency.observe((performance.now() - started) / 1000);
+  }
+
+  /** A blocked actor's read: refused, and the refusal recorded. */
+  private refused(
+    name: string,
+    version: number | undefined,
+    actor: string | undefined,
+    refusal: Error,
+  ): Promise<never> {
+    return this.audit.guard({ action: 'read', secretName: name, version, actor }, () =>
+      Promise.reject(refusal),
+    );
   }
 
   /** A read from the database, its audit record written or buffered, a refusal recorded too. */
@@ -113,6 +131,12 @@ export class SecretReader {
       const actor = options.actor;
       checkActor(actor);
       checkBatchNames(names);
+      const refusal = this.blocklist.refusal(actor);
+      if (refusal !== undefined) {
+        const refused = names.map((name) => this.refused(name, undefined, actor, refusal));
+        const settled = await Promise.allSettled(refused);
+        return settled.map((outcome, i) => batchResult(names[i], outcome));
+      }
       const at = this.clock.at(started);
       const hits = names.map((name) => this.cache.get(name, at));
       const loads = this.loader.loadMany(names.filter((_, i) => hits[i] === undefined));

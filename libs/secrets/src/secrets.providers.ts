@@ -2,6 +2,7 @@ import type { Provider } from '@nestjs/common';
 import type { SchedulerRegistry } from '@nestjs/schedule';
 import { KmsMetrics, KmsService } from '@nest-kms/kms';
 import {
+  ActorBlocklist,
   KMS_SCHEDULER_REGISTRY,
   KmsNotifications,
   KmsRegion,
@@ -115,9 +116,13 @@ export const SECRETS_PROVIDERS: Provider[] = [
   },
   {
     provide: SecretsAuditTrail,
-    useFactory: (chain: AuditChain, sealing: AuditSealing, region: KmsRegion) =>
-      new SecretsAuditTrail(chain, sealing, region),
-    inject: [AuditChain, AuditSealing, KmsRegion],
+    useFactory: (
+      chain: AuditChain,
+      sealing: AuditSealing,
+      region: KmsRegion,
+      audit: SecretsAudit,
+    ) => new SecretsAuditTrail(chain, sealing, region, audit),
+    inject: [AuditChain, AuditSealing, KmsRegion, SecretsAudit],
   },
   {
     provide: SecretLoader,
@@ -137,8 +142,9 @@ export const SECRETS_PROVIDERS: Provider[] = [
       audit: SecretsAudit,
       metrics: SecretsMetrics,
       o: ResolvedSecretsOptions,
-    ) => new SecretReader(loader, cache, audit, metrics, o),
-    inject: [SecretLoader, SecretCache, SecretsAudit, SecretsMetrics, OPTIONS],
+      blocklist: ActorBlocklist,
+    ) => new SecretReader(loader, cache, audit, metrics, o, blocklist),
+    inject: [SecretLoader, SecretCache, SecretsAudit, SecretsMetrics, OPTIONS, ActorBlocklist],
   },
   {
     provide: SecretListing,

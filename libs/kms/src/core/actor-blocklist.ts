@@ -24,9 +24,15 @@ export class ActorBlocklist {
 
   /** ActorBlockedError while `actor` is blocked; nothing for an unnamed caller. */
   assertAllowed(actor: string | null | undefined, now = Date.now()): void {
-    if (this.blocked.size === 0 || actor === undefined || actor === null) return;
+    const refusal = this.refusal(actor, now);
+    if (refusal !== undefined) throw refusal;
+  }
+
+  /** The error refusing `actor` while it is blocked, for a caller that records it first. */
+  refusal(actor: string | null | undefined, now = Date.now()): ActorBlockedError | undefined {
+    if (this.blocked.size === 0 || actor === undefined || actor === null) return undefined;
     const until = this.blocked.get(actor);
-    if (until !== undefined && until > now) throw new ActorBlockedError(actor, until);
+    return until !== undefined && until > now ? new ActorBlockedError(actor, until) : undefined;
   }
 
   /** The actors blocked now, with when each block ends. */

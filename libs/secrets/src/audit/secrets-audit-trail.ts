@@ -1,5 +1,6 @@
 import type { KmsRegion } from '@nest-kms/kms/extension';
 import type { AuditChain } from './audit-chain.js';
+import type { SecretsAudit } from './secrets-audit.js';
 import type { AuditSealing } from './audit-sealing.js';
 import type { AuditTrailRecord, AuditTrailVerification } from './audit-trail.interface.js';
 
@@ -15,7 +16,16 @@ export class SecretsAuditTrail {
     private readonly chain: AuditChain,
     private readonly sealing: AuditSealing,
     private readonly region: KmsRegion,
+    private readonly audit: SecretsAudit,
   ) {}
+
+  /**
+   * Records a response to an actor in the trail: `block` (refused for a while, `reason` the
+   * rule that flagged it or `operator`) or `unblock`.
+   */
+  async recordResponse(action: 'block' | 'unblock', actor: string, reason: string): Promise<void> {
+    await this.audit.record({ action, actor, outcome: 'success', errorCode: reason });
+  }
 
   /**
    * Up to `limit` (at most 1,000) sealed records after chain position `afterSeq`, in chain
