@@ -139,6 +139,132 @@ describe.each(ENGINES)('demo: encryption and operations on %s', (engine) => {
     });
   });
 
+  describe('POST /encrypt/batch and POST /decrypt/batch', () => {
+    /** The demo's documented maximum per batch request. */
+    const BATCH_MAX = 100;
+    const batch = async (path: string, body: unknown, reveals = false, caller = 'caller-a') =>
+      demo.call('post', path, { token: await callers.token(caller), body, reveals });
+
+    it('round-trips many values in order, each bound to the caller and its own AAD', async () => {
+      const plaintexts = [transcript.value('a'), transcript.value('b'), transcript.value('c')];
+      const sealed = await batch('/encrypt/batch', {
+        items: [
+          { plaintext: plaintexts[0] },
+          { plaintext: plaintexts[1], aad: { userId: 'user-1' } },
+          { plaintext: plaintexts[2], aad: 'order-7' },
+        ],
+      });
+      expect(sealed.status).toBe(200);
+      const envelopes = (sealed.body.results as { ok: boolean; envelope: EnvelopeV1 }[]).map(
+        (result) => {
+          expect(result.ok).toBe(true);
+          return result.envelope;
+        },
+      );
+      const opened = await batch(
+        '/decrypt/batch',
+        {
+          items: [
+            { envelope: envelopes[0] },
+            { envelope: toCompactEnvelope(envelopes[1]), aad: { userId: 'user-1' } },
+            { envelope: envelopes[2], aad: 'order-7' },
+          ],
+        },
+        true,
+      );
+      expect(opened.status).toBe(200);
+      expect(opened.body).toEqual({
+        results: plaintexts.map((plaintext) => ({ ok: true, plaintext })),
+      });
+      // Bound to their caller: another caller opens none of them.
+      const stolen = await batch(
+        '/decrypt/batch',
+        { items: [{ envelope: envelopes[0] }] },
+        false,
+        'caller-b',
+      );
+      expect(stolen.body.results[0]).toMatchObject({
+        ok: false,
+        error: { code: 'KMS_AAD_MISMATCH' },
+      });
+    });
+
+    it('answers each bad item with its code and message only, the others with their value', async () => {
+      const plaintext = transcript.value('plaintext');
+      const envelope = await encrypt(plaintext, { userId: 'user-1' });
+      const ciphertext = Buffer.from(envelope.ciphertext, 'base64');
+      ciphertext[0] ^= 1;
+      const response = await batch(
+        '/decrypt/batch',
+        {
+          items: [
+            { envelope: { ...envelope, ciphertext: ciphertext.toString('base64') } },
+            { envelope, aad: { userId: 'user-1' } },
+            { envelope: 'kms1.garbage' },
+            { envelope, aad: { 'demo.caller': 'caller-b' } },
+            { envelope, aad: { userId: 'user-2' } },
+          ],
+        },
+        true,
+      );
+      expect(response.status).toBe(200);
+      const results = response.body.results as Record<string, unknown>[];
+      expect(results.map((result) => result.ok)).toEqual([false, true, false, false, false]);
+      expect(results[1]).toEqual({ ok: true, plaintext });
+      expect(results.filter((result) => !result.ok).map((result) => result.error)).toEqual([
+        { code: 'KMS_DECRYPTION_FAILED', message: expect.any(String) },
+        { code: 'KMS_MALFORMED_ENVELOPE', message: expect.any(String) },
+        { code: 'AAD_RESERVED_KEY', message: expect.any(String) },
+        { code: 'KMS_AAD_MISMATCH', message: expect.any(String) },
+      ]);
+      expect(JSON.stringify(results.filter((result) => !result.ok))).not.toContain(plaintext);
+    });
+
+    it('encrypts good items when others fail, and refuses a malformed body whole', async () => {
+      const response = await batch('/encrypt/batch', {
+        items: [{ plaintext: '\ud800' }, { plaintext: transcript.value('ok') }],
+      });
+      expect(response.status).toBe(200);
+      expect(response.body.results[0]).toEqual({
+        ok: false,
+        error: { code: 'KMS_INVALID_INPUT', message: expect.any(String) },
+      });
+      expect(response.body.results[1]).toMatchObject({ ok: true, envelope: { v: 1 } });
+      for (const body of [{}, { items: 'x' }, { items: [{ plaintext: 5 }] }, { items: [{}] }]) {
+        const refused = await batch('/encrypt/batch', body);
+        expect(refused.status).toBe(400);
+        expect(refused.body.code).toBe('VALIDATION_FAILED');
+      }
+    });
+
+    it('refuses more items than a batch holds with 413 and the maximum', async () => {
+      const items = Array.from({ length: BATCH_MAX + 1 }, () => ({ plaintext: 'x' }));
+      for (const path of ['/encrypt/batch', '/decrypt/batch']) {
+        const body =
+          path === '/encrypt/batch'
+            ? { items }
+            : { items: items.map(() => ({ envelope: 'kms1.x' })) };
+        const response = await batch(path, body);
+        expect(response.status).toBe(413);
+        expect(response.body).toEqual({
+          code: 'BATCH_TOO_LARGE',
+          message: expect.any(String),
+          max: BATCH_MAX,
+        });
+      }
+      // A body of more JSON values than the demo parses is refused before it is read.
+      const huge = Array.from({ length: 600 }, () => ({ envelope: 'kms1.x' }));
+      const refused = await batch('/decrypt/batch', { items: huge });
+      expect(refused.status).toBe(400);
+      expect(refused.body.code).toBe('JSON_TOO_MANY_VALUES');
+    });
+
+    it('refuses a caller without a token', async () => {
+      const response = await demo.call('post', '/encrypt/batch', { body: { items: [] } });
+      expect(response.status).toBe(401);
+    });
+  });
+
   describe('POST /keys/rotate', () => {
     it('makes a new active key while envelopes of the old one still decrypt', async () => {
       const plaintext = transcript.value('plaintext');
@@ -214,6 +340,8 @@ describe.each(ENGINES)('demo: encryption and operations on %s', (engine) => {
         expect.arrayContaining([
           '/encrypt',
           '/decrypt',
+          '/encrypt/batch',
+          '/decrypt/batch',
           '/secrets',
           '/secrets/{name}',
           '/keys/rotate',

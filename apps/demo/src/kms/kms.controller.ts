@@ -18,6 +18,13 @@ import {
   EnvelopeDocument,
   KeyRotationResponse,
 } from './kms.dto.js';
+import {
+  DecryptBatchRequest,
+  DecryptBatchResponse,
+  EncryptBatchRequest,
+  EncryptBatchResponse,
+} from './kms-batch.dto.js';
+import { checkBatchSize, transitBatch } from './kms-batch.js';
 import { transitAad } from './transit-aad.js';
 
 /**
@@ -58,6 +65,44 @@ export class KmsController {
   ): Promise<DecryptResponse> {
     const aad = transitAad(caller, request.aad);
     return { plaintext: await this.kms.decryptData(request.envelope, { aad }) };
+  }
+
+  @Post('encrypt/batch')
+  @HttpCode(200)
+  @UseGuards(CallerTokenGuard)
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'Encrypt many values in one call: one result per item, in order, each failing alone',
+  })
+  @ApiOkResponse({ type: EncryptBatchResponse })
+  async encryptBatch(
+    @Caller() caller: string,
+    @Body() request: EncryptBatchRequest,
+  ): Promise<EncryptBatchResponse> {
+    checkBatchSize(request.items);
+    const results = await transitBatch(caller, request.items, 'envelope', (bound) =>
+      this.kms.encryptMany(bound.map(({ item, aad }) => ({ plaintext: item.plaintext, aad }))),
+    );
+    return { results };
+  }
+
+  @Post('decrypt/batch')
+  @HttpCode(200)
+  @UseGuards(CallerTokenGuard)
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: "Decrypt many of this caller's /encrypt envelopes: one result per item, in order",
+  })
+  @ApiOkResponse({ type: DecryptBatchResponse })
+  async decryptBatch(
+    @Caller() caller: string,
+    @Body() request: DecryptBatchRequest,
+  ): Promise<DecryptBatchResponse> {
+    checkBatchSize(request.items);
+    const results = await transitBatch(caller, request.items, 'plaintext', (bound) =>
+      this.kms.decryptMany(bound.map(({ item, aad }) => ({ envelope: item.envelope, aad }))),
+    );
+    return { results };
   }
 
   @Post('keys/rotate')
