@@ -20,6 +20,7 @@ export const PUBLISHED_PACKAGES = [
   '@nest-kms/aws-kms',
   '@nest-kms/azure-key-vault',
   '@nest-kms/pkcs11',
+  '@nest-kms/threat-detection',
   '@nest-kms/cli',
 ] as const;
 

@@ -110,9 +110,9 @@ export const SECRETS_PROVIDERS: Provider[] = [
   },
   {
     provide: AuditSealing,
-    useFactory: (registry: SchedulerRegistry, chain: AuditChain) =>
-      new AuditSealing(registry, chain),
-    inject: [KMS_SCHEDULER_REGISTRY, AuditChain],
+    useFactory: (registry: SchedulerRegistry, chain: AuditChain, audit: SecretsAudit) =>
+      new AuditSealing(registry, chain, audit),
+    inject: [KMS_SCHEDULER_REGISTRY, AuditChain, SecretsAudit],
   },
   {
     provide: SecretsAuditTrail,

@@ -3,6 +3,7 @@ import type { SchedulerRegistry } from '@nestjs/schedule';
 import { LifecycleInterval } from '@nest-kms/kms/extension';
 import { SECRETS_EVENTS } from '../secrets.messages.js';
 import type { AuditChain } from './audit-chain.js';
+import type { SecretsAudit } from './secrets-audit.js';
 
 /** Name of the audit chain's sealing job in the SchedulerRegistry. */
 export const AUDIT_SEALING_JOB = 'nest-kms.audit-sealing';
@@ -20,6 +21,7 @@ export class AuditSealing {
   constructor(
     registry: SchedulerRegistry,
     private readonly chain: AuditChain,
+    private readonly audit: SecretsAudit,
   ) {
     this.interval = new LifecycleInterval(registry, AUDIT_SEALING_JOB, async () => {
       await this.run();
@@ -30,8 +32,9 @@ export class AuditSealing {
     this.interval.start(everyMs);
   }
 
-  /** Seals what is there now; returns how many records. */
+  /** Writes this replica's buffered records, then seals what is there; returns how many. */
   async run(): Promise<number> {
+    await this.audit.flush();
     const sealed = await this.chain.seal();
     if (sealed.records > 0) {
       this.logger.log({ event: SECRETS_EVENTS.auditSealed, ...sealed });

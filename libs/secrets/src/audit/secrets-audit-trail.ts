@@ -44,8 +44,8 @@ export class SecretsAuditTrail {
   }
 
   /**
-   * Seals the records written so far now, rather than at the next `audit.sealIntervalMs`;
-   * returns how many. Refused in a replica region (the primary seals; sealed rows replicate).
+   * Writes this replica's buffered records and seals every record written so far, now rather
+   * than at the next `audit.sealIntervalMs`; returns how many. Refused in a replica region (the primary seals; sealed rows replicate).
    */
   seal(): Promise<number> {
     this.region.assertWritable('sealAuditTrail');
