@@ -261,6 +261,7 @@ export class SecretsService
    * InvalidSecretInputError (`SECRET_INVALID_INPUT`, its `field` says which).
    */
   listSecrets(options: ListSecretsPageOptions): Promise<SecretsPage>;
+  /** Without `limit`: every live secret that matches, in name order, as an array. */
   listSecrets(options?: ListSecretsOptions): Promise<SecretMetadata[]>;
   async listSecrets(
     options: ListSecretsOptions | ListSecretsPageOptions = {},
