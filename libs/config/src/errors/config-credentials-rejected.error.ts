@@ -15,10 +15,13 @@ export type CredentialsRejectedReason = 'unchanged' | 'refused' | 'rejected-agai
 export class ConfigCredentialsRejectedError extends ConfigError {
   readonly code = 'CONFIG_CREDENTIALS_REJECTED';
   constructor(
+    /** The schema class's name. */
     readonly schema: string,
+    /** The field whose value was refused. */
     readonly field: string,
     /** The secret the field is bound to. */
     readonly secret: string,
+    /** Why nothing newer helped. */
     readonly reason: CredentialsRejectedReason,
     options: { cause: unknown },
   ) {

@@ -13,6 +13,7 @@ export interface ConfigFieldChange {
   field: string;
   /** The secret whose change triggered the re-read. */
   secret: string;
+  /** Why the field was read again. */
   reason: ConfigChangeReason;
   source: ConfigSource;
   previousSource: ConfigSource;
