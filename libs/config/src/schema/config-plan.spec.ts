@@ -62,4 +62,36 @@ describe('planConfig', () => {
     ]);
     expect(problems.every((problem) => problem.kind === 'declaration')).toBe(true);
   });
+
+  it("puts a registration's prefixes before every environment and secret name", () => {
+    const { fields, problems } = planConfig(Schema, new Schema(), {
+      env: 'REPORTING_',
+      secret: 'reporting/',
+    });
+    expect(problems).toEqual([]);
+    const byField = Object.fromEntries(fields.map((field) => [field.field, field]));
+    expect(byField.region).toMatchObject({ env: 'REPORTING_REGION', secret: null });
+    expect(byField.apiKey).toMatchObject({
+      secret: 'reporting/API_KEY',
+      env: 'REPORTING_LEGACY_API_KEY',
+      importEnv: 'REPORTING_LEGACY_API_KEY',
+    });
+    // The variable keeps the declared name, not the secret's prefix.
+    expect(byField.jwtSecret).toMatchObject({
+      secret: 'reporting/JWT_SECRET',
+      env: null,
+      importEnv: 'REPORTING_JWT_SECRET',
+    });
+  });
+
+  it('still refuses a name that is invalid as declared, whatever the prefix', () => {
+    const { problems } = planConfig(Broken, new Broken(), { env: 'P_', secret: 'p/' });
+    expect(problems.map((problem) => [problem.field, Object.keys(problem.constraints)])).toEqual([
+      ['empty', ['envName']],
+      ['spaced', ['secretName']],
+      ['badEnv', ['envName']],
+      ['both', ['sources']],
+      ['unknownType', ['type']],
+    ]);
+  });
 });
