@@ -106,11 +106,3 @@ function checkTags(tags: unknown): void {
     }
   }
 }
-
-/** Does `tags` match a filter `key` or `key=value`? */
-export function matchesTag(tags: Record<string, string>, filter: string): boolean {
-  const at = filter.indexOf('=');
-  if (at === -1) return Object.hasOwn(tags, filter);
-  const key = filter.slice(0, at);
-  return Object.hasOwn(tags, key) && tags[key] === filter.slice(at + 1);
-}
