@@ -23,7 +23,7 @@ const diurnal = (time: number): number =>
  * Normal service traffic over `days` from `start`: every service boots and reads all its
  * secrets, then reads steadily (cached reads audited), restarts in rolling deployments, and
  * reads back what operators and the nightly automatic rotation change; operators write, rotate,
- * list and look up a few secrets by day; a nightly backup; a component that does not say who it
+ * list and look up a few secrets by day; a nightly backup and a nightly export job; a component that does not say who it
  * is; a rare decryption failure, mistyped or deleted name; one replica's three-minute outage.
  */
 export function benignTraffic(
@@ -90,6 +90,12 @@ export function benignTraffic(
       readBack(name, rotation + i * 300);
     });
     events.push(traceEvent(midnight + HOUR + random.int(HOUR), 0, 'backup', BACKUP_ACTOR, null));
+    const exportAt = midnight + 3 * HOUR + random.int(30 * MINUTE);
+    catalogue.nightlyJob.secrets.forEach((name, i) => {
+      events.push(
+        traceEvent(exportAt + i * 4 * SECOND, 1, 'read', catalogue.nightlyJob.actor, name),
+      );
+    });
     for (const operator of catalogue.operators) {
       for (let action = random.between(3, 6); action > 0; action--) {
         operatorAction(operator, midnight + 8 * HOUR + random.int(11 * HOUR));

@@ -74,3 +74,7 @@ export function attackTraces(): AttackTrace[] {
     };
   });
 }
+
+// What the bench (bench/threat-rules.bench.ts) needs of the traces, in one import.
+export { detectAttack, runTrace } from './trace-run.js';
+export type { AttackTrace, Trace } from './trace.interface.js';

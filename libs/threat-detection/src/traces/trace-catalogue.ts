@@ -19,6 +19,8 @@ export interface TraceCatalogue {
   readonly sensitive: ReadonlySet<string>;
   /** Secrets rotated by the daily automatic rotation. */
   readonly rotated: readonly string[];
+  /** A nightly export job: reads these once a night, and nothing by day. */
+  readonly nightlyJob: { readonly actor: string; readonly secrets: readonly string[] };
   /** Read by a component that does not say who it is (actor null). */
   readonly anonymousSecrets: readonly string[];
   readonly activeKeyId: string;
@@ -112,6 +114,13 @@ export function traceCatalogue(): TraceCatalogue {
     secrets,
     sensitive: new Set(secrets.filter(isSensitive)),
     rotated: secrets.filter((_, i) => i % 9 === 0),
+    nightlyJob: {
+      actor: 'nightly-export',
+      secrets: random.sample(
+        secrets.filter((name) => !anonymousSecrets.includes(name)),
+        24,
+      ),
+    },
     anonymousSecrets,
     activeKeyId: 'dk-7c1e0a',
     retiredKeyId: 'dk-41b9f2',
