@@ -77,6 +77,7 @@ export { KmsError } from './errors/kms.error.js';
 export { quotedInput } from './errors/quoted-input.js';
 export { AadMismatchError } from './errors/aad-mismatch.error.js';
 export { DataKeyNotFoundError } from './errors/data-key-not-found.error.js';
+export { DataKeyNotInMemoryError } from './errors/data-key-not-in-memory.error.js';
 export { DataKeyNotReplicatedError } from './errors/data-key-not-replicated.error.js';
 export { DataKeyInUseError } from './errors/data-key-in-use.error.js';
 export { DecryptionFailedError } from './errors/decryption-failed.error.js';

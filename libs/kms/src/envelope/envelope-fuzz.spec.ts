@@ -5,6 +5,7 @@ import { encodeAad } from './aad.js';
 import { openEnvelope } from './envelope-cipher.js';
 import { formatCompactEnvelope, formatEnvelope, parseEnvelope } from './envelope-codec.js';
 import type { EnvelopeV1 } from './envelope.interface.js';
+import { openUsualEnvelope } from './usual-envelope.js';
 
 import {
   DATA_KEY,
@@ -140,6 +141,13 @@ describe(`envelope fuzz (${RUNS} runs per property)`, () => {
           const aadKept =
             expectedAad === undefined ? parsed.aad === undefined : parsed.aad?.equals(expectedAad);
           if (!aadKept) throw new Error('the AAD did not round-trip');
+          // The decrypt hot path opens it alike, and only under exactly its AAD.
+          const usual = openUsualEnvelope(envelope, undefined, () => DATA_KEY, expectedAad);
+          if (!usual?.equals(input.plaintext)) throw new Error('the usual path did not open it');
+          const other = Buffer.concat([expectedAad ?? Buffer.of(1), Buffer.of(0)]);
+          if (openUsualEnvelope(envelope, undefined, () => DATA_KEY, other) !== undefined) {
+            throw new Error('the usual path opened it under another AAD');
+          }
         }
       }),
       { numRuns: RUNS },

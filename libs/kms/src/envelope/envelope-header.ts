@@ -67,3 +67,52 @@ export function envelopeHeaderAad(
   }
   return out;
 }
+
+/** Headers of envelopes without AAD, one per key and purpose, rewritten in place per call. */
+const bareHeaders = new Map<EnvelopePurpose | undefined, Map<string, Buffer>>();
+
+/**
+ * envelopeHeaderAad(keyId, timestamp, undefined, purpose) in a buffer of this key's that the
+ * next call overwrites: for a caller that hands it to the cipher (which copies it) at once.
+ */
+export function headerWithoutAad(
+  keyId: string,
+  timestamp: number,
+  purpose: EnvelopePurpose | undefined,
+): Buffer {
+  let byKey = bareHeaders.get(purpose);
+  if (byKey === undefined) {
+    byKey = new Map();
+    bareHeaders.set(purpose, byKey);
+  }
+  let header = byKey.get(keyId);
+  if (header === undefined) {
+    header = envelopeHeaderAad(keyId, 0, undefined, purpose);
+    if (byKey.size >= PREFIX_CACHE_MAX) byKey.clear();
+    byKey.set(keyId, header);
+  }
+  const at = header.length - 9;
+  header.writeUInt32BE(Math.floor(timestamp / TWO_32), at);
+  header.writeUInt32BE(timestamp % TWO_32, at + 4);
+  return header;
+}
+
+/**
+ * The header of an envelope with `aadBytes` bytes of AAD, all but those last bytes written:
+ * the caller decodes the envelope's AAD into them.
+ */
+export function headerWithAad(
+  keyId: string,
+  timestamp: number,
+  aadBytes: number,
+  purpose: EnvelopePurpose | undefined,
+): Buffer {
+  const prefix = headerPrefix(keyId, purpose);
+  const out = Buffer.allocUnsafe(prefix.length + 13 + aadBytes);
+  let at = prefix.copy(out, 0);
+  at = out.writeUInt32BE(Math.floor(timestamp / TWO_32), at);
+  at = out.writeUInt32BE(timestamp % TWO_32, at);
+  at = out.writeUInt8(1, at);
+  out.writeUInt32BE(aadBytes, at);
+  return out;
+}

@@ -8,7 +8,9 @@ import type {
   ParsedEnvelope,
 } from '../envelope/envelope.interface.js';
 import { plaintextBytes } from '../envelope/plaintext-bytes.js';
+import { openUsualEnvelope } from '../envelope/usual-envelope.js';
 import { AadMismatchError } from '../errors/aad-mismatch.error.js';
+import { DataKeyNotInMemoryError } from '../errors/data-key-not-in-memory.error.js';
 import { InvalidInputError } from '../errors/invalid-input.error.js';
 import { KmsError } from '../errors/kms.error.js';
 import { LegacyEnvelopeRefusedError } from '../errors/legacy-envelope-refused.error.js';
@@ -30,6 +32,10 @@ export interface EnvelopeEvents {
  * of encrypted columns. No database call unless an envelope's key was made by another replica.
  */
 export class KeyringEnvelopes {
+  /** The material of a key in memory, for the usual envelope's path. */
+  private readonly materialOf = (keyId: string): Buffer | undefined =>
+    this.keyring().get(keyId)?.material;
+
   constructor(
     private readonly keyring: () => Keyring,
     private readonly events: EnvelopeEvents,
@@ -70,8 +76,8 @@ export class KeyringEnvelopes {
 
   /**
    * The plaintext of an envelope sealed for `purpose` (undefined: the public API); bound to
-   * exactly `expectedAad` when given. Synchronous while its key is in memory (encrypted columns
-   * open rows in TypeORM's load event with it). A failure is reported with `actor`, who asked.
+   * exactly `expectedAad` when given. Synchronous while its key is in memory; a key not in
+   * memory is fetched first. A failure is reported with `actor`, who asked.
    */
   open(
     envelope: EnvelopeV1 | string,
@@ -79,13 +85,36 @@ export class KeyringEnvelopes {
     purpose?: EnvelopePurpose,
     actor?: string,
   ): Buffer | Promise<Buffer> {
+    return this.openWith(envelope, expectedAad, purpose, actor, true);
+  }
+
+  /** As open, with keys in memory only: DataKeyNotInMemoryError where open would fetch one. */
+  openInMemory(
+    envelope: EnvelopeV1 | string,
+    expectedAad: Buffer | undefined,
+    actor: string | undefined,
+  ): Buffer {
+    return this.openWith(envelope, expectedAad, undefined, actor, false) as Buffer;
+  }
+
+  private openWith(
+    envelope: EnvelopeV1 | string,
+    expectedAad: Buffer | undefined,
+    purpose: EnvelopePurpose | undefined,
+    actor: string | undefined,
+    fetch: boolean,
+  ): Buffer | Promise<Buffer> {
     const keyring = this.keyring();
+    const opened = openUsualEnvelope(envelope, purpose, this.materialOf, expectedAad);
+    if (opened !== undefined) return opened;
+    // Anything else (a fault to name, a key to fetch, a store's legacy value) the long way.
     let keyId: string | undefined;
     try {
       const parsed = this.parse(envelope, purpose);
       keyId = parsed.keyId;
       const key = keyring.get(keyId);
       if (key) return openBound(key, parsed, expectedAad);
+      if (!fetch) throw new DataKeyNotInMemoryError(keyId);
       return keyring.fetch(keyId).then(
         (fetched) => openBound(fetched, parsed, expectedAad),
         (error: unknown) => {
@@ -144,6 +173,11 @@ export class KeyringEnvelopes {
       let keyId: string | undefined;
       try {
         const { value, aad } = itemAt(at);
+        const opened = openUsualEnvelope(value, purpose, this.materialOf, aad);
+        if (opened !== undefined) {
+          results[at] = { ok: true, value: opened };
+          continue;
+        }
         const parsed = this.parse(value as EnvelopeV1 | string, purpose);
         keyId = parsed.keyId;
         const key = keyring.get(keyId);
@@ -234,7 +268,11 @@ export class KeyringEnvelopes {
 
   /** Reports a failed open (not a caller's invalid input); returns the error to throw. */
   private openFailed(error: unknown, keyId: string | undefined, actor?: string): unknown {
-    if (error instanceof KmsError && !(error instanceof InvalidInputError)) {
+    if (
+      error instanceof KmsError &&
+      !(error instanceof InvalidInputError) &&
+      !(error instanceof DataKeyNotInMemoryError)
+    ) {
       this.events.openFailed(error.code, keyId, actor);
     }
     return error;
