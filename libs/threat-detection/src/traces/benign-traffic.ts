@@ -176,29 +176,14 @@ export function benignTraffic(
         }),
       );
     }
-    for (let typo = 0; typo < 3; typo++) {
-      const service = random.pick(catalogue.services);
+    const failedRead = (suffix: string, errorCode: string): void => {
+      const actor = random.pick(catalogue.services).actor;
+      const time = midnight + random.int(DAY);
       events.push(
-        traceEvent(
-          midnight + random.int(DAY),
-          random.int(3),
-          'read',
-          service.actor,
-          `${service.actor}/db-pasword`,
-          { errorCode: 'SECRET_NOT_FOUND' },
-        ),
+        traceEvent(time, random.int(3), 'read', actor, `${actor}/${suffix}`, { errorCode }),
       );
-    }
-    const service = random.pick(catalogue.services);
-    events.push(
-      traceEvent(
-        midnight + random.int(DAY),
-        random.int(3),
-        'read',
-        service.actor,
-        `${service.actor}/legacy-token`,
-        { errorCode: 'SECRET_DELETED' },
-      ),
-    );
+    };
+    for (let typo = 0; typo < 3; typo++) failedRead('db-pasword', 'SECRET_NOT_FOUND');
+    failedRead('legacy-token', 'SECRET_DELETED');
   }
 }
