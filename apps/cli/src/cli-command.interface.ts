@@ -48,5 +48,7 @@ export interface CliCommand {
    * rather than create one under the operator's key beside the application's.
    */
   readonly createsKeyring?: boolean;
+  /** Reads threat detection's tables (detections, blocked actors): the store opens them too. */
+  readonly threatDetection?: boolean;
   run(context: CommandContext): Promise<void>;
 }

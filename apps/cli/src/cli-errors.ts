@@ -9,6 +9,7 @@ export const EXIT = {
   conflict: 4,
   masterKey: 5,
   readOnlyRegion: 6,
+  auditTrailBroken: 7,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -39,6 +40,10 @@ export const EXIT_CODE_HELP: readonly [ExitCode, string][] = [
   [
     EXIT.readOnlyRegion,
     'read-only region: a write refused in a replica region (KMS_REGION_ROLE=replica); run it in the primary',
+  ],
+  [
+    EXIT.auditTrailBroken,
+    'audit trail broken: "audit verify" found records deleted, altered or cut from the chain',
   ],
 ];
 

@@ -36,6 +36,7 @@ export async function runCli(io: CliIo): Promise<ExitCode> {
         env: io.env,
         verbose: options.verbose === true,
         existingKeyringOnly: command.createsKeyring !== true,
+        threatDetection: command.threatDetection === true,
       });
       if (opened.created) out.note(`created a new database: ${database.description}`);
       return opened;

@@ -1,7 +1,8 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { KmsService, LocalMasterKeyProvider } from '@nest-kms/kms';
-import { SecretsService } from '@nest-kms/secrets';
+import { SecretsAuditTrail, SecretsService } from '@nest-kms/secrets';
+import { ThreatsService } from '@nest-kms/threat-detection';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { CliError, EXIT } from '../cli-errors.js';
@@ -14,6 +15,10 @@ import { StderrLogger } from './stderr.logger.js';
 export interface CliStore {
   readonly kms: KmsService;
   readonly secrets: SecretsService;
+  /** The secrets audit trail's hash chain: reading and verifying it. */
+  readonly auditTrail: SecretsAuditTrail;
+  /** Detections and blocked actors; only for a command with `threatDetection` (null otherwise). */
+  readonly threats: ThreatsService | null;
   readonly database: DatabaseTarget;
   /** Recorded in the secrets audit trail for everything this process does. */
   readonly actor: string;
@@ -28,6 +33,8 @@ export interface OpenStoreOptions {
   verbose: boolean;
   /** Refuse a database without a keyring instead of starting one (every command but those storing secrets). */
   existingKeyringOnly: boolean;
+  /** Open threat detection's tables too (the `threats` commands). */
+  threatDetection: boolean;
 }
 
 /** Starts a Nest application context with KmsModule and SecretsModule on `database`. */
@@ -53,12 +60,14 @@ export async function openStore(options: OpenStoreOptions): Promise<CliStore> {
   // KmsModule creates a missing SQLite file (0600, in a 0700 directory) as it opens it.
   const created = database.sqliteFile !== undefined && !existsSync(database.sqliteFile);
   const app: INestApplicationContext = await NestFactory.createApplicationContext(
-    CliModule.forConnection(database.connection),
+    CliModule.forConnection(database.connection, { threatDetection: options.threatDetection }),
     { logger: options.verbose ? new StderrLogger() : false, abortOnError: false },
   );
   return {
     kms: app.get(KmsService),
     secrets: app.get(SecretsService),
+    auditTrail: app.get(SecretsAuditTrail),
+    threats: options.threatDetection ? app.get(ThreatsService) : null,
     database,
     actor: cliActor(env),
     created,
