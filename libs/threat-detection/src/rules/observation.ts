@@ -49,17 +49,6 @@ export class FindingSink {
     this.lastFired = new Map(entries);
   }
 
-  /** Whether a detection by `rule` for `actor` and `subject` at `at` would be held back. */
-  coolingDown(
-    rule: ThreatRuleId,
-    actor: string | null,
-    subject: string | null,
-    at: number,
-  ): boolean {
-    const last = this.lastFired.get(cooldownKey(rule, actor, subject));
-    return last !== undefined && Math.abs(at - last) < this.cooldownMs;
-  }
-
   report(detection: Detection, record: TrailRecord): void {
     const key = cooldownKey(detection.rule, detection.actor, detection.subject);
     const last = this.lastFired.get(key);
