@@ -28,6 +28,7 @@ import { HealthController } from './operations/health.controller.js';
 import { MetricsController } from './operations/metrics.controller.js';
 import { StatusController } from './operations/status.controller.js';
 import { SecretsController } from './secrets/secrets.controller.js';
+import { DemoThreatsModule } from './threats/demo-threats.module.js';
 
 /**
  * nest-kms wired as the README tells users to: the application's TypeORM DataSource holds the
@@ -64,6 +65,7 @@ export class AppModule {
         CallerAuthModule,
         NotesModule,
         DependentsModule,
+        DemoThreatsModule.forRoot(env),
       ],
       controllers: [
         KmsController,

@@ -7,6 +7,7 @@ import {
   withDatabaseTimeouts,
 } from '@nest-kms/kms';
 import { SECRETS_ENTITIES, SECRETS_MIGRATIONS } from '@nest-kms/secrets';
+import { THREAT_DETECTION_ENTITIES, THREAT_DETECTION_MIGRATIONS } from '@nest-kms/threat-detection';
 import { dataDirectory, type DemoEnvironment } from './demo-environment.js';
 import { CreateDemoNotes1767225600000 } from './notes/create-demo-notes.migration.js';
 import { Note } from './notes/note.entity.js';
@@ -21,8 +22,13 @@ import { databaseTimeouts } from './operations/database-timeouts.js';
  */
 export async function demoDataSourceOptions(env: DemoEnvironment): Promise<TypeOrmModuleOptions> {
   const tables = {
-    entities: [...KMS_ENTITIES, ...SECRETS_ENTITIES, Note],
-    migrations: [...KMS_MIGRATIONS, ...SECRETS_MIGRATIONS, CreateDemoNotes1767225600000],
+    entities: [...KMS_ENTITIES, ...SECRETS_ENTITIES, ...THREAT_DETECTION_ENTITIES, Note],
+    migrations: [
+      ...KMS_MIGRATIONS,
+      ...SECRETS_MIGRATIONS,
+      ...THREAT_DETECTION_MIGRATIONS,
+      CreateDemoNotes1767225600000,
+    ],
     // One process migrates at a time only by luck: start a first replica alone, or migrate in CI.
     migrationsRun: true,
     migrationsTransactionMode: 'all' as const,

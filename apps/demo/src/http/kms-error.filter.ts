@@ -28,6 +28,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   // A write in a replica region: refused here for good; the body's `primary` takes it.
   KMS_REGION_READ_ONLY: 409,
   KMS_COLUMN_DECRYPTION_FAILED: 422,
+  // Refused for a while by threat detection's response (or an operator); audited.
+  KMS_ACTOR_BLOCKED: 403,
   KMS_NOT_INITIALIZED: 503,
   DATABASE_UNAVAILABLE: 503,
   // @nest-kms/secrets

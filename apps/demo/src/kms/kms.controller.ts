@@ -64,7 +64,8 @@ export class KmsController {
     @Body() request: DecryptRequest,
   ): Promise<DecryptResponse> {
     const aad = transitAad(caller, request.aad);
-    return { plaintext: await this.kms.decryptData(request.envelope, { aad }) };
+    // The caller names itself: its failures are counted (threat detection) and a block holds.
+    return { plaintext: await this.kms.decryptData(request.envelope, { aad, actor: caller }) };
   }
 
   @Post('encrypt/batch')
@@ -100,7 +101,10 @@ export class KmsController {
   ): Promise<DecryptBatchResponse> {
     checkBatchSize(request.items);
     const results = await transitBatch(caller, request.items, 'plaintext', (bound) =>
-      this.kms.decryptMany(bound.map(({ item, aad }) => ({ envelope: item.envelope, aad }))),
+      this.kms.decryptMany(
+        bound.map(({ item, aad }) => ({ envelope: item.envelope, aad })),
+        { actor: caller },
+      ),
     );
     return { results };
   }
