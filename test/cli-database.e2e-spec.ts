@@ -49,6 +49,11 @@ const ARGV: Record<string, { argv: string[]; stdin?: string; env?: Record<string
   'secrets delete': { argv: ['secrets', 'delete', 'API_KEY'] },
   'secrets recover': { argv: ['secrets', 'recover', 'API_KEY'] },
   'backup export': { argv: ['backup', 'export', '--out', 'never-written.json'] },
+  'audit verify': { argv: ['audit', 'verify'] },
+  'threats list': { argv: ['threats', 'list'] },
+  'threats blocks': { argv: ['threats', 'blocks'] },
+  'threats block': { argv: ['threats', 'block', 'mallory'] },
+  'threats unblock': { argv: ['threats', 'unblock', 'mallory'] },
 };
 
 const mustFindKeyring = COMMANDS.filter((command) => command.store && !command.createsKeyring);
