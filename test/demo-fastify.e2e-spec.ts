@@ -163,7 +163,8 @@ describe('demo: the same answers on Express and Fastify', () => {
       const old = await call('get', `/secrets/${name}?version=1`, { reveals: true });
       expect(old.body).toEqual({ name, version: 1, value: first });
       const listed = await call('get', '/secrets?tag=team%3Dparity');
-      expect(listed.body.map((secret: { name: string }) => secret.name)).toEqual([name]);
+      expect(listed.body.nextCursor).toBeNull();
+      expect(listed.body.secrets.map((secret: { name: string }) => secret.name)).toEqual([name]);
       expect((await call('delete', `/secrets/${name}`)).status).toBe(200);
       const gone = await call('get', `/secrets/${name}`);
       expect(gone.status).toBe(410);
