@@ -1,7 +1,10 @@
 import type { TrailRecord } from '../trail-record.js';
 import type { CountingRuleSpec } from './counting-rule.js';
 
-/** The codes of a read that failed in the KMS's decryption, not in the store. */
+/**
+ * The codes of a decryption that failed on the envelope or its key, not on availability: a key
+ * a replica region has not received yet (KMS_DATA_KEY_NOT_REPLICATED) is lag, not tampering.
+ */
 const DECRYPTION_CODES: ReadonlySet<string> = new Set([
   'KMS_DECRYPTION_FAILED',
   'KMS_AAD_MISMATCH',
@@ -25,8 +28,9 @@ export const DECRYPTION_FAILURES: CountingRuleSpec = {
   counted: 'failures',
   matches: (record) =>
     record.outcome === 'failure' &&
-    (record.action === 'decrypt' ||
-      (failedRead(record) && DECRYPTION_CODES.has(record.errorCode!))),
+    (record.action === 'decrypt' || record.action === 'read') &&
+    record.errorCode !== null &&
+    DECRYPTION_CODES.has(record.errorCode),
   byActor: true,
   subjectOf: (record) => (record.keyId === null ? null : `key:${record.keyId}`),
   subjectActor: 'none',

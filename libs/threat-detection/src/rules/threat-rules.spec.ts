@@ -29,6 +29,14 @@ describe('ThreatRules: bursts of failures', () => {
     ]);
   });
 
+  it('does not count a key a replica region has not received yet: lag is not tampering', () => {
+    const lagged = series(20, T0, 1_000, () => ({
+      ...failedDecrypt('reader'),
+      errorCode: 'KMS_DATA_KEY_NOT_REPLICATED',
+    }));
+    expect(feed(rulesWith(), lagged)).toEqual([]);
+  });
+
   it('does not report 10 failures spread over two minutes, nor 9 within one', () => {
     expect(
       feed(
