@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
-import { ActorBlockedError, RegionReadOnlyError, type EnvelopeV1 } from '@nest-kms/kms';
+import { ActorBlockedError, type EnvelopeV1 } from '@nest-kms/kms';
 import { KmsMetrics } from '@nest-kms/kms';
 import { SecretsAuditTrail } from '@nest-kms/secrets';
 import {
@@ -187,10 +187,16 @@ describe.each(ENGINES)('threat detection on %s', (engine) => {
     expect(await app.threats.listBlocks()).toEqual([]);
   });
 
-  it('stands down in a replica region', async () => {
+  it("runs in a replica region on that region's own audit trail", async () => {
     await start();
     const replica = await start({}, { region: { role: 'replica', primary: 'eu-west-1' } });
-    expect(await caught(() => replica.threats.runDetection())).toBeInstanceOf(RegionReadOnlyError);
+    for (let i = 0; i < 10; i++) {
+      await caught(() => replica.secrets.getSecret(`guess-${i}`, { actor: 'intruder' }));
+    }
+    const pass = await replica.detect();
+    expect(pass.detections.map((d) => [d.rule, d.actor])).toEqual([
+      ['not-found-probing', 'intruder'],
+    ]);
   });
 });
 

@@ -5,7 +5,6 @@ import {
   ActorBlocklist,
   KMS_SCHEDULER_REGISTRY,
   KmsNotifications,
-  KmsRegion,
   KmsSecurityEvents,
   KmsStorage,
   SealedExports,
@@ -116,13 +115,9 @@ export const SECRETS_PROVIDERS: Provider[] = [
   },
   {
     provide: SecretsAuditTrail,
-    useFactory: (
-      chain: AuditChain,
-      sealing: AuditSealing,
-      region: KmsRegion,
-      audit: SecretsAudit,
-    ) => new SecretsAuditTrail(chain, sealing, region, audit),
-    inject: [AuditChain, AuditSealing, KmsRegion, SecretsAudit],
+    useFactory: (chain: AuditChain, sealing: AuditSealing, audit: SecretsAudit) =>
+      new SecretsAuditTrail(chain, sealing, audit),
+    inject: [AuditChain, AuditSealing, SecretsAudit],
   },
   {
     provide: SecretLoader,

@@ -114,10 +114,9 @@ export class SecretsService
     await this.storage.dataSource();
     this.stopFollowing = this.changes.follow();
     // A replica region writes nothing: its secrets expire and rotate in the primary.
-    if (!this.region.replica) {
-      this.lifecycle.start(this.options.lifecycleCheckIntervalMs);
-      this.sealing.start(this.options.auditSealIntervalMs);
-    }
+    if (!this.region.replica) this.lifecycle.start(this.options.lifecycleCheckIntervalMs);
+    // Each region keeps (and seals) the audit trail of what was done there.
+    this.sealing.start(this.options.auditSealIntervalMs);
     this.started = true;
   }
 
@@ -222,7 +221,7 @@ export class SecretsService
     await this.sealing.stop();
     await this.audit.close();
     // This process's last records join the chain now rather than at another replica's next run.
-    if (!this.region.replica) await this.sealing.run().catch(() => undefined);
+    await this.sealing.run().catch(() => undefined);
   }
 
   onApplicationShutdown(): void {

@@ -4,7 +4,7 @@ import {
   Injectable,
   type OnModuleInit,
 } from '@nestjs/common';
-import { KmsRegion, KmsStorage, LifecycleInterval } from '@nest-kms/kms/extension';
+import { KmsStorage, LifecycleInterval } from '@nest-kms/kms/extension';
 import { InvalidInputError } from '@nest-kms/kms';
 import { SecretsService } from '@nest-kms/secrets';
 import type { SchedulerRegistry } from '@nestjs/schedule';
@@ -37,8 +37,9 @@ export const THREAT_ACTOR_BLOCKS = Symbol('nest-kms:threat-actor-blocks');
 
 /**
  * Threat detection: recent detections, blocked actors, and a pass of the detector on demand.
- * The detector runs every `intervalMs` on every replica of the primary region (one of them, the
- * lease holder, reads the trail); a replica region stands down, as it writes nothing.
+ * The detector runs every `intervalMs` on every replica (one of them, the lease holder, reads
+ * the trail). In a second region it reads that region's own trail: the audit trail and the
+ * threat tables are per region, not replicated (docs/multi-region.md).
  */
 @Injectable()
 export class ThreatsService implements OnModuleInit, BeforeApplicationShutdown {
@@ -52,7 +53,6 @@ export class ThreatsService implements OnModuleInit, BeforeApplicationShutdown {
     @Inject(THREAT_DETECTION_STORE) private readonly store: DetectionStore,
     @Inject(THREAT_ACTOR_BLOCKS) private readonly blocks: ActorBlocks,
     private readonly secrets: SecretsService,
-    private readonly region: KmsRegion,
     storage: KmsStorage,
     @Inject(KMS_SCHEDULER_REGISTRY) registry: SchedulerRegistry,
   ) {
@@ -69,17 +69,16 @@ export class ThreatsService implements OnModuleInit, BeforeApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     await this.secrets.initialize();
-    if (!this.region.replica) this.interval.start(this.options.intervalMs);
+    this.interval.start(this.options.intervalMs);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.interval.stop();
-    if (!this.region.replica) await this.detector.stop().catch(() => undefined);
+    await this.detector.stop().catch(() => undefined);
   }
 
   /** Runs a pass of the detector now (or joins the one under way) and returns what it did. */
   async runDetection(): Promise<DetectorPass> {
-    this.region.assertWritable('runDetection');
     return this.detector.pass();
   }
 
@@ -94,11 +93,10 @@ export class ThreatsService implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /**
-   * Blocks `actor` for `durationMs` (default: the response's blockDurationMs) on every replica:
-   * an operator's decision, recorded in the audit trail.
+   * Blocks `actor` for `durationMs` (default: the response's blockDurationMs) on every replica
+   * of this region: an operator's decision, recorded in the audit trail.
    */
   async blockActor(actor: string, durationMs = this.options.blockDurationMs): Promise<ActorBlock> {
-    this.region.assertWritable('blockActor');
     checkActor(actor);
     if (!Number.isSafeInteger(durationMs) || durationMs < 1) {
       throw new InvalidInputError('durationMs', 'must be a positive whole number of milliseconds');
@@ -116,7 +114,6 @@ export class ThreatsService implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Lifts `actor`'s block on every replica (recorded in the trail); false when it had none. */
   async unblockActor(actor: string): Promise<boolean> {
-    this.region.assertWritable('unblockActor');
     checkActor(actor);
     const lifted = await this.blocks.unblock(actor, this.options.clock());
     if (lifted) this.logger.warn({ event: THREAT_EVENTS.actorUnblocked, actor });
