@@ -86,11 +86,15 @@ describe.skipIf(!pgClustersAvailable)('two regions joined by Postgres logical re
     });
   });
 
-  it('reads in region B a secret set in region A, once replicated', async () => {
-    await regionA.secrets.setSecret('svc/replicated', 'set-in-region-a');
+  it('reads in region B a secret set in region A, once replicated, and finds it by its tags', async () => {
+    await regionA.secrets.setSecret('svc/replicated', 'set-in-region-a', {
+      tags: { team: 'replication' },
+    });
     expect(await eventually(() => regionB.secrets.getSecret('svc/replicated'))).toBe(
       'set-in-region-a',
     );
+    const tagged = await regionB.secrets.listSecrets({ tag: 'team=replication' });
+    expect(tagged.map((secret) => secret.name)).toEqual(['svc/replicated']);
     const writesRecorded = (url: string) =>
       queryRows(
         url,

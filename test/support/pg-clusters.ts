@@ -213,6 +213,7 @@ export const REPLICATED_KMS_TABLES: readonly string[] = [
   'kms_master_key_wraps',
   'kms_secrets',
   'kms_secret_versions',
+  'kms_secret_tags',
 ];
 
 /** A database of a throwaway cluster as the fixtures take it; the cluster goes with the file. */
