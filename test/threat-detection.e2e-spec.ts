@@ -174,6 +174,26 @@ describe.each(ENGINES)('threat detection on %s', (engine) => {
     expect((await app.detect()).detections).toEqual([]);
   });
 
+  it('starts afresh, loudly, from a saved state it cannot use, and goes on detecting', async () => {
+    const first = await start();
+    await first.detect();
+    await first.close();
+    apps.splice(apps.indexOf(first), 1);
+    const tables = await openKmsTables(db);
+    try {
+      await sqlQuery(tables, 'UPDATE kms_threat_detector SET snapshot = \'{"version":999}\'');
+    } finally {
+      await tables.destroy();
+    }
+    const app = await start();
+    for (let i = 0; i < 10; i++) {
+      await caught(() => app.secrets.getSecret(`guess-${i}`, { actor: 'intruder' }));
+    }
+    const pass = await app.detect();
+    expect(pass.detections.map((d) => d.rule)).toEqual(['not-found-probing']);
+    expect(app.logger.lines.join('\n')).toContain('threat_detector_state_refused');
+  });
+
   it('refuses operators bad input with a typed error', async () => {
     const app = await start();
     for (const actor of ['', 'x'.repeat(129), 7]) {

@@ -2,6 +2,7 @@
 export const THREAT_EVENTS = {
   detected: 'threat_detected',
   detectorTookOver: 'threat_detector_took_over',
+  detectorStateRefused: 'threat_detector_state_refused',
   actorBlocked: 'actor_blocked',
   actorUnblocked: 'actor_unblocked',
   noEventEmitter: 'threat_events_not_published',

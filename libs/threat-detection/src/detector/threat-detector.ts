@@ -130,8 +130,19 @@ export class ThreatDetector {
 
   private async takeOver(): Promise<void> {
     const saved = await this.lease.load();
-    this.rules = new ThreatRules(this.options.rules, saved.snapshot);
     this.position = saved.seq;
+    try {
+      this.rules = new ThreatRules(this.options.rules, saved.snapshot);
+    } catch (error) {
+      // A saved state this version cannot use (another version's, or altered in the database)
+      // must not stop detection: the rules start afresh from there, learning again, loudly.
+      this.rules = new ThreatRules(this.options.rules);
+      this.logger.error({
+        event: THREAT_EVENTS.detectorStateRefused,
+        fromSeq: saved.seq,
+        code: (error as { code?: unknown } | null)?.code ?? null,
+      });
+    }
     this.logger.log({ event: THREAT_EVENTS.detectorTookOver, fromSeq: saved.seq });
   }
 
