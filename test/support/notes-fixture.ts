@@ -43,7 +43,7 @@ export class CreateTestNotes1700000000000 implements MigrationInterface {
 }
 
 @Injectable()
-class NotesRegistration {
+export class NotesRegistration {
   constructor(storage: KmsStorage) {
     storage.register({
       name: 'test-notes',

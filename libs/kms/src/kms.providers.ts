@@ -27,7 +27,9 @@ import { KmsMetrics } from './metrics/kms-metrics.js';
 import { KeyringReplicaSync } from './notifications/keyring-replica-sync.js';
 import { KmsNotifications } from './notifications/kms-notifications.js';
 import { LegacyEnvelopes } from './reencryption/legacy-envelopes.js';
+import { REWRAP_WORKER_ENTRY } from './reencryption/reencryption.constants.js';
 import { ReencryptionJob } from './reencryption/reencryption.job.js';
+import { DEFAULT_REWRAP_WORKER_ENTRY } from './reencryption/rewrap-thread.js';
 import { KeyLifecycle } from './rotation/key-lifecycle.js';
 import { KmsDatabase } from './storage/kms-database.js';
 import { KmsStorage } from './storage/kms-storage.js';
@@ -85,6 +87,7 @@ export const KMS_PROVIDERS: Provider[] = [
     inject: [KmsKeyring, EnvelopeActivity, LegacyEnvelopes],
   },
   KeyringRewrapper,
+  { provide: REWRAP_WORKER_ENTRY, useValue: DEFAULT_REWRAP_WORKER_ENTRY },
   ReencryptionJob,
   KeyLifecycle,
   KeyringReplicaSync,

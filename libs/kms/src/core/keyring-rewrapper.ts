@@ -3,6 +3,8 @@ import { formatCompactEnvelope } from '../envelope/envelope-codec.js';
 import type { EnvelopePurpose } from '../envelope/envelope.interface.js';
 import { KeyringEnvelopes } from '../keyring/keyring-envelopes.js';
 import type { EnvelopeRewrapper } from '../reencryption/reencryption.job.js';
+import type { RewrapKeys } from '../reencryption/rewrap-thread.js';
+import { EnvelopeActivity } from './envelope-activity.js';
 import { KmsKeyring } from './kms-keyring.js';
 
 /** Re-encryption's access to the keyring: the active key, and one envelope moved under it. */
@@ -11,6 +13,7 @@ export class KeyringRewrapper implements EnvelopeRewrapper {
   constructor(
     private readonly keyring: KmsKeyring,
     private readonly envelopes: KeyringEnvelopes,
+    private readonly activity: EnvelopeActivity,
   ) {}
 
   activeKeyId(): string {
@@ -23,5 +26,20 @@ export class KeyringRewrapper implements EnvelopeRewrapper {
   ): Promise<{ envelope: string; keyId: string }> {
     const parsed = await this.envelopes.reseal(compact, purpose);
     return { envelope: formatCompactEnvelope(parsed), keyId: parsed.keyId };
+  }
+
+  keysForRewrap(): RewrapKeys {
+    const keyring = this.keyring.ready();
+    const keys = [...keyring.list()].map((key) => {
+      const material = new Uint8Array(key.material.length);
+      material.set(key.material);
+      return { id: key.id, material: material.buffer };
+    });
+    return { active: keyring.active.id, keys };
+  }
+
+  sealedElsewhere(keyId: string, count: number): void {
+    const key = this.keyring.ready().get(keyId);
+    if (key) for (let i = 0; i < count; i++) this.activity.sealed(key);
   }
 }

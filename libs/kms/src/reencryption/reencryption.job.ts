@@ -4,10 +4,12 @@ import type { EnvelopePurpose } from '../envelope/envelope.interface.js';
 import { KmsError } from '../errors/kms.error.js';
 import { KMS_EVENTS } from '../kms.messages.js';
 import { KmsStorage } from '../storage/kms-storage.js';
-import { EnvelopeColumnSql, type EnvelopeUpdate } from './envelope-column-sql.js';
+import { EnvelopeColumnSql, type EnvelopeRow, type EnvelopeUpdate } from './envelope-column-sql.js';
 import { LegacyEnvelopeSweep } from './legacy-envelope-sweep.js';
 import { LegacyEnvelopes } from './legacy-envelopes.js';
 import { type ReencryptionProgress, ReencryptionProgressTracker } from './reencryption-progress.js';
+import { REWRAP_WORKER_ENTRY } from './reencryption.constants.js';
+import { RewrapThread, type RewrapKeys } from './rewrap-thread.js';
 
 export type { ReencryptionProgress } from './reencryption-progress.js';
 import { takeReencryptionLock } from './reencryption-lock.js';
@@ -23,6 +25,13 @@ export interface EnvelopeRewrapper {
     compact: string,
     purpose: EnvelopePurpose | undefined,
   ): Promise<{ envelope: string; keyId: string }>;
+  /**
+   * For a rewrap on another thread: fresh copies of the keys in memory (the active one among
+   * them), each in an ArrayBuffer of its own to transfer. Without it the job rewraps here.
+   */
+  keysForRewrap?(): RewrapKeys;
+  /** Counts `count` envelopes sealed under `keyId` on another thread, as rewrap() counts its own. */
+  sealedElsewhere?(keyId: string, count: number): void;
 }
 
 export interface ReencryptionResult {
@@ -63,6 +72,7 @@ export class ReencryptionJob {
     private readonly storage: KmsStorage,
     @Inject(KeyringRewrapper) private readonly rewrapper: EnvelopeRewrapper,
     legacy: LegacyEnvelopes,
+    @Inject(REWRAP_WORKER_ENTRY) private readonly workerEntry: URL | string,
   ) {
     this.legacy = new LegacyEnvelopeSweep(legacy, (statement) => this.countRows(statement));
   }
@@ -104,6 +114,8 @@ export class ReencryptionJob {
       this.logger.log({ event: KMS_EVENTS.reencryptionStarted, total, activeKeyId: active });
     }
     const run = new ReencryptionProgressTracker(began, total, this.logger, options.onProgress);
+    const keys = this.rewrapper.keysForRewrap?.bind(this.rewrapper);
+    const thread = total > 0 && keys ? RewrapThread.start(this.workerEntry, keys) : undefined;
     try {
       for (const column of columns) {
         if (total === 0) break;
@@ -112,12 +124,13 @@ export class ReencryptionJob {
           // What the copies left is read once they are written, not rewrapped alongside them.
           await run.written();
         }
-        await this.rewrapPass(column, active, run, options.batchSize);
+        await this.rewrapPass(column, active, run, options.batchSize, thread);
       }
       await run.written();
     } finally {
-      // Never leave a write running past the run (and its advisory lock).
+      // Never leave a write running past the run (and its advisory lock), nor the thread.
       await run.settled();
+      await thread?.close();
     }
     let remaining = 0;
     for (const column of columns) remaining += await this.count(column, active, false);
@@ -134,40 +147,73 @@ export class ReencryptionJob {
     return result;
   }
 
-  /** Reads, rewraps and writes the column's rows to move, a batch at a time. */
+  /**
+   * Reads, rewraps and writes the column's rows to move, a batch at a time: while one batch is
+   * written, the next is read and rewrapped (on the rewrap thread where there is one).
+   */
   private async rewrapPass(
     column: EnvelopeColumnSql,
     active: string,
     run: ReencryptionProgressTracker,
     batchSize: number,
+    thread: RewrapThread | undefined,
   ): Promise<void> {
-    let after: readonly unknown[] | undefined;
-    for (;;) {
-      const rows = await this.select(column, active, after, batchSize, false);
-      if (rows.length === 0) return;
-      after = rows[rows.length - 1].key;
-      const updates: EnvelopeUpdate[] = [];
-      for (let i = 0; i < rows.length; i++) {
-        if (i > 0 && i % REWRAPS_PER_TURN === 0) await nextTurn();
-        const row = rows[i];
-        try {
-          updates.push({ row, ...(await this.rewrapper.rewrap(row.envelope, column.purpose)) });
-        } catch (error) {
-          if (!(error instanceof KmsError)) throw error;
-          run.failed++;
-          this.logger.warn({
-            event: KMS_EVENTS.reencryptionFailed,
-            column: column.label,
-            code: error.code,
-          });
-        }
-      }
+    let rows = await this.select(column, active, undefined, batchSize, false);
+    let rewrapping = rows.length > 0 ? this.rewrapBatch(column, rows, run, thread) : undefined;
+    while (rewrapping) {
+      const updates = await rewrapping;
+      const last = rows;
+      rows =
+        last.length < batchSize
+          ? []
+          : await this.select(column, active, last[last.length - 1].key, batchSize, false);
+      rewrapping = rows.length > 0 ? this.rewrapBatch(column, rows, run, thread) : undefined;
       await run.write(column.label, async () => {
         await this.update(column, updates);
         return updates.length;
       });
-      if (rows.length < batchSize) return;
     }
+  }
+
+  /** The batch's new envelopes; what the thread leaves (or all, without one) rewrapped here. */
+  private async rewrapBatch(
+    column: EnvelopeColumnSql,
+    rows: readonly EnvelopeRow[],
+    run: ReencryptionProgressTracker,
+    thread: RewrapThread | undefined,
+  ): Promise<EnvelopeUpdate[]> {
+    const rewrapped = thread
+      ? await thread.rewrap(
+          rows.map((row) => row.envelope),
+          column.purpose,
+        )
+      : undefined;
+    const updates: EnvelopeUpdate[] = [];
+    let here = 0;
+    let elsewhere = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      const envelope = rewrapped?.[i];
+      if (envelope) {
+        updates.push({ row, envelope, keyId: thread!.activeKeyId });
+        elsewhere++;
+        continue;
+      }
+      if (++here % REWRAPS_PER_TURN === 0) await nextTurn();
+      try {
+        updates.push({ row, ...(await this.rewrapper.rewrap(row.envelope, column.purpose)) });
+      } catch (error) {
+        if (!(error instanceof KmsError)) throw error;
+        run.failed++;
+        this.logger.warn({
+          event: KMS_EVENTS.reencryptionFailed,
+          column: column.label,
+          code: error.code,
+        });
+      }
+    }
+    if (elsewhere > 0) this.rewrapper.sealedElsewhere?.(thread!.activeKeyId, elsewhere);
+    return updates;
   }
 
   /**
