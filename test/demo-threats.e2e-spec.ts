@@ -1,4 +1,3 @@
-import type { EnvelopeV1 } from '@nest-kms/kms';
 import { SecretsAuditTrail } from '@nest-kms/secrets';
 import { ThreatsService, type ActorBlock, type ThreatDetection } from '@nest-kms/threat-detection';
 import { CapturedLogger, loggedEvents } from './support/captured-logger.js';
@@ -6,13 +5,7 @@ import { ENGINES } from './support/databases.js';
 import { demoForSuite, query } from './support/demo-app.js';
 import { DemoCallers } from './support/demo-callers.js';
 import { DemoTranscript } from './support/demo-transcript.js';
-
-/** The envelope with one ciphertext byte changed. */
-function tampered(envelope: EnvelopeV1): EnvelopeV1 {
-  const ciphertext = Buffer.from(envelope.ciphertext, 'base64');
-  ciphertext[0] ^= 1;
-  return { ...envelope, ciphertext: ciphertext.toString('base64') };
-}
+import { tampered } from './support/tampered-envelope.js';
 
 /**
  * Threat detection in the demo: callers named in their decryptions, detections and blocks in

@@ -4,17 +4,10 @@ import {
   DataKeyNotInMemoryError,
   DecryptionFailedError,
   MalformedEnvelopeError,
-  type EnvelopeV1,
 } from '@nest-kms/kms';
 import { ENGINES } from './support/databases.js';
 import { kmsAppsPerTest, newMasterKey } from './support/kms-fixture.js';
-
-/** The envelope with one ciphertext byte changed. */
-function tampered(envelope: EnvelopeV1): EnvelopeV1 {
-  const ciphertext = Buffer.from(envelope.ciphertext, 'base64');
-  ciphertext[0] ^= 1;
-  return { ...envelope, ciphertext: ciphertext.toString('base64') };
-}
+import { tampered } from './support/tampered-envelope.js';
 
 /*
  * decryptDataSync: decryptData for keys in memory, on one implementation with it (the same

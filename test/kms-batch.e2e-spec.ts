@@ -19,6 +19,7 @@ import { caught } from './support/caught.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { newMasterKey, startTestApp } from './support/kms-fixture.js';
 import { SqlRecorder } from './support/sql-recorder.js';
+import { tampered } from './support/tampered-envelope.js';
 
 /** Records the security events from construction, as the secrets store's audit trail does. */
 @Injectable()
@@ -29,13 +30,6 @@ class SecurityEventRecorder {
       this.events.push(event);
     });
   }
-}
-
-/** The envelope with one ciphertext byte changed. */
-function tampered(envelope: EnvelopeV1): EnvelopeV1 {
-  const ciphertext = Buffer.from(envelope.ciphertext, 'base64');
-  ciphertext[0] ^= 1;
-  return { ...envelope, ciphertext: ciphertext.toString('base64') };
 }
 
 /** The values of successful results and the codes of failed ones, in order. */

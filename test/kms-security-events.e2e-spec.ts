@@ -6,12 +6,12 @@ import {
   KmsModule,
   KmsService,
   MasterKeyMismatchError,
-  type EnvelopeV1,
 } from '@nest-kms/kms';
 import { ActorBlocklist, KmsSecurityEvents, type KmsSecurityEvent } from '@nest-kms/kms/extension';
 import { caught } from './support/caught.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { newMasterKey, startTestApp } from './support/kms-fixture.js';
+import { tampered } from './support/tampered-envelope.js';
 
 /** Listens from construction, before the keyring opens, as the secrets store's audit trail does. */
 @Injectable()
@@ -31,13 +31,6 @@ function startWithRecorder(db: TestDatabase, masterKey: string) {
   })
   class RecordingModule {}
   return startTestApp({ imports: [RecordingModule] });
-}
-
-/** The envelope with one ciphertext byte changed. */
-function tampered(envelope: EnvelopeV1): EnvelopeV1 {
-  const ciphertext = Buffer.from(envelope.ciphertext, 'base64');
-  ciphertext[0] ^= 1;
-  return { ...envelope, ciphertext: ciphertext.toString('base64') };
 }
 
 describe.each(ENGINES)('the KMS security events and the actor blocklist on %s', (engine) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { MasterKeyMismatchError, type EnvelopeV1 } from '@nest-kms/kms';
+import { MasterKeyMismatchError } from '@nest-kms/kms';
 import { SecretsAuditTrail, type AuditTrailRecord } from '@nest-kms/secrets';
 import { caught } from './support/caught.js';
 import { eventually } from './support/eventually.js';
@@ -8,19 +8,13 @@ import { ENGINES, createTestDatabase, type TestDatabase } from './support/databa
 import { newMasterKey } from './support/kms-fixture.js';
 import { openKmsTables, sqlQuery } from './support/kms-tables.js';
 import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
+import { tampered } from './support/tampered-envelope.js';
 
 /*
  * The audit trail's hash chain on every engine: records sealed in order, once, by whichever
  * replica holds the head; verification finds a deleted, altered or cut record; the KMS's
  * security events are in the same trail.
  */
-
-/** The envelope with one ciphertext byte changed. */
-function tampered(envelope: EnvelopeV1): EnvelopeV1 {
-  const ciphertext = Buffer.from(envelope.ciphertext, 'base64');
-  ciphertext[0] ^= 1;
-  return { ...envelope, ciphertext: ciphertext.toString('base64') };
-}
 
 describe.each(ENGINES)('the audit trail hash chain on %s', (engine) => {
   let db: TestDatabase;

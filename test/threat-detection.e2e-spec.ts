@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
-import { ActorBlockedError, type EnvelopeV1 } from '@nest-kms/kms';
+import { ActorBlockedError } from '@nest-kms/kms';
 import { KmsMetrics } from '@nest-kms/kms';
 import { SecretsAuditTrail } from '@nest-kms/secrets';
 import {
@@ -15,6 +15,7 @@ import { ENGINES, createTestDatabase, type TestDatabase } from './support/databa
 import { newMasterKey } from './support/kms-fixture.js';
 import { openKmsTables, sqlQuery } from './support/kms-tables.js';
 import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
+import { tampered } from './support/tampered-envelope.js';
 
 /** What an application listening with @OnEvent receives. */
 @Injectable()
@@ -24,13 +25,6 @@ class DetectionPager {
   page(detection: ThreatDetection): void {
     this.received.push(detection);
   }
-}
-
-/** The envelope with one ciphertext byte changed. */
-function tampered(envelope: EnvelopeV1): EnvelopeV1 {
-  const ciphertext = Buffer.from(envelope.ciphertext, 'base64');
-  ciphertext[0] ^= 1;
-  return { ...envelope, ciphertext: ciphertext.toString('base64') };
 }
 
 interface DetectingApp extends SecretsApp {
