@@ -1,25 +1,16 @@
-import type { ThreatRuleId, ThreatSeverity } from '../rules/threat-finding.interface.js';
+import type { ThreatFinding, ThreatRuleId } from '../rules/threat-finding.interface.js';
 
 /** The rules of the detector itself, beside those over the trail's records. */
 export type ThreatDetectionRule = ThreatRuleId | 'audit-chain-broken';
 
-/** One detection, as it is logged, published and listed (never a value). */
-export interface ThreatDetection {
+/**
+ * One detection, as it is logged, published and listed (never a value): a rule's finding with
+ * the id derived from it and when the detector recorded it.
+ */
+export interface ThreatDetection extends Omit<ThreatFinding, 'rule'> {
   /** Derived from what was detected: the same detection always has the same id. */
   readonly id: string;
   readonly rule: ThreatDetectionRule;
-  readonly severity: ThreatSeverity;
-  readonly actor: string | null;
-  /** `key:<id>`, `secret:<name>`, `master-key:<fingerprint>`, `audit-trail` or null. */
-  readonly subject: string | null;
-  /** When the first record counted happened (epoch ms). */
-  readonly firstAt: number;
-  /** When the record that crossed the threshold happened (epoch ms). */
-  readonly detectedAt: number;
-  /** That record's position in the audit trail. */
-  readonly seq: number;
-  /** The window counts that crossed the threshold. */
-  readonly counts: Readonly<Record<string, number>>;
   /** When the detector recorded it (epoch ms). */
   readonly recordedAt: number;
 }
