@@ -45,6 +45,10 @@ export type {
 } from './interfaces/kms-batch.interface.js';
 export { KMS_MAX_BATCH_ITEMS } from './envelope/envelope.constants.js';
 export type { KmsStatus } from './interfaces/kms-status.interface.js';
+export type {
+  DestroyTenantOptions,
+  TenantDestruction,
+} from './interfaces/tenant-destruction.interface.js';
 export type { DataKeyInfo } from './interfaces/data-key-info.interface.js';
 export type { MasterKeyInfo } from './interfaces/master-key-info.interface.js';
 export type { DataKeyRotation } from './interfaces/data-key-rotation.interface.js';
@@ -95,6 +99,9 @@ export { MasterKeyMismatchError } from './errors/master-key-mismatch.error.js';
 export { MasterKeyMissingError } from './errors/master-key-missing.error.js';
 export { RegionReadOnlyError } from './errors/region-read-only.error.js';
 export { ActorBlockedError } from './errors/actor-blocked.error.js';
+export { InvalidTenantError } from './errors/invalid-tenant.error.js';
+export { TenantMismatchError } from './errors/tenant-mismatch.error.js';
+export { TenantDestructionNotConfirmedError } from './errors/tenant-destruction-not-confirmed.error.js';
 export { BatchTooLargeError } from './errors/batch-too-large.error.js';
 export { MasterKeyProviderError } from './errors/master-key-provider.error.js';
 export { MasterKeyUnavailableError } from './errors/master-key-unavailable.error.js';

@@ -31,4 +31,6 @@ export const KMS_EVENTS = {
   masterKeyWaiting: 'master_key_waiting',
   masterKeyRemoved: 'master_key_removed',
   masterKeyUnverified: 'master_key_unverified',
+  tenantKeyRotated: 'tenant_key_rotated',
+  tenantDestroyed: 'tenant_destroyed',
 } as const;

@@ -5,11 +5,13 @@ import { ActorBlocklist } from './core/actor-blocklist.js';
 import { EnvelopeActivity } from './core/envelope-activity.js';
 import { KeyAdministration } from './core/key-administration.js';
 import { KeyringRewrapper } from './core/keyring-rewrapper.js';
+import { KmsBatches } from './core/kms-batches.js';
 import { KmsBootstrap } from './core/kms-bootstrap.js';
 import { KmsKeyring } from './core/kms-keyring.js';
 import { KmsStatusReport } from './core/kms-status-report.js';
 import { KmsRegion } from './core/kms-region.js';
 import { KmsSecurityEvents } from './core/kms-security-events.js';
+import { KmsTenants } from './core/kms-tenants.js';
 import { MasterKeyGuard } from './core/master-key-guard.js';
 import { KmsHealthIndicator } from './health/kms-health.indicator.js';
 import type { KmsModuleOptions } from './interfaces/kms-module-options.interface.js';
@@ -95,6 +97,8 @@ export const KMS_PROVIDERS: Provider[] = [
   KeyAdministration,
   KmsStatusReport,
   KmsBootstrap,
+  KmsTenants,
+  KmsBatches,
   KmsService,
   KmsDatabase,
   KmsHealthIndicator,

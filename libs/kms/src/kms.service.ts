@@ -5,14 +5,9 @@ import { KmsBootstrap } from './core/kms-bootstrap.js';
 import { KmsKeyring } from './core/kms-keyring.js';
 import { KmsStatusReport } from './core/kms-status-report.js';
 import { encodeAad } from './envelope/aad.js';
-import { checkBatch, envelopeItem, plaintextItem } from './envelope/batch-items.js';
 import { formatCompactEnvelope, formatEnvelope } from './envelope/envelope-codec.js';
 import type { EnvelopePurpose, EnvelopeV1 } from './envelope/envelope.interface.js';
-import {
-  checkDecryptOptions,
-  checkEncryptManyOptions,
-  checkEncryptOptions,
-} from './envelope/operation-options.js';
+import { checkDecryptOptions, checkEncryptOptions } from './envelope/operation-options.js';
 import type { DataKeyInfo } from './interfaces/data-key-info.interface.js';
 import type { DataKeyRotation } from './interfaces/data-key-rotation.interface.js';
 import type {
@@ -43,6 +38,12 @@ import {
 import type { MasterKeyProvider } from './master-key/master-key-provider.interface.js';
 import type { ReencryptionResult } from './reencryption/reencryption.job.js';
 import { KeyLifecycle } from './rotation/key-lifecycle.js';
+import { KmsBatches } from './core/kms-batches.js';
+import { KmsTenants } from './core/kms-tenants.js';
+import type {
+  DestroyTenantOptions,
+  TenantDestruction,
+} from './interfaces/tenant-destruction.interface.js';
 
 /** A plaintext as decryptData returns it: the Buffer, or its UTF-8 text (the bytes zeroed). */
 function decrypted(plaintext: Buffer, options: DecryptOptions): string | Buffer {
@@ -68,6 +69,8 @@ export class KmsService implements PurposeEnvelopesSource, KeyringSubkeySource {
     private readonly keys: KeyAdministration,
     private readonly status: KmsStatusReport,
     private readonly blocklist: ActorBlocklist,
+    private readonly tenants: KmsTenants,
+    private readonly batches: KmsBatches,
   ) {}
 
   /**
@@ -78,16 +81,21 @@ export class KmsService implements PurposeEnvelopesSource, KeyringSubkeySource {
     return this.bootstrap.initialize();
   }
 
-  /** Encrypts under the active data key; returns the design document's envelope object. */
+  /**
+   * Encrypts under the active data key (the tenant's with `tenant`); returns the design
+   * document's envelope object.
+   */
   async encryptData(plaintext: string | Buffer, options: EncryptOptions = {}): Promise<EnvelopeV1> {
-    this.keyring.ready();
-    return formatEnvelope(this.envelopes.seal(plaintext, checkEncryptOptions(options)));
+    const keys = this.tenants.sealing(checkEncryptOptions(options).tenant);
+    const source = keys instanceof Promise ? await keys : keys;
+    return formatEnvelope(this.envelopes.seal(plaintext, options, undefined, source));
   }
 
   /** As encryptData, as the compact single string (`kms1.…`) for one text column. */
   async encryptToString(plaintext: string | Buffer, options: EncryptOptions = {}): Promise<string> {
-    this.keyring.ready();
-    return formatCompactEnvelope(this.envelopes.seal(plaintext, checkEncryptOptions(options)));
+    const keys = this.tenants.sealing(checkEncryptOptions(options).tenant);
+    const source = keys instanceof Promise ? await keys : keys;
+    return formatCompactEnvelope(this.envelopes.seal(plaintext, options, undefined, source));
   }
 
   /** Validates and decrypts an envelope (object or compact string). */
@@ -146,18 +154,11 @@ export class KmsService implements PurposeEnvelopesSource, KeyringSubkeySource {
     items: readonly BatchPlaintextItem[],
     options: EncryptManyOptions & { form: 'compact' },
   ): Promise<BatchResult<string>[]>;
-  async encryptMany(
+  encryptMany(
     items: readonly BatchPlaintextItem[],
     options: EncryptManyOptions = {},
   ): Promise<BatchResult<EnvelopeV1 | string>[]> {
-    this.keyring.ready();
-    checkEncryptManyOptions(options);
-    const batch = checkBatch(items, 'items');
-    const aad = options.aad === undefined ? undefined : encodeAad(options.aad);
-    const format = options.form === 'compact' ? formatCompactEnvelope : formatEnvelope;
-    return this.envelopes
-      .sealMany(batch.length, (at) => plaintextItem(batch[at], aad))
-      .map((result) => (result.ok ? { ok: true, value: format(result.value) } : result));
+    return this.batches.encryptMany(items, options);
   }
 
   /**
@@ -175,28 +176,11 @@ export class KmsService implements PurposeEnvelopesSource, KeyringSubkeySource {
     envelopes: readonly BatchEnvelopeItem[],
     options: DecryptManyOptions & { as: 'buffer' },
   ): Promise<BatchResult<Buffer>[]>;
-  async decryptMany(
+  decryptMany(
     envelopes: readonly BatchEnvelopeItem[],
     options: DecryptManyOptions = {},
   ): Promise<BatchResult<string | Buffer>[]> {
-    this.keyring.ready();
-    checkDecryptOptions(options);
-    const batch = checkBatch(envelopes, 'envelopes');
-    this.blocklist.assertAllowed(options.actor);
-    const aad = options.aad === undefined ? undefined : encodeAad(options.aad);
-    const results = await this.envelopes.openMany(
-      batch.length,
-      (at) => envelopeItem(batch[at], aad),
-      undefined,
-      options.actor,
-    );
-    if (options.as === 'buffer') return results;
-    return results.map((result) => {
-      if (!result.ok) return result;
-      const text = result.value.toString('utf8');
-      result.value.fill(0);
-      return { ok: true, value: text };
-    });
+    return this.batches.decryptMany(envelopes, options);
   }
 
   /**
@@ -233,6 +217,26 @@ export class KmsService implements PurposeEnvelopesSource, KeyringSubkeySource {
     return this.lifecycle.reencrypt(
       typeof options === 'function' ? { entities: [options] } : options,
     );
+  }
+
+  /**
+   * Makes a new active data key for `tenant` (its first, if it has none); its older keys keep
+   * decrypting its envelopes.
+   */
+  rotateTenantKey(tenant: string): Promise<DataKeyRotation> {
+    return this.tenants.rotate(tenant);
+  }
+
+  /**
+   * Crypto-shredding: deletes every data key of `tenant` (and their wraps under every master
+   * key) in one transaction, so every envelope sealed for it becomes unreadable for good, on
+   * every replica (each drops the keys it holds when told). Refused unless `confirm` repeats the
+   * tenant id (TenantDestructionNotConfirmedError). Recorded as a security event (the audit
+   * trail's `destroy-tenant`). Other tenants and the keyring's own keys are untouched. What it
+   * does not erase (backups, logs, plaintext copies) is in docs/tenants.md.
+   */
+  destroyTenant(tenant: string, options: DestroyTenantOptions): Promise<TenantDestruction> {
+    return this.tenants.destroy(tenant, options);
   }
 
   /** Envelopes in registered columns that use data key `keyId`. */
@@ -327,9 +331,16 @@ export class KmsService implements PurposeEnvelopesSource, KeyringSubkeySource {
     checkDecryptOptions(options);
     this.blocklist.assertAllowed(options.actor);
     const expectedAad = options.aad === undefined ? undefined : encodeAad(options.aad);
-    return fetch
-      ? this.envelopes.open(envelope, expectedAad, undefined, options.actor)
-      : this.envelopes.openInMemory(envelope, expectedAad, options.actor);
+    if (!fetch) {
+      const inMemory = this.tenants.inMemory(options.tenant);
+      return this.envelopes.openInMemory(envelope, expectedAad, options.actor, inMemory);
+    }
+    const keys = this.tenants.opening(options.tenant);
+    return keys instanceof Promise
+      ? keys.then((loaded) =>
+          this.envelopes.open(envelope, expectedAad, undefined, options.actor, loaded),
+        )
+      : this.envelopes.open(envelope, expectedAad, undefined, options.actor, keys);
   }
 
   /** A derived key, for nest-kms's own libraries (reached through keyringSubkey()). */

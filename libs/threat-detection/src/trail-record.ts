@@ -31,6 +31,7 @@ export type TrailAction =
   // written by the secrets store for the KMS's security events:
   | 'decrypt' // a failed decryption (only failures are recorded): errorCode, keyId, actor
   | 'destroy-key' // destroyDataKey: success, or failure KMS_DATA_KEY_IN_USE
+  | 'destroy-tenant' // destroyTenant (success): keyId is the tenant id
   | 'rotate-master' // master-key rotation (success)
   | 'remove-master' // an additional master key removed (success)
   | 'open-keyring' // failure KMS_MASTER_KEY_MISMATCH: a start with the wrong master key

@@ -16,6 +16,14 @@ export type KmsSecurityEvent =
     }
   | { kind: 'data-key-destroyed'; keyId: string }
   | { kind: 'data-key-destroy-refused'; keyId: string; code: string }
+  | {
+      kind: 'tenant-destroyed';
+      tenant: string;
+      /** The tenant's data keys deleted. */
+      keysDestroyed: number;
+      /** Envelopes in registered columns made unreadable. */
+      envelopesUnreadable: number;
+    }
   | { kind: 'master-key-rotated'; fingerprint: string }
   | { kind: 'master-key-removed'; fingerprint: string }
   | {

@@ -5,10 +5,11 @@ import type {
   DecryptOptions,
   EncryptOptions,
 } from '../interfaces/kms-operation-options.interface.js';
+import { checkTenant } from './tenant-id.js';
 
-const ENCRYPT_OPTIONS = new Set(['aad']);
-const ENCRYPT_MANY_OPTIONS = new Set(['aad', 'form']);
-const DECRYPT_OPTIONS = new Set(['aad', 'as', 'actor']);
+const ENCRYPT_OPTIONS = new Set(['aad', 'tenant']);
+const ENCRYPT_MANY_OPTIONS = new Set(['aad', 'form', 'tenant']);
+const DECRYPT_OPTIONS = new Set(['aad', 'as', 'actor', 'tenant']);
 /** As long as an audit record's actor column. */
 const MAX_ACTOR_LENGTH = 128;
 
@@ -17,12 +18,15 @@ const MAX_ACTOR_LENGTH = 128;
  * misspelt `aad` would otherwise seal an envelope bound to nothing.
  */
 export function checkEncryptOptions(options: EncryptOptions): EncryptOptions {
-  return checkNames(options, ENCRYPT_OPTIONS);
+  checkNames(options, ENCRYPT_OPTIONS);
+  if (options.tenant !== undefined) checkTenant(options.tenant);
+  return options;
 }
 
 /** Options of encryptMany: encryptData's, and `form` 'object' or 'compact'. */
 export function checkEncryptManyOptions(options: EncryptManyOptions): EncryptManyOptions {
   checkNames(options, ENCRYPT_MANY_OPTIONS);
+  if (options.tenant !== undefined) checkTenant(options.tenant);
   if (options.form !== undefined && options.form !== 'object' && options.form !== 'compact') {
     throw new InvalidInputError(
       'form',
@@ -38,6 +42,7 @@ export function checkEncryptManyOptions(options: EncryptManyOptions): EncryptMan
  */
 export function checkDecryptOptions(options: DecryptOptions): DecryptOptions {
   checkNames(options, DECRYPT_OPTIONS);
+  if (options.tenant !== undefined) checkTenant(options.tenant);
   if (options.as !== undefined && options.as !== 'string' && options.as !== 'buffer') {
     throw new InvalidInputError(
       'as',

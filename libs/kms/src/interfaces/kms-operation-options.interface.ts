@@ -3,6 +3,12 @@ import type { AadInput } from '../envelope/envelope.interface.js';
 export interface EncryptOptions {
   /** Context to bind the envelope to (e.g. a user id, or `{ tenant, field }`); authenticated. */
   aad?: AadInput;
+  /**
+   * Seal under this tenant's data keys (its first is made on first use) instead of the
+   * keyring's own: only decryption with the same `tenant` opens it, and destroyTenant makes it
+   * unreadable for good. 1 to 64 letters, digits and `. _ : @ -` (InvalidTenantError).
+   */
+  tenant?: string;
 }
 
 export interface DecryptOptions {
@@ -20,4 +26,9 @@ export interface DecryptOptions {
    * refused with ActorBlockedError. At most 128 characters.
    */
   actor?: string;
+  /**
+   * The tenant the envelope must belong to: an envelope under another tenant's keys, or under
+   * the keyring's own, is refused with TenantMismatchError (and a tenant's envelope without it).
+   */
+  tenant?: string;
 }

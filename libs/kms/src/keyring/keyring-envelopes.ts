@@ -14,9 +14,11 @@ import { DataKeyNotInMemoryError } from '../errors/data-key-not-in-memory.error.
 import { InvalidInputError } from '../errors/invalid-input.error.js';
 import { KmsError } from '../errors/kms.error.js';
 import { LegacyEnvelopeRefusedError } from '../errors/legacy-envelope-refused.error.js';
+import { TenantMismatchError } from '../errors/tenant-mismatch.error.js';
 import type { BatchResult } from '../interfaces/kms-batch.interface.js';
 import type { EncryptOptions } from '../interfaces/kms-operation-options.interface.js';
 import type { DataKey } from './data-key.js';
+import type { KeySource } from './key-source.js';
 import type { Keyring } from './keyring.js';
 
 /** What the service learns from each seal and each failed open. */
@@ -30,12 +32,10 @@ export interface EnvelopeEvents {
 /**
  * Seals and opens envelopes with the keyring's keys in memory: the hot path of KmsService and
  * of encrypted columns. No database call unless an envelope's key was made by another replica.
+ * Each call uses the keyring's own keys, or one tenant's (`keys`): an envelope under a key of
+ * the other kind, or of another tenant, is refused with TenantMismatchError.
  */
 export class KeyringEnvelopes {
-  /** The material of a key in memory, for the usual envelope's path. */
-  private readonly materialOf = (keyId: string): Buffer | undefined =>
-    this.keyring().get(keyId)?.material;
-
   constructor(
     private readonly keyring: () => Keyring,
     private readonly events: EnvelopeEvents,
@@ -51,13 +51,13 @@ export class KeyringEnvelopes {
     plaintext: string | Buffer,
     options: EncryptOptions,
     purpose?: EnvelopePurpose,
+    keys: KeySource = this.keyring(),
   ): ParsedEnvelope {
-    this.keyring();
     const aad = options.aad === undefined ? undefined : encodeAad(options.aad);
     const owned = typeof plaintext === 'string';
     const bytes = plaintextBytes(plaintext);
     try {
-      return this.sealBytes(bytes, aad, purpose);
+      return this.sealBytes(bytes, aad, purpose, keys);
     } finally {
       if (owned) bytes.fill(0);
     }
@@ -67,8 +67,9 @@ export class KeyringEnvelopes {
     bytes: Buffer,
     aad: Buffer | undefined,
     purpose: EnvelopePurpose | undefined,
+    keys: KeySource = this.keyring(),
   ): ParsedEnvelope {
-    const key = this.keyring().active;
+    const key = keys.active;
     const sealed = sealEnvelope(key.material, key.id, bytes, aad, Date.now(), purpose);
     this.events.sealed(key);
     return sealed;
@@ -84,8 +85,9 @@ export class KeyringEnvelopes {
     expectedAad?: Buffer,
     purpose?: EnvelopePurpose,
     actor?: string,
+    keys: KeySource = this.keyring(),
   ): Buffer | Promise<Buffer> {
-    return this.openWith(envelope, expectedAad, purpose, actor, true);
+    return this.openWith(envelope, expectedAad, purpose, actor, true, keys);
   }
 
   /** As open, with keys in memory only: DataKeyNotInMemoryError where open would fetch one. */
@@ -93,8 +95,9 @@ export class KeyringEnvelopes {
     envelope: EnvelopeV1 | string,
     expectedAad: Buffer | undefined,
     actor: string | undefined,
+    keys: KeySource = this.keyring(),
   ): Buffer {
-    return this.openWith(envelope, expectedAad, undefined, actor, false) as Buffer;
+    return this.openWith(envelope, expectedAad, undefined, actor, false, keys) as Buffer;
   }
 
   private openWith(
@@ -103,19 +106,19 @@ export class KeyringEnvelopes {
     purpose: EnvelopePurpose | undefined,
     actor: string | undefined,
     fetch: boolean,
+    keys: KeySource,
   ): Buffer | Promise<Buffer> {
-    const keyring = this.keyring();
-    const opened = openUsualEnvelope(envelope, purpose, this.materialOf, expectedAad);
+    const opened = openUsualEnvelope(envelope, purpose, keys.materialOf, expectedAad);
     if (opened !== undefined) return opened;
     // Anything else (a fault to name, a key to fetch, a store's legacy value) the long way.
     let keyId: string | undefined;
     try {
-      const parsed = this.parse(envelope, purpose);
+      const parsed = this.parse(envelope, purpose, keys);
       keyId = parsed.keyId;
-      const key = keyring.get(keyId);
+      const key = keys.get(keyId);
       if (key) return openBound(key, parsed, expectedAad);
       if (!fetch) throw new DataKeyNotInMemoryError(keyId);
-      return keyring.fetch(keyId).then(
+      return keys.fetch(keyId).then(
         (fetched) => openBound(fetched, parsed, expectedAad),
         (error: unknown) => {
           throw this.openFailed(error, keyId, actor);
@@ -134,8 +137,8 @@ export class KeyringEnvelopes {
     count: number,
     itemAt: (at: number) => BatchItem,
     purpose?: EnvelopePurpose,
+    keys: KeySource = this.keyring(),
   ): BatchResult<ParsedEnvelope>[] {
-    this.keyring();
     const results: BatchResult<ParsedEnvelope>[] = [];
     for (let at = 0; at < count; at++) {
       try {
@@ -143,7 +146,7 @@ export class KeyringEnvelopes {
         const owned = typeof value === 'string';
         const bytes = plaintextBytes(value as string | Buffer);
         try {
-          results[at] = { ok: true, value: this.sealBytes(bytes, aad, purpose) };
+          results[at] = { ok: true, value: this.sealBytes(bytes, aad, purpose, keys) };
         } finally {
           if (owned) bytes.fill(0);
         }
@@ -165,22 +168,22 @@ export class KeyringEnvelopes {
     itemAt: (at: number) => BatchItem,
     purpose?: EnvelopePurpose,
     actor?: string,
+    keys: KeySource = this.keyring(),
   ): BatchResult<Buffer>[] | Promise<BatchResult<Buffer>[]> {
-    const keyring = this.keyring();
     const results: BatchResult<Buffer>[] = [];
     let unknownKeys: Map<string, [number, ParsedEnvelope, Buffer | undefined][]> | undefined;
     for (let at = 0; at < count; at++) {
       let keyId: string | undefined;
       try {
         const { value, aad } = itemAt(at);
-        const opened = openUsualEnvelope(value, purpose, this.materialOf, aad);
+        const opened = openUsualEnvelope(value, purpose, keys.materialOf, aad);
         if (opened !== undefined) {
           results[at] = { ok: true, value: opened };
           continue;
         }
-        const parsed = this.parse(value as EnvelopeV1 | string, purpose);
+        const parsed = this.parse(value as EnvelopeV1 | string, purpose, keys);
         keyId = parsed.keyId;
-        const key = keyring.get(keyId);
+        const key = keys.get(keyId);
         if (key) {
           results[at] = { ok: true, value: openBound(key, parsed, aad) };
           continue;
@@ -195,7 +198,7 @@ export class KeyringEnvelopes {
     }
     if (!unknownKeys) return results;
     const fetches = [...unknownKeys].map(([keyId, waiting]) =>
-      keyring.fetch(keyId).then(
+      keys.fetch(keyId).then(
         (key) => {
           for (const [at, parsed, aad] of waiting) {
             try {
@@ -218,13 +221,16 @@ export class KeyringEnvelopes {
    * Opens an envelope sealed for `purpose` and seals its plaintext, with the same AAD, under the
    * active key for that purpose: a stored value in format v1 moves to v2 while v1 is accepted.
    */
-  async reseal(envelope: EnvelopeV1 | string, purpose?: EnvelopePurpose): Promise<ParsedEnvelope> {
-    const keyring = this.keyring();
-    const parsed = this.parse(envelope, purpose);
-    const key = keyring.get(parsed.keyId) ?? (await keyring.fetch(parsed.keyId));
+  async reseal(
+    envelope: EnvelopeV1 | string,
+    purpose?: EnvelopePurpose,
+    keys: KeySource = this.keyring(),
+  ): Promise<ParsedEnvelope> {
+    const parsed = this.parse(envelope, purpose, keys);
+    const key = keys.get(parsed.keyId) ?? (await keys.fetch(parsed.keyId));
     const plaintext = openEnvelope(key.material, parsed);
     try {
-      return this.sealBytes(plaintext, parsed.aad, purpose);
+      return this.sealBytes(plaintext, parsed.aad, purpose, keys);
     } finally {
       plaintext.fill(0);
     }
@@ -243,6 +249,7 @@ export class KeyringEnvelopes {
     const keyring = this.keyring();
     const parsed = parseEnvelope(envelope, purpose);
     if (parsed.purpose !== undefined) return parsed;
+    if (!keyring.owns(parsed.keyId)) throw new TenantMismatchError(false);
     const key = keyring.get(parsed.keyId) ?? (await keyring.fetch(parsed.keyId));
     const plaintext = openEnvelope(key.material, parsed);
     try {
@@ -253,9 +260,17 @@ export class KeyringEnvelopes {
     }
   }
 
-  /** Parses for `purpose`; a store's value in format v1 passes only while v1 is accepted. */
-  private parse(envelope: EnvelopeV1 | string, purpose: EnvelopePurpose | undefined) {
+  /**
+   * Parses for `purpose`, refusing an envelope under another source's key; a store's value in
+   * format v1 passes only while v1 is accepted.
+   */
+  private parse(
+    envelope: EnvelopeV1 | string,
+    purpose: EnvelopePurpose | undefined,
+    keys: KeySource,
+  ) {
     const parsed = parseEnvelope(envelope, purpose);
+    if (!keys.owns(parsed.keyId)) throw new TenantMismatchError(keys.forTenant);
     if (
       purpose !== undefined &&
       parsed.purpose === undefined &&

@@ -1,3 +1,5 @@
+import type { TenantKeyStore } from './tenant-key-store.interface.js';
+
 /** A data key as stored: wrapped, never plain. */
 export interface StoredDataKey {
   readonly id: string;
@@ -22,6 +24,8 @@ export type RotationOutcome =
 
 /** The keyring's storage port: what it needs from a database, nothing more. */
 export interface KeyringStore {
+  /** Where tenants' data keys are kept; a store without it serves no tenants. */
+  readonly tenantKeys?: TenantKeyStore;
   /** The fingerprint of the master key this keyring was created with, or null before the first start. */
   readFingerprint(): Promise<string | null>;
   /**

@@ -7,6 +7,7 @@ import { AdditionalWraps, heldAdditionalMasterKeys } from './additional-wraps.js
 import { INDEX_ROOT_KEY_ID, loadIndexRootKey } from './index-root-key.js';
 import { freshImportedKeys } from './key-import.js';
 import { KeyLookups } from './key-lookups.js';
+import type { KeySource } from './key-source.js';
 import { keysOfRows } from './keys-of-rows.js';
 import {
   prepareKeyring,
@@ -16,6 +17,9 @@ import {
 } from './keyring-opening.js';
 import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
 import { masterKeyOf, MasterKeys, type MasterKey, type MasterKeyRotation } from './master-keys.js';
+import { isTenantKeyId } from './tenant-ids.js';
+import { TenantKeys } from './tenant-keys.js';
+import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 
 export type { MasterKey, MasterKeyRotation } from './master-keys.js';
 
@@ -23,8 +27,10 @@ export type { MasterKey, MasterKeyRotation } from './master-keys.js';
  * All data keys, unwrapped, in memory; exactly one active. The hot path reads `active` and
  * `get(id)` without touching the database.
  */
-export class Keyring {
+export class Keyring implements KeySource {
+  readonly forTenant = false;
   private readonly keys = new Map<string, DataKey>();
+  private readonly tenantKeys: TenantKeys | undefined;
   private activeKey!: DataKey;
   private readonly lookups: KeyLookups;
   private rotations: Promise<unknown> = Promise.resolve();
@@ -41,8 +47,29 @@ export class Keyring {
     this.lookups = new KeyLookups(store, now, (row) => this.adopt(row), replica);
     masters.checkPrimaryWith((primary) => this.checkPrimary(primary));
     this.additionalWraps = new AdditionalWraps(masters, store, (id) =>
-      id === INDEX_ROOT_KEY_ID ? this.indexRoot : this.keys.get(id)?.material,
+      id === INDEX_ROOT_KEY_ID
+        ? this.indexRoot
+        : (this.keys.get(id)?.material ?? this.tenantKeys?.material(id)),
     );
+    this.tenantKeys = store.tenantKeys
+      ? new TenantKeys(store.tenantKeys, masters, this.additionalWraps, indexRoot, now)
+      : undefined;
+  }
+
+  /** The material of a key in memory, for the usual envelope's fast path. */
+  readonly materialOf = (keyId: string): Buffer | undefined => this.keys.get(keyId)?.material;
+
+  /** The keyring's own keys never open a tenant's envelope. */
+  owns(id: string): boolean {
+    return !isTenantKeyId(id);
+  }
+
+  /** Tenants' data keys, loaded per tenant on first use. */
+  get tenants(): TenantKeys {
+    if (!this.tenantKeys) {
+      throw new KmsConfigurationError('this keyring store keeps no tenant keys');
+    }
+    return this.tenantKeys;
   }
 
   /**
@@ -214,6 +241,8 @@ export class Keyring {
     this.keys.clear();
     for (const [id, key] of loaded) this.keys.set(id, key);
     this.activeKey = active;
+    // Tenants' keys may have been destroyed meanwhile: each is read again on its next use.
+    this.tenantKeys?.clear();
   }
 
   /** Destroys a retired key for good: the store row, then memory. False if no such retired key. */
@@ -269,6 +298,7 @@ export class Keyring {
   destroy(): void {
     for (const key of this.keys.values()) key.material.fill(0);
     this.keys.clear();
+    this.tenantKeys?.close();
     this.indexRoot.fill(0);
   }
 

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { KmsKeyring } from '../core/kms-keyring.js';
+import { isTenantKeyId } from '../keyring/tenant-ids.js';
 import { KMS_EVENTS } from '../kms.messages.js';
 import { LegacyEnvelopes } from '../reencryption/legacy-envelopes.js';
 import { KEYRING_TOPICS } from '../storage/keyring-lock.js';
@@ -7,7 +8,8 @@ import { KmsNotifications, type KmsNotification } from './kms-notifications.js';
 
 /**
  * What other replicas tell this keyring (Postgres LISTEN/NOTIFY): a rotation (load the new key
- * and write under it), a destroyed key (forget it), a master-key rotation (this replica cannot
+ * and write under it; a tenant's is read on that tenant's next use), a destroyed key (forget
+ * it: a destroyed tenant's keys are zeroed here), a master-key rotation (this replica cannot
  * make keys any more: say so), a store that stopped accepting format-v1 values, and after a
  * lost connection, a full reload.
  */
@@ -44,7 +46,11 @@ export class KeyringReplicaSync {
     if (!keyring) return;
     this.legacy.apply(notification);
     const { topic, keyId, fingerprint } = notification;
-    if (topic === KEYRING_TOPICS.dataKeyRotated && typeof keyId === 'string') {
+    // A tenant's key is loaded on its tenant's next use, never on a notification.
+    if (typeof keyId === 'string' && isTenantKeyId(keyId)) {
+      if (topic === KEYRING_TOPICS.dataKeyRotated) keyring.tenants.heardRotated(keyId);
+      if (topic === KEYRING_TOPICS.dataKeyDestroyed) keyring.tenants.heardDestroyed(keyId);
+    } else if (topic === KEYRING_TOPICS.dataKeyRotated && typeof keyId === 'string') {
       await keyring.heardOf(keyId);
     } else if (topic === KEYRING_TOPICS.dataKeyDestroyed && typeof keyId === 'string') {
       keyring.forget(keyId);

@@ -3,6 +3,7 @@ import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { COMPACT_PREFIX, PURPOSE_COMPACT_PREFIX } from '../envelope/envelope.constants.js';
 import type { EnvelopePurpose } from '../envelope/envelope.interface.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
+import { TENANT_KEY_PREFIX } from '../keyring/tenant-ids.js';
 import type { EnvelopeColumn } from './envelope-column.js';
 
 /** A registered column, resolved against the DataSource's metadata into quoted SQL names. */
@@ -128,7 +129,7 @@ function quote(dataSource: DataSource, column: ColumnMetadata): string {
  * under their key, and, with `legacy`, as to move whatever their key. Column names are
  * qualified with `alias` when given.
  */
-export function keyCondition(
+function anyKeyCondition(
   plan: ColumnPlan,
   keyId: string,
   using: boolean,
@@ -160,6 +161,28 @@ export function keyCondition(
   const v2 = `${PURPOSE_COMPACT_PREFIX}.${plan.purpose}.`;
   const v2Elsewhere = `(${envelope} LIKE '${v2}%' AND ${envelope} NOT LIKE ${parameters.bind(purposePrefix(plan.purpose, keyId))} ESCAPE '\\')`;
   return legacy ? `(${v2Elsewhere} OR ${isV1})` : v2Elsewhere;
+}
+
+/**
+ * anyKeyCondition, where the envelopes not under `keyId` leave tenants' envelopes out: those
+ * stay under their tenant's keys, so moving the keyring's envelopes never touches them.
+ */
+export function keyCondition(
+  plan: ColumnPlan,
+  keyId: string,
+  using: boolean,
+  legacy: boolean,
+  parameters: StatementParameters,
+  alias?: string,
+): string {
+  const condition = anyKeyCondition(plan, keyId, using, legacy, parameters, alias);
+  if (using) return condition;
+  const column = (name: string) => (alias ? `${alias}.${name}` : name);
+  if (plan.keyId)
+    return `(${condition}) AND ${column(plan.keyId)} NOT LIKE '${TENANT_KEY_PREFIX}%'`;
+  const format =
+    plan.purpose === undefined ? COMPACT_PREFIX : `${PURPOSE_COMPACT_PREFIX}.${plan.purpose}`;
+  return `(${condition}) AND ${column(plan.envelope)} NOT LIKE '${format}.${TENANT_KEY_PREFIX}%'`;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { IsNull } from 'typeorm';
 import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
 import { KEYRING_ID, KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
 import { KmsMasterKeyWrapEntity } from '../entities/kms-master-key-wrap.entity.js';
@@ -12,18 +13,22 @@ import type {
 import { KEYRING_TOPICS, lockKeyring } from './keyring-lock.js';
 import type { KmsStorage } from './kms-storage.js';
 import { TypeOrmMasterKeyWraps } from './typeorm-master-key-wraps.js';
+import { TypeOrmTenantKeys } from './typeorm-tenant-keys.js';
+import { fromRow, toRow } from './data-key-rows.js';
 import type { KmsNotifications } from '../notifications/kms-notifications.js';
 import { isUniqueViolation } from './unique-violation.js';
 
 /** KeyringStore on a TypeORM DataSource (Postgres or SQLite); changes are published to the other replicas. */
 export class TypeOrmKeyringStore implements KeyringStore {
   private readonly wraps: TypeOrmMasterKeyWraps;
+  readonly tenantKeys: TypeOrmTenantKeys;
 
   constructor(
     private readonly storage: KmsStorage,
     private readonly notifications?: KmsNotifications,
   ) {
     this.wraps = new TypeOrmMasterKeyWraps(storage, notifications);
+    this.tenantKeys = new TypeOrmTenantKeys(storage, notifications);
   }
 
   async readFingerprint(): Promise<string | null> {
@@ -53,14 +58,16 @@ export class TypeOrmKeyringStore implements KeyringStore {
 
   async listKeys(): Promise<StoredDataKey[]> {
     const rows = await this.storage.run((dataSource) =>
-      dataSource.getRepository(KmsDataKeyEntity).find({ order: { createdAt: 'ASC' } }),
+      dataSource
+        .getRepository(KmsDataKeyEntity)
+        .find({ where: { tenant: IsNull() }, order: { createdAt: 'ASC' } }),
     );
     return rows.map(fromRow);
   }
 
   async findKey(id: string): Promise<StoredDataKey | null> {
     const row = await this.storage.run((dataSource) =>
-      dataSource.getRepository(KmsDataKeyEntity).findOneBy({ id }),
+      dataSource.getRepository(KmsDataKeyEntity).findOneBy({ id, tenant: IsNull() }),
     );
     return row ? fromRow(row) : null;
   }
@@ -71,7 +78,10 @@ export class TypeOrmKeyringStore implements KeyringStore {
       if (fingerprint !== next.masterKeyFingerprint) {
         throw new MasterKeyMismatchError(fingerprint ?? '(none)', next.masterKeyFingerprint);
       }
-      const previous = await manager.findOneBy(KmsDataKeyEntity, { status: 'active' });
+      const previous = await manager.findOneBy(KmsDataKeyEntity, {
+        status: 'active',
+        tenant: IsNull(),
+      });
       if (expectedActiveId !== undefined && previous && previous.id !== expectedActiveId) {
         return { rotated: false, activeKeyId: previous.id };
       }
@@ -201,7 +211,11 @@ export class TypeOrmKeyringStore implements KeyringStore {
   deleteRetired(id: string): Promise<boolean> {
     return this.storage.transaction(async (manager) => {
       await lockKeyring(manager);
-      const result = await manager.delete(KmsDataKeyEntity, { id, status: 'retired' });
+      const result = await manager.delete(KmsDataKeyEntity, {
+        id,
+        status: 'retired',
+        tenant: IsNull(),
+      });
       if (!result.affected) return false;
       await manager.delete(KmsMasterKeyWrapEntity, { keyId: id });
       await this.notifications?.publish(manager, {
@@ -211,26 +225,4 @@ export class TypeOrmKeyringStore implements KeyringStore {
       return true;
     });
   }
-}
-
-function toRow(key: StoredDataKey): KmsDataKeyEntity {
-  return {
-    id: key.id,
-    wrappedKey: key.wrappedKey.toString('base64'),
-    status: key.status,
-    masterKeyFingerprint: key.masterKeyFingerprint,
-    createdAt: key.createdAt,
-    retiredAt: key.retiredAt,
-  };
-}
-
-function fromRow(row: KmsDataKeyEntity): StoredDataKey {
-  return {
-    id: row.id,
-    wrappedKey: Buffer.from(row.wrappedKey, 'base64'),
-    status: row.status,
-    masterKeyFingerprint: row.masterKeyFingerprint,
-    createdAt: row.createdAt,
-    retiredAt: row.retiredAt,
-  };
 }

@@ -4,7 +4,8 @@ import type { AuditEntry, SecretsAudit } from './secrets-audit.js';
 /**
  * Writes the KMS's security events into the audit trail beside the secrets operations, so one
  * tamper-evident trail, shared by every replica, holds what threat detection reads: failed
- * decryptions (with the key and who asked), destroyed keys and refused attempts, master-key
+ * decryptions (with the key and who asked), destroyed keys and refused attempts, destroyed
+ * tenants, master-key
  * rotations and removals, and a start refused for the wrong master key (written at once: that
  * process is about to exit).
  */
@@ -42,6 +43,9 @@ function auditEntryOf(event: KmsSecurityEvent): AuditEntry {
         outcome: 'failure',
         errorCode: event.code,
       };
+    case 'tenant-destroyed':
+      // The tenant id stands where a key id stands: what was destroyed.
+      return { action: 'destroy-tenant', keyId: event.tenant, outcome: 'success' };
     case 'master-key-rotated':
       return { action: 'rotate-master', keyId: event.fingerprint, outcome: 'success' };
     case 'master-key-removed':

@@ -14,6 +14,7 @@ export type AuditAction =
   | 'restore'
   | 'decrypt'
   | 'destroy-key'
+  | 'destroy-tenant'
   | 'rotate-master'
   | 'remove-master'
   | 'open-keyring'

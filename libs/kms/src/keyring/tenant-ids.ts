@@ -1,0 +1,40 @@
+import { createHmac, randomBytes } from 'node:crypto';
+
+/** Every tenant data key id starts with this; no other key id does. */
+export const TENANT_KEY_PREFIX = 'tk-';
+/** Characters of a tenant tag: 16 bytes of HMAC, base64url. */
+const TAG_CHARS = 22;
+
+/**
+ * The keyed tag of a tenant (HMAC-SHA256 under a keyring subkey, 16 bytes, base64url): what
+ * the database and key ids hold instead of the tenant's name, so neither names a customer.
+ */
+export function tenantTag(tagKey: Buffer, tenant: string): string {
+  return createHmac('sha256', tagKey)
+    .update(tenant, 'utf8')
+    .digest()
+    .subarray(0, 16)
+    .toString('base64url');
+}
+
+/**
+ * A new tenant data key id: `tk-<tag>-<random>`. The id is bound into the key's wrap under the
+ * master key, so the tenant a key belongs to cannot be changed in the database without its
+ * unwrap failing; and it is in every envelope's authenticated header.
+ */
+export function newTenantKeyId(tag: string): string {
+  return `${TENANT_KEY_PREFIX}${tag}-${randomBytes(16).toString('base64url')}`;
+}
+
+/** Whether `keyId` names a tenant's data key. */
+export function isTenantKeyId(keyId: string): boolean {
+  return keyId.startsWith(TENANT_KEY_PREFIX);
+}
+
+/** The tag of the tenant a tenant key id belongs to, or undefined for any other id. */
+export function tagOfTenantKeyId(keyId: string): string | undefined {
+  if (!isTenantKeyId(keyId) || keyId[TENANT_KEY_PREFIX.length + TAG_CHARS] !== '-') {
+    return undefined;
+  }
+  return keyId.slice(TENANT_KEY_PREFIX.length, TENANT_KEY_PREFIX.length + TAG_CHARS);
+}

@@ -1,0 +1,23 @@
+import type { StoredDataKey } from './keyring-store.interface.js';
+
+/** The storage port of tenants' data keys (rows of the keyring's data keys carrying a tenant tag). */
+export interface TenantKeyStore {
+  /** Every stored key of the tenant with tag `tag`, oldest first. */
+  listTenantKeys(tag: string): Promise<StoredDataKey[]>;
+  /**
+   * Stores `next` as the tenant's active key, retiring the active one, only while the tenant's
+   * active key is still `expectedActiveId` (null: it has none yet), serialised against every
+   * other keyring change: false, nothing written, when another process got there first.
+   * MasterKeyMismatchError when the keyring is no longer under `next`'s master key.
+   */
+  storeTenantKey(
+    tag: string,
+    next: StoredDataKey,
+    expectedActiveId: string | null,
+  ): Promise<boolean>;
+  /**
+   * Deletes every key of the tenant and their additional wraps in one transaction, telling the
+   * other replicas; returns the ids deleted.
+   */
+  destroyTenantKeys(tag: string): Promise<string[]>;
+}

@@ -1,0 +1,202 @@
+import type { DataKeyRotation } from '../interfaces/data-key-rotation.interface.js';
+import type { AdditionalWraps } from './additional-wraps.js';
+import { newDataKey, type DataKey } from './data-key.js';
+import { subkeyOf } from './keyring-subkeys.js';
+import { keysOfRows } from './keys-of-rows.js';
+import type { MasterKeys } from './master-keys.js';
+import { TenantKeySet } from './tenant-key-set.js';
+import type { TenantKeyStore } from './tenant-key-store.interface.js';
+import { newTenantKeyId, tagOfTenantKeyId, tenantTag } from './tenant-ids.js';
+
+/** Tenants whose keys stay in memory at once; the least recently used is dropped beyond it. */
+export const TENANT_KEY_SETS_HELD = 10_000;
+
+/**
+ * Tenants' data keys: loaded on a tenant's first use (made then if it has none, once across
+ * replicas), held in a bounded least-recently-used cache, rotated and destroyed per tenant.
+ * Nothing is loaded at start-up.
+ */
+export class TenantKeys {
+  /** By tenant id, least recently used first. */
+  private readonly sets = new Map<string, TenantKeySet>();
+  private readonly byTag = new Map<string, TenantKeySet>();
+  private readonly loads = new Map<string, Promise<TenantKeySet>>();
+  private readonly tagKey: Buffer;
+
+  constructor(
+    private readonly store: TenantKeyStore,
+    private readonly masters: MasterKeys,
+    private readonly wraps: AdditionalWraps,
+    indexRoot: Buffer,
+    private readonly now: () => number,
+    private readonly capacity = TENANT_KEY_SETS_HELD,
+  ) {
+    this.tagKey = subkeyOf(indexRoot, 'tenant-tags');
+  }
+
+  /** Tenants whose keys are in memory. */
+  get size(): number {
+    return this.sets.size;
+  }
+
+  /** The tenant's keys if in memory (marked recently used), else an empty set that opens nothing. */
+  inMemory(tenant: string): TenantKeySet {
+    const set = this.sets.get(tenant);
+    if (set === undefined) return this.emptySet(tenant);
+    this.sets.delete(tenant);
+    this.sets.set(tenant, set);
+    return set;
+  }
+
+  /**
+   * The tenant's keys, loaded on first use. `create`: a tenant without keys gets its first one
+   * (for sealing); otherwise it answers an empty set (opening needs no new key).
+   */
+  of(tenant: string, create: boolean): TenantKeySet | Promise<TenantKeySet> {
+    const set = this.sets.get(tenant);
+    if (set !== undefined && (set.hasActive || !create)) return this.inMemory(tenant);
+    let load = this.loads.get(tenant);
+    if (!load) {
+      load = this.load(tenant, create).finally(() => this.loads.delete(tenant));
+      this.loads.set(tenant, load);
+    }
+    return load.then((loaded) => (loaded.hasActive || !create ? loaded : this.of(tenant, create)));
+  }
+
+  /** A new active key for the tenant (its first if it has none); the previous one keeps opening. */
+  async rotate(tenant: string): Promise<DataKeyRotation> {
+    const set = await this.of(tenant, false);
+    for (;;) {
+      const previous = set.hasActive ? set.active.id : null;
+      const key = await this.newKey(set.tag, previous);
+      if (key) {
+        this.hold(tenant, set).activate(key);
+        return { keyId: key.id, previousKeyId: previous };
+      }
+      await this.refresh(set);
+    }
+  }
+
+  /** Deletes the tenant's keys for good (store, then memory); returns the ids deleted. */
+  async destroy(tenant: string): Promise<string[]> {
+    const tag = tenantTag(this.tagKey, tenant);
+    const ids = await this.store.destroyTenantKeys(tag);
+    this.forgetTag(tag);
+    return ids;
+  }
+
+  /** Ids of the tenant's stored keys (for counting what uses them before destroying them). */
+  async storedKeyIds(tenant: string): Promise<string[]> {
+    const rows = await this.store.listTenantKeys(tenantTag(this.tagKey, tenant));
+    return rows.map((row) => row.id);
+  }
+
+  /** Another replica made `keyId` the tenant's active key: its keys are read again on next use. */
+  heardRotated(keyId: string): void {
+    const tag = tagOfTenantKeyId(keyId);
+    if (tag !== undefined && this.byTag.get(tag)?.get(keyId) === undefined) this.forgetTag(tag);
+  }
+
+  /** Another replica destroyed `keyId`: zeroed here (with its tenant's set, if it was active). */
+  heardDestroyed(keyId: string): void {
+    const tag = tagOfTenantKeyId(keyId);
+    const set = tag === undefined ? undefined : this.byTag.get(tag);
+    if (set && !set.drop(keyId)) this.forgetTag(set.tag);
+  }
+
+  /** The material of a tenant key in memory (additional wraps catching up). */
+  material(keyId: string): Buffer | undefined {
+    const tag = tagOfTenantKeyId(keyId);
+    return tag === undefined ? undefined : this.byTag.get(tag)?.get(keyId)?.material;
+  }
+
+  /** Zeroes and drops every tenant's keys (shutdown, or a resync after lost notifications). */
+  clear(): void {
+    for (const set of this.sets.values()) set.zero();
+    this.sets.clear();
+    this.byTag.clear();
+  }
+
+  /** clear(), and the tag key zeroed: the keyring is closing. */
+  close(): void {
+    this.clear();
+    this.tagKey.fill(0);
+  }
+
+  private emptySet(tenant: string): TenantKeySet {
+    return new TenantKeySet(tenant, tenantTag(this.tagKey, tenant), (set) => this.refresh(set));
+  }
+
+  private async load(tenant: string, create: boolean): Promise<TenantKeySet> {
+    const set = this.sets.get(tenant) ?? this.emptySet(tenant);
+    await this.refresh(set);
+    if (!set.hasActive && create) {
+      const key = await this.newKey(set.tag, null);
+      if (key) set.activate(key);
+      else await this.refresh(set);
+    }
+    return set.keys.size > 0 ? this.hold(tenant, set) : set;
+  }
+
+  /** Reads the tenant's stored keys into `set`, unwrapping only those it does not hold. */
+  private async refresh(set: TenantKeySet): Promise<void> {
+    const rows = await this.store.listTenantKeys(set.tag);
+    const keys = await keysOfRows(rows, set.keys, (row) => this.masters.unwrap(row));
+    set.replace(
+      keys,
+      rows.map((row) => row.status),
+    );
+  }
+
+  /**
+   * A new active key for the tenant, stored only while `expectedActiveId` is still its active
+   * key; undefined (nothing kept) when another process stored one first.
+   */
+  private async newKey(tag: string, expectedActiveId: string | null): Promise<DataKey | undefined> {
+    const { provider, fingerprint } = await this.masters.verifiedCurrent();
+    const next = await newDataKey(provider, fingerprint, this.now(), newTenantKeyId(tag));
+    let stored: boolean;
+    try {
+      stored = await this.store.storeTenantKey(tag, next.stored, expectedActiveId);
+    } catch (error) {
+      next.material.fill(0);
+      throw error;
+    }
+    if (!stored) {
+      next.material.fill(0);
+      return undefined;
+    }
+    const key: DataKey = {
+      id: next.stored.id,
+      material: next.material,
+      status: 'active',
+      createdAt: next.stored.createdAt,
+      encryptions: 0,
+      pendingEncryptions: 0,
+    };
+    await this.wraps.wrapNew(key);
+    return key;
+  }
+
+  /** Keeps `set` as the tenant's, most recently used; the least recently used beyond capacity goes. */
+  private hold(tenant: string, set: TenantKeySet): TenantKeySet {
+    this.sets.delete(tenant);
+    this.sets.set(tenant, set);
+    this.byTag.set(set.tag, set);
+    if (this.sets.size > this.capacity) {
+      const [oldest, evicted] = this.sets.entries().next().value!;
+      this.sets.delete(oldest);
+      this.byTag.delete(evicted.tag);
+      evicted.zero();
+    }
+    return set;
+  }
+
+  private forgetTag(tag: string): void {
+    const set = this.byTag.get(tag);
+    if (!set) return;
+    this.byTag.delete(tag);
+    if (this.sets.get(set.tenant) === set) this.sets.delete(set.tenant);
+    set.zero();
+  }
+}

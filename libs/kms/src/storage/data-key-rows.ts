@@ -1,0 +1,27 @@
+import type { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
+import type { StoredDataKey } from '../keyring/keyring-store.interface.js';
+
+/** A stored key as its row (a tenant's key with its tenant tag). */
+export function toRow(key: StoredDataKey, tenant: string | null = null): KmsDataKeyEntity {
+  return {
+    id: key.id,
+    wrappedKey: key.wrappedKey.toString('base64'),
+    status: key.status,
+    masterKeyFingerprint: key.masterKeyFingerprint,
+    createdAt: key.createdAt,
+    retiredAt: key.retiredAt,
+    tenant,
+  };
+}
+
+/** A row as the keyring's stored key (wrapped, never plain). */
+export function fromRow(row: KmsDataKeyEntity): StoredDataKey {
+  return {
+    id: row.id,
+    wrappedKey: Buffer.from(row.wrappedKey, 'base64'),
+    status: row.status,
+    masterKeyFingerprint: row.masterKeyFingerprint,
+    createdAt: row.createdAt,
+    retiredAt: row.retiredAt,
+  };
+}

@@ -1,0 +1,251 @@
+import {
+  DataKeyNotFoundError,
+  DataKeyNotInMemoryError,
+  InvalidTenantError,
+  KeyringIntegrityError,
+  KmsDataKeyEntity,
+  TenantDestructionNotConfirmedError,
+  TenantMismatchError,
+  type EnvelopeV1,
+} from '@nest-kms/kms';
+import { caught } from './support/caught.js';
+import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
+import { newMasterKey } from './support/kms-fixture.js';
+import { openKmsTables } from './support/kms-tables.js';
+import { NoteEntity, startNotesApp, type NotesApp } from './support/notes-fixture.js';
+
+describe.each(ENGINES)('per-tenant keys on %s', (engine) => {
+  let db: TestDatabase;
+  const apps: NotesApp[] = [];
+  const masterKey = newMasterKey();
+  const start = async (): Promise<NotesApp> => {
+    const app = await startNotesApp(db, masterKey, {
+      rotation: { checkIntervalMs: 0 },
+      reencryption: { auto: false },
+    });
+    apps.push(app);
+    return app;
+  };
+  /** Closes `app` and starts another on the same database: nothing of it stays in memory. */
+  const restart = async (app: NotesApp): Promise<NotesApp> => {
+    apps.splice(apps.indexOf(app), 1);
+    await app.close();
+    return start();
+  };
+  const storedKeys = async (): Promise<KmsDataKeyEntity[]> => {
+    const tables = await openKmsTables(db);
+    try {
+      return await tables.getRepository(KmsDataKeyEntity).find();
+    } finally {
+      await tables.destroy();
+    }
+  };
+
+  beforeEach(async () => {
+    db = await createTestDatabase(engine);
+  });
+
+  afterEach(async () => {
+    for (const app of apps.splice(0)) await app.close();
+    await db.drop();
+  });
+
+  it("opens a tenant's envelope only as that tenant's, and refuses it as another's or as no tenant's", async () => {
+    const { kms } = await start();
+    const ofA = await kms.encryptData('invoice of acme', { tenant: 'acme' });
+    const ofB = await kms.encryptData('invoice of globex', { tenant: 'globex' });
+    const shared = await kms.encryptData('not a tenant');
+
+    expect(await kms.decryptData(ofA, { tenant: 'acme' })).toBe('invoice of acme');
+    expect(await kms.decryptData(ofB, { tenant: 'globex' })).toBe('invoice of globex');
+    expect(await kms.decryptData(shared)).toBe('not a tenant');
+    expect(ofA.keyId).not.toBe(ofB.keyId);
+    expect(ofA.keyId).not.toBe(shared.keyId);
+
+    const asOther = await caught(() => kms.decryptData(ofA, { tenant: 'globex' }));
+    expect(asOther).toBeInstanceOf(TenantMismatchError);
+    expect(asOther).toMatchObject({ code: 'KMS_TENANT_MISMATCH', tenantGiven: true });
+    const asNone = await caught(() => kms.decryptData(ofA));
+    expect(asNone).toMatchObject({ code: 'KMS_TENANT_MISMATCH', tenantGiven: false });
+    const sharedAsTenant = await caught(() => kms.decryptData(shared, { tenant: 'acme' }));
+    expect(sharedAsTenant).toBeInstanceOf(TenantMismatchError);
+    // The same checks on the synchronous path and the compact form.
+    expect(() => kms.decryptDataSync(ofA, { tenant: 'globex' })).toThrow(TenantMismatchError);
+    const compact = await kms.encryptToString('compact of acme', { tenant: 'acme' });
+    expect(kms.decryptDataSync(compact, { tenant: 'acme' })).toBe('compact of acme');
+    expect(() => kms.decryptDataSync(compact)).toThrow(TenantMismatchError);
+    // The caller's AAD is checked as ever, beside the tenant.
+    const bound = await kms.encryptData('bound', { tenant: 'acme', aad: { field: 'iban' } });
+    expect(await kms.decryptData(bound, { tenant: 'acme', aad: { field: 'iban' } })).toBe('bound');
+    expect((await caught(() => kms.decryptData(bound, { tenant: 'acme', aad: 'x' }))).name).toBe(
+      'AadMismatchError',
+    );
+  });
+
+  it('seals and opens batches per tenant, one result per item', async () => {
+    const { kms } = await start();
+    const sealed = await kms.encryptMany(['a', 'b'], { tenant: 'acme' });
+    const envelopes = sealed.map((result) => (result.ok ? result.value : undefined!));
+    const other = await kms.encryptData('c', { tenant: 'globex' });
+
+    const opened = await kms.decryptMany([...envelopes, other], { tenant: 'acme' });
+    expect(opened.slice(0, 2)).toEqual([
+      { ok: true, value: 'a' },
+      { ok: true, value: 'b' },
+    ]);
+    expect(opened[2]).toMatchObject({ ok: false, error: { code: 'KMS_TENANT_MISMATCH' } });
+  });
+
+  it('refuses an invalid tenant id with a typed error before anything is sealed or stored', async () => {
+    const { kms } = await start();
+    for (const tenant of ['', ' acme', 'a/b', 'x'.repeat(65), 'é', 42]) {
+      const error = await caught(() => kms.encryptData('x', { tenant: tenant as string }));
+      expect(error).toBeInstanceOf(InvalidTenantError);
+      expect(error).toMatchObject({ code: 'KMS_INVALID_TENANT' });
+    }
+    const envelope = await kms.encryptData('x');
+    expect(await caught(() => kms.decryptData(envelope, { tenant: 'a b' }))).toBeInstanceOf(
+      InvalidTenantError,
+    );
+    expect(await caught(() => kms.rotateTenantKey('a\nb'))).toBeInstanceOf(InvalidTenantError);
+    expect((await storedKeys()).filter((key) => key.tenant !== null)).toEqual([]);
+  });
+
+  it("makes a tenant's key on first use, once under concurrent first uses, and stores neither the tenant's name nor a key in the clear", async () => {
+    const { kms } = await start();
+    const envelopes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => kms.encryptData(`n${i}`, { tenant: 'acme' })),
+    );
+    expect(new Set(envelopes.map((envelope) => envelope.keyId)).size).toBe(1);
+    const keys = await storedKeys();
+    const tenantKeys = keys.filter((key) => key.tenant !== null);
+    expect(tenantKeys).toHaveLength(1);
+    expect(tenantKeys[0]).toMatchObject({ id: envelopes[0].keyId, status: 'active' });
+    expect(JSON.stringify(keys)).not.toContain('acme');
+    // The keyring's own keys are listed as before; tenants' keys are not among them.
+    expect((await kms.listDataKeys()).map((key) => key.id)).not.toContain(envelopes[0].keyId);
+  });
+
+  it('loads no tenant key at start: a tenant is read on its first use after a restart', async () => {
+    let app = await start();
+    const envelopes: EnvelopeV1[] = [];
+    for (let i = 0; i < 5; i++) {
+      envelopes.push(await app.kms.encryptData(`tenant ${i}`, { tenant: `t${i}` }));
+    }
+    app = await restart(app);
+    expect(app.kms.getStatus().dataKeysCount).toBe(1);
+    expect(() => app.kms.decryptDataSync(envelopes[3], { tenant: 't3' })).toThrow(
+      DataKeyNotInMemoryError,
+    );
+    expect(await app.kms.decryptData(envelopes[3], { tenant: 't3' })).toBe('tenant 3');
+    expect(app.kms.decryptDataSync(envelopes[3], { tenant: 't3' })).toBe('tenant 3');
+    expect(() => app.kms.decryptDataSync(envelopes[4], { tenant: 't4' })).toThrow(
+      DataKeyNotInMemoryError,
+    );
+  });
+
+  it("rotates one tenant's key: its older envelopes still open, and no other tenant's key moves", async () => {
+    const { kms } = await start();
+    const before = await kms.encryptData('before', { tenant: 'acme' });
+    const globex = await kms.encryptData('globex', { tenant: 'globex' });
+    const rotation = await kms.rotateTenantKey('acme');
+    expect(rotation).toMatchObject({ previousKeyId: before.keyId });
+    const after = await kms.encryptData('after', { tenant: 'acme' });
+    expect(after.keyId).toBe(rotation.keyId);
+    expect(await kms.decryptData(before, { tenant: 'acme' })).toBe('before');
+    expect((await kms.encryptData('g2', { tenant: 'globex' })).keyId).toBe(globex.keyId);
+    const active = (await storedKeys()).filter((key) => key.status === 'active');
+    expect(active.map((key) => key.id).sort()).toEqual(
+      [rotation.keyId, globex.keyId, (await kms.encryptData('own')).keyId].sort(),
+    );
+  });
+
+  it('refuses an envelope whose key row an attacker moved to another tenant in the database', async () => {
+    let app = await start();
+    const ofA = await app.kms.encryptData('secret of acme', { tenant: 'acme' });
+    const ofB = await app.kms.encryptData('of globex', { tenant: 'globex' });
+    // With write access to the tables: acme's key re-labelled as a key of globex's.
+    const forged = `${ofB.keyId.slice(0, 26)}${ofA.keyId.slice(26)}`;
+    const tables = await openKmsTables(db);
+    const [globexKey] = await tables.getRepository(KmsDataKeyEntity).findBy({ id: ofB.keyId });
+    await tables
+      .getRepository(KmsDataKeyEntity)
+      .update({ id: ofA.keyId }, { id: forged, tenant: globexKey.tenant, status: 'retired' });
+    await tables.destroy();
+    app = await restart(app);
+
+    const error = await caught(() =>
+      app.kms.decryptData({ ...ofA, keyId: forged }, { tenant: 'globex' }),
+    );
+    expect(error).toBeInstanceOf(KeyringIntegrityError);
+    // A tenant whose stored keys were tampered with is an alarm, not a key to skip.
+    expect(await caught(() => app.kms.decryptData(ofB, { tenant: 'globex' }))).toBeInstanceOf(
+      KeyringIntegrityError,
+    );
+    const own = await app.kms.encryptData('own');
+    expect(await app.kms.decryptData(own)).toBe('own');
+  });
+
+  it("destroys a tenant's keys only when confirmed: its envelopes become unreadable for good, others' are untouched", async () => {
+    let app = await start();
+    const ofA = await app.kms.encryptData('acme 1', { tenant: 'acme' });
+    await app.kms.rotateTenantKey('acme');
+    const ofA2 = await app.kms.encryptToString('acme 2', { tenant: 'acme' });
+    const ofB = await app.kms.encryptData('globex', { tenant: 'globex' });
+    const own = await app.kms.encryptData('own');
+    const notes = app.dataSource.getRepository(NoteEntity);
+    await notes.insert([
+      { id: 'a1', body: ofA2 },
+      { id: 'a2', body: await app.kms.encryptToString('acme 3', { tenant: 'acme' }) },
+      { id: 'b1', body: await app.kms.encryptToString('globex 2', { tenant: 'globex' }) },
+      { id: 'o1', body: await app.kms.encryptToString('own 2') },
+    ]);
+
+    const refused = await caught(() =>
+      app.kms.destroyTenant('acme', undefined as unknown as { confirm: string }),
+    );
+    expect(refused).toBeInstanceOf(TenantDestructionNotConfirmedError);
+    expect(refused).toMatchObject({ code: 'KMS_TENANT_DESTRUCTION_NOT_CONFIRMED' });
+    expect(await caught(() => app.kms.destroyTenant('acme', { confirm: 'globex' }))).toBeInstanceOf(
+      TenantDestructionNotConfirmedError,
+    );
+    expect(await app.kms.decryptData(ofA, { tenant: 'acme' })).toBe('acme 1');
+
+    const destruction = await app.kms.destroyTenant('acme', { confirm: 'acme' });
+    expect(destruction).toEqual({ tenant: 'acme', keysDestroyed: 2, envelopesUnreadable: 2 });
+    expect(await caught(() => app.kms.decryptData(ofA, { tenant: 'acme' }))).toBeInstanceOf(
+      DataKeyNotFoundError,
+    );
+    expect(() => app.kms.decryptDataSync(ofA2, { tenant: 'acme' })).toThrow(
+      DataKeyNotInMemoryError,
+    );
+    app = await restart(app);
+    expect(await caught(() => app.kms.decryptData(ofA2, { tenant: 'acme' }))).toBeInstanceOf(
+      DataKeyNotFoundError,
+    );
+    expect(await app.kms.decryptData(ofB, { tenant: 'globex' })).toBe('globex');
+    expect(await app.kms.decryptData(own)).toBe('own');
+    expect((await storedKeys()).map((key) => key.tenant).filter(Boolean)).toHaveLength(1);
+    // A tenant id used again starts afresh under a new key; the old envelopes stay unreadable.
+    const fresh = await app.kms.encryptData('new acme', { tenant: 'acme' });
+    expect(await app.kms.decryptData(fresh, { tenant: 'acme' })).toBe('new acme');
+    expect(await caught(() => app.kms.decryptData(ofA, { tenant: 'acme' }))).toBeInstanceOf(
+      DataKeyNotFoundError,
+    );
+  });
+
+  it("re-encryption after a rotation of the keyring's own key leaves tenants' envelopes under their keys", async () => {
+    const app = await start();
+    const notes = app.dataSource.getRepository(NoteEntity);
+    const tenantBody = await app.kms.encryptToString('acme note', { tenant: 'acme' });
+    await notes.insert([
+      { id: 't', body: tenantBody },
+      { id: 'o', body: await app.kms.encryptToString('own note') },
+    ]);
+    await app.kms.rotateDataKey();
+    const result = await app.kms.reencrypt();
+    expect(result).toMatchObject({ failed: 0, remaining: 0 });
+    expect((await notes.findOneByOrFail({ id: 't' })).body).toBe(tenantBody);
+    expect(await app.kms.decryptData(tenantBody, { tenant: 'acme' })).toBe('acme note');
+  });
+});
