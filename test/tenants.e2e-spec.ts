@@ -17,7 +17,7 @@ import { NoteEntity, startNotesApp, type NotesApp } from './support/notes-fixtur
 describe.each(ENGINES)('per-tenant keys on %s', (engine) => {
   let db: TestDatabase;
   const apps: NotesApp[] = [];
-  const masterKey = newMasterKey();
+  let masterKey = newMasterKey();
   const start = async (): Promise<NotesApp> => {
     const app = await startNotesApp(db, masterKey, {
       rotation: { checkIntervalMs: 0 },
@@ -232,6 +232,18 @@ describe.each(ENGINES)('per-tenant keys on %s', (engine) => {
     expect(await caught(() => app.kms.decryptData(ofA, { tenant: 'acme' }))).toBeInstanceOf(
       DataKeyNotFoundError,
     );
+  });
+
+  it("a master-key rotation re-wraps tenants' keys with the keyring's: they open under the new master key alone", async () => {
+    let app = await start();
+    const ofA = await app.kms.encryptData('acme', { tenant: 'acme' });
+    await app.kms.rotateTenantKey('acme');
+    const ofA2 = await app.kms.encryptData('acme 2', { tenant: 'acme' });
+    masterKey = newMasterKey();
+    expect((await app.kms.rotateMasterKey(masterKey)).rewrapped).toBe(3);
+    app = await restart(app);
+    expect(await app.kms.decryptData(ofA, { tenant: 'acme' })).toBe('acme');
+    expect(await app.kms.decryptData(ofA2, { tenant: 'acme' })).toBe('acme 2');
   });
 
   it("re-encryption after a rotation of the keyring's own key leaves tenants' envelopes under their keys", async () => {

@@ -11,6 +11,8 @@ import { tagOfTenantKeyId } from './tenant-ids.js';
 export class TenantKeySet implements KeySource {
   readonly forTenant = true;
   readonly keys = new Map<string, DataKey>();
+  /** When it was last used (TenantKeys' use counter): the cache drops the lowest first. */
+  lastUsed = 0;
   private activeKey: DataKey | undefined;
   private refreshing: Promise<void> | undefined;
 
