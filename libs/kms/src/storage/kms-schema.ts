@@ -8,7 +8,7 @@ import { AddIndexRootKey1767830400000 } from '../migrations/1767830400000-add-in
 import { NotifyReplicatedKeyChanges1768003200000 } from '../migrations/1768003200000-notify-replicated-key-changes.js';
 import { CreateMasterKeyWraps1767916800000 } from '../migrations/1767916800000-create-master-key-wraps.js';
 import { AddLegacyRefusedPurposes1765152000000 } from '../migrations/1765152000000-add-legacy-refused-purposes.js';
-import { AddTenantDataKeys1768176000000 } from '../migrations/1768176000000-add-tenant-data-keys.js';
+import { AddTenantDataKeys1768190400000 } from '../migrations/1768190400000-add-tenant-data-keys.js';
 
 /** Entities to add to an application's DataSource when KmsModule uses it (`dataSource` option). */
 export const KMS_ENTITIES: [
@@ -27,5 +27,5 @@ export const KMS_MIGRATIONS: (new () => MigrationInterface)[] = [
   AddIndexRootKey1767830400000,
   CreateMasterKeyWraps1767916800000,
   NotifyReplicatedKeyChanges1768003200000,
-  AddTenantDataKeys1768176000000,
+  AddTenantDataKeys1768190400000,
 ];

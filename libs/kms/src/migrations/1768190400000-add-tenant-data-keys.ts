@@ -5,8 +5,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * active key for the keyring's own (tenant null) and one per tenant, each held by a partial
  * unique index, so replicas that make a tenant's first key at once end with one.
  */
-export class AddTenantDataKeys1768176000000 implements MigrationInterface {
-  name = 'AddTenantDataKeys1768176000000';
+export class AddTenantDataKeys1768190400000 implements MigrationInterface {
+  name = 'AddTenantDataKeys1768190400000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query('ALTER TABLE kms_data_keys ADD COLUMN tenant varchar(32)');
