@@ -4,15 +4,24 @@ import type { AuditAction, AuditOutcome } from '../entities/secret-audit.entity.
 export interface AuditTrailRecord {
   /** Its position in the hash chain. */
   readonly seq: number;
-  /** When the operation happened (epoch ms, the writing replica's clock). */
+  /**
+   * When the operation happened (epoch ms, the writing replica's clock). Replicas buffer and
+   * flush their records separately, so `at` only roughly increases with `seq` (seconds out of
+   * order; after a database outage, minutes).
+   */
   readonly at: number;
   readonly action: AuditAction;
   readonly secretName: string | null;
   readonly version: number | null;
+  /** Who asked (a service name, a user id); null when the caller did not say. */
   readonly actor: string | null;
   readonly outcome: AuditOutcome;
+  /** The error's stable code on a failure (SECRET_NOT_FOUND, KMS_DECRYPTION_FAILED, …). */
   readonly errorCode: string | null;
-  /** The data key or master-key fingerprint a KMS security event is about. */
+  /**
+   * What a KMS security event is about: the data key (decrypt, destroy-key), the master-key
+   * fingerprint (rotate-master, remove-master, open-keyring) or the tenant (destroy-tenant).
+   */
   readonly keyId: string | null;
 }
 

@@ -1,7 +1,7 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { epochMillis } from '@nest-kms/kms/extension';
 
-/** Secrets operations, then the KMS's security events and threat detection's blocks. */
+/** Secrets operations, then the KMS's security events and threat detection's responses. */
 export type AuditAction =
   | 'read'
   | 'write'
@@ -12,12 +12,14 @@ export type AuditAction =
   | 'list'
   | 'backup'
   | 'restore'
-  | 'decrypt'
-  | 'destroy-key'
-  | 'destroy-tenant'
-  | 'rotate-master'
-  | 'remove-master'
-  | 'open-keyring'
+  // The KMS's security events:
+  | 'decrypt' // a failed decryption (only failures are recorded): errorCode, keyId, actor
+  | 'destroy-key' // destroyDataKey: success, or failure KMS_DATA_KEY_IN_USE
+  | 'destroy-tenant' // destroyTenant (success): keyId is the tenant id
+  | 'rotate-master' // master-key rotation (success): keyId is the new fingerprint
+  | 'remove-master' // an additional master key removed (success)
+  | 'open-keyring' // failure KMS_MASTER_KEY_MISMATCH: a start with the wrong master key
+  // Threat detection's responses (actor = the actor blocked or unblocked):
   | 'block'
   | 'unblock';
 export type AuditOutcome = 'success' | 'failure';

@@ -13,6 +13,7 @@ const CHANGES: ReadonlySet<TrailAction> = new Set<TrailAction>([
   'rotate-master',
   'remove-master',
   'destroy-key',
+  'destroy-tenant',
 ]);
 
 /** An actor's changes and the other secrets it read after them. */
