@@ -265,6 +265,21 @@ describe.each(ENGINES)('the KMS security events in the audit trail on %s', (engi
     expect(JSON.stringify(records)).not.toContain('never in the trail');
   });
 
+  it('records a destroyed tenant, naming it, so the shredding is on the record', async () => {
+    const { kms, trail } = await start();
+    await kms.encryptData('tenant data', { tenant: 'acme' });
+    await kms.destroyTenant('acme', { confirm: 'acme' });
+    const records = await eventually(async () => {
+      await trail.seal();
+      const sealed = await trail.read(0);
+      expect(sealed.some((record) => record.action === 'destroy-tenant')).toBe(true);
+      return sealed;
+    });
+    expect(records.filter((record) => record.action === 'destroy-tenant')).toEqual([
+      expect.objectContaining({ outcome: 'success', keyId: 'acme' }),
+    ]);
+  });
+
   it('records a start refused for the wrong master key before the process gives up', async () => {
     const first = await start();
     const error = await caught(() => start(newMasterKey()));
