@@ -111,9 +111,16 @@ export {
   type BlindIndexOptions,
   type EncryptedColumnOptions,
   type RowAad,
+  type RowTenant,
 } from './columns/encrypted-column.decorator.js';
 export type { EncryptedValueType } from './columns/column-value.js';
-export { blindIndexOf, findByBlindIndex, findOneByBlindIndex } from './columns/blind-index.js';
+export {
+  blindIndexOf,
+  findByBlindIndex,
+  findOneByBlindIndex,
+  type BlindIndexFindOptions,
+  type BlindIndexLookup,
+} from './columns/blind-index.js';
 export {
   encryptExistingRows,
   type ExistingRowsOptions,

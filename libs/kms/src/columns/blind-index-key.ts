@@ -1,6 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { deriveSubkey, keyFingerprint } from '../crypto/key-derivation.js';
+import type { TenantKeySet } from '../keyring/tenant-key-set.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
+
+/** Tenants' keys by the subkey they are made of: the tenant's key set owns (and zeroes) it. */
+const tenantKeys = new WeakMap<Buffer, BlindIndexKey>();
 
 /**
  * One column's blind-index key. Stored indexes start with its tag, so rows indexed under another
@@ -29,6 +33,18 @@ export class BlindIndexKey {
   ): Promise<BlindIndexKey | undefined> {
     if (!provider.deriveKey) return undefined;
     return BlindIndexKey.tagged(await provider.deriveKey(`nest-kms/v1/blind-index/${label}`));
+  }
+
+  /**
+   * The key for `label` of one tenant, derived from the tenant's first data key, so it is gone
+   * when destroyTenant deletes the tenant's keys. Owned by `keys`: never destroyed by the caller,
+   * and used at once (a refresh of the set zeroes it).
+   */
+  static ofTenant(keys: TenantKeySet, label: string): BlindIndexKey {
+    const subkey = keys.subkey(`blind-index/${label}`);
+    let key = tenantKeys.get(subkey);
+    if (key === undefined) tenantKeys.set(subkey, (key = BlindIndexKey.tagged(subkey)));
+    return key;
   }
 
   private static tagged(key: Buffer): BlindIndexKey {

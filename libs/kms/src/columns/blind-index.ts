@@ -6,47 +6,124 @@ import {
   type ObjectLiteral,
   type Repository,
 } from 'typeorm';
+import { checkTenant } from '../envelope/tenant-id.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
+import { BlindIndexKey } from './blind-index-key.js';
 import { EncryptedColumns } from './encrypted-columns.js';
 import type { ColumnPlan, EntityPlan } from './entity-plan.js';
+
+/** Which tenant's index a lookup of a tenant column computes. */
+export interface BlindIndexLookup {
+  /** The tenant whose rows are searched (a column with `tenant` only). */
+  tenant?: string;
+}
+
+/** findByBlindIndex's options: TypeORM's find options, and the tenant of a tenant column. */
+export type BlindIndexFindOptions<Entity extends ObjectLiteral> = Omit<
+  FindManyOptions<Entity>,
+  'where'
+> & { where?: FindOptionsWhere<Entity> } & BlindIndexLookup;
 
 /**
  * A condition on the blind index of `property` matching `value` (normalised as the column says):
  * `repo.find({ where: { emailBlindIndex: blindIndexOf(repo, 'email', value) } })`. Matches
- * indexes made under the master key in use and, while it is held, the previous one.
+ * indexes made under the master key in use and, while it is held, the previous one. A column
+ * keyed per tenant needs `{ tenant }`, and then answers a Promise (the tenant's keys may have to
+ * be loaded); a tenant without keys (never written, or destroyed) matches nothing.
  */
 export function blindIndexOf<Entity extends ObjectLiteral>(
   repository: Repository<Entity>,
   property: keyof Entity & string,
   value: unknown,
-): FindOperator<string> {
+): FindOperator<string>;
+export function blindIndexOf<Entity extends ObjectLiteral>(
+  repository: Repository<Entity>,
+  property: keyof Entity & string,
+  value: unknown,
+  lookup: BlindIndexLookup & { tenant: string },
+): Promise<FindOperator<string>>;
+export function blindIndexOf<Entity extends ObjectLiteral>(
+  repository: Repository<Entity>,
+  property: keyof Entity & string,
+  value: unknown,
+  lookup?: BlindIndexLookup,
+): FindOperator<string> | Promise<FindOperator<string>> {
   const { plan, column } = blindIndexed(repository, property);
-  return In(column.blindIndexKeys.map((key) => plan.blindIndex(column, value, key)));
+  if (lookup?.tenant === undefined) {
+    if (column.spec.tenant) {
+      throw new KmsConfigurationError(
+        `${column.field} is indexed per tenant: look it up with { tenant }, or name the tenant in where`,
+      );
+    }
+    return In(column.blindIndexKeys.map((key) => plan.blindIndex(column, value, key)));
+  }
+  return tenantIndexOf(repository, plan, column, value, lookup.tenant);
 }
 
-/** The rows whose `property` equals `value` (as normalised for its blind index). */
+/**
+ * The rows whose `property` equals `value` (as normalised for its blind index). For a column
+ * keyed per tenant, the tenant is `options.tenant`, or what the column's tenant function reads
+ * from `options.where` (`{ where: { tenantId } }`).
+ */
 export async function findByBlindIndex<Entity extends ObjectLiteral>(
   repository: Repository<Entity>,
   property: keyof Entity & string,
   value: unknown,
-  options: Omit<FindManyOptions<Entity>, 'where'> & { where?: FindOptionsWhere<Entity> } = {},
+  options: BlindIndexFindOptions<Entity> = {},
 ): Promise<Entity[]> {
   const { column } = blindIndexed(repository, property);
-  const where = {
-    ...options.where,
-    [column.blindIndex!.property]: blindIndexOf(repository, property, value),
-  } as FindOptionsWhere<Entity>;
-  return repository.find({ ...options, where });
+  const { tenant: given, ...find } = options;
+  const tenant = given ?? tenantInWhere(column, options.where);
+  const index =
+    tenant === undefined
+      ? blindIndexOf(repository, property, value)
+      : await blindIndexOf(repository, property, value, { tenant });
+  const where = { ...find.where, [column.blindIndex!.property]: index } as FindOptionsWhere<Entity>;
+  return repository.find({ ...find, where });
 }
 
-/** The row whose `property` equals `value`, or null. */
+/** The row whose `property` equals `value`, or null (`tenant`: as for findByBlindIndex). */
 export async function findOneByBlindIndex<Entity extends ObjectLiteral>(
   repository: Repository<Entity>,
   property: keyof Entity & string,
   value: unknown,
+  options: Pick<BlindIndexFindOptions<Entity>, 'tenant' | 'where'> = {},
 ): Promise<Entity | null> {
-  const [found] = await findByBlindIndex(repository, property, value, { take: 1 });
+  const [found] = await findByBlindIndex(repository, property, value, { ...options, take: 1 });
   return found ?? null;
+}
+
+async function tenantIndexOf(
+  repository: Repository<ObjectLiteral>,
+  plan: EntityPlan,
+  column: ColumnPlan,
+  value: unknown,
+  tenant: string,
+): Promise<FindOperator<string>> {
+  checkTenant(tenant);
+  if (!column.spec.tenant) {
+    throw new KmsConfigurationError(
+      `${column.field} is not indexed per tenant: look it up without a tenant`,
+    );
+  }
+  const codec = EncryptedColumns.of(repository.manager.dataSource)!.codec;
+  const keys = await codec.tenantKeys(tenant, false);
+  // No keys: nothing of the tenant was ever indexed, or its keys (and its index key) are gone.
+  if (keys.keys.size === 0) return In([]);
+  return In([plan.blindIndex(column, value, BlindIndexKey.ofTenant(keys, column.binding))]);
+}
+
+/** The tenant the column's tenant function reads from a plain `where` (not an operator). */
+function tenantInWhere(column: ColumnPlan, where: unknown): string | undefined {
+  if (!column.spec.tenant || where === null || typeof where !== 'object' || Array.isArray(where)) {
+    return undefined;
+  }
+  try {
+    const tenant = column.spec.tenant(where as Record<string, unknown>);
+    return typeof tenant === 'string' ? tenant : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function blindIndexed(

@@ -3,12 +3,17 @@ import { ColumnWriteError } from '../errors/column-write.error.js';
 import { KmsError } from '../errors/kms.error.js';
 import { isCompactEnvelopeText } from '../envelope/envelope-codec.js';
 import type { BatchResult } from '../interfaces/kms-batch.interface.js';
+import type { TenantKeySet } from '../keyring/tenant-key-set.js';
+import { BlindIndexKey } from './blind-index-key.js';
 import type { ColumnCipher } from './column-cipher.js';
 import { legacyValue, valueFromBytes, valueToBytes } from './column-value.js';
 import type { ColumnPlan, EntityPlan } from './entity-plan.js';
 import { SealedValue } from './sealed-value.js';
+import { openPerTenant, tenantKeySets, type TenantKeySets } from './tenant-column-keys.js';
 
 type Row = Record<string, unknown>;
+
+const NO_TENANTS: TenantKeySets = new Map();
 
 /** A stored value of a loaded row, with what it is bound to. */
 export interface StoredColumnValue {
@@ -17,6 +22,8 @@ export interface StoredColumnValue {
   readonly stored: unknown;
   readonly aad: Buffer;
   readonly rowId: string;
+  /** The row's tenant, for a tenant column. */
+  readonly tenant: string | undefined;
 }
 
 /**
@@ -27,11 +34,45 @@ export interface StoredColumnValue {
 export class ColumnCodec {
   constructor(private readonly cipher: ColumnCipher) {}
 
-  /** Replaces the plaintext of each of `columns` in `entity` by its sealed envelope. */
+  /**
+   * The key sets of the tenants whose keys seal the values of `columns` in `entity` (bound as
+   * `bindingRow`), each tenant's first key made now; ColumnWriteError, before anything is
+   * written, where a tenant column has a value and the row names no tenant.
+   */
+  sealingKeys(
+    plan: EntityPlan,
+    entity: Row,
+    columns: readonly ColumnPlan[],
+    bindingRow: Row = entity,
+  ): TenantKeySets | Promise<TenantKeySets> {
+    let tenants: Set<string> | undefined;
+    for (const column of columns) {
+      const value = entity[column.property];
+      if (!column.spec.tenant || value === undefined || value === null) continue;
+      if (value instanceof SealedValue) continue;
+      const tenant = plan.tenantOf(column, bindingRow);
+      if (tenant === null) {
+        throw new ColumnWriteError(
+          plan.name,
+          column.property,
+          "the row names no tenant, and the column's values are sealed under their tenant's keys",
+        );
+      }
+      (tenants ??= new Set()).add(tenant!);
+    }
+    if (!tenants) return NO_TENANTS;
+    return tenantKeySets(tenants, (tenant) => this.cipher.tenantKeys(tenant, true));
+  }
+
+  /**
+   * Replaces the plaintext of each of `columns` in `entity` by its sealed envelope, a tenant
+   * column's under its tenant's keys (among `keys`, from sealingKeys).
+   */
   sealValues(
     plan: EntityPlan,
     entity: Row,
     columns: readonly ColumnPlan[],
+    keys: TenantKeySets = NO_TENANTS,
     bindingRow: Row = entity,
   ): Map<string, SealedValue> {
     const rowId = this.rowIdFor(plan, bindingRow, columns[0]);
@@ -40,14 +81,43 @@ export class ColumnCodec {
     columns.forEach((column, at) => {
       const value = entity[column.property];
       if (value === undefined || value === null || value instanceof SealedValue) return;
+      const source = this.tenantSet(plan, column, bindingRow, keys);
       const bytes = valueToBytes(column.spec.type, value, column.field);
       try {
-        sealed.set(column.property, new SealedValue(this.cipher.seal(bytes, bindings[at])));
+        sealed.set(column.property, new SealedValue(this.cipher.seal(bytes, bindings[at], source)));
       } finally {
         if (column.spec.type !== 'buffer') bytes.fill(0);
       }
     });
     return sealed;
+  }
+
+  /** The blind index of `value` of `column` in `row`: a tenant column's under its tenant's key. */
+  blindIndex(
+    plan: EntityPlan,
+    column: ColumnPlan,
+    value: unknown,
+    row: Row,
+    keys: TenantKeySets = NO_TENANTS,
+  ): string {
+    const tenantKeys = this.tenantSet(plan, column, row, keys);
+    if (!tenantKeys) return plan.blindIndex(column, value);
+    return plan.blindIndex(column, value, BlindIndexKey.ofTenant(tenantKeys, column.binding));
+  }
+
+  /** A tenant's keys (for blind-index lookups): see ColumnCipher.tenantKeys. */
+  tenantKeys(tenant: string, sealing: boolean): TenantKeySet | Promise<TenantKeySet> {
+    return this.cipher.tenantKeys(tenant, sealing);
+  }
+
+  private tenantSet(
+    plan: EntityPlan,
+    column: ColumnPlan,
+    row: Row,
+    keys: TenantKeySets,
+  ): TenantKeySet | undefined {
+    const tenant = plan.tenantOf(column, row);
+    return tenant ? keys.get(tenant) : undefined;
   }
 
   /**
@@ -113,10 +183,7 @@ export class ColumnCodec {
       if (errors.size > 0) throw errors.get(Math.min(...errors.keys()));
       return opened;
     };
-    const results = this.cipher.openMany(sealed.length, (index) => {
-      const { stored, aad } = values[sealed[index]];
-      return { value: stored, aad };
-    });
+    const results = openPerTenant(this.cipher, values, sealed);
     return results instanceof Promise ? results.then(finish) : finish(results);
   }
 
@@ -127,6 +194,29 @@ export class ColumnCodec {
     } catch (error) {
       throw failure(plan, column, rowId, error);
     }
+  }
+
+  /**
+   * The tenant whose keys open a loaded row's value (undefined: the keyring's own), as a
+   * ColumnDecryptionError when the row of a tenant column names none or an invalid one.
+   */
+  tenantOrThrow(plan: EntityPlan, column: ColumnPlan, row: Row, rowId: string): string | undefined {
+    let tenant: string | null | undefined;
+    try {
+      tenant = plan.tenantOf(column, row);
+    } catch (error) {
+      throw failure(plan, column, rowId, error);
+    }
+    if (tenant === null) {
+      throw unreadable(
+        plan,
+        column,
+        rowId,
+        'KMS_TENANT_MISSING',
+        "the row names no tenant, and the value is sealed under its tenant's keys",
+      );
+    }
+    return tenant;
   }
 
   /** The id values are bound to; a row without one cannot be written. */

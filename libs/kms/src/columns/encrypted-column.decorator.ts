@@ -7,6 +7,9 @@ import { GuardedColumnTransformer } from './sealed-value.js';
 /** Context a row adds to its values' binding (tenant, owner…): a flat map of strings. */
 export type RowAad<Row> = (row: Row) => Readonly<Record<string, string>>;
 
+/** The tenant a row belongs to (e.g. `(row) => row.tenantId`); null or undefined: none named. */
+export type RowTenant<Row> = (row: Row) => string | null | undefined;
+
 export interface BlindIndexOptions {
   /** A unique index on the blind index: two rows cannot hold equal (normalised) values. */
   unique?: boolean;
@@ -29,13 +32,21 @@ export interface EncryptedColumnOptions<Row = any> {
    * a value decrypts only where this function answers the same.
    */
   aad?: RowAad<Row>;
+  /**
+   * The tenant whose data keys seal the value (KmsService's per-tenant keys), read from the row:
+   * the tenant is bound to the value like the rest of the row, and the column's blind index is
+   * keyed per tenant. A value cannot be written while the row names no tenant
+   * (ColumnWriteError); destroyTenant() makes the tenant's values unreadable for good.
+   */
+  tenant?: RowTenant<Row>;
   /** Database column name (default: TypeORM's naming strategy). */
   name?: string;
   /** Whether the column accepts null (default false, as `@Column`). Null is stored as NULL. */
   nullable?: boolean;
   /**
    * Keeps an HMAC of the value in the companion column `<property>BlindIndex` (indexed) for
-   * equality lookups with findByBlindIndex(). The HMAC key is derived from the master key.
+   * equality lookups with findByBlindIndex(). The HMAC key derives from the keyring's index
+   * root key, or, for a `tenant` column, from the tenant's first data key.
    */
   blindIndex?: boolean | BlindIndexOptions;
   /**
@@ -53,6 +64,7 @@ export interface EncryptedColumnSpec {
   readonly property: string;
   readonly type: EncryptedValueType;
   readonly aad: RowAad<Record<string, unknown>> | undefined;
+  readonly tenant: RowTenant<Record<string, unknown>> | undefined;
   readonly allowPlaintext: boolean;
   readonly blindIndex: { property: string; normalize: (value: string) => string } | undefined;
 }
@@ -93,6 +105,7 @@ export function EncryptedColumn<Row = any>(
       property: key,
       type,
       aad: options.aad as RowAad<Record<string, unknown>> | undefined,
+      tenant: options.tenant as RowTenant<Record<string, unknown>> | undefined,
       allowPlaintext: options.allowPlaintext ?? false,
       blindIndex: blind && {
         property: blindIndexProperty(key),

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { KmsKeyring } from '../core/kms-keyring.js';
+import { KmsTenants } from '../core/kms-tenants.js';
 import { formatCompactEnvelope } from '../envelope/envelope-codec.js';
 import { KeyringEnvelopes } from '../keyring/keyring-envelopes.js';
 import { KMS_RESOLVED_OPTIONS } from '../kms.constants.js';
@@ -22,6 +23,7 @@ export class EncryptedColumnsAttachment {
     private readonly storage: KmsStorage,
     private readonly keyring: KmsKeyring,
     private readonly envelopes: KeyringEnvelopes,
+    private readonly tenants: KmsTenants,
   ) {}
 
   /** Attaches the subscriber (once the keyring is open). */
@@ -30,9 +32,13 @@ export class EncryptedColumnsAttachment {
     this.columns = await EncryptedColumns.attach(
       dataSource,
       {
-        seal: (bytes, aad) => formatCompactEnvelope(this.envelopes.sealBytes(bytes, aad, 'column')),
-        open: (envelope, aad) => this.envelopes.open(envelope, aad, 'column'),
-        openMany: (count, itemAt) => this.envelopes.openMany(count, itemAt, 'column'),
+        seal: (bytes, aad, keys) =>
+          formatCompactEnvelope(this.envelopes.sealBytes(bytes, aad, 'column', keys)),
+        open: (envelope, aad, keys) =>
+          this.envelopes.open(envelope, aad, 'column', undefined, keys),
+        openMany: (count, itemAt, keys) =>
+          this.envelopes.openMany(count, itemAt, 'column', undefined, keys),
+        tenantKeys: (tenant, sealing) => this.tenants.keysOf(tenant, sealing),
         indexRootKey: () => this.keyring.ready().indexRootKey,
         masterKeys: () => this.keyring.masterKeys(),
       },

@@ -16,6 +16,7 @@ import { LoadedRows } from './loaded-rows.js';
 import { ABSENT, PendingPlaintexts } from './pending-plaintexts.js';
 import { coverTargets } from './column-coverage.js';
 import { SealedValue } from './sealed-value.js';
+import type { TenantKeySets } from './tenant-column-keys.js';
 
 type Row = Record<string, unknown>;
 
@@ -111,18 +112,18 @@ export class EncryptedColumns implements EntitySubscriberInterface {
 
   // --- subscriber events -------------------------------------------------------------------
 
-  beforeInsert(event: InsertEvent<Row>): void {
+  beforeInsert(event: InsertEvent<Row>): void | Promise<void> {
     const plan = this.plans.get(event.metadata.target);
     if (!plan || !event.entity) return;
     plan.assignGeneratedKeys(event.entity);
-    this.seal(plan, event.entity, plan.columns, event.queryRunner);
+    return this.seal(plan, event.entity, plan.columns, event.queryRunner);
   }
 
   afterInsert(event: InsertEvent<Row>): void {
     if (event.entity) this.pending.restore(event.entity, event.queryRunner);
   }
 
-  beforeUpdate(event: UpdateEvent<Row>): void {
+  beforeUpdate(event: UpdateEvent<Row>): void | Promise<void> {
     const plan = this.plans.get(event.metadata.target);
     const entity = event.entity as Row | undefined;
     if (!plan || !entity) return;
@@ -151,7 +152,7 @@ export class EncryptedColumns implements EntitySubscriberInterface {
         entity[column.property] = stored[column.property];
       }
     }
-    this.seal(plan, entity, reseal, event.queryRunner, row);
+    return this.seal(plan, entity, reseal, event.queryRunner, row);
   }
 
   afterUpdate(event: UpdateEvent<Row>): void {
@@ -167,20 +168,39 @@ export class EncryptedColumns implements EntitySubscriberInterface {
     if (plan) return this.loaded.add(plan, entity);
   }
 
+  /** Seals now, or once the tenants' keys a tenant column needs are loaded (their first made). */
   private seal(
     plan: EntityPlan,
     entity: Row,
     columns: readonly ColumnPlan[],
     runner: QueryRunner,
     bindingRow: Row = entity,
-  ): void {
+  ): void | Promise<void> {
     if (columns.length === 0) return;
-    const sealed = this.codec.sealValues(plan, entity, columns, bindingRow);
+    const keys = this.codec.sealingKeys(plan, entity, columns, bindingRow);
+    if (keys instanceof Promise) {
+      return keys.then((loaded) =>
+        this.sealWith(plan, entity, columns, runner, bindingRow, loaded),
+      );
+    }
+    this.sealWith(plan, entity, columns, runner, bindingRow, keys);
+  }
+
+  private sealWith(
+    plan: EntityPlan,
+    entity: Row,
+    columns: readonly ColumnPlan[],
+    runner: QueryRunner,
+    bindingRow: Row,
+    keys: TenantKeySets,
+  ): void {
+    const sealed = this.codec.sealValues(plan, entity, columns, keys, bindingRow);
     for (const column of columns) {
       const value = entity[column.property];
       if (value === undefined || value instanceof SealedValue) continue;
       if (column.blindIndex) {
-        entity[column.blindIndex.property] = value === null ? null : plan.blindIndex(column, value);
+        entity[column.blindIndex.property] =
+          value === null ? null : this.codec.blindIndex(plan, column, value, bindingRow, keys);
       }
       const envelope = sealed.get(column.property);
       if (!envelope) continue;
@@ -199,7 +219,8 @@ export class EncryptedColumns implements EntitySubscriberInterface {
     const providers = this.cipher.masterKeys();
     const indexRoot = this.cipher.indexRootKey();
     for (const column of this.allColumns()) {
-      if (!column.blindIndex) continue;
+      // A tenant column's index is keyed per tenant (BlindIndexKey.ofTenant), not by the keyring.
+      if (!column.blindIndex || column.spec.tenant) continue;
       const keys = [BlindIndexKey.fromIndexRoot(indexRoot, column.binding)];
       for (const provider of providers) {
         const legacy = await BlindIndexKey.fromMasterKey(provider, column.binding);

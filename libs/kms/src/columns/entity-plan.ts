@@ -1,6 +1,7 @@
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { EntityMetadata } from 'typeorm';
 import { aadTemplate, encodeAad } from '../envelope/aad.js';
+import { checkTenant } from '../envelope/tenant-id.js';
 import { ColumnWriteError } from '../errors/column-write.error.js';
 import { InvalidInputError } from '../errors/invalid-input.error.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
@@ -21,7 +22,10 @@ export interface ColumnPlan {
   /** `table.column`: what every value is bound to, and what its blind-index key is derived for. */
   readonly binding: string;
   readonly blindIndex?: { readonly property: string; readonly column: ColumnMetadata };
-  /** Current master key's first, then the previous one's while it is held. */
+  /**
+   * Under the index root key first, then the master keys' while held; none for a tenant column
+   * (keyed per tenant: BlindIndexKey.ofTenant).
+   */
   blindIndexKeys: BlindIndexKey[];
   /** The binding of a value of this column without aad(): only the row id varies. */
   readonly rowBinding: (rowId: string) => Buffer;
@@ -31,6 +35,8 @@ export interface ColumnPlan {
 const TABLE_KEY = 'kms.table';
 const COLUMN_KEY = 'kms.column';
 const ROW_KEY = 'kms.row';
+/** A tenant column's values are bound to the row's tenant too ('' where the row names none). */
+const TENANT_KEY = 'kms.tenant';
 
 /**
  * How the values of one entity are bound: every value to its table, column and row (the primary
@@ -110,9 +116,10 @@ export class EntityPlan {
 
   /** The canonical AAD a value of `column` in `row` (identified as `rowId`) is bound to. */
   aad(column: ColumnPlan, row: Row, rowId: string): Buffer {
-    if (!column.spec.aad) return column.rowBinding(rowId);
+    const { spec } = column;
+    if (!spec.aad && !spec.tenant) return column.rowBinding(rowId);
     const context: Record<string, string> = {};
-    const added: unknown = column.spec.aad(row);
+    const added: unknown = spec.aad ? spec.aad(row) : {};
     if (added === null || typeof added !== 'object' || Array.isArray(added)) {
       throw new InvalidInputError(`${column.field} aad`, 'must return a flat object of strings');
     }
@@ -125,10 +132,21 @@ export class EntityPlan {
     context[TABLE_KEY] = this.metadata.tableName;
     context[COLUMN_KEY] = column.column.databaseName;
     context[ROW_KEY] = rowId;
+    if (spec.tenant) context[TENANT_KEY] = this.tenantOf(column, row) ?? '';
     return encodeAad(context);
   }
 
-  /** The blind index of a value under the current master key's column key. */
+  /**
+   * The tenant whose keys seal `column`'s values in `row`: undefined for a column of no tenant,
+   * null where the row names none; InvalidTenantError for a tenant id that cannot be one.
+   */
+  tenantOf(column: ColumnPlan, row: Row): string | null | undefined {
+    if (!column.spec.tenant) return undefined;
+    const tenant = column.spec.tenant(row);
+    return tenant === undefined || tenant === null ? null : checkTenant(tenant);
+  }
+
+  /** The blind index of a value under the column's key (the keyring's current one by default). */
   blindIndex(column: ColumnPlan, value: unknown, key = column.blindIndexKeys[0]): string {
     const bytes = blindIndexBytes(column, value);
     try {
@@ -192,6 +210,7 @@ function bindingPropertiesOf(
   for (const column of columns) {
     try {
       column.spec.aad?.(recorder);
+      column.spec.tenant?.(recorder);
     } catch {
       return 'unknown';
     }

@@ -48,6 +48,11 @@ export async function encryptExistingRows<Entity extends ObjectLiteral>(
 ): Promise<ExistingRowsResult> {
   const plan = encryptedPlanOf(repository);
   const columns = EncryptedColumns.of(repository.manager.dataSource)!;
+  if (plan.columns.some((column) => column.spec.tenant)) {
+    throw new KmsConfigurationError(
+      `encryptExistingRows does not yet serve ${plan.name}, whose columns are sealed per tenant: save() its rows through the entity instead`,
+    );
+  }
   const [primary, ...more] = plan.metadata.primaryColumns;
   if (!primary || more.length > 0) {
     throw new KmsConfigurationError(

@@ -45,7 +45,8 @@ export class LoadedRows {
           );
         }
         const aad = this.codec.bindingOrThrow(plan, column, entity, rowId);
-        values.push({ plan, column, stored, aad, rowId });
+        const tenant = this.codec.tenantOrThrow(plan, column, entity, rowId);
+        values.push({ plan, column, stored, aad, rowId, tenant });
         owners.push(entity);
       }
     }

@@ -7,6 +7,7 @@ import type {
   TenantDestruction,
 } from '../interfaces/tenant-destruction.interface.js';
 import type { KeySource } from '../keyring/key-source.js';
+import type { TenantKeySet } from '../keyring/tenant-key-set.js';
 import { KMS_EVENTS } from '../kms.messages.js';
 import { KeyLifecycle } from '../rotation/key-lifecycle.js';
 import { KmsKeyring } from './kms-keyring.js';
@@ -30,18 +31,22 @@ export class KmsTenants {
 
   /** The keys to seal under: the keyring's own, or the tenant's (its first made now). */
   sealing(tenant: string | undefined): KeySource | Promise<KeySource> {
-    const keyring = this.keyring.ready();
-    if (tenant === undefined) return keyring;
-    const held = keyring.tenants.inMemory(tenant);
-    if (held.hasActive) return held;
-    this.region.assertWritable("a tenant's first data key");
-    return keyring.tenants.of(tenant, true);
+    return tenant === undefined ? this.keyring.ready() : this.keysOf(tenant, true);
   }
 
   /** The keys to open with: the keyring's own, or the tenant's (loaded, never made). */
   opening(tenant: string | undefined): KeySource | Promise<KeySource> {
-    const keyring = this.keyring.ready();
-    return tenant === undefined ? keyring : keyring.tenants.of(tenant, false);
+    return tenant === undefined ? this.keyring.ready() : this.keysOf(tenant, false);
+  }
+
+  /** A tenant's keys, to seal with (its first made now) or to open with (loaded, never made). */
+  keysOf(tenant: string, sealing: boolean): TenantKeySet | Promise<TenantKeySet> {
+    const tenants = this.keyring.ready().tenants;
+    if (!sealing) return tenants.of(tenant, false);
+    const held = tenants.inMemory(tenant);
+    if (held.hasActive) return held;
+    this.region.assertWritable("a tenant's first data key");
+    return tenants.of(tenant, true);
   }
 
   /** As opening, with what is in memory only (a tenant not loaded opens nothing). */

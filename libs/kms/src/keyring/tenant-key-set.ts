@@ -1,3 +1,4 @@
+import { deriveSubkey } from '../crypto/key-derivation.js';
 import { DataKeyNotFoundError } from '../errors/data-key-not-found.error.js';
 import type { DataKey } from './data-key.js';
 import type { KeySource } from './key-source.js';
@@ -15,6 +16,8 @@ export class TenantKeySet implements KeySource {
   lastUsed = 0;
   private activeKey: DataKey | undefined;
   private refreshing: Promise<void> | undefined;
+  /** Keys derived from the tenant's first key, by label; zeroed with the set. */
+  private readonly subkeys = new Map<string, Buffer>();
 
   readonly materialOf = (keyId: string): Buffer | undefined => this.keys.get(keyId)?.material;
 
@@ -43,6 +46,39 @@ export class TenantKeySet implements KeySource {
     return tagOfTenantKeyId(id) === this.tag;
   }
 
+  /**
+   * A key for one use (`label`) derived from the tenant's first data key (HKDF under its own
+   * label, so it reveals nothing of that key): the same on every replica, unchanged by the
+   * tenant's rotations (its first key is kept while the tenant is), and gone when destroyTenant
+   * deletes the tenant's keys. Owned by the set: do not zero it; DataKeyNotFoundError when the
+   * set holds no key.
+   */
+  subkey(label: string): Buffer {
+    let subkey = this.subkeys.get(label);
+    if (subkey === undefined) {
+      subkey = deriveSubkey(this.first().material, `nest-kms/v2/tenant-subkey/${label}`);
+      this.subkeys.set(label, subkey);
+    }
+    return subkey;
+  }
+
+  /** The tenant's first key: the oldest (a tenant's keys are made in strictly increasing time). */
+  private first(): DataKey {
+    let first: DataKey | undefined;
+    for (const key of this.keys.values()) {
+      if (first === undefined || key.createdAt < first.createdAt) first = key;
+    }
+    if (first === undefined) throw new DataKeyNotFoundError(`(no key of this tenant)`);
+    return first;
+  }
+
+  /** The time after which the tenant's next key is made: keeps its keys in creation order. */
+  get newestCreatedAt(): number {
+    let newest = 0;
+    for (const key of this.keys.values()) newest = Math.max(newest, key.createdAt);
+    return newest;
+  }
+
   /** A key of this tenant made by another replica since the set was loaded: read once more. */
   async fetch(id: string): Promise<DataKey> {
     this.refreshing ??= this.reload(this).finally(() => (this.refreshing = undefined));
@@ -58,6 +94,7 @@ export class TenantKeySet implements KeySource {
    */
   replace(keys: readonly DataKey[], statuses: readonly DataKey['status'][]): void {
     const kept = new Set(keys.map((key) => key.id));
+    this.zeroSubkeys();
     for (const [id, key] of this.keys) if (!kept.has(id)) key.material.fill(0);
     this.keys.clear();
     this.activeKey = undefined;
@@ -79,6 +116,7 @@ export class TenantKeySet implements KeySource {
   drop(id: string): boolean {
     const key = this.keys.get(id);
     if (!key) return true;
+    this.zeroSubkeys();
     key.material.fill(0);
     this.keys.delete(id);
     if (key !== this.activeKey) return true;
@@ -88,8 +126,14 @@ export class TenantKeySet implements KeySource {
 
   /** Zeroes every key: the set is empty from now on. */
   zero(): void {
+    this.zeroSubkeys();
     for (const key of this.keys.values()) key.material.fill(0);
     this.keys.clear();
     this.activeKey = undefined;
+  }
+
+  private zeroSubkeys(): void {
+    for (const subkey of this.subkeys.values()) subkey.fill(0);
+    this.subkeys.clear();
   }
 }

@@ -72,7 +72,7 @@ export class TenantKeys {
     const set = await this.of(tenant, false);
     for (;;) {
       const previous = set.hasActive ? set.active.id : null;
-      const key = await this.newKey(set.tag, previous);
+      const key = await this.newKey(set, previous);
       if (key) {
         this.hold(tenant, set).activate(key);
         return { keyId: key.id, previousKeyId: previous };
@@ -135,7 +135,7 @@ export class TenantKeys {
     const set = this.sets.get(tenant) ?? this.emptySet(tenant);
     await this.refresh(set);
     if (!set.hasActive && create) {
-      const key = await this.newKey(set.tag, null);
+      const key = await this.newKey(set, null);
       if (key) set.activate(key);
       else await this.refresh(set);
     }
@@ -154,14 +154,20 @@ export class TenantKeys {
 
   /**
    * A new active key for the tenant, stored only while `expectedActiveId` is still its active
-   * key; undefined (nothing kept) when another process stored one first.
+   * key; undefined (nothing kept) when another process stored one first. It is made after every
+   * key the set holds, whatever this machine's clock says, so the tenant's first key stays its
+   * oldest (its subkeys derive from it).
    */
-  private async newKey(tag: string, expectedActiveId: string | null): Promise<DataKey | undefined> {
+  private async newKey(
+    set: TenantKeySet,
+    expectedActiveId: string | null,
+  ): Promise<DataKey | undefined> {
     const { provider, fingerprint } = await this.masters.verifiedCurrent();
-    const next = await newDataKey(provider, fingerprint, this.now(), newTenantKeyId(tag));
+    const createdAt = Math.max(this.now(), set.newestCreatedAt + 1);
+    const next = await newDataKey(provider, fingerprint, createdAt, newTenantKeyId(set.tag));
     let stored: boolean;
     try {
-      stored = await this.store.storeTenantKey(tag, next.stored, expectedActiveId);
+      stored = await this.store.storeTenantKey(set.tag, next.stored, expectedActiveId);
     } catch (error) {
       next.material.fill(0);
       throw error;

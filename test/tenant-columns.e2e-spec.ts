@@ -1,0 +1,301 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import {
+  ColumnDecryptionError,
+  ColumnWriteError,
+  EncryptedColumn,
+  InvalidTenantError,
+  KmsConfigurationError,
+  KmsDataKeyEntity,
+  blindIndexOf,
+  encryptExistingRows,
+  findByBlindIndex,
+  findOneByBlindIndex,
+} from '@nest-kms/kms';
+import { isUniqueViolation } from '@nest-kms/kms/extension';
+import { caught } from './support/caught.js';
+import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
+import { newMasterKey } from './support/kms-fixture.js';
+import { sqlQuery as query } from './support/kms-tables.js';
+import { startProfilesApp, type ProfilesApp } from './support/profiles-fixture.js';
+import { SqlRecorder } from './support/sql-recorder.js';
+
+/** A multi-tenant table: each row's values sealed under its tenant's keys. */
+@Entity({ name: 'test_tenant_customers' })
+class TenantCustomer {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  tenantId: string | null;
+
+  @EncryptedColumn<TenantCustomer>({
+    type: 'string',
+    tenant: (row) => row.tenantId,
+    nullable: true,
+  })
+  ssn: string | null;
+
+  @EncryptedColumn<TenantCustomer>({
+    type: 'string',
+    tenant: (row) => row.tenantId,
+    blindIndex: { unique: true },
+    nullable: true,
+  })
+  email: string | null;
+
+  emailBlindIndex?: string | null;
+}
+
+const TABLE = 'test_tenant_customers';
+
+describe.each(ENGINES)('encrypted columns per tenant on %s', (engine) => {
+  let db: TestDatabase;
+  let masterKey: string;
+  const apps: ProfilesApp[] = [];
+  const start = async (): Promise<ProfilesApp> => {
+    const app = await startProfilesApp(
+      db,
+      masterKey,
+      new SqlRecorder(),
+      { reencryption: { auto: false }, rotation: { checkIntervalMs: 0 } },
+      [TenantCustomer],
+    );
+    apps.push(app);
+    return app;
+  };
+  const restart = async (app: ProfilesApp): Promise<ProfilesApp> => {
+    apps.splice(apps.indexOf(app), 1);
+    await app.close();
+    return start();
+  };
+  const customers = (app: ProfilesApp) => app.dataSource.getRepository(TenantCustomer);
+  const save = (app: ProfilesApp, tenantId: string | null, ssn: string, email?: string) =>
+    customers(app).save(customers(app).create({ tenantId, ssn, email: email ?? null }));
+  const raw = async (app: ProfilesApp, id: string) =>
+    (await query(app.dataSource, `SELECT * FROM ${TABLE} WHERE id = ?`, [id]))[0];
+  const keyIdOf = (envelope: unknown) => String(envelope).split('.')[2];
+  const tenantKeyRows = async (app: ProfilesApp) =>
+    (await app.dataSource.getRepository(KmsDataKeyEntity).find()).filter((key) => key.tenant);
+
+  beforeEach(async () => {
+    db = await createTestDatabase(engine);
+    masterKey = newMasterKey();
+  });
+
+  afterEach(async () => {
+    for (const app of apps.splice(0)) await app.close();
+    await db.drop();
+  });
+
+  it("seals each row's values under its tenant's keys and loads a find() of many tenants, after a restart too", async () => {
+    let app = await start();
+    const acme = await save(app, 'acme', 'ssn of acme', 'ann@acme.test');
+    const globex = await save(app, 'globex', 'ssn of globex', 'bob@globex.test');
+    const rawAcme = await raw(app, acme.id);
+    const rawGlobex = await raw(app, globex.id);
+    expect(rawAcme.ssn).toMatch(/^kms2\.column\.tk-/);
+    expect(keyIdOf(rawAcme.ssn)).toBe(keyIdOf(rawAcme.email));
+    expect(keyIdOf(rawAcme.ssn)).not.toBe(keyIdOf(rawGlobex.ssn));
+    expect(acme.ssn).toBe('ssn of acme');
+
+    app = await restart(app);
+    const loaded = await customers(app).find({ order: { tenantId: 'ASC' } });
+    expect(loaded.map(({ tenantId, ssn, email }) => ({ tenantId, ssn, email }))).toEqual([
+      { tenantId: 'acme', ssn: 'ssn of acme', email: 'ann@acme.test' },
+      { tenantId: 'globex', ssn: 'ssn of globex', email: 'bob@globex.test' },
+    ]);
+    // A tenant's column value is not a tenant envelope of the public API.
+    const asPublic = await caught(() =>
+      app.kms.decryptData(String(rawAcme.ssn), { tenant: 'acme' }),
+    );
+    expect(asPublic).toMatchObject({ code: 'KMS_ENVELOPE_PURPOSE_MISMATCH' });
+  });
+
+  it("refuses a value copied to another tenant's row, and a row whose tenant was changed in the database, naming the row", async () => {
+    const app = await start();
+    const acme = await save(app, 'acme', 'ssn of acme');
+    const globex = await save(app, 'globex', 'ssn of globex');
+    const stolen = (await raw(app, acme.id)).ssn;
+    await query(app.dataSource, `UPDATE ${TABLE} SET ssn = ? WHERE id = ?`, [stolen, globex.id]);
+    const copied = await caught(() => customers(app).findOneByOrFail({ id: globex.id }));
+    expect(copied).toBeInstanceOf(ColumnDecryptionError);
+    expect(copied).toMatchObject({
+      code: 'KMS_COLUMN_DECRYPTION_FAILED',
+      entity: 'TenantCustomer',
+      column: 'ssn',
+      rowId: globex.id,
+      reason: 'KMS_TENANT_MISMATCH',
+    });
+    expect(copied.message).not.toContain('ssn of acme');
+
+    await query(app.dataSource, `UPDATE ${TABLE} SET "tenantId" = ? WHERE id = ?`, [
+      'globex',
+      acme.id,
+    ]);
+    const moved = await caught(() => customers(app).findOneByOrFail({ id: acme.id }));
+    expect(moved).toMatchObject({ rowId: acme.id, reason: 'KMS_TENANT_MISMATCH' });
+    // Put back, the row opens again: nothing was lost.
+    await query(app.dataSource, `UPDATE ${TABLE} SET "tenantId" = ? WHERE id = ?`, [
+      'acme',
+      acme.id,
+    ]);
+    expect((await customers(app).findOneByOrFail({ id: acme.id })).ssn).toBe('ssn of acme');
+    await query(app.dataSource, `UPDATE ${TABLE} SET "tenantId" = NULL WHERE id = ?`, [acme.id]);
+    const none = await caught(() => customers(app).findOneByOrFail({ id: acme.id }));
+    expect(none).toMatchObject({ rowId: acme.id, reason: 'KMS_TENANT_MISSING' });
+  });
+
+  it('refuses a write that names no tenant, or an invalid one, before anything is written', async () => {
+    const app = await start();
+    const missing = await caught(() => save(app, null, 'orphan ssn'));
+    expect(missing).toBeInstanceOf(ColumnWriteError);
+    expect(missing).toMatchObject({ code: 'KMS_COLUMN_WRITE_REFUSED', column: 'ssn' });
+    expect(missing.message).not.toContain('orphan ssn');
+    expect(await caught(() => save(app, 'a/b', 'bad tenant'))).toBeInstanceOf(InvalidTenantError);
+    const insert = await caught(() =>
+      customers(app).insert({ tenantId: null, ssn: 'orphan 2', email: null }),
+    );
+    expect(insert).toBeInstanceOf(ColumnWriteError);
+    expect(await customers(app).count()).toBe(0);
+    expect(await tenantKeyRows(app)).toEqual([]);
+    // A row without values needs no tenant.
+    const empty = await customers(app).save(customers(app).create({ tenantId: null, ssn: null }));
+    expect(await customers(app).findOneByOrFail({ id: empty.id })).toMatchObject({ ssn: null });
+    const moved = await save(app, 'acme', 'ssn');
+    await expect(
+      customers(app).update({ id: moved.id }, { tenantId: 'globex' }),
+    ).rejects.toBeInstanceOf(ColumnWriteError);
+    await expect(encryptExistingRows(customers(app))).rejects.toBeInstanceOf(KmsConfigurationError);
+  });
+
+  it("save() that moves a row to another tenant seals its values again under that tenant's keys", async () => {
+    const app = await start();
+    const row = await save(app, 'acme', 'moving ssn', 'moving@x.test');
+    const before = await raw(app, row.id);
+    row.tenantId = 'globex';
+    await customers(app).save(row);
+    const after = await raw(app, row.id);
+    expect(keyIdOf(after.ssn)).not.toBe(keyIdOf(before.ssn));
+    expect(keyIdOf(after.ssn)).toBe(keyIdOf(after.email));
+    expect(after.emailBlindIndex).not.toBe(before.emailBlindIndex);
+    expect(await customers(app).findOneByOrFail({ id: row.id })).toMatchObject({
+      tenantId: 'globex',
+      ssn: 'moving ssn',
+      email: 'moving@x.test',
+    });
+    expect(
+      await findByBlindIndex(customers(app), 'email', 'moving@x.test', { tenant: 'acme' }),
+    ).toEqual([]);
+    expect(
+      (await findByBlindIndex(customers(app), 'email', 'moving@x.test', { tenant: 'globex' })).map(
+        (found) => found.id,
+      ),
+    ).toEqual([row.id]);
+  });
+
+  it('keys blind indexes per tenant: equal values of two tenants do not match, and each is unique within its tenant', async () => {
+    const app = await start();
+    const acme = await save(app, 'acme', 's1', 'same@example.com');
+    const globex = await save(app, 'globex', 's2', 'same@example.com');
+    expect((await raw(app, acme.id)).emailBlindIndex).not.toBe(
+      (await raw(app, globex.id)).emailBlindIndex,
+    );
+    const ofAcme = await findByBlindIndex(customers(app), 'email', ' SAME@example.com', {
+      tenant: 'acme',
+    });
+    expect(ofAcme.map((found) => found.id)).toEqual([acme.id]);
+    const fromWhere = await findOneByBlindIndex(customers(app), 'email', 'same@example.com', {
+      where: { tenantId: 'globex' },
+    });
+    expect(fromWhere?.id).toBe(globex.id);
+    const operator = await blindIndexOf(customers(app), 'email', 'same@example.com', {
+      tenant: 'acme',
+    });
+    expect(
+      (await customers(app).find({ where: { emailBlindIndex: operator } })).map((r) => r.id),
+    ).toEqual([acme.id]);
+
+    expect(() => blindIndexOf(customers(app), 'email', 'same@example.com')).toThrow(
+      KmsConfigurationError,
+    );
+    await expect(
+      findByBlindIndex(customers(app), 'email', 'same@example.com'),
+    ).rejects.toBeInstanceOf(KmsConfigurationError);
+    // A tenant never written has no keys: nothing matches, and no key is made for it.
+    const keysBefore = (await tenantKeyRows(app)).length;
+    expect(
+      await findByBlindIndex(customers(app), 'email', 'same@example.com', { tenant: 'initech' }),
+    ).toEqual([]);
+    expect(await tenantKeyRows(app)).toHaveLength(keysBefore);
+
+    const duplicate = await caught(() => save(app, 'acme', 's3', 'Same@Example.com'));
+    expect(isUniqueViolation(duplicate)).toBe(true);
+  });
+
+  it("keeps a tenant's rows readable and findable through its key rotation, on every replica; re-encryption leaves them under the tenant's keys", async () => {
+    const app = await start();
+    const old = await save(app, 'acme', 'old ssn', 'old@acme.test');
+    const rawOld = await raw(app, old.id);
+    await app.kms.rotateTenantKey('acme');
+    const fresh = await save(app, 'acme', 'new ssn', 'new@acme.test');
+    expect(keyIdOf((await raw(app, fresh.id)).ssn)).not.toBe(keyIdOf(rawOld.ssn));
+    // The index key derives from the tenant's first key: rows of before and after match alike.
+    const duplicate = await caught(() => save(app, 'acme', 'x', 'OLD@acme.test'));
+    expect(isUniqueViolation(duplicate)).toBe(true);
+
+    const replica = await start();
+    for (const [email, id] of [
+      ['old@acme.test', old.id],
+      ['new@acme.test', fresh.id],
+    ]) {
+      const found = await findByBlindIndex(customers(replica), 'email', email, { tenant: 'acme' });
+      expect(found.map((row) => row.id)).toEqual([id]);
+    }
+
+    await app.kms.rotateDataKey();
+    expect(await app.kms.reencrypt()).toMatchObject({ failed: 0, remaining: 0 });
+    expect((await raw(app, old.id)).ssn).toBe(rawOld.ssn);
+    expect(await customers(replica).findOneByOrFail({ id: old.id })).toMatchObject({
+      ssn: 'old ssn',
+      email: 'old@acme.test',
+    });
+  });
+
+  it("after destroyTenant a tenant's rows fail to load and cannot be found; other tenants' rows load", async () => {
+    let app = await start();
+    const acme = await save(app, 'acme', 'acme ssn', 'ann@acme.test');
+    await app.kms.rotateTenantKey('acme');
+    const acme2 = await save(app, 'acme', 'acme ssn 2', null as unknown as string);
+    const globex = await save(app, 'globex', 'globex ssn', 'ann@acme.test');
+
+    const destruction = await app.kms.destroyTenant('acme', { confirm: 'acme' });
+    // Both of acme's keys; the three values in the registered column (ssn twice, email once).
+    expect(destruction).toEqual({ tenant: 'acme', keysDestroyed: 2, envelopesUnreadable: 3 });
+
+    const expectShredded = async () => {
+      const error = await caught(() => customers(app).findOneByOrFail({ id: acme.id }));
+      expect(error).toBeInstanceOf(ColumnDecryptionError);
+      expect(error).toMatchObject({ rowId: acme.id, reason: 'KMS_DATA_KEY_NOT_FOUND' });
+      expect(
+        await findByBlindIndex(customers(app), 'email', 'ann@acme.test', { tenant: 'acme' }),
+      ).toEqual([]);
+      const others = await customers(app).findBy({ tenantId: 'globex' });
+      expect(others).toMatchObject([{ id: globex.id, ssn: 'globex ssn' }]);
+    };
+    await expectShredded();
+    app = await restart(app);
+    await expectShredded();
+    await expect(customers(app).findOneByOrFail({ id: acme2.id })).rejects.toBeInstanceOf(
+      ColumnDecryptionError,
+    );
+    // The tenant id used again gets new keys: its old rows stay unreadable and unfindable.
+    const reborn = await save(app, 'acme', 'reborn ssn', 'ann@acme.test');
+    const found = await findByBlindIndex(customers(app), 'email', 'ann@acme.test', {
+      tenant: 'acme',
+    });
+    expect(found.map((row) => row.id)).toEqual([reborn.id]);
+    await expect(customers(app).findOneByOrFail({ id: acme.id })).rejects.toBeInstanceOf(
+      ColumnDecryptionError,
+    );
+  });
+});
