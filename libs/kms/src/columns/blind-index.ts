@@ -36,6 +36,7 @@ export function blindIndexOf<Entity extends ObjectLiteral>(
   property: keyof Entity & string,
   value: unknown,
 ): FindOperator<string>;
+/** The condition on a tenant column's blind index for one tenant (its keys loaded if need be). */
 export function blindIndexOf<Entity extends ObjectLiteral>(
   repository: Repository<Entity>,
   property: keyof Entity & string,
