@@ -13,9 +13,13 @@ export type { EnvelopeColumn } from './reencryption/envelope-column.js';
 export {
   purposeEnvelopes,
   storeEnvelopeKeyId,
+  tenantPurposeEnvelopes,
   type PurposeEnvelopes,
+  type PurposeSealer,
   type SealedStoreValue,
+  type TenantPurposeEnvelopes,
 } from './keyring/purpose-envelopes.js';
+export { checkTenant } from './envelope/tenant-id.js';
 export { SealedExports } from './core/sealed-exports.js';
 export type { SealedExport } from './keyring/sealed-export.js';
 export {

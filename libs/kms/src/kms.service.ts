@@ -8,6 +8,7 @@ import { encodeAad } from './envelope/aad.js';
 import { formatCompactEnvelope, formatEnvelope } from './envelope/envelope-codec.js';
 import type { EnvelopePurpose, EnvelopeV1 } from './envelope/envelope.interface.js';
 import { checkDecryptOptions, checkEncryptOptions } from './envelope/operation-options.js';
+import { checkTenant } from './envelope/tenant-id.js';
 import type { DataKeyInfo } from './interfaces/data-key-info.interface.js';
 import type { DataKeyRotation } from './interfaces/data-key-rotation.interface.js';
 import type {
@@ -31,9 +32,12 @@ import type { MasterKeyInfo } from './interfaces/master-key-info.interface.js';
 import type { MasterKeyRotation } from './keyring/master-keys.js';
 import {
   PURPOSE_ENVELOPES,
+  TENANT_PURPOSE_ENVELOPES,
   keyringPurposeEnvelopes,
+  keyringTenantPurposeEnvelopes,
   type PurposeEnvelopes,
   type PurposeEnvelopesSource,
+  type TenantPurposeEnvelopes,
 } from './keyring/purpose-envelopes.js';
 import type { MasterKeyProvider } from './master-key/master-key-provider.interface.js';
 import type { ReencryptionResult } from './reencryption/reencryption.job.js';
@@ -351,5 +355,14 @@ export class KmsService implements PurposeEnvelopesSource, KeyringSubkeySource {
   /** A store's envelopes, for nest-kms's own libraries (reached through purposeEnvelopes()). */
   [PURPOSE_ENVELOPES](purpose: EnvelopePurpose): PurposeEnvelopes {
     return keyringPurposeEnvelopes(this.envelopes, purpose);
+  }
+
+  /** A store's envelopes under a tenant's keys (reached through tenantPurposeEnvelopes()). */
+  [TENANT_PURPOSE_ENVELOPES](purpose: EnvelopePurpose, tenant: string): TenantPurposeEnvelopes {
+    checkTenant(tenant);
+    return keyringTenantPurposeEnvelopes(this.envelopes, purpose, {
+      sealing: () => this.tenants.sealing(tenant),
+      opening: () => this.tenants.opening(tenant),
+    });
   }
 }

@@ -1,6 +1,7 @@
 export { SecretsModule } from './secrets.module.js';
 export type { SecretsModuleExtras } from './secrets.module-definition.js';
 export { SecretsService } from './secrets.service.js';
+export { TenantSecrets } from './tenant-secrets.js';
 export { SecretsAuditTrail, AUDIT_TRAIL_READ_MAX } from './audit/secrets-audit-trail.js';
 export type {
   AuditTrailProblem,

@@ -6,6 +6,7 @@ import { SecretExpiredError } from './errors/secret-expired.error.js';
 import { SecretNotFoundError } from './errors/secret-not-found.error.js';
 import { SecretVersionNotFoundError } from './errors/secret-version-not-found.error.js';
 import { dateOf } from './secret.mapping.js';
+import { storedName, UNTENANTED, type SecretScope } from './secret-scope.js';
 import { openSecretValue } from './secret-values.js';
 import { SECRETS_EVENTS } from './secrets.messages.js';
 import type { ResolvedSecretsOptions } from './secrets.options.js';
@@ -35,20 +36,24 @@ export class SecretLoader {
     private readonly options: ResolvedSecretsOptions,
   ) {}
 
-  /** The current value, from the database (concurrent calls for a name share one read). */
-  load(name: string, version?: number): Promise<LoadedSecret> {
-    if (version !== undefined) return this.loadVersion(name, version);
-    let loading = this.inflight.get(name);
+  /**
+   * The current value, from the database (concurrent calls for a name share one read). `name`
+   * is the caller's, in `scope`; what is cached and refused is under its stored name.
+   */
+  load(name: string, version?: number, scope = UNTENANTED): Promise<LoadedSecret> {
+    if (version !== undefined) return this.loadVersion(name, version, scope);
+    const stored = storedName(scope, name);
+    let loading = this.inflight.get(stored);
     if (!loading) {
-      loading = this.fetchCurrent(name).finally(() => {
-        if (this.inflight.get(name) === loading) this.inflight.delete(name);
+      loading = this.fetchCurrent(name, stored).finally(() => {
+        if (this.inflight.get(stored) === loading) this.inflight.delete(stored);
       });
-      this.inflight.set(name, loading);
+      this.inflight.set(stored, loading);
     }
     return loading;
   }
 
-  /** A write changed `name`: drop what is cached or being read for it. */
+  /** A write changed `name` (a stored name): drop what is cached or being read for it. */
   invalidate(name: string): void {
     this.writes++;
     this.cache.delete(name);
@@ -62,37 +67,54 @@ export class SecretLoader {
   }
 
   /**
+   * Drops what is cached or being read under data key `keyId` or in a stored-name range
+   * starting with `prefix` (a destroyed key's or tenant's values): reads in flight do not
+   * fill the cache.
+   */
+  evict(match: { keyId?: string; prefix?: string }): void {
+    this.writes++;
+    this.cache.deleteWhere(match);
+    if (match.prefix !== undefined) {
+      for (const name of this.inflight.keys()) {
+        if (name.startsWith(match.prefix)) this.inflight.delete(name);
+      }
+    } else this.inflight.clear();
+  }
+
+  /**
    * load() of several valid names (others are left out): those another read is loading join
    * it, the rest are read in one query. Each name's promise, by name.
    */
-  loadMany(names: readonly string[]): Map<string, Promise<LoadedSecret>> {
+  loadMany(names: readonly string[], scope = UNTENANTED): Map<string, Promise<LoadedSecret>> {
     const loads = new Map<string, Promise<LoadedSecret>>();
-    const unread = new Set<string>();
+    /** Stored names not being read, by the caller's name. */
+    const unread = new Map<string, string>();
     for (const name of names) {
       if (!SECRET_NAME_PATTERN.test(name)) continue;
-      const loading = this.inflight.get(name);
+      const stored = storedName(scope, name);
+      const loading = this.inflight.get(stored);
       if (loading) loads.set(name, loading);
-      else unread.add(name);
+      else unread.set(name, stored);
     }
     if (unread.size === 0) return loads;
     const writesBefore = this.writes;
-    const rows = this.store.readCurrentMany([...unread]);
-    for (const name of unread) {
+    const rows = this.store.readCurrentMany([...unread.values()]);
+    for (const [name, stored] of unread) {
       const loading: Promise<LoadedSecret> = rows
-        .then((found) => this.opened(name, found.get(name), writesBefore))
+        .then((found) => this.opened(stored, found.get(stored), writesBefore))
         .finally(() => {
-          if (this.inflight.get(name) === loading) this.inflight.delete(name);
+          if (this.inflight.get(stored) === loading) this.inflight.delete(stored);
         });
-      this.inflight.set(name, loading);
+      this.inflight.set(stored, loading);
       loads.set(name, loading);
     }
     return loads;
   }
 
-  private async fetchCurrent(name: string): Promise<LoadedSecret> {
+  private async fetchCurrent(name: string, stored: string): Promise<LoadedSecret> {
     checkName(name);
     const writesBefore = this.writes;
-    return this.opened(name, await this.store.readCurrent(name), writesBefore);
+    return this.opened(stored, await this.store.readCurrent(stored), writesBefore);
   }
 
   /** A current row's value, cached unless a write came after `writesBefore`; else why not. */
@@ -106,14 +128,19 @@ export class SecretLoader {
     this.checkExpiry(name, row.currentVersion, row.expiresAt);
     const value = await openSecretValue(this.kms, name, row.currentVersion, row.currentEnvelope);
     if (this.writes === writesBefore)
-      this.cache.set(name, value, row.currentVersion, row.expiresAt);
+      this.cache.set(name, value, row.currentVersion, row.expiresAt, row.currentKeyId);
     this.logger.debug({ event: SECRETS_EVENTS.read, name, version: row.currentVersion });
     return { value, version: row.currentVersion };
   }
 
-  private async loadVersion(name: string, version: number): Promise<LoadedSecret> {
-    checkName(name);
+  private async loadVersion(
+    given: string,
+    version: number,
+    scope: SecretScope,
+  ): Promise<LoadedSecret> {
+    checkName(given);
     checkVersion(version);
+    const name = scope.prefix + given;
     const secret = await this.store.find(name);
     if (!secret) throw new SecretNotFoundError(name);
     if (secret.deletedAt !== null)

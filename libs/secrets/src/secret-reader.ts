@@ -15,6 +15,7 @@ import type { LoadedSecret, SecretLoader } from './secret-loader.js';
 import type { ResolvedSecretsOptions } from './secrets.options.js';
 import type { SecretsMetrics } from './secrets-metrics.js';
 import { checkActor } from './secrets.validation.js';
+import { mayBeCached, storedName, UNTENANTED, type SecretScope } from './secret-scope.js';
 
 /**
  * Reading values: the cache, what SecretLoader reads on a miss, and each read's audit record
@@ -36,8 +37,11 @@ export class SecretReader {
     this.clock = new EpochClock(options.clock);
   }
 
-  /** SecretsService.getSecret: the value, audited, its latency observed whatever the outcome. */
-  getSecret(name: string, options?: GetSecretOptions): Promise<string> {
+  /**
+   * SecretsService.getSecret: the value, audited, its latency observed whatever the outcome.
+   * `name` is the caller's, in `scope`; the cache and the audit record use its stored name.
+   */
+  getSecret(name: string, options?: GetSecretOptions, scope = UNTENANTED): Promise<string> {
     const started = performance.now();
     let answer: Promise<string>;
     try {
@@ -48,13 +52,17 @@ export class SecretReader {
       // The latency's start also dates a hit: its entry's freshness and its audit record.
       const at = version === undefined ? this.clock.at(started) : 0;
       const refusal = this.blocklist.refusal(actor);
-      const hit = version === undefined && !refusal ? this.cache.get(name, at) : undefined;
+      const stored = storedName(scope, name);
+      const hit =
+        version === undefined && !refusal && mayBeCached(scope, name)
+          ? this.cache.get(stored, at)
+          : undefined;
       if (refusal !== undefined) {
-        answer = this.refused(name, version, actor, refusal);
+        answer = this.refused(stored, version, actor, refusal);
       } else if (hit === undefined) {
-        answer = this.readAudited(name, version, actor);
+        answer = this.readAudited(name, version, actor, scope);
       } else {
-        const audited = this.audit.recordCachedRead(name, hit.version, actor, at);
+        const audited = this.audit.recordCachedRead(stored, hit.version, actor, at);
         if (audited === undefined) {
           // The record buffered, as it mostly is: the hit is answered with no other promise.
           this.observeSince(started);
@@ -98,9 +106,10 @@ export class SecretReader {
     name: string,
     version: number | undefined,
     actor: string | undefined,
+    scope: SecretScope,
   ): Promise<string> {
-    return (await this.auditedLoad(name, version, actor, () => this.loader.load(name, version)))
-      .value;
+    const loading = () => this.loader.load(name, version, scope);
+    return (await this.auditedLoad(storedName(scope, name), version, actor, loading)).value;
   }
 
   private auditedLoad(
@@ -125,6 +134,7 @@ export class SecretReader {
   async getSecrets(
     names: readonly string[],
     options: ActorOptions = {},
+    scope = UNTENANTED,
   ): Promise<SecretReadResult[]> {
     const started = performance.now();
     try {
@@ -132,8 +142,14 @@ export class SecretReader {
       checkActor(actor);
       checkBatchNames(names);
       const at = this.clock.at(started);
-      const hits = names.map((name) => this.cache.get(name, at));
-      const loads = this.loader.loadMany(names.filter((_, i) => hits[i] === undefined));
+      const stored = names.map((name) => storedName(scope, name));
+      const hits = names.map((name, i) =>
+        mayBeCached(scope, name) ? this.cache.get(stored[i], at) : undefined,
+      );
+      const loads = this.loader.loadMany(
+        names.filter((_, i) => hits[i] === undefined),
+        scope,
+      );
       const results: SecretReadResult[] = [];
       const waits: Promise<void>[] = [];
       const settle = (i: number, answer: Promise<LoadedSecret>) =>
@@ -150,15 +166,15 @@ export class SecretReader {
           settle(
             i,
             this.auditedLoad(
-              name,
+              stored[i],
               undefined,
               actor,
-              () => loads.get(name) ?? this.loader.load(name),
+              () => loads.get(name) ?? this.loader.load(name, undefined, scope),
             ),
           );
           continue;
         }
-        const audited = this.audit.recordCachedRead(name, hit.version, actor, at);
+        const audited = this.audit.recordCachedRead(stored[i], hit.version, actor, at);
         // A buffered record, as it mostly is: the hit is answered without a promise of its own.
         if (audited === undefined) results[i] = valueResult(name, hit);
         else
@@ -186,6 +202,11 @@ export class SecretReader {
 
   clear(): void {
     this.loader.clear();
+  }
+
+  /** A data key (`keyId`) or a tenant's keys (names starting with `prefix`) were destroyed. */
+  evict(match: { keyId?: string; prefix?: string }): void {
+    this.loader.evict(match);
   }
 }
 

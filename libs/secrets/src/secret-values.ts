@@ -1,27 +1,56 @@
 import { type KmsService } from '@nest-kms/kms';
-import { purposeEnvelopes, type SealedStoreValue } from '@nest-kms/kms/extension';
+import {
+  purposeEnvelopes,
+  tenantPurposeEnvelopes,
+  type PurposeSealer,
+  type SealedStoreValue,
+} from '@nest-kms/kms/extension';
 import { secretBinding } from './secret.mapping.js';
+import { tenantOfStoredName } from './secret-scope.js';
+
+/**
+ * What seals the values of secrets stored under `name`: the keyring's keys, or its tenant's
+ * (loaded, and made on the tenant's first secret, before the caller's transaction). Answers
+ * without a promise for an untenanted name.
+ */
+export function secretSealer(
+  kms: KmsService,
+  name: string,
+): PurposeSealer | Promise<PurposeSealer> {
+  const tenant = tenantOfStoredName(name);
+  return tenant === undefined
+    ? purposeEnvelopes(kms, 'secret')
+    : tenantPurposeEnvelopes(kms, 'secret', tenant).sealer();
+}
 
 /**
  * A secret version's value as the secrets store keeps it: an envelope sealed for the store's
- * purpose (so nothing made through the public encrypt API opens as a secret, whatever its AAD)
- * and bound to the secret's name and version (so a value copied to another row does not open).
+ * purpose (so nothing made through the public encrypt API opens as a secret, whatever its AAD),
+ * under its tenant's keys for a tenant's secret, and bound to the secret's stored name, version
+ * and tenant (so a value copied to another row, or another tenant's, does not open).
  */
 export function sealSecretValue(
-  kms: KmsService,
+  sealer: PurposeSealer,
   name: string,
   version: number,
   value: string,
 ): SealedStoreValue {
-  return purposeEnvelopes(kms, 'secret').seal(value, secretBinding(name, version));
+  return sealer.seal(value, secretBinding(name, version, tenantOfStoredName(name)));
 }
 
-/** The value of a stored secret version; refused unless sealed for the store and this version. */
+/**
+ * The value of a stored secret version; refused unless sealed for the store and this version,
+ * and for a tenant's secret, under that tenant's keys (DataKeyNotFoundError once destroyed).
+ */
 export function openSecretValue(
   kms: KmsService,
   name: string,
   version: number,
   envelope: string,
 ): Promise<string> {
-  return purposeEnvelopes(kms, 'secret').open(envelope, secretBinding(name, version));
+  const tenant = tenantOfStoredName(name);
+  const binding = secretBinding(name, version, tenant);
+  return tenant === undefined
+    ? purposeEnvelopes(kms, 'secret').open(envelope, binding)
+    : tenantPurposeEnvelopes(kms, 'secret', tenant).open(envelope, binding);
 }

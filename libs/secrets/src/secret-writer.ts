@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { type KmsService } from '@nest-kms/kms';
-import { isUniqueViolation } from '@nest-kms/kms/extension';
+import { isUniqueViolation, type PurposeSealer } from '@nest-kms/kms/extension';
 import type { SecretsAudit } from './audit/secrets-audit.js';
 import { SecretVersionEntity } from './entities/secret-version.entity.js';
 import { SecretEntity } from './entities/secret.entity.js';
@@ -14,7 +14,8 @@ import type {
 import { replaceSecretTags } from './listing/secret-tags.js';
 import type { SecretChangeFeed } from './secret-change-feed.js';
 import { toMetadata } from './secret.mapping.js';
-import { sealSecretValue } from './secret-values.js';
+import { storedName, UNTENANTED, type SecretScope } from './secret-scope.js';
+import { sealSecretValue, secretSealer } from './secret-values.js';
 import {
   checkAddVersion,
   lifecycleChange,
@@ -55,9 +56,18 @@ export class SecretWriter {
     private readonly changes: SecretChangeFeed,
   ) {}
 
-  /** Stores a new version (creating the secret on first use) and makes it current. */
-  setSecret(name: string, value: string, options: SetSecretOptions = {}): Promise<SecretMetadata> {
-    return this.addVersion('write', name, value, options);
+  /**
+   * Stores a new version (creating the secret on first use) and makes it current. Every method
+   * takes the name as its caller gave it and the `scope` it lives in; the rows, the audit
+   * record and the change notice carry the stored name (the scope's prefix and the name).
+   */
+  setSecret(
+    name: string,
+    value: string,
+    options: SetSecretOptions = {},
+    scope = UNTENANTED,
+  ): Promise<SecretMetadata> {
+    return this.addVersion('write', name, value, options, scope);
   }
 
   /** A new current value for an existing secret; the old one becomes `previous`. */
@@ -65,24 +75,37 @@ export class SecretWriter {
     name: string,
     value: string,
     options: GuardedRotateOptions = {},
+    scope = UNTENANTED,
   ): Promise<SecretMetadata> {
     const { actor, expectedVersion, reason } = options;
-    return this.addVersion('rotate', name, value, { actor, expectedVersion, reason });
+    return this.addVersion('rotate', name, value, { actor, expectedVersion, reason }, scope);
   }
 
   /** Soft delete: reads fail with "Secret not found" until recoverSecret(), within the recovery window. */
-  deleteSecret(name: string, options: ActorOptions = {}): Promise<SecretMetadata> {
-    return this.lifecycle('delete', name, options);
+  deleteSecret(
+    name: string,
+    options: ActorOptions = {},
+    scope = UNTENANTED,
+  ): Promise<SecretMetadata> {
+    return this.lifecycle('delete', name, options, scope);
   }
 
   /** Undoes deleteSecret() within the recovery window. */
-  recoverSecret(name: string, options: ActorOptions = {}): Promise<SecretMetadata> {
-    return this.lifecycle('recover', name, options);
+  recoverSecret(
+    name: string,
+    options: ActorOptions = {},
+    scope = UNTENANTED,
+  ): Promise<SecretMetadata> {
+    return this.lifecycle('recover', name, options, scope);
   }
 
   /** Removes a deleted secret and all its versions for good. Refused for a live secret: delete it first. */
-  destroySecret(name: string, options: ActorOptions = {}): Promise<SecretMetadata> {
-    return this.lifecycle('destroy', name, options);
+  destroySecret(
+    name: string,
+    options: ActorOptions = {},
+    scope = UNTENANTED,
+  ): Promise<SecretMetadata> {
+    return this.lifecycle('destroy', name, options, scope);
   }
 
   private async addVersion(
@@ -90,21 +113,29 @@ export class SecretWriter {
     name: string,
     value: string,
     options: AddVersionOptions,
+    scope: SecretScope,
   ): Promise<SecretMetadata> {
     // A bad actor cannot be recorded; every other refusal leaves a failure record.
     checkActor(options.actor);
-    const row = await this.audit.guard({ action, secretName: name, actor: options.actor }, () => {
-      checkName(name);
-      checkValue(value);
-      checkSetOptions(options);
-      checkExpectedVersion(options.expectedVersion);
-      // Two first writes of a new name race for version 1; the loser retries once and appends.
-      return this.writeVersion(action, name, value, options).catch((error: unknown) =>
-        isUniqueViolation(error)
-          ? this.writeVersion(action, name, value, options)
-          : Promise.reject(error),
-      );
-    });
+    const given = name;
+    name = storedName(scope, given);
+    const row = await this.audit.guard(
+      { action, secretName: name, actor: options.actor },
+      async () => {
+        checkName(given);
+        checkValue(value);
+        checkSetOptions(options);
+        checkExpectedVersion(options.expectedVersion);
+        // A tenant's keys are loaded (or made) before the transaction, which then does no other I/O.
+        const sealer = await secretSealer(this.kms, name);
+        // Two first writes of a new name race for version 1; the loser retries once and appends.
+        return this.writeVersion(action, name, value, options, sealer).catch((error: unknown) =>
+          isUniqueViolation(error)
+            ? this.writeVersion(action, name, value, options, sealer)
+            : Promise.reject(error),
+        );
+      },
+    );
     const reason = versionReason(action, row.currentVersion);
     this.changes.announce({ name, version: row.currentVersion, reason });
     this.logger.log({
@@ -115,7 +146,7 @@ export class SecretWriter {
       actor: options.actor,
       reason: options.reason,
     });
-    return toMetadata(row);
+    return toMetadata(row, scope);
   }
 
   private writeVersion(
@@ -123,13 +154,14 @@ export class SecretWriter {
     name: string,
     value: string,
     options: AddVersionOptions,
+    sealer: PurposeSealer,
   ): Promise<SecretEntity> {
     return this.store.transaction(async (manager) => {
       const existing = await this.store.lock(manager, name);
       checkAddVersion(action, name, existing, options.expectedVersion);
       const now = this.options.clock();
       const next = nextVersion(existing, options, now);
-      const sealed = sealSecretValue(this.kms, name, next.version, value);
+      const sealed = sealSecretValue(sealer, name, next.version, value);
       await manager.insert(SecretVersionEntity, {
         secretName: name,
         version: next.version,
@@ -158,12 +190,14 @@ export class SecretWriter {
 
   private async lifecycle(
     action: LifecycleAction,
-    name: string,
+    given: string,
     options: ActorOptions,
+    scope: SecretScope,
   ): Promise<SecretMetadata> {
     checkActor(options.actor);
+    const name = storedName(scope, given);
     const row = await this.audit.guard({ action, secretName: name, actor: options.actor }, () => {
-      checkName(name);
+      checkName(given);
       return this.store.transaction(async (manager) => {
         const secret = await this.store.lock(manager, name);
         if (!secret) throw new SecretNotFoundError(name);
@@ -185,6 +219,6 @@ export class SecretWriter {
     });
     this.changes.announce(lifecycleChange(action, row));
     this.logger.log({ event: lifecycleEvent(action), name, actor: options.actor });
-    return toMetadata(row);
+    return toMetadata(row, scope);
   }
 }

@@ -1,3 +1,4 @@
+import { nameInScope, UNTENANTED } from './secret-scope.js';
 import type { SecretVersionEntity } from './entities/secret-version.entity.js';
 import type { SecretEntity } from './entities/secret.entity.js';
 import type {
@@ -6,13 +7,18 @@ import type {
 } from './interfaces/secret-operations.interface.js';
 
 /**
- * The AAD of a secret version's envelope: an envelope copied onto another secret's row, or
- * onto another version, no longer decrypts there.
+ * The AAD of a secret version's envelope: an envelope copied onto another secret's row, onto
+ * another version or to another tenant, no longer decrypts there. Untenanted values keep the
+ * binding they were sealed with (no `tenant` member).
  */
-export const secretBinding = (name: string, version: number): Record<string, string> => ({
-  secret: name,
-  version: String(version),
-});
+export const secretBinding = (
+  name: string,
+  version: number,
+  tenant?: string,
+): Record<string, string> =>
+  tenant === undefined
+    ? { secret: name, version: String(version) }
+    : { secret: name, version: String(version), tenant };
 
 /** A stored epoch-milliseconds column as a Date; null stays null. */
 export const dateOf = (epochMs: number | null): Date | null =>
@@ -32,9 +38,10 @@ export type SecretMetadataRow = Pick<
   | 'description'
 >;
 
-export function toMetadata(row: SecretMetadataRow): SecretMetadata {
+/** A row's metadata, named as the caller of `scope` names it. */
+export function toMetadata(row: SecretMetadataRow, scope = UNTENANTED): SecretMetadata {
   return {
-    name: row.name,
+    name: nameInScope(scope, row.name),
     currentVersion: row.currentVersion,
     createdAt: new Date(row.createdAt),
     updatedAt: new Date(row.updatedAt),

@@ -10,6 +10,7 @@ import { AddAuditRecordId1767744000000 } from './migrations/1767744000000-add-au
 import { NotifyReplicatedSecretChanges1768003200001 } from './migrations/1768003200001-notify-replicated-secret-changes.js';
 import { AddSecretTags1768089600000 } from './migrations/1768089600000-add-secret-tags.js';
 import { ChainAuditTrail1768176000000 } from './migrations/1768176000000-chain-audit-trail.js';
+import { WidenSecretNames1768276800000 } from './migrations/1768276800000-widen-secret-names.js';
 
 /** Entities to add to an application DataSource that KmsModule uses (`dataSource` option). */
 export const SECRETS_ENTITIES: [
@@ -27,6 +28,7 @@ export const SECRETS_MIGRATIONS: (new () => MigrationInterface)[] = [
   NotifyReplicatedSecretChanges1768003200001,
   AddSecretTags1768089600000,
   ChainAuditTrail1768176000000,
+  WidenSecretNames1768276800000,
 ];
 
 /** Injection token of the resolved (defaults merged) options. */

@@ -26,6 +26,7 @@ import { SecretRotators } from './lifecycle/secret-rotators.js';
 import { SecretsLifecycle } from './lifecycle/secrets-lifecycle.js';
 import { SecretListing } from './listing/secret-listing.js';
 import { SecretChangeFeed } from './secret-change-feed.js';
+import { DestroyedKeysEviction } from './cache/destroyed-keys-eviction.js';
 import { SecretLoader } from './secret-loader.js';
 import { SecretReader } from './secret-reader.js';
 import { SecretRef } from './secret-ref.js';
@@ -151,6 +152,15 @@ export const SECRETS_PROVIDERS: Provider[] = [
     useFactory: (notifications: KmsNotifications, reader: SecretReader, store: SecretsStore) =>
       new SecretChangeFeed(notifications, reader, store),
     inject: [KmsNotifications, SecretReader, SecretsStore],
+  },
+  {
+    provide: DestroyedKeysEviction,
+    useFactory: (
+      events: KmsSecurityEvents,
+      notifications: KmsNotifications,
+      reader: SecretReader,
+    ) => new DestroyedKeysEviction(events, notifications, reader),
+    inject: [KmsSecurityEvents, KmsNotifications, SecretReader],
   },
   {
     provide: SecretWriter,

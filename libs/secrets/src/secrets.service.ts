@@ -43,6 +43,9 @@ import { SecretListing } from './listing/secret-listing.js';
 import { SecretChangeFeed } from './secret-change-feed.js';
 import { SecretReader } from './secret-reader.js';
 import { SecretWriter } from './secret-writer.js';
+import { DestroyedKeysEviction } from './cache/destroyed-keys-eviction.js';
+import { TENANT_SCOPE_MARK, tenantScope } from './secret-scope.js';
+import { TenantSecrets, type TenantSecretsContext } from './tenant-secrets.js';
 import {
   SECRETS_ENTITIES,
   SECRETS_ENVELOPE_COLUMNS,
@@ -64,6 +67,7 @@ export class SecretsService
   private started = false;
   private starting: Promise<void> | undefined;
   private stopFollowing: (() => void) | undefined;
+  private tenantContext: TenantSecretsContext | undefined;
 
   constructor(
     private readonly kms: KmsService,
@@ -81,6 +85,7 @@ export class SecretsService
     private readonly listing: SecretListing,
     private readonly sealing: AuditSealing,
     private readonly securityTrail: KmsSecurityTrail,
+    private readonly destroyedKeys: DestroyedKeysEviction,
   ) {
     // Before any module initialises: the KMS DataSource opens with the secrets tables in it.
     storage.register({
@@ -112,7 +117,12 @@ export class SecretsService
     // Writes encrypt: the keyring must be loaded whichever module initialises first.
     await this.kms.initialize();
     await this.storage.dataSource();
-    this.stopFollowing = this.changes.follow();
+    const stopChanges = this.changes.follow();
+    const stopEvictions = this.destroyedKeys.follow();
+    this.stopFollowing = () => {
+      stopChanges();
+      stopEvictions();
+    };
     // A replica region writes nothing: its secrets expire and rotate in the primary.
     if (!this.region.replica) this.lifecycle.start(this.options.lifecycleCheckIntervalMs);
     // Each region keeps (and seals) the audit trail of what was done there.
@@ -284,11 +294,34 @@ export class SecretsService
     return this.listing.listVersions(name);
   }
 
-  /** Changes of one secret (or all, without a name): no values, only names, versions and reasons. */
+  /**
+   * Changes of one secret (or all untenanted ones, without a name): no values, only names,
+   * versions and reasons. A tenant's changes: forTenant(tenant).watch().
+   */
   watch(name?: string): Observable<SecretChange> {
     return name === undefined
-      ? this.changes.changes
+      ? this.changes.changes.pipe(filter((change) => !change.name.startsWith(TENANT_SCOPE_MARK)))
       : this.changes.changes.pipe(filter((change) => change.name === name));
+  }
+
+  /**
+   * One tenant's secrets: the methods above, with names of the tenant's own (two tenants may
+   * use the same name), values sealed under the tenant's data keys (KmsService's `tenant`) and
+   * bound to the tenant. Its secrets never appear through this service's own methods, and once
+   * the tenant is destroyed (KmsService.destroyTenant) its values no longer open
+   * (DataKeyNotFoundError) and none is served from the cache. A tenant id the KMS refuses:
+   * InvalidTenantError.
+   */
+  forTenant(tenant: string): TenantSecrets {
+    this.tenantContext ??= {
+      writer: this.writer,
+      reader: this.reader,
+      listing: this.listing,
+      changes: this.changes,
+      region: this.region,
+      ready: () => this.ready(),
+    };
+    return new TenantSecrets(tenantScope(tenant), this.tenantContext);
   }
 
   /** Forgets every cached value: the next reads go to the database. */

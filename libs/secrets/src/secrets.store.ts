@@ -17,6 +17,8 @@ import { deleteSecretTags } from './listing/secret-tags.js';
 export interface CurrentSecretRow {
   currentVersion: number;
   currentEnvelope: string;
+  /** The data key of the current value: a cached value goes when that key is destroyed. */
+  currentKeyId: string;
   expiresAt: number | null;
   deletedAt: number | null;
   recoverableUntil: number | null;
@@ -27,6 +29,7 @@ const toNumber = (value: unknown): number | null => (value === null ? null : Num
 const toCurrentRow = (row: Record<string, unknown>): CurrentSecretRow => ({
   currentVersion: Number(row.current_version),
   currentEnvelope: row.current_envelope as string,
+  currentKeyId: row.current_key_id as string,
   expiresAt: toNumber(row.expires_at),
   deletedAt: toNumber(row.deleted_at),
   recoverableUntil: toNumber(row.recoverable_until),
@@ -34,7 +37,7 @@ const toCurrentRow = (row: Record<string, unknown>): CurrentSecretRow => ({
 
 // Raw SQL on purpose: the miss path is measured against a bare primary-key SELECT.
 const CURRENT_COLUMNS =
-  'current_version, current_envelope, expires_at, deleted_at, recoverable_until';
+  'current_version, current_envelope, current_key_id, expires_at, deleted_at, recoverable_until';
 const SELECT_CURRENT = `SELECT ${CURRENT_COLUMNS} FROM kms_secrets WHERE name =`;
 
 const isPostgres = (dataSource: DataSource): boolean => dataSource.options.type === 'postgres';
@@ -67,7 +70,7 @@ export class SecretsStore {
   /** Metadata of live secrets matching `filter`, in name order: `limit` of them, or all. */
   async listMetadata(filter: ListingFilter, limit?: number): Promise<SecretMetadata[]> {
     const rows = await this.runListing((postgres) => listingStatement(postgres, filter, limit));
-    return rows.map(metadataOfRow);
+    return rows.map((row) => metadataOfRow(row, filter.scope));
   }
 
   async countLive(filter: ListingFilter): Promise<number> {

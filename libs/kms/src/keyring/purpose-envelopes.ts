@@ -1,10 +1,13 @@
 import { encodeAad } from '../envelope/aad.js';
 import { formatCompactEnvelope, parseEnvelope } from '../envelope/envelope-codec.js';
 import type { AadInput, EnvelopePurpose, ParsedEnvelope } from '../envelope/envelope.interface.js';
+import type { KeySource } from './key-source.js';
 import type { KeyringEnvelopes } from './keyring-envelopes.js';
 
 /** Where KmsService keeps what sibling libraries reach through purposeEnvelopes(). */
 export const PURPOSE_ENVELOPES = Symbol('nest-kms:purpose-envelopes');
+/** Where KmsService keeps what sibling libraries reach through tenantPurposeEnvelopes(). */
+export const TENANT_PURPOSE_ENVELOPES = Symbol('nest-kms:tenant-purpose-envelopes');
 
 /** A store's sealed value and the data key it is under. */
 export interface SealedStoreValue {
@@ -18,8 +21,7 @@ export interface SealedStoreValue {
  * in the authenticated header, so they never open through `decryptData` and nothing made
  * through `encryptData` opens here, whatever AAD its caller chose. For nest-kms's own libraries.
  */
-export interface PurposeEnvelopes {
-  seal(plaintext: string, aad: AadInput): SealedStoreValue;
+export interface PurposeEnvelopes extends PurposeSealer {
   /**
    * The plaintext of a value bound to exactly `aad`. A value in format v1 (written before
    * envelopes carried their purpose) opens only while the store still accepts that form.
@@ -32,9 +34,32 @@ export interface PurposeEnvelopes {
   adopt(envelope: string, aad: AadInput): Promise<SealedStoreValue>;
 }
 
+/** Seals a store's values under keys already in memory: no I/O, so it fits in a transaction. */
+export interface PurposeSealer {
+  seal(plaintext: string, aad: AadInput): SealedStoreValue;
+}
+
+/**
+ * A store's envelopes under one tenant's keys: a value sealed here opens only as that tenant's
+ * (the tenant is in its key id), and never through the keyring's own keys or another tenant's.
+ */
+export interface TenantPurposeEnvelopes {
+  /**
+   * The tenant's keys loaded (its first key made, on its first seal): the sealer then seals
+   * without I/O, so a store loads them before its transaction.
+   */
+  sealer(): Promise<PurposeSealer>;
+  /**
+   * The plaintext of a value of this tenant bound to exactly `aad`; the tenant's keys are
+   * loaded, never made (a destroyed tenant's values: DataKeyNotFoundError).
+   */
+  open(envelope: string, aad: AadInput): Promise<string>;
+}
+
 /** What a KmsService offers its sibling libraries for one store. */
 export interface PurposeEnvelopesSource {
   [PURPOSE_ENVELOPES](purpose: EnvelopePurpose): PurposeEnvelopes;
+  [TENANT_PURPOSE_ENVELOPES](purpose: EnvelopePurpose, tenant: string): TenantPurposeEnvelopes;
 }
 
 /** The data key a store's value (format v1 or v2) is under; validates its shape. */
@@ -50,24 +75,62 @@ export function purposeEnvelopes(
   return kms[PURPOSE_ENVELOPES](purpose);
 }
 
+/** The envelopes of one store under `tenant`'s keys, through `kms` (a KmsService). */
+export function tenantPurposeEnvelopes(
+  kms: PurposeEnvelopesSource,
+  purpose: EnvelopePurpose,
+  tenant: string,
+): TenantPurposeEnvelopes {
+  return kms[TENANT_PURPOSE_ENVELOPES](purpose, tenant);
+}
+
+/** The keys a tenant's seal and open use (KmsTenants' sealing and opening). */
+export interface TenantKeySources {
+  sealing(): KeySource | Promise<KeySource>;
+  opening(): KeySource | Promise<KeySource>;
+}
+
+/** The envelopes of one store under one tenant's keys, sealed and opened by `envelopes`. */
+export function keyringTenantPurposeEnvelopes(
+  envelopes: KeyringEnvelopes,
+  purpose: EnvelopePurpose,
+  keys: TenantKeySources,
+): TenantPurposeEnvelopes {
+  return {
+    sealer: async () => {
+      const source = await keys.sealing();
+      return {
+        seal: (plaintext, aad) => sealedValue(envelopes.seal(plaintext, { aad }, purpose, source)),
+      };
+    },
+    open: async (envelope, aad) =>
+      textOf(
+        await envelopes.open(envelope, encodeAad(aad), purpose, undefined, await keys.opening()),
+      ),
+  };
+}
+
 /** The envelopes of one store, sealed and opened by the keyring's `envelopes`. */
 export function keyringPurposeEnvelopes(
   envelopes: KeyringEnvelopes,
   purpose: EnvelopePurpose,
 ): PurposeEnvelopes {
-  const sealed = (parsed: ParsedEnvelope): SealedStoreValue => ({
-    envelope: formatCompactEnvelope(parsed),
-    keyId: parsed.keyId,
-  });
   return {
-    seal: (plaintext, aad) => sealed(envelopes.seal(plaintext, { aad }, purpose)),
-    open: async (envelope, aad) => {
-      const plaintext = await envelopes.open(envelope, encodeAad(aad), purpose);
-      const text = plaintext.toString('utf8');
-      plaintext.fill(0);
-      return text;
-    },
+    seal: (plaintext, aad) => sealedValue(envelopes.seal(plaintext, { aad }, purpose)),
+    open: async (envelope, aad) => textOf(await envelopes.open(envelope, encodeAad(aad), purpose)),
     adopt: async (envelope, aad) =>
-      sealed(await envelopes.adopt(envelope, encodeAad(aad), purpose)),
+      sealedValue(await envelopes.adopt(envelope, encodeAad(aad), purpose)),
   };
+}
+
+const sealedValue = (parsed: ParsedEnvelope): SealedStoreValue => ({
+  envelope: formatCompactEnvelope(parsed),
+  keyId: parsed.keyId,
+});
+
+/** The plaintext as text, its bytes zeroed. */
+function textOf(plaintext: Buffer): string {
+  const text = plaintext.toString('utf8');
+  plaintext.fill(0);
+  return text;
 }

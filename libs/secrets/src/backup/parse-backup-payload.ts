@@ -1,7 +1,8 @@
 import { KmsError, type ExportedDataKey, type ExportedKeyring } from '@nest-kms/kms';
 import { storeEnvelopeKeyId } from '@nest-kms/kms/extension';
 import { InvalidSecretInputError } from '../errors/invalid-secret-input.error.js';
-import { checkName, checkSetOptions } from '../secrets.validation.js';
+import { checkSetOptions } from '../secrets.validation.js';
+import { checkStoredName } from '../secret-scope.js';
 import {
   epoch,
   fail,
@@ -113,7 +114,7 @@ function parseSecret(value: unknown, at: string, keyIds: ReadonlySet<string>): B
   const fields = record(value, at, SECRET_FIELDS);
   const name = fields.name;
   try {
-    checkName(name);
+    checkStoredName(name);
   } catch {
     fail(`${at}.name is not a valid secret name`);
   }

@@ -9,6 +9,7 @@ import { SecretRestoreConflictError } from '../errors/secret-restore-conflict.er
 import type { ActorOptions, SecretChange } from '../interfaces/secret-operations.interface.js';
 import type { SecretChangeFeed } from '../secret-change-feed.js';
 import { secretBinding, toMetadata } from '../secret.mapping.js';
+import { tenantOfStoredName } from '../secret-scope.js';
 import { SECRETS_EVENTS } from '../secrets.messages.js';
 import type { SecretsStore } from '../secrets.store.js';
 import { checkActor } from '../secrets.validation.js';
@@ -71,7 +72,7 @@ export class SecretsBackup {
       await this.audit.record({ action: 'backup', actor: options.actor, outcome: 'success' });
       return {
         createdAt,
-        secrets: rows.filter((row) => row.deletedAt === null).map(toMetadata),
+        secrets: rows.filter((row) => row.deletedAt === null).map((row) => toMetadata(row)),
         artifact,
       };
     });
@@ -165,7 +166,10 @@ export class SecretsBackup {
     const versions = await Promise.all(
       secret.versions.map(async (version) => ({
         ...version,
-        ...(await values.adopt(version.envelope, secretBinding(secret.name, version.version))),
+        ...(await values.adopt(
+          version.envelope,
+          secretBinding(secret.name, version.version, tenantOfStoredName(secret.name)),
+        )),
       })),
     );
     return { ...secret, versions };

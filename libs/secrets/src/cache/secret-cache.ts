@@ -5,6 +5,8 @@ interface CacheEntry {
   staleAt: number;
   /** What the entry counts against the byte bound: its value's UTF-8 bytes plus the overhead. */
   bytes: number;
+  /** The data key the value was sealed under, when known: destroying it drops the entry. */
+  keyId: string | undefined;
 }
 
 export interface SecretCacheLimits {
@@ -65,7 +67,13 @@ export class SecretCache {
     return undefined;
   }
 
-  set(name: string, value: string, version: number, expiresAt: number | null): void {
+  set(
+    name: string,
+    value: string,
+    version: number,
+    expiresAt: number | null,
+    keyId?: string,
+  ): void {
     // Whatever was cached for the name is older than this value: it goes even if this one is not kept.
     this.delete(name);
     const { ttlMs, maxEntries, maxBytes } = this.limits;
@@ -80,7 +88,7 @@ export class SecretCache {
       if (oldest.done) break;
       this.delete(oldest.value);
     }
-    this.entries.set(name, { value, version, staleAt, bytes });
+    this.entries.set(name, { value, version, staleAt, bytes, keyId });
     this.totalBytes += bytes;
     this.newest = name;
   }
@@ -91,6 +99,22 @@ export class SecretCache {
     this.entries.delete(name);
     this.totalBytes -= entry.bytes;
     if (name === this.newest) this.newest = undefined;
+  }
+
+  /**
+   * Drops the entries sealed under `keyId` or whose name starts with `prefix`: a walk of the
+   * whole cache, for the rare destruction of a key or a tenant, never on a read.
+   */
+  deleteWhere(match: { keyId?: string; prefix?: string }): void {
+    const { keyId, prefix } = match;
+    for (const [name, entry] of this.entries) {
+      if (
+        (keyId !== undefined && entry.keyId === keyId) ||
+        (prefix !== undefined && name.startsWith(prefix))
+      ) {
+        this.delete(name);
+      }
+    }
   }
 
   clear(): void {

@@ -9,7 +9,7 @@ import { Entity, Index, PrimaryColumn } from 'typeorm';
 @Entity({ name: 'kms_secret_tags' })
 @Index('IDX_kms_secret_tags_tag_name', ['tag', 'secretName'])
 export class SecretTagEntity {
-  @PrimaryColumn({ name: 'secret_name', type: 'varchar', length: 128 })
+  @PrimaryColumn({ name: 'secret_name', type: 'varchar', length: 194 })
   secretName: string;
 
   /** `key` or `key=value` (a key never holds `=`). */

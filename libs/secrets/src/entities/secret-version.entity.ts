@@ -5,7 +5,7 @@ import { epochMillis } from '@nest-kms/kms/extension';
 @Entity({ name: 'kms_secret_versions' })
 @Index('IDX_kms_secret_versions_key_id', ['keyId'])
 export class SecretVersionEntity {
-  @PrimaryColumn({ name: 'secret_name', type: 'varchar', length: 128 })
+  @PrimaryColumn({ name: 'secret_name', type: 'varchar', length: 194 })
   secretName: string;
 
   @PrimaryColumn({ type: 'integer' })

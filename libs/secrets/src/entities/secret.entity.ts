@@ -11,7 +11,7 @@ export type RotationPolicy = 'manual' | 'auto';
 // Live names in byte order, for pages and prefixes (COLLATE "C" on Postgres: migration 1768089600000).
 @Index('IDX_kms_secrets_live_name', ['name'], { where: '"deleted_at" IS NULL' })
 export class SecretEntity {
-  @PrimaryColumn({ type: 'varchar', length: 128 })
+  @PrimaryColumn({ type: 'varchar', length: 194 })
   name: string;
 
   @Column({ name: 'current_version', type: 'integer' })

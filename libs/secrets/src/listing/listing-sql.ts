@@ -1,5 +1,6 @@
 import type { RotationPolicy } from '../entities/secret.entity.js';
 import type { SecretMetadata } from '../interfaces/secret-operations.interface.js';
+import { TENANT_SCOPE_MARK, type SecretScope } from '../secret-scope.js';
 import { toMetadata } from '../secret.mapping.js';
 
 /** What a listing or a count selects: live secrets, by name prefix and tag, after a name. */
@@ -9,6 +10,11 @@ export interface ListingFilter {
   tag?: string;
   /** Names strictly after this one (byte order). */
   after?: string;
+  /**
+   * Whose names: a tenant's (stored under `~<tenant>/`, where `prefix` and `after` apply), or
+   * the untenanted ones, which stop below every tenant's.
+   */
+  scope: SecretScope;
 }
 
 export interface ListingStatement {
@@ -68,11 +74,15 @@ function conditions(postgres: boolean, filter: ListingFilter) {
   const nameKey = postgres ? `${column} COLLATE "C"` : column;
   const clauses = ['s.deleted_at IS NULL'];
   if (filter.tag !== undefined) clauses.unshift(`t.tag = ${bind(filter.tag)}`);
-  if (filter.after !== undefined) clauses.push(`${nameKey} > ${bind(filter.after)}`);
-  if (filter.prefix !== undefined) {
-    clauses.push(`${nameKey} >= ${bind(filter.prefix)}`);
-    clauses.push(`${nameKey} < ${bind(filter.prefix + PREFIX_END)}`);
+  const scope = filter.scope.prefix;
+  if (filter.after !== undefined) clauses.push(`${nameKey} > ${bind(scope + filter.after)}`);
+  // Each scope is one range of the index: a tenant's under its prefix, the rest below `~`.
+  const prefix = scope + (filter.prefix ?? '');
+  if (prefix !== '') {
+    clauses.push(`${nameKey} >= ${bind(prefix)}`);
+    clauses.push(`${nameKey} < ${bind(prefix + PREFIX_END)}`);
   }
+  if (scope === '') clauses.push(`${nameKey} < ${bind(TENANT_SCOPE_MARK)}`);
   return {
     from: byTag
       ? 'kms_secret_tags t JOIN kms_secrets s ON s.name = t.secret_name'
@@ -85,17 +95,20 @@ function conditions(postgres: boolean, filter: ListingFilter) {
 }
 
 /** A listing's row as SecretMetadata (Postgres answers bigint columns as strings). */
-export function metadataOfRow(row: Record<string, unknown>): SecretMetadata {
+export function metadataOfRow(row: Record<string, unknown>, scope: SecretScope): SecretMetadata {
   const expiresAt = row.expires_at;
-  return toMetadata({
-    name: row.name as string,
-    currentVersion: Number(row.current_version),
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-    expiresAt: expiresAt === null ? null : Number(expiresAt),
-    currentKeyId: row.current_key_id as string,
-    tags: row.tags as string,
-    rotationPolicy: row.rotation_policy as RotationPolicy,
-    description: row.description as string | null,
-  });
+  return toMetadata(
+    {
+      name: row.name as string,
+      currentVersion: Number(row.current_version),
+      createdAt: Number(row.created_at),
+      updatedAt: Number(row.updated_at),
+      expiresAt: expiresAt === null ? null : Number(expiresAt),
+      currentKeyId: row.current_key_id as string,
+      tags: row.tags as string,
+      rotationPolicy: row.rotation_policy as RotationPolicy,
+      description: row.description as string | null,
+    },
+    scope,
+  );
 }
