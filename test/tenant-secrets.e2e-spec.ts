@@ -191,6 +191,19 @@ describe.each(ENGINES)('secrets per tenant on %s', (engine) => {
     );
   });
 
+  it('stores the longest name under the longest tenant id (194 characters stored)', async () => {
+    const { secrets } = await start();
+    const tenant = secrets.forTenant(`t${'x'.repeat(63)}`);
+    const name = `n${'y'.repeat(127)}`;
+    await tenant.setSecret(name, 'long', { tags: { kind: 'long' } });
+    await tenant.rotateSecret(name, 'longer', { actor: 'alice' });
+    secrets.clearCache();
+    expect(await tenant.getSecret(name)).toBe('longer');
+    expect((await tenant.listSecrets({ tag: 'kind' })).map((secret) => secret.name)).toEqual([
+      name,
+    ]);
+  });
+
   it('refuses a tenant id the KMS would refuse, before anything is stored', async () => {
     const app = await start();
     expect(() => app.secrets.forTenant('no/slash')).toThrow(InvalidTenantError);
