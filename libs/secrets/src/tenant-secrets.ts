@@ -105,6 +105,7 @@ export class TenantSecrets {
 
   /** As SecretsService.listSecrets, for this tenant: its names only. */
   listSecrets(options: ListSecretsPageOptions): Promise<SecretsPage>;
+  /** Without `limit`: every live secret of this tenant that matches, in name order. */
   listSecrets(options?: ListSecretsOptions): Promise<SecretMetadata[]>;
   async listSecrets(
     options: ListSecretsOptions | ListSecretsPageOptions = {},

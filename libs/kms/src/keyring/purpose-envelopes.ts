@@ -36,6 +36,7 @@ export interface PurposeEnvelopes extends PurposeSealer {
 
 /** Seals a store's values under keys already in memory: no I/O, so it fits in a transaction. */
 export interface PurposeSealer {
+  /** The plaintext sealed for the store, bound to exactly `aad`, under the active key. */
   seal(plaintext: string, aad: AadInput): SealedStoreValue;
 }
 
