@@ -69,8 +69,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await aws?.close();
+  // Three scratch applications' node_modules: on a loaded machine, longer than the default.
   if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
-});
+}, 180_000);
 
 describe('the tarballs', () => {
   it('are one per published package, each with its README, CHANGELOG and build only', () => {
@@ -152,7 +153,8 @@ describe('the tarballs', () => {
       );
       expect(relevant, pack.name).toEqual([]);
     }
-  });
+    // One attw process per package, a few seconds each: seven packages outgrow the default.
+  }, 180_000);
 });
 
 interface AttwProblem {

@@ -141,8 +141,18 @@ export class SecretReader {
       const actor = options.actor;
       checkActor(actor);
       checkBatchNames(names);
-      const at = this.clock.at(started);
       const stored = names.map((name) => storedName(scope, name));
+      const refusal = this.blocklist.refusal(actor);
+      if (refusal !== undefined) {
+        // A blocked actor: every name refused (none from the cache), each refusal recorded.
+        const refused = await Promise.allSettled(
+          stored.map((name) => this.refused(name, undefined, actor, refusal)),
+        );
+        return refused.map((outcome, i) =>
+          failureResult(names[i], (outcome as PromiseRejectedResult).reason),
+        );
+      }
+      const at = this.clock.at(started);
       const hits = names.map((name, i) =>
         mayBeCached(scope, name) ? this.cache.get(stored[i], at) : undefined,
       );

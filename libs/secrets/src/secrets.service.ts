@@ -313,6 +313,7 @@ export class SecretsService
    * InvalidTenantError.
    */
   forTenant(tenant: string): TenantSecrets {
+    this.ready();
     this.tenantContext ??= {
       writer: this.writer,
       reader: this.reader,

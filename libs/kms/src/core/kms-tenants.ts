@@ -56,18 +56,19 @@ export class KmsTenants {
   }
 
   async rotate(tenant: string): Promise<DataKeyRotation> {
+    const keyring = this.keyring.ready();
     checkTenant(tenant);
     this.region.assertWritable('rotateTenantKey');
-    const rotation = await this.keyring.ready().tenants.rotate(tenant);
+    const rotation = await keyring.tenants.rotate(tenant);
     this.logger.log({ event: KMS_EVENTS.tenantKeyRotated, ...rotation });
     return rotation;
   }
 
   async destroy(tenant: string, options: DestroyTenantOptions): Promise<TenantDestruction> {
+    const tenants = this.keyring.ready().tenants;
     checkTenant(tenant);
     if (options?.confirm !== tenant) throw new TenantDestructionNotConfirmedError();
     this.region.assertWritable('destroyTenant');
-    const tenants = this.keyring.ready().tenants;
     let envelopesUnreadable = 0;
     for (const keyId of await tenants.storedKeyIds(tenant)) {
       envelopesUnreadable += await this.lifecycle.countUsing(keyId);
