@@ -28,6 +28,7 @@ import { KmsService } from './kms.service.js';
 import { KmsMetrics } from './metrics/kms-metrics.js';
 import { KeyringReplicaSync } from './notifications/keyring-replica-sync.js';
 import { KmsNotifications } from './notifications/kms-notifications.js';
+import { EnvelopeColumnQueries } from './reencryption/envelope-column-queries.js';
 import { LegacyEnvelopes } from './reencryption/legacy-envelopes.js';
 import { REWRAP_WORKER_ENTRY } from './reencryption/reencryption.constants.js';
 import { ReencryptionJob } from './reencryption/reencryption.job.js';
@@ -45,7 +46,8 @@ import { TypeOrmKeyringStore } from './storage/typeorm-keyring.store.js';
  * options ─ storage ─ notifications ─ metrics ─ MasterKeyGuard (configuration and I/O)
  * keyring store (KMS_KEYRING_STORE) ─ KmsKeyring              (the open keyring, once started)
  * LegacyEnvelopes ─ EnvelopeActivity ─ KeyringEnvelopes       (the hot path: seal and open)
- * KeyringRewrapper ─ ReencryptionJob ─ KeyLifecycle           (rotation and re-encryption)
+ * KeyringRewrapper ─ EnvelopeColumnQueries ─ ReencryptionJob ─ KeyLifecycle
+ *                                                             (rotation and re-encryption)
  * KeyringReplicaSync ─ EncryptedColumnsAttachment             (other replicas, @EncryptedColumn)
  * KeyAdministration ─ KmsStatusReport ─ KmsBootstrap          (operators, status, start/stop)
  * KmsService                                                  (the public facade)
@@ -90,6 +92,7 @@ export const KMS_PROVIDERS: Provider[] = [
   },
   KeyringRewrapper,
   { provide: REWRAP_WORKER_ENTRY, useValue: DEFAULT_REWRAP_WORKER_ENTRY },
+  EnvelopeColumnQueries,
   ReencryptionJob,
   KeyLifecycle,
   KeyringReplicaSync,

@@ -4,7 +4,8 @@ import type { EnvelopePurpose } from '../envelope/envelope.interface.js';
 import { KmsError } from '../errors/kms.error.js';
 import { KMS_EVENTS } from '../kms.messages.js';
 import { KmsStorage } from '../storage/kms-storage.js';
-import { EnvelopeColumnSql, type EnvelopeRow, type EnvelopeUpdate } from './envelope-column-sql.js';
+import { EnvelopeColumnQueries } from './envelope-column-queries.js';
+import type { EnvelopeColumnSql, EnvelopeRow, EnvelopeUpdate } from './envelope-column-sql.js';
 import { LegacyEnvelopeSweep } from './legacy-envelope-sweep.js';
 import { LegacyEnvelopes } from './legacy-envelopes.js';
 import { type ReencryptionProgress, ReencryptionProgressTracker } from './reencryption-progress.js';
@@ -73,14 +74,16 @@ export class ReencryptionJob {
     @Inject(KeyringRewrapper) private readonly rewrapper: EnvelopeRewrapper,
     legacy: LegacyEnvelopes,
     @Inject(REWRAP_WORKER_ENTRY) private readonly workerEntry: URL | string,
+    private readonly queries: EnvelopeColumnQueries,
   ) {
-    this.legacy = new LegacyEnvelopeSweep(legacy, (statement) => this.countRows(statement));
+    this.legacy = new LegacyEnvelopeSweep(legacy, (statement) => this.queries.count(statement));
   }
 
   /** Envelopes, over every registered column, that use data key `keyId`. */
   async countUsing(keyId: string): Promise<number> {
     let total = 0;
-    for (const column of await this.columns()) total += await this.count(column, keyId, true);
+    for (const column of await this.queries.columns())
+      total += await this.count(column, keyId, true);
     return total;
   }
 
@@ -106,7 +109,7 @@ export class ReencryptionJob {
 
   private async runLocked(options: ReencryptionRunOptions): Promise<ReencryptionResult> {
     const began = performance.now();
-    const columns = await this.columns(options.entities);
+    const columns = await this.queries.columns(options.entities);
     const active = this.rewrapper.activeKeyId();
     let total = 0;
     for (const column of columns) total += await this.count(column, active, false);
@@ -169,7 +172,7 @@ export class ReencryptionJob {
           : await this.select(column, active, last[last.length - 1].key, batchSize, false);
       rewrapping = rows.length > 0 ? this.rewrapBatch(column, rows, run, thread) : undefined;
       await run.write(column.label, async () => {
-        await this.update(column, updates);
+        await this.queries.update(column, updates);
         return updates.length;
       });
     }
@@ -233,68 +236,25 @@ export class ReencryptionJob {
       if (rows.length === 0) return;
       const statement = column.copy(active, after, rows[rows.length - 1].key, legacy);
       after = rows[rows.length - 1].key;
-      await run.write(column.label, () => this.changeRows(statement));
+      await run.write(column.label, () => this.queries.changeRows(statement));
       if (rows.length < batchSize) return;
     }
   }
 
   /** Rows to move (`using`: rows under keyId); a store's v1 values while it migrates them. */
   private count(column: EnvelopeColumnSql, keyId: string, using: boolean): Promise<number> {
-    return this.countRows(column.count(keyId, using, this.legacy.moves(column)));
+    return this.queries.count(column.count(keyId, using, this.legacy.moves(column)));
   }
 
-  private async countRows([sql, parameters]: [string, unknown[]]): Promise<number> {
-    const rows = (await this.storage.run((ds) => ds.query(sql, parameters))) as {
-      n: number | string;
-    }[];
-    return Number(rows[0].n);
-  }
-
-  private async select(
+  private select(
     column: EnvelopeColumnSql,
     active: string,
     after: readonly unknown[] | undefined,
     limit: number,
     keysOnly: boolean,
-  ) {
-    const [sql, parameters] = column.select(
-      active,
-      after,
-      limit,
-      this.legacy.moves(column),
-      keysOnly,
-    );
-    const records = (await this.storage.run((ds) => ds.query(sql, parameters))) as Record<
-      string,
-      unknown
-    >[];
-    return column.rows(records);
-  }
-
-  private async update(column: EnvelopeColumnSql, updates: readonly EnvelopeUpdate[]) {
-    const statements = column.update(updates);
-    if (statements.length === 0) return;
-    await this.storage.transaction(async (manager) => {
-      for (const [sql, parameters] of statements) await manager.query(sql, parameters);
-    });
-  }
-
-  /** Runs one statement in its own transaction; resolves to the rows it changed. */
-  private async changeRows([sql, parameters]: [string, unknown[]]): Promise<number> {
-    return this.storage.transaction(async (manager) => {
-      const result = await manager.queryRunner!.query(sql, parameters, true);
-      return result.affected ?? 0;
-    });
-  }
-
-  /** The columns of a run, copies after the columns they copy. */
-  private async columns(entities?: readonly Function[]): Promise<EnvelopeColumnSql[]> {
-    const dataSource = await this.storage.dataSource();
-    const registered = this.storage.envelopeColumns();
-    const columns = registered
-      .filter((column) => !entities || entities.includes(column.entity))
-      .map((column) => EnvelopeColumnSql.of(dataSource, column, registered));
-    return [...columns.filter((c) => !c.copies), ...columns.filter((c) => c.copies)];
+  ): Promise<EnvelopeRow[]> {
+    const legacy = this.legacy.moves(column);
+    return this.queries.rows(column, column.select(active, after, limit, legacy, keysOnly));
   }
 }
 
