@@ -32,11 +32,14 @@ const tricky = fc.constantFrom(
   '\u015F',
 );
 
-/** Canonical encodings of random bytes, then mutated: replace, insert or delete characters. */
-const mutated = (encoding: 'base64' | 'base64url') =>
+/**
+ * Canonical encodings of random bytes, then mutated: replace, insert or delete characters. The
+ * default sizes are the decoder's short path (up to 64 characters); `long` goes past it.
+ */
+const mutated = (encoding: 'base64' | 'base64url', long = false) =>
   fc
     .tuple(
-      fc.uint8Array({ maxLength: 40 }),
+      long ? fc.uint8Array({ minLength: 44, maxLength: 120 }) : fc.uint8Array({ maxLength: 50 }),
       fc.array(fc.tuple(fc.constantFrom('replace', 'insert', 'delete'), fc.nat(), tricky), {
         maxLength: 3,
       }),
@@ -63,6 +66,15 @@ describe.each(['base64', 'base64url'] as const)('decodeCanonical(%s)', (encoding
     );
   });
 
+  it('agrees with re-encoding on long canonical and mutated strings', () => {
+    fc.assert(
+      fc.property(mutated(encoding, true), (text) => {
+        expect(decodeCanonical(text, encoding)).toEqual(reference(text, encoding));
+      }),
+      { numRuns: runs },
+    );
+  });
+
   it('agrees with re-encoding on arbitrary strings', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 24 }), (text) => {
@@ -74,25 +86,28 @@ describe.each(['base64', 'base64url'] as const)('decodeCanonical(%s)', (encoding
 });
 
 describe.each(['base64', 'base64url'] as const)('decodeCanonicalInto(%s)', (encoding) => {
-  it("gives decodeCanonical's verdict and bytes, and writes nothing outside its room", () => {
-    fc.assert(
-      fc.property(mutated(encoding), (text) => {
-        const expected = reference(text, encoding);
-        const length = canonicalDecodedLength(text, encoding);
-        if (length < 0) {
-          expect(expected).toBeUndefined();
-          return;
-        }
-        const target = Buffer.alloc(length + 6, 0xa5);
-        const canonical = decodeCanonicalInto(text, encoding, target, 3, length);
-        expect(canonical ? target.subarray(3, 3 + length) : undefined).toEqual(expected);
-        expect([...target.subarray(0, 3), ...target.subarray(3 + length)]).toEqual(
-          Array(6).fill(0xa5),
-        );
-      }),
-      { numRuns: runs },
-    );
-  });
+  it.each([false, true])(
+    "gives decodeCanonical's verdict and bytes, and writes nothing outside its room (long: %s)",
+    (long) => {
+      fc.assert(
+        fc.property(mutated(encoding, long), (text) => {
+          const expected = reference(text, encoding);
+          const length = canonicalDecodedLength(text, encoding);
+          if (length < 0) {
+            expect(expected).toBeUndefined();
+            return;
+          }
+          const target = Buffer.alloc(length + 6, 0xa5);
+          const canonical = decodeCanonicalInto(text, encoding, target, 3, length);
+          expect(canonical ? target.subarray(3, 3 + length) : undefined).toEqual(expected);
+          expect([...target.subarray(0, 3), ...target.subarray(3 + length)]).toEqual(
+            Array(6).fill(0xa5),
+          );
+        }),
+        { numRuns: runs },
+      );
+    },
+  );
 });
 
 it('refuses the classic aliases of a canonical string', () => {
