@@ -57,6 +57,74 @@ describe('encodeAad refuses a map that would bind differently from what the call
   });
 });
 
+/** encodeAad's definition, written out: type byte, then sorted length-prefixed UTF-8. */
+function referenceAad(aad: AadInput): Buffer {
+  if (typeof aad === 'string') return Buffer.concat([Buffer.of(1), Buffer.from(aad, 'utf8')]);
+  const prefixed = (text: string) => {
+    const bytes = Buffer.from(text, 'utf8');
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(bytes.length);
+    return [length, bytes];
+  };
+  const entries = Object.entries(aad).sort(([a], [b]) => (a < b ? -1 : 1));
+  return Buffer.concat([
+    Buffer.of(2),
+    ...entries.flatMap(([k, v]) => [...prefixed(k), ...prefixed(v)]),
+  ]);
+}
+
+describe('encodeAad of an AAD named again', () => {
+  // Few characters, so the same maps and strings come back and are answered from what was kept.
+  const text = fc.string({ unit: fc.constantFrom('a', 'b', '\u0000', 'é', '🔑'), maxLength: 3 });
+  const aads: fc.Arbitrary<AadInput> = fc.oneof(text, fc.dictionary(text, text, { maxKeys: 3 }));
+
+  it('encodes each map and string by its content, however often and in whatever order', () => {
+    fc.assert(
+      fc.property(fc.array(aads, { minLength: 1, maxLength: 20 }), (inputs) => {
+        for (const aad of [...inputs, ...inputs.toReversed()]) {
+          expect(encodeAad(aad)).toEqual(referenceAad(aad));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('encodes a map changed between two calls as it is at the second', () => {
+    const context: Record<string, string> = { tenant: 'acme' };
+    expect(encodeAad(context)).toEqual(referenceAad({ tenant: 'acme' }));
+    context.tenant = 'globex';
+    expect(encodeAad(context)).toEqual(referenceAad({ tenant: 'globex' }));
+    context.field = 'ssn';
+    expect(encodeAad(context)).toEqual(referenceAad({ tenant: 'globex', field: 'ssn' }));
+    delete context.tenant;
+    expect(encodeAad(context)).toEqual(referenceAad({ field: 'ssn' }));
+  });
+
+  it('keeps apart maps whose keys and values run together alike', () => {
+    const maps: Record<string, string>[] = [
+      { 'a\u0000b': 'c' },
+      { a: 'b\u0000c' },
+      { ab: 'c' },
+      { a: 'bc' },
+      { a: 'b', c: '' },
+    ];
+    for (const map of [...maps, ...maps]) expect(encodeAad(map)).toEqual(referenceAad(map));
+  });
+
+  it('still refuses a getter or a hidden field where a plain map of that content was kept', () => {
+    expect(encodeAad({ tenant: 'acme', field: 'ssn' })).toEqual(
+      referenceAad({ tenant: 'acme', field: 'ssn' }),
+    );
+    const withGetter = Object.defineProperty({ tenant: 'acme' }, 'field', {
+      get: () => 'ssn',
+      enumerable: true,
+    });
+    const withHidden = Object.defineProperty({ tenant: 'acme' }, 'field', { value: 'ssn' });
+    expect(() => encodeAad(withGetter)).toThrow(InvalidInputError);
+    expect(() => encodeAad(withHidden)).toThrow(InvalidInputError);
+  });
+});
+
 describe('encodeAad', () => {
   const invalid = (aad: unknown): InvalidInputError => {
     try {

@@ -16,19 +16,83 @@ function wellFormed(field: string, value: string): void {
  * Canonical bytes of a caller's AAD. A type byte keeps the string "x" apart from any map;
  * map entries are sorted by key (UTF-16 code unit order) and length-prefixed, so the same
  * map always encodes alike whatever its key order.
+ *
+ * A decrypt that names its AAD runs this every time, and callers name the same few AADs again
+ * and again: recent encodings are kept by content (never by object, which the caller may change
+ * between calls), so the bytes returned may be returned again and must not be modified.
  */
 export function encodeAad(aad: AadInput): Buffer {
   if (typeof aad === 'string') {
-    wellFormed('aad', aad);
-    const length = 1 + Buffer.byteLength(aad, 'utf8');
-    checkSize(length);
-    const bytes = Buffer.allocUnsafe(length);
-    bytes[0] = STRING_AAD;
-    bytes.write(aad, 1, 'utf8');
+    let bytes = recentStrings.get(aad);
+    if (bytes === undefined) {
+      bytes = encodeStringAad(aad);
+      if (bytes.length <= RECENT_BYTES_MAX) {
+        if (recentStrings.size >= RECENT_MAX) recentStrings.clear();
+        recentStrings.set(aad, bytes);
+      }
+    }
     return bytes;
   }
   const entries = plainEntries(aad);
-  if (entries.length > 1) entries.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  // Walked key, value, key, value... in the caller's order: the strings are compared whole, so
+  // no two different maps meet at the same node (as concatenating them could make them).
+  let node: RecentMap | undefined = recentMaps;
+  for (const [key, value] of entries) node = node?.next.get(key)?.get(value);
+  if (node?.bytes !== undefined) return node.bytes;
+  const bytes = encodeMapAad(entries);
+  if (bytes.length <= RECENT_BYTES_MAX) rememberMap(entries, bytes);
+  return bytes;
+}
+
+/** Recent encodings: a string AAD by itself, a map by its entries (see RecentMap). */
+const recentStrings = new Map<string, Buffer>();
+interface RecentMap {
+  readonly next: Map<string, Map<string, RecentMap>>;
+  bytes?: Buffer;
+}
+let recentMaps: RecentMap = { next: new Map() };
+let recentMapCount = 0;
+/** An application names few AADs often; past this many, each cache starts again. */
+const RECENT_MAX = 256;
+/** Larger AADs are encoded every time, so the caches stay small. */
+const RECENT_BYTES_MAX = 512;
+
+function rememberMap(entries: [string, string][], bytes: Buffer): void {
+  if (recentMapCount >= RECENT_MAX) {
+    recentMaps = { next: new Map() };
+    recentMapCount = 0;
+  }
+  let node = recentMaps;
+  for (const [key, value] of entries) {
+    let byValue = node.next.get(key);
+    if (byValue === undefined) {
+      byValue = new Map();
+      node.next.set(key, byValue);
+    }
+    let next = byValue.get(value);
+    if (next === undefined) {
+      next = { next: new Map() };
+      byValue.set(value, next);
+    }
+    node = next;
+  }
+  node.bytes = bytes;
+  recentMapCount++;
+}
+
+function encodeStringAad(aad: string): Buffer {
+  wellFormed('aad', aad);
+  const length = 1 + Buffer.byteLength(aad, 'utf8');
+  checkSize(length);
+  const bytes = Buffer.allocUnsafe(length);
+  bytes[0] = STRING_AAD;
+  bytes.write(aad, 1, 'utf8');
+  return bytes;
+}
+
+function encodeMapAad(given: [string, string][]): Buffer {
+  // A sorted copy: the caller's order is the cache's path to these bytes.
+  const entries = given.length > 1 ? given.toSorted((a, b) => (a[0] < b[0] ? -1 : 1)) : given;
   let length = 1;
   for (const [key, value] of entries) {
     wellFormed('aad', key);
@@ -36,7 +100,7 @@ export function encodeAad(aad: AadInput): Buffer {
     length += 8 + Buffer.byteLength(key, 'utf8') + Buffer.byteLength(value, 'utf8');
   }
   checkSize(length);
-  // One buffer, sized first: this runs on every decrypt that names its AAD.
+  // One buffer, sized first.
   const bytes = Buffer.allocUnsafe(length);
   bytes[0] = MAP_AAD;
   let at = 1;
