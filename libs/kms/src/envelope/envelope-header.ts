@@ -68,8 +68,19 @@ export function envelopeHeaderAad(
   return out;
 }
 
-/** Headers of envelopes without AAD, one per key and purpose, rewritten in place per call. */
-const bareHeaders = new Map<EnvelopePurpose | undefined, Map<string, Buffer>>();
+/** Headers by purpose then key id, rewritten in place per call (see headerWithoutAad). */
+type HeaderBuffers = Map<EnvelopePurpose | undefined, Map<string, Buffer>>;
+const bareHeaders: HeaderBuffers = new Map();
+const aadHeaders: HeaderBuffers = new Map();
+
+function headersOf(headers: HeaderBuffers, purpose: EnvelopePurpose | undefined) {
+  let byKey = headers.get(purpose);
+  if (byKey === undefined) {
+    byKey = new Map();
+    headers.set(purpose, byKey);
+  }
+  return byKey;
+}
 
 /**
  * envelopeHeaderAad(keyId, timestamp, undefined, purpose) in a buffer of this key's that the
@@ -80,11 +91,7 @@ export function headerWithoutAad(
   timestamp: number,
   purpose: EnvelopePurpose | undefined,
 ): Buffer {
-  let byKey = bareHeaders.get(purpose);
-  if (byKey === undefined) {
-    byKey = new Map();
-    bareHeaders.set(purpose, byKey);
-  }
+  const byKey = headersOf(bareHeaders, purpose);
   let header = byKey.get(keyId);
   if (header === undefined) {
     header = envelopeHeaderAad(keyId, 0, undefined, purpose);
@@ -99,7 +106,8 @@ export function headerWithoutAad(
 
 /**
  * The header of an envelope with `aadBytes` bytes of AAD, all but those last bytes written:
- * the caller decodes the envelope's AAD into them.
+ * the caller decodes the envelope's AAD into them. Like headerWithoutAad, a buffer of this
+ * key's that the next call overwrites (kept while the AAD's length repeats, as a caller's does).
  */
 export function headerWithAad(
   keyId: string,
@@ -108,8 +116,15 @@ export function headerWithAad(
   purpose: EnvelopePurpose | undefined,
 ): Buffer {
   const prefix = headerPrefix(keyId, purpose);
-  const out = Buffer.allocUnsafe(prefix.length + 13 + aadBytes);
-  let at = prefix.copy(out, 0);
+  const byKey = headersOf(aadHeaders, purpose);
+  let out = byKey.get(keyId);
+  if (out === undefined || out.length !== prefix.length + 13 + aadBytes) {
+    out = Buffer.allocUnsafe(prefix.length + 13 + aadBytes);
+    prefix.copy(out, 0);
+    if (byKey.size >= PREFIX_CACHE_MAX) byKey.clear();
+    byKey.set(keyId, out);
+  }
+  let at = prefix.length;
   at = out.writeUInt32BE(Math.floor(timestamp / TWO_32), at);
   at = out.writeUInt32BE(timestamp % TWO_32, at);
   at = out.writeUInt8(1, at);

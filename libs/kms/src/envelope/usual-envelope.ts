@@ -23,12 +23,14 @@ type Encoding = 'base64' | 'base64url';
  * takes the path that names the fault. envelope-fuzz.spec.ts holds the two paths to the same
  * verdict on every input.
  *
- * The IV and tag are decoded into these buffers, and the header of an envelope without AAD is
- * written into one buffer per key: createDecipheriv, setAuthTag and setAAD copy what they are
- * given before returning, and nothing here awaits, so no call sees another's bytes.
+ * The IV, tag and a ciphertext up to CIPHERTEXT's size are decoded into these buffers, and the
+ * header into one buffer per key: createDecipheriv, setAuthTag, setAAD and update copy or
+ * consume what they are given before returning, and nothing here awaits, so no call sees
+ * another's bytes. (A ciphertext is not secret; the plaintext is in a buffer of its own.)
  */
 const IV = Buffer.alloc(AES_256_GCM.ivBytes);
 const TAG = Buffer.alloc(AES_256_GCM.tagBytes);
+const CIPHERTEXT = Buffer.alloc(4 * 1024);
 const DECIPHER_OPTIONS = Object.freeze({ authTagLength: AES_256_GCM.tagBytes });
 const TIMESTAMP_DIGITS = /^(?:0|[1-9][0-9]{0,15})$/;
 const FIELDS = new Set(['v', 'alg', 'keyId', 'iv', 'tag', 'ciphertext', 'aad', 'timestamp']);
@@ -157,7 +159,10 @@ function openFields(
     if (!decodeCanonicalInto(aad, encoding, header, aadAt, aadBytes)) return undefined;
   }
   if (expectedAad !== undefined && header.length - aadAt !== expectedAad.length) return undefined;
-  const bytes = Buffer.allocUnsafe(ciphertextBytes);
+  const bytes =
+    ciphertextBytes <= CIPHERTEXT.length
+      ? CIPHERTEXT.subarray(0, ciphertextBytes)
+      : Buffer.allocUnsafe(ciphertextBytes);
   if (
     !decodeCanonicalInto(iv, encoding, IV, 0, AES_256_GCM.ivBytes) ||
     !decodeCanonicalInto(tag, encoding, TAG, 0, AES_256_GCM.tagBytes) ||
