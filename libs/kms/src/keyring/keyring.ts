@@ -2,10 +2,10 @@ import { KeyringIntegrityError } from '../errors/keyring-integrity.error.js';
 import type { DataKeyRotation } from '../interfaces/data-key-rotation.interface.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
-import { heldDataKey, newDataKey, unwrapsTo, type DataKey } from './data-key.js';
+import { unwrapsTo, type DataKey } from './data-key.js';
+import { HeldKeys } from './held-keys.js';
 import { AdditionalWraps, heldAdditionalMasterKeys } from './additional-wraps.js';
 import { INDEX_ROOT_KEY_ID, loadIndexRootKey } from './index-root-key.js';
-import { freshImportedKeys } from './key-import.js';
 import { KeyLookups } from './key-lookups.js';
 import type { KeySource } from './key-source.js';
 import { keysOfRows } from './keys-of-rows.js';
@@ -18,29 +18,30 @@ import {
 import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
 import { masterKeyOf, MasterKeys, type MasterKey, type MasterKeyRotation } from './master-keys.js';
 import { isTenantKeyId } from './tenant-ids.js';
+import { KeyringWrites } from './keyring-writes.js';
 import { TenantKeys } from './tenant-keys.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 
 export type { MasterKey, MasterKeyRotation } from './master-keys.js';
 
 /**
- * All data keys, unwrapped, in memory; exactly one active. The hot path reads `active` and
- * `get(id)` without touching the database.
+ * All data keys, unwrapped, in memory (HeldKeys); exactly one active. The hot path reads
+ * `active` and `get(id)` without touching the database. Rotation, usage counts and imports
+ * write to the store through KeyringWrites; reads of keys not held go through KeyLookups.
  */
 export class Keyring implements KeySource {
   readonly forTenant = false;
-  private readonly keys = new Map<string, DataKey>();
+  private readonly held = new HeldKeys();
   private readonly tenantKeys: TenantKeys | undefined;
-  private activeKey!: DataKey;
   private readonly lookups: KeyLookups;
-  private rotations: Promise<unknown> = Promise.resolve();
   private readonly additionalWraps: AdditionalWraps;
+  private readonly writes: KeyringWrites;
 
   private constructor(
     private readonly masters: MasterKeys,
     private readonly store: KeyringStore,
-    private readonly now: () => number,
-    private readonly newKeyId: (creating: boolean) => string | undefined,
+    now: () => number,
+    newKeyId: (creating: boolean) => string | undefined,
     private readonly indexRoot: Buffer,
     replica: boolean,
   ) {
@@ -49,7 +50,16 @@ export class Keyring implements KeySource {
     this.additionalWraps = new AdditionalWraps(masters, store, (id) =>
       id === INDEX_ROOT_KEY_ID
         ? this.indexRoot
-        : (this.keys.get(id)?.material ?? this.tenantKeys?.material(id)),
+        : (this.held.get(id)?.material ?? this.tenantKeys?.material(id)),
+    );
+    this.writes = new KeyringWrites(
+      this.held,
+      masters,
+      store,
+      now,
+      newKeyId,
+      this.additionalWraps,
+      (id) => this.fetch(id),
     );
     this.tenantKeys = store.tenantKeys
       ? new TenantKeys(store.tenantKeys, masters, this.additionalWraps, indexRoot, now)
@@ -57,7 +67,7 @@ export class Keyring implements KeySource {
   }
 
   /** The material of a key in memory, for the usual envelope's fast path. */
-  readonly materialOf = (keyId: string): Buffer | undefined => this.keys.get(keyId)?.material;
+  readonly materialOf = this.held.materialOf;
 
   /** The keyring's own keys never open a tenant's envelope. */
   owns(id: string): boolean {
@@ -146,21 +156,21 @@ export class Keyring implements KeySource {
 
   /** The key new envelopes are written under. */
   get active(): DataKey {
-    return this.activeKey;
+    return this.held.active;
   }
 
   get size(): number {
-    return this.keys.size;
+    return this.held.size;
   }
 
   /** Every key in memory (for status and re-encryption: which ids are retired). */
   list(): IterableIterator<DataKey> {
-    return this.keys.values();
+    return this.held.list();
   }
 
   /** A key already in memory, or undefined. */
   get(id: string): DataKey | undefined {
-    return this.keys.get(id);
+    return this.held.get(id);
   }
 
   /**
@@ -169,13 +179,13 @@ export class Keyring implements KeySource {
    * DataKeyNotReplicatedError (retryable) unless the key was heard destroyed.
    */
   fetch(id: string): Promise<DataKey> {
-    const known = this.keys.get(id);
+    const known = this.held.get(id);
     return known ? Promise.resolve(known) : this.lookups.find(id);
   }
 
   /** A key another replica (or the replication apply) announced: loaded even after a recent miss. */
   heardOf(id: string): Promise<DataKey> {
-    const known = this.keys.get(id);
+    const known = this.held.get(id);
     return known ? Promise.resolve(known) : this.lookups.find(id, true);
   }
 
@@ -186,9 +196,7 @@ export class Keyring implements KeySource {
    * Rotations of this process run one at a time, so memory switches keys in commit order.
    */
   rotate(ifActive?: string): Promise<DataKeyRotation | null> {
-    const rotation = this.rotations.then(() => this.rotateNow(ifActive));
-    this.rotations = rotation.catch(() => undefined);
-    return rotation;
+    return this.writes.rotate(ifActive);
   }
 
   /**
@@ -203,18 +211,8 @@ export class Keyring implements KeySource {
    * Adds this process's pending encryption counts to the store, and reads back the active key's
    * total (other replicas count too). A failed write keeps the counts for the next flush.
    */
-  async flushUsage(): Promise<void> {
-    for (const key of this.keys.values()) {
-      const count = key.pendingEncryptions;
-      if (count === 0 && key !== this.activeKey) continue;
-      key.pendingEncryptions -= count;
-      try {
-        key.encryptions = await this.store.addEncryptions(key.id, count);
-      } catch (error) {
-        key.pendingEncryptions += count;
-        throw error;
-      }
-    }
+  flushUsage(): Promise<void> {
+    return this.writes.flushUsage();
   }
 
   /**
@@ -223,7 +221,7 @@ export class Keyring implements KeySource {
    */
   async reload(): Promise<void> {
     const rows = await this.store.listKeys();
-    const unwrapped = await keysOfRows(rows, this.keys, (row) => this.masters.unwrap(row));
+    const unwrapped = await keysOfRows(rows, this.held.byId, (row) => this.masters.unwrap(row));
     const loaded = new Map<string, DataKey>();
     let active: DataKey | undefined;
     rows.forEach((row, at) => {
@@ -233,14 +231,7 @@ export class Keyring implements KeySource {
       if (key.status === 'active') active = key;
     });
     if (!active) throw new KeyringIntegrityError('(none)', 'the keyring has no active data key');
-    for (const [id, key] of this.keys) {
-      if (loaded.has(id)) continue;
-      key.material.fill(0);
-      this.lookups.destroyed(id);
-    }
-    this.keys.clear();
-    for (const [id, key] of loaded) this.keys.set(id, key);
-    this.activeKey = active;
+    for (const id of this.held.replace(loaded, active)) this.lookups.destroyed(id);
     // Tenants' keys may have been destroyed meanwhile: each is read again on its next use.
     this.tenantKeys?.clear();
   }
@@ -255,10 +246,7 @@ export class Keyring implements KeySource {
   /** Drops a key another replica destroyed. */
   forget(id: string): void {
     this.lookups.destroyed(id);
-    const key = this.keys.get(id);
-    if (!key || key === this.activeKey) return;
-    key.material.fill(0);
-    this.keys.delete(id);
+    this.held.forget(id);
   }
 
   /** The stored (wrapped) form of every data key, for an export. */
@@ -271,60 +259,15 @@ export class Keyring implements KeySource {
    * keys stored under the current one. Any refusal (see freshImportedKeys) comes before
    * anything is written. Returns the ids added.
    */
-  async importKeys(rows: readonly StoredDataKey[]): Promise<string[]> {
-    const fresh = await freshImportedKeys(
-      rows,
-      (row) => this.masters.unwrap(row),
-      (id) => this.fetch(id),
-    );
-    try {
-      const stored: StoredDataKey[] = [];
-      for (const { key, row } of fresh) {
-        stored.push(await this.masters.storedUnderCurrent(row, key.material));
-      }
-      await this.store.insertRetired(stored, this.now());
-    } catch (error) {
-      for (const { key } of fresh) key.material.fill(0);
-      throw error;
-    }
-    for (const { key } of fresh) {
-      key.status = 'retired';
-      this.keys.set(key.id, key);
-    }
-    return [...new Set(fresh.map(({ key }) => key.id))];
+  importKeys(rows: readonly StoredDataKey[]): Promise<string[]> {
+    return this.writes.importKeys(rows);
   }
 
   /** Zeroes every key in memory. The keyring is unusable afterwards. */
   destroy(): void {
-    for (const key of this.keys.values()) key.material.fill(0);
-    this.keys.clear();
+    this.held.clear();
     this.tenantKeys?.close();
     this.indexRoot.fill(0);
-  }
-
-  private async rotateNow(ifActive: string | undefined): Promise<DataKeyRotation | null> {
-    const { provider, fingerprint } = await this.masters.verifiedCurrent();
-    const next = await newDataKey(provider, fingerprint, this.now(), this.newKeyId(false));
-    let outcome;
-    try {
-      outcome = await this.store.rotate(next.stored, ifActive);
-    } catch (error) {
-      next.material.fill(0);
-      throw error;
-    }
-    if (!outcome.rotated) {
-      next.material.fill(0);
-      await this.fetch(outcome.activeKeyId);
-      return null;
-    }
-    for (const key of this.keys.values()) {
-      if (key.status === 'active') key.status = 'retired';
-    }
-    const key = heldDataKey(next.stored, next.material);
-    this.keys.set(key.id, key);
-    this.activeKey = key;
-    await this.additionalWraps.wrapNew(key);
-    return { keyId: key.id, previousKeyId: outcome.previousKeyId };
   }
 
   /**
@@ -333,9 +276,9 @@ export class Keyring implements KeySource {
    * new key.
    */
   private async checkPrimary(primary: MasterKey): Promise<void> {
-    const row = await this.store.findKey(this.activeKey.id);
+    const row = await this.store.findKey(this.held.active.id);
     if (row?.masterKeyFingerprint !== primary.fingerprint) return;
-    if (!(await unwrapsTo(primary.provider, row.wrappedKey, row.id, this.activeKey.material))) {
+    if (!(await unwrapsTo(primary.provider, row.wrappedKey, row.id, this.held.active.material))) {
       throw new MasterKeyMismatchError(
         primary.fingerprint,
         `another key named ${primary.fingerprint} (it does not open the keyring's wraps)`,
@@ -346,12 +289,7 @@ export class Keyring implements KeySource {
   /** A key the store had and memory did not: held from now on. */
   private async adopt(row: StoredDataKey): Promise<DataKey> {
     const key = await this.masters.unwrap(row);
-    this.keys.set(key.id, key);
-    if (key.status === 'active' && key !== this.activeKey) {
-      // Another replica rotated (the database holds one active key): write under it from now on.
-      this.activeKey.status = 'retired';
-      this.activeKey = key;
-    }
+    this.held.adopt(key);
     return key;
   }
 }

@@ -1,0 +1,93 @@
+import type { DataKeyRotation } from '../interfaces/data-key-rotation.interface.js';
+import type { AdditionalWraps } from './additional-wraps.js';
+import { heldDataKey, newDataKey, type DataKey } from './data-key.js';
+import type { HeldKeys } from './held-keys.js';
+import { freshImportedKeys } from './key-import.js';
+import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
+import type { MasterKeys } from './master-keys.js';
+
+/**
+ * What the keyring writes to its store: new active keys, encryption counts, imported keys.
+ * Memory follows a write only once the store has it, and a key made but not stored is zeroed.
+ */
+export class KeyringWrites {
+  private rotations: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly held: HeldKeys,
+    private readonly masters: MasterKeys,
+    private readonly store: KeyringStore,
+    private readonly now: () => number,
+    private readonly newKeyId: (creating: boolean) => string | undefined,
+    private readonly wraps: AdditionalWraps,
+    /** A key from memory or the store (Keyring.fetch). */
+    private readonly fetch: (id: string) => Promise<DataKey>,
+  ) {}
+
+  /** Keyring.rotate: one at a time in this process, so memory switches keys in commit order. */
+  rotate(ifActive?: string): Promise<DataKeyRotation | null> {
+    const rotation = this.rotations.then(() => this.rotateNow(ifActive));
+    this.rotations = rotation.catch(() => undefined);
+    return rotation;
+  }
+
+  /** Keyring.flushUsage: a failed write keeps the counts for the next flush. */
+  async flushUsage(): Promise<void> {
+    for (const key of this.held.list()) {
+      const count = key.pendingEncryptions;
+      if (count === 0 && key !== this.held.active) continue;
+      key.pendingEncryptions -= count;
+      try {
+        key.encryptions = await this.store.addEncryptions(key.id, count);
+      } catch (error) {
+        key.pendingEncryptions += count;
+        throw error;
+      }
+    }
+  }
+
+  /** Keyring.importKeys: every refusal comes before anything is written. */
+  async importKeys(rows: readonly StoredDataKey[]): Promise<string[]> {
+    const fresh = await freshImportedKeys(
+      rows,
+      (row) => this.masters.unwrap(row),
+      (id) => this.fetch(id),
+    );
+    try {
+      const stored: StoredDataKey[] = [];
+      for (const { key, row } of fresh) {
+        stored.push(await this.masters.storedUnderCurrent(row, key.material));
+      }
+      await this.store.insertRetired(stored, this.now());
+    } catch (error) {
+      for (const { key } of fresh) key.material.fill(0);
+      throw error;
+    }
+    for (const { key } of fresh) {
+      key.status = 'retired';
+      this.held.adopt(key);
+    }
+    return [...new Set(fresh.map(({ key }) => key.id))];
+  }
+
+  private async rotateNow(ifActive: string | undefined): Promise<DataKeyRotation | null> {
+    const { provider, fingerprint } = await this.masters.verifiedCurrent();
+    const next = await newDataKey(provider, fingerprint, this.now(), this.newKeyId(false));
+    let outcome;
+    try {
+      outcome = await this.store.rotate(next.stored, ifActive);
+    } catch (error) {
+      next.material.fill(0);
+      throw error;
+    }
+    if (!outcome.rotated) {
+      next.material.fill(0);
+      await this.fetch(outcome.activeKeyId);
+      return null;
+    }
+    const key = heldDataKey(next.stored, next.material);
+    this.held.activate(key);
+    await this.wraps.wrapNew(key);
+    return { keyId: key.id, previousKeyId: outcome.previousKeyId };
+  }
+}
