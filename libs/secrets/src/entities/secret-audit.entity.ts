@@ -51,7 +51,7 @@ export class SecretAuditEntity {
   @Column({ type: 'varchar', length: 16 })
   action: AuditAction;
 
-  @Column({ name: 'secret_name', type: 'varchar', length: 194, nullable: true })
+  @Column({ name: 'secret_name', type: 'varchar', length: 128, nullable: true })
   secretName: string | null;
 
   @Column({ type: 'integer', nullable: true })

@@ -6,8 +6,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * a wider varchar changes no stored row and no index (the types are binary-coercible), and the
  * primary keys stay what they are, so logical replication to a second region goes on as before;
  * the subscriber's database must run this migration before a tenant's long name reaches it (each
- * region runs the shipped migrations at start). SQLite does not enforce a varchar's length:
- * nothing to do.
+ * region runs the shipped migrations at start). SQLite does not enforce a varchar's length, but
+ * its declared type is the schema: the three tables are rebuilt with the wider type (a copy of
+ * each, once). The audit trail keeps 128 characters: it stores names cut to that with a marker
+ * (audit-text.ts), so its table, the one that grows with every read, is not copied.
  */
 export class WidenSecretNames1768276800000 implements MigrationInterface {
   name = 'WidenSecretNames1768276800000';
@@ -21,11 +23,19 @@ export class WidenSecretNames1768276800000 implements MigrationInterface {
   }
 
   private async setLength(queryRunner: QueryRunner, length: number): Promise<void> {
-    if (queryRunner.connection.options.type !== 'postgres') return;
-    for (const [table, column] of NAME_COLUMNS) {
-      await queryRunner.query(
-        `ALTER TABLE "${table}" ALTER COLUMN "${column}" TYPE varchar(${length})`,
-      );
+    for (const [tableName, columnName] of NAME_COLUMNS) {
+      if (queryRunner.connection.options.type === 'postgres') {
+        await queryRunner.query(
+          `ALTER TABLE "${tableName}" ALTER COLUMN "${columnName}" TYPE varchar(${length})`,
+        );
+        continue;
+      }
+      const table = await queryRunner.getTable(tableName);
+      const column = table?.findColumnByName(columnName);
+      if (table === undefined || column === undefined) continue;
+      const widened = column.clone();
+      widened.length = String(length);
+      await queryRunner.changeColumn(table, column, widened);
     }
   }
 }
@@ -34,5 +44,4 @@ const NAME_COLUMNS = [
   ['kms_secrets', 'name'],
   ['kms_secret_versions', 'secret_name'],
   ['kms_secret_tags', 'secret_name'],
-  ['kms_secret_audit', 'secret_name'],
 ] as const;
