@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { KeyringRewrapper } from '../core/keyring-rewrapper.js';
-import type { EnvelopePurpose } from '../envelope/envelope.interface.js';
 import { KmsError } from '../errors/kms.error.js';
 import { KMS_EVENTS } from '../kms.messages.js';
 import { KmsStorage } from '../storage/kms-storage.js';
@@ -8,50 +7,22 @@ import { EnvelopeColumnQueries } from './envelope-column-queries.js';
 import type { EnvelopeColumnSql, EnvelopeRow, EnvelopeUpdate } from './envelope-column-sql.js';
 import { LegacyEnvelopeSweep } from './legacy-envelope-sweep.js';
 import { LegacyEnvelopes } from './legacy-envelopes.js';
-import { type ReencryptionProgress, ReencryptionProgressTracker } from './reencryption-progress.js';
+import { ReencryptionProgressTracker } from './reencryption-progress.js';
 import { REWRAP_WORKER_ENTRY } from './reencryption.constants.js';
-import { RewrapThread, type RewrapKeys } from './rewrap-thread.js';
+import type {
+  EnvelopeRewrapper,
+  ReencryptionResult,
+  ReencryptionRunOptions,
+} from './reencryption.interface.js';
+import { takeReencryptionLock } from './reencryption-lock.js';
+import { RewrapThread } from './rewrap-thread.js';
 
 export type { ReencryptionProgress } from './reencryption-progress.js';
-import { takeReencryptionLock } from './reencryption-lock.js';
-
-/** What the job asks of the KMS: the active key, and moving one envelope to it. */
-export interface EnvelopeRewrapper {
-  activeKeyId(): string;
-  /**
-   * The same plaintext and AAD, sealed under the active key for the column's purpose (a store's
-   * format-v1 value moves to v2); never returns the plaintext.
-   */
-  rewrap(
-    compact: string,
-    purpose: EnvelopePurpose | undefined,
-  ): Promise<{ envelope: string; keyId: string }>;
-  /**
-   * For a rewrap on another thread: fresh copies of the keys in memory (the active one among
-   * them), each in an ArrayBuffer of its own to transfer. Without it the job rewraps here.
-   */
-  keysForRewrap?(): RewrapKeys;
-  /** Counts `count` envelopes sealed under `keyId` on another thread, as rewrap() counts its own. */
-  sealedElsewhere?(keyId: string, count: number): void;
-}
-
-export interface ReencryptionResult {
-  /** False when another replica holds the job: nothing was done here. */
-  readonly ran: boolean;
-  readonly moved: number;
-  readonly failed: number;
-  /** Envelopes still under retired keys after the run (failures, or written meanwhile). */
-  readonly remaining: number;
-  readonly durationMs: number;
-  readonly envelopesPerSecond: number;
-}
-
-export interface ReencryptionRunOptions {
-  readonly batchSize: number;
-  readonly onProgress?: (progress: ReencryptionProgress) => void;
-  /** Only these entities' columns (default: every registered column). */
-  readonly entities?: readonly Function[];
-}
+export type {
+  EnvelopeRewrapper,
+  ReencryptionResult,
+  ReencryptionRunOptions,
+} from './reencryption.interface.js';
 
 /** Rewraps between two turns of the event loop (~1.5 ms of crypto): other work keeps running. */
 const REWRAPS_PER_TURN = 50;
