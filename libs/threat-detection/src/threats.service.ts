@@ -2,13 +2,13 @@ import {
   type BeforeApplicationShutdown,
   Inject,
   Injectable,
+  Logger,
   type OnModuleInit,
 } from '@nestjs/common';
-import { KmsStorage, LifecycleInterval } from '@nest-kms/kms/extension';
+import { KMS_SCHEDULER_REGISTRY, KmsStorage, LifecycleInterval } from '@nest-kms/kms/extension';
 import { InvalidInputError } from '@nest-kms/kms';
 import { SecretsService } from '@nest-kms/secrets';
 import type { SchedulerRegistry } from '@nestjs/schedule';
-import { KMS_SCHEDULER_REGISTRY } from '@nest-kms/kms/extension';
 import type { DetectionStore } from './detector/detection-store.js';
 import type { DetectorPass, ThreatDetector } from './detector/threat-detector.js';
 import type {
@@ -25,7 +25,6 @@ import {
 } from './threat-detection.constants.js';
 import { THREAT_EVENTS } from './threat-detection.messages.js';
 import type { ResolvedThreatDetectionOptions } from './threat-detection.options.js';
-import { Logger } from '@nestjs/common';
 
 /** Most characters of an actor name (as the audit trail keeps them). */
 const MAX_ACTOR_LENGTH = 128;

@@ -34,11 +34,4 @@ export class ActorBlocklist {
     const until = this.blocked.get(actor);
     return until !== undefined && until > now ? new ActorBlockedError(actor, until) : undefined;
   }
-
-  /** The actors blocked now, with when each block ends. */
-  list(now = Date.now()): { actor: string; until: number }[] {
-    return [...this.blocked]
-      .filter(([, until]) => until > now)
-      .map(([actor, until]) => ({ actor, until }));
-  }
 }
