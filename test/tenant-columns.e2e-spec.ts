@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import {
   ColumnDecryptionError,
   ColumnWriteError,
@@ -46,19 +46,50 @@ class TenantCustomer {
   emailBlindIndex?: string | null;
 }
 
+/** A multi-tenant table being migrated from plaintext. */
+@Entity({ name: 'test_legacy_tenant_customers' })
+class LegacyTenantCustomer {
+  @PrimaryColumn({ type: 'integer' })
+  id: number;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  tenantId: string | null;
+
+  @EncryptedColumn<LegacyTenantCustomer>({
+    type: 'string',
+    tenant: (row) => row.tenantId,
+    allowPlaintext: true,
+    nullable: true,
+  })
+  ssn: string | null;
+
+  @EncryptedColumn<LegacyTenantCustomer>({
+    type: 'string',
+    tenant: (row) => row.tenantId,
+    allowPlaintext: true,
+    blindIndex: { unique: true },
+    nullable: true,
+  })
+  email: string | null;
+
+  emailBlindIndex?: string | null;
+}
+
 const TABLE = 'test_tenant_customers';
+const LEGACY_TABLE = 'test_legacy_tenant_customers';
 
 describe.each(ENGINES)('encrypted columns per tenant on %s', (engine) => {
   let db: TestDatabase;
   let masterKey: string;
+  let sql: SqlRecorder;
   const apps: ProfilesApp[] = [];
   const start = async (): Promise<ProfilesApp> => {
     const app = await startProfilesApp(
       db,
       masterKey,
-      new SqlRecorder(),
+      sql,
       { reencryption: { auto: false }, rotation: { checkIntervalMs: 0 } },
-      [TenantCustomer],
+      [TenantCustomer, LegacyTenantCustomer],
     );
     apps.push(app);
     return app;
@@ -80,6 +111,7 @@ describe.each(ENGINES)('encrypted columns per tenant on %s', (engine) => {
   beforeEach(async () => {
     db = await createTestDatabase(engine);
     masterKey = newMasterKey();
+    sql = new SqlRecorder();
   });
 
   afterEach(async () => {
@@ -165,7 +197,123 @@ describe.each(ENGINES)('encrypted columns per tenant on %s', (engine) => {
     await expect(
       customers(app).update({ id: moved.id }, { tenantId: 'globex' }),
     ).rejects.toBeInstanceOf(ColumnWriteError);
-    await expect(encryptExistingRows(customers(app))).rejects.toBeInstanceOf(KmsConfigurationError);
+  });
+
+  it("encryptExistingRows seals legacy rows under each row's tenant's keys, indexes them per tenant, and leaves rows without a valid tenant as they are", async () => {
+    let app = await start();
+    const legacy = () => app.dataSource.getRepository(LegacyTenantCustomer);
+    const rawLegacy = async () =>
+      new Map(
+        (await query(app.dataSource, `SELECT * FROM ${LEGACY_TABLE}`)).map((row) => [
+          Number(row.id),
+          row,
+        ]),
+      );
+    // acme and globex have keys already; initech's first key is made by the migration.
+    await legacy().save({ id: 10, tenantId: 'acme', ssn: 'sealed ssn', email: 'old@acme.test' });
+    await legacy().save({ id: 11, tenantId: 'globex', ssn: 'sealed ssn', email: null });
+    // A value sealed before its column had a blind index: only the index is missing.
+    await query(
+      app.dataSource,
+      `UPDATE ${LEGACY_TABLE} SET "emailBlindIndex" = NULL WHERE id = 10`,
+    );
+    const rows: [number, string | null, string | null, string | null][] = [
+      [1, 'acme', 'ssn-a1', 'ann@acme.test'],
+      [2, 'globex', 'ssn-g1', 'ann@acme.test'],
+      [3, 'initech', 'ssn-i1', 'ivy@initech.test'],
+      [4, null, 'ssn-orphan', 'orphan@nowhere.test'],
+      [5, 'a/b', 'ssn-invalid', null],
+      [6, 'acme', 'ssn-a2', null],
+      [7, null, null, null],
+    ];
+    sql.muted = true;
+    for (const row of rows) {
+      await query(
+        app.dataSource,
+        `INSERT INTO ${LEGACY_TABLE} (id, "tenantId", ssn, email) VALUES (?, ?, ?, ?)`,
+        row,
+      );
+    }
+    sql.muted = false;
+    // Every tenant's keys leave memory: the run loads each once.
+    app = await restart(app);
+    const before = await rawLegacy();
+    const statements = sql.mark();
+
+    const first = await encryptExistingRows(legacy(), { batchSize: 4 });
+    // Rows 1–6 and 10 need work; 4 (no tenant) and 5 (an invalid one) cannot have it.
+    expect(first).toMatchObject({ total: 7, done: 5, failed: 2, completed: true });
+    const keyLoads = statements().filter(
+      ({ query: text }) => /kms_data_keys/.test(text) && /ORDER BY/.test(text),
+    );
+    const loadsPerTag = new Map<unknown, number>();
+    for (const { parameters } of keyLoads) {
+      loadsPerTag.set(parameters[0], (loadsPerTag.get(parameters[0]) ?? 0) + 1);
+    }
+    expect([...loadsPerTag.values()]).toEqual([1, 1, 1]);
+    expect(sql.text()).not.toMatch(/ssn-[a-z]|@acme\.test|@initech\.test/);
+
+    const after = await rawLegacy();
+    for (const id of [4, 5, 7, 11]) expect(after.get(id)).toEqual(before.get(id));
+    expect(after.get(10)!.ssn).toBe(before.get(10)!.ssn);
+    expect(after.get(10)!.emailBlindIndex).toEqual(expect.any(String));
+    const keyIds = new Map([...after].map(([id, row]) => [id, keyIdOf(row.ssn)]));
+    for (const id of [1, 2, 3, 6]) expect(String(after.get(id)!.ssn)).toMatch(/^kms2\.column\.tk-/);
+    expect(keyIds.get(1)).toBe(keyIds.get(10));
+    expect(keyIds.get(6)).toBe(keyIds.get(10));
+    expect(keyIds.get(2)).toBe(keyIds.get(11));
+    expect(new Set([keyIds.get(1), keyIds.get(2), keyIds.get(3)]).size).toBe(3);
+    expect(await tenantKeyRows(app)).toHaveLength(3);
+
+    const values = async (tenantId: string) =>
+      (await legacy().find({ where: { tenantId }, order: { id: 'ASC' } })).map(
+        ({ id, ssn, email }) => ({ id, ssn, email }),
+      );
+    expect(await values('acme')).toEqual([
+      { id: 1, ssn: 'ssn-a1', email: 'ann@acme.test' },
+      { id: 6, ssn: 'ssn-a2', email: null },
+      { id: 10, ssn: 'sealed ssn', email: 'old@acme.test' },
+    ]);
+    expect(await values('globex')).toEqual([
+      { id: 2, ssn: 'ssn-g1', email: 'ann@acme.test' },
+      { id: 11, ssn: 'sealed ssn', email: null },
+    ]);
+    expect(await values('initech')).toEqual([{ id: 3, ssn: 'ssn-i1', email: 'ivy@initech.test' }]);
+    const found = async (email: string, tenant: string) =>
+      (await findByBlindIndex(legacy(), 'email', email, { tenant })).map((row) => row.id);
+    expect(await found('ANN@acme.test', 'acme')).toEqual([1]);
+    expect(await found('ann@acme.test', 'globex')).toEqual([2]);
+    expect(await found('old@acme.test', 'acme')).toEqual([10]);
+    expect(await found('ivy@initech.test', 'initech')).toEqual([3]);
+    expect(await found('ivy@initech.test', 'acme')).toEqual([]);
+    expect(after.get(1)!.emailBlindIndex).not.toBe(after.get(2)!.emailBlindIndex);
+
+    // A value of acme's copied onto globex's row does not open there.
+    await query(app.dataSource, `UPDATE ${LEGACY_TABLE} SET ssn = ? WHERE id = 2`, [
+      after.get(1)!.ssn,
+    ]);
+    const copied = await caught(() => legacy().findOneByOrFail({ id: 2 }));
+    expect(copied).toMatchObject({ rowId: '2', reason: 'KMS_TENANT_MISMATCH' });
+    await query(app.dataSource, `UPDATE ${LEGACY_TABLE} SET ssn = ? WHERE id = 2`, [
+      after.get(2)!.ssn,
+    ]);
+
+    // Nothing more to do but the two rows still refused; once they name a tenant, they are sealed.
+    expect(await encryptExistingRows(legacy())).toMatchObject({ total: 2, done: 0, failed: 2 });
+    expect(await rawLegacy()).toEqual(after);
+    await query(
+      app.dataSource,
+      `UPDATE ${LEGACY_TABLE} SET "tenantId" = 'globex' WHERE id IN (4, 5)`,
+    );
+    expect(await encryptExistingRows(legacy())).toMatchObject({ total: 2, done: 2, failed: 0 });
+    expect(await encryptExistingRows(legacy())).toMatchObject({ total: 0, done: 0, failed: 0 });
+    expect(await values('globex')).toEqual([
+      { id: 2, ssn: 'ssn-g1', email: 'ann@acme.test' },
+      { id: 4, ssn: 'ssn-orphan', email: 'orphan@nowhere.test' },
+      { id: 5, ssn: 'ssn-invalid', email: null },
+      { id: 11, ssn: 'sealed ssn', email: null },
+    ]);
+    expect(await found('orphan@nowhere.test', 'globex')).toEqual([4]);
   });
 
   it("save() that moves a row to another tenant seals its values again under that tenant's keys", async () => {

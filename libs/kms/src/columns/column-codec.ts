@@ -3,6 +3,7 @@ import { ColumnWriteError } from '../errors/column-write.error.js';
 import { KmsError } from '../errors/kms.error.js';
 import { isCompactEnvelopeText } from '../envelope/envelope-codec.js';
 import type { BatchResult } from '../interfaces/kms-batch.interface.js';
+import type { KeySource } from '../keyring/key-source.js';
 import type { TenantKeySet } from '../keyring/tenant-key-set.js';
 import { BlindIndexKey } from './blind-index-key.js';
 import type { ColumnCipher } from './column-cipher.js';
@@ -36,8 +37,7 @@ export class ColumnCodec {
 
   /**
    * The key sets of the tenants whose keys seal the values of `columns` in `entity` (bound as
-   * `bindingRow`), each tenant's first key made now; ColumnWriteError, before anything is
-   * written, where a tenant column has a value and the row names no tenant.
+   * `bindingRow`), each tenant's first key made now; refused as sealingTenants refuses.
    */
   sealingKeys(
     plan: EntityPlan,
@@ -45,6 +45,22 @@ export class ColumnCodec {
     columns: readonly ColumnPlan[],
     bindingRow: Row = entity,
   ): TenantKeySets | Promise<TenantKeySets> {
+    const tenants = this.sealingTenants(plan, entity, columns, bindingRow);
+    if (!tenants) return NO_TENANTS;
+    return tenantKeySets(tenants, (tenant) => this.cipher.tenantKeys(tenant, true));
+  }
+
+  /**
+   * The tenants whose keys seal the values of `columns` in `entity` (bound as `bindingRow`);
+   * undefined when none does. Before anything is written: ColumnWriteError where a tenant column
+   * has a value and the row names no tenant, InvalidTenantError where it names an invalid one.
+   */
+  sealingTenants(
+    plan: EntityPlan,
+    entity: Row,
+    columns: readonly ColumnPlan[],
+    bindingRow: Row = entity,
+  ): Set<string> | undefined {
     let tenants: Set<string> | undefined;
     for (const column of columns) {
       const value = entity[column.property];
@@ -60,8 +76,7 @@ export class ColumnCodec {
       }
       (tenants ??= new Set()).add(tenant!);
     }
-    if (!tenants) return NO_TENANTS;
-    return tenantKeySets(tenants, (tenant) => this.cipher.tenantKeys(tenant, true));
+    return tenants;
   }
 
   /**
@@ -110,7 +125,8 @@ export class ColumnCodec {
     return this.cipher.tenantKeys(tenant, sealing);
   }
 
-  private tenantSet(
+  /** The key set of the row's tenant for `column`, among `keys`; undefined: the keyring's own. */
+  tenantSet(
     plan: EntityPlan,
     column: ColumnPlan,
     row: Row,
@@ -121,8 +137,9 @@ export class ColumnCodec {
   }
 
   /**
-   * The value a stored column holds: an envelope opened under its binding, or (`allowPlaintext`,
-   * or `acceptPlaintext` for a migration) a legacy plaintext read as is.
+   * The value a stored column holds: an envelope opened under its binding (with `keys`: a tenant
+   * column's, its tenant's), or (`allowPlaintext`, or `acceptPlaintext` for a migration) a legacy
+   * plaintext read as is.
    */
   open(
     plan: EntityPlan,
@@ -131,12 +148,13 @@ export class ColumnCodec {
     aad: Buffer,
     rowId: string,
     acceptPlaintext = column.spec.allowPlaintext,
+    keys?: KeySource,
   ): unknown {
     if (!isCompactEnvelopeText(stored)) {
       return storedPlaintext(plan, column, stored, rowId, acceptPlaintext);
     }
     try {
-      const opened = this.cipher.open(stored, aad);
+      const opened = this.cipher.open(stored, aad, keys);
       if (!(opened instanceof Promise)) return valueFromBytes(column.spec.type, opened);
       return opened.then(
         (bytes) => valueFromBytes(column.spec.type, bytes),

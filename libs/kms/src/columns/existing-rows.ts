@@ -1,13 +1,18 @@
 import type { ObjectLiteral, Repository } from 'typeorm';
-import { isCompactEnvelopeText } from '../envelope/envelope-codec.js';
-import { COMPACT_PREFIX, PURPOSE_COMPACT_PREFIX } from '../envelope/envelope.constants.js';
+import { COMPACT_PREFIX } from '../envelope/envelope.constants.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 import { KmsError } from '../errors/kms.error.js';
 import { encryptedPlanOf } from './blind-index.js';
-import type { ColumnCodec } from './column-codec.js';
 import { EncryptedColumns } from './encrypted-columns.js';
-import type { ColumnPlan, EntityPlan } from './entity-plan.js';
-import { storedForm } from './sealed-value.js';
+import type { EntityPlan } from './entity-plan.js';
+import {
+  batchKeys,
+  notAnEnvelope,
+  updateOf,
+  workOf,
+  type RowUpdate,
+  type RowWork,
+} from './existing-row-updates.js';
 
 type Row = Record<string, unknown>;
 
@@ -16,7 +21,10 @@ export interface ExistingRowsProgress {
   readonly done: number;
   /** Rows that needed it when the run started. */
   readonly total: number;
-  /** Rows that could not be (a legacy value not of the column's type, an unreadable envelope). */
+  /**
+   * Rows that could not be, left as they are: a legacy value not of the column's type, an
+   * unreadable envelope, a value of a tenant column in a row that names no tenant or an invalid one.
+   */
   readonly failed: number;
   readonly rowsPerSecond: number;
 }
@@ -38,9 +46,11 @@ export interface ExistingRowsOptions {
 /**
  * Brings a table's rows to what its encrypted columns require: legacy plaintext values are
  * sealed in place (the migration from a plaintext column, Rails' `support_unencrypted_data`), and
- * blind indexes that are missing or made under another master key are recomputed. In batches,
- * by primary key; resumable: only rows still needing work are selected, and each UPDATE is
- * guarded so a value written meanwhile by the application is never overwritten.
+ * blind indexes that are missing or made under another master key are recomputed. A tenant
+ * column's values are sealed, and its missing indexes computed, under the keys of the row's
+ * tenant, as save() would (each tenant's keys loaded once per batch). In batches, by primary
+ * key; resumable: only rows still needing work are selected, and each UPDATE is guarded so a
+ * value written meanwhile by the application is never overwritten.
  */
 export async function encryptExistingRows<Entity extends ObjectLiteral>(
   repository: Repository<Entity>,
@@ -48,11 +58,6 @@ export async function encryptExistingRows<Entity extends ObjectLiteral>(
 ): Promise<ExistingRowsResult> {
   const plan = encryptedPlanOf(repository);
   const columns = EncryptedColumns.of(repository.manager.dataSource)!;
-  if (plan.columns.some((column) => column.spec.tenant)) {
-    throw new KmsConfigurationError(
-      `encryptExistingRows does not yet serve ${plan.name}, whose columns are sealed per tenant: save() its rows through the entity instead`,
-    );
-  }
   const [primary, ...more] = plan.metadata.primaryColumns;
   if (!primary || more.length > 0) {
     throw new KmsConfigurationError(
@@ -89,15 +94,20 @@ export async function encryptExistingRows<Entity extends ObjectLiteral>(
     const rows = (await query.getMany()) as Row[];
     if (rows.length === 0) break;
     after = primary.getEntityValue(rows[rows.length - 1]);
-    const updates: RowUpdate[] = [];
+    const work: RowWork[] = [];
     for (const row of rows) {
-      try {
-        const update = await updateOf(columns.codec, plan, row, (name) => quote(repository, name));
-        if (update) updates.push(update);
-      } catch (error) {
-        if (!(error instanceof KmsError)) throw error;
-        failed++;
-      }
+      const found = await counted(() => workOf(columns.codec, plan, row));
+      if (found === FAILED) failed++;
+      else if (found) work.push(found);
+    }
+    const keys = await batchKeys(columns.codec, work);
+    const updates: RowUpdate[] = [];
+    for (const item of work) {
+      const update = await counted(() =>
+        updateOf(columns.codec, plan, item, keys, (name) => quote(repository, name)),
+      );
+      if (update === FAILED) failed++;
+      else updates.push(update);
     }
     await repository.manager.transaction(async (manager) => {
       for (const update of updates) {
@@ -122,58 +132,22 @@ export async function encryptExistingRows<Entity extends ObjectLiteral>(
   return { ...progress(), completed, durationMs: performance.now() - began };
 }
 
-interface RowUpdate {
-  readonly row: Row;
-  readonly values: Row;
-  /** Conditions that hold only while the row still holds what this run read. */
-  readonly guards: { sql: string; value: unknown }[];
+const FAILED = Symbol('failed');
+
+/** What `step` answers, or FAILED where it refuses the row (a KmsError); anything else is thrown. */
+async function counted<T>(step: () => T | Promise<T>): Promise<T | typeof FAILED> {
+  try {
+    return await step();
+  } catch (error) {
+    if (!(error instanceof KmsError)) throw error;
+    return FAILED;
+  }
 }
 
-/** What one row needs written; undefined when nothing (someone else got there first). */
-async function updateOf(
-  codec: ColumnCodec,
-  plan: EntityPlan,
-  row: Row,
-  quoted: (name: string) => string,
-): Promise<RowUpdate | undefined> {
-  const rowId = plan.rowId(row)!;
-  const plain: Row = { ...row };
-  const legacy: ColumnPlan[] = [];
-  const reindex: ColumnPlan[] = [];
-  for (const column of plan.columns) {
-    const stored = storedForm(row[column.property]);
-    if (stored === null || stored === undefined) continue;
-    const isEnvelope = isCompactEnvelopeText(stored);
-    const staleIndex =
-      column.blindIndex !== undefined &&
-      !String(row[column.blindIndex.property] ?? '').startsWith(`${column.blindIndexKeys[0].tag}.`);
-    if (isEnvelope && !staleIndex) continue;
-    const aad = codec.bindingOrThrow(plan, column, row, rowId);
-    plain[column.property] = await codec.open(plan, column, stored, aad, rowId, true);
-    if (!isEnvelope) legacy.push(column);
-    else reindex.push(column);
-  }
-  if (legacy.length === 0 && reindex.length === 0) return undefined;
-  const sealed = codec.sealValues(plan, plain, legacy);
-  const values: Row = {};
-  const guards: RowUpdate['guards'] = [];
-  for (const column of [...legacy, ...reindex]) {
-    const at = guards.length;
-    const name = quoted(column.column.databaseName);
-    if (legacy.includes(column)) {
-      values[column.property] = sealed.get(column.property);
-      guards.push({ sql: notAnEnvelope(name, `g${at}`), value: `${COMPACT_PREFIX}.%` });
-    } else {
-      guards.push({ sql: `${name} = :g${at}`, value: storedForm(row[column.property]) });
-    }
-    if (column.blindIndex) {
-      values[column.blindIndex.property] = plan.blindIndex(column, plain[column.property]);
-    }
-  }
-  return { row, values, guards };
-}
-
-/** Rows with a legacy plaintext value, or a blind index missing or under another master key. */
+/**
+ * Rows with a legacy plaintext value, or a blind index missing (or, keyed by the keyring, under
+ * another of its keys).
+ */
 function pendingCondition(
   repository: Repository<ObjectLiteral>,
   plan: EntityPlan,
@@ -184,18 +158,16 @@ function pendingCondition(
   plan.columns.forEach((column, at) => {
     const value = quote(repository, column.column.databaseName);
     parts.push(`(${value} IS NOT NULL AND ${notAnEnvelope(value, 'envelope')})`);
-    if (column.blindIndex) {
+    if (column.blindIndex && column.spec.tenant) {
+      const index = quote(repository, column.blindIndex.column.databaseName);
+      parts.push(`(${value} IS NOT NULL AND ${index} IS NULL)`);
+    } else if (column.blindIndex) {
       const index = quote(repository, column.blindIndex.column.databaseName);
       parameters[`tag${at}`] = `${column.blindIndexKeys[0].tag}.%`;
       parts.push(`(${value} IS NOT NULL AND (${index} IS NULL OR ${index} NOT LIKE :tag${at}))`);
     }
   });
   return { sql: `(${parts.join(' OR ')})`, parameters };
-}
-
-/** SQL: `name` holds no compact envelope of either format; `:parameter` is `kms1.%`. */
-function notAnEnvelope(name: string, parameter: string): string {
-  return `(${name} NOT LIKE :${parameter} AND ${name} NOT LIKE '${PURPOSE_COMPACT_PREFIX}.%')`;
 }
 
 function quote(repository: Repository<ObjectLiteral>, name: string): string {
