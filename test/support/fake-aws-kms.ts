@@ -84,6 +84,13 @@ export class FakeAwsKms {
     return arn;
   }
 
+  /** Disables, enables or schedules for deletion the key `arn`, as its owner would. */
+  setKeyState(arn: string, keyState: FakeKmsKey['keyState']): void {
+    const at = this.keys.findIndex((key) => key.arn === arn);
+    if (at < 0) throw new Error(`no key ${arn}`);
+    this.keys[at] = { ...this.keys[at], keyState };
+  }
+
   /** The next `times` requests, whatever their operation, meet `fault`. */
   inject(fault: FakeKmsFault, times = 1): void {
     this.faults.push({ fault, remaining: times });

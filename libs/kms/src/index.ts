@@ -19,6 +19,7 @@ export type {
   KmsRegionOptions,
   KmsReencryptionOptions,
   KmsRotationOptions,
+  KmsTenantMasterKeyOptions,
   LegacyEnvelopesMode,
 } from './interfaces/kms-module-options.interface.js';
 export {

@@ -32,5 +32,6 @@ export const KMS_EVENTS = {
   masterKeyRemoved: 'master_key_removed',
   masterKeyUnverified: 'master_key_unverified',
   tenantKeyRotated: 'tenant_key_rotated',
+  tenantKeysRewrapped: 'tenant_keys_rewrapped',
   tenantDestroyed: 'tenant_destroyed',
 } as const;

@@ -2,6 +2,7 @@ import type { DataSource, DataSourceOptions } from 'typeorm';
 import { KmsConfigurationError } from './errors/kms-configuration.error.js';
 import type {
   KmsModuleOptions,
+  KmsTenantMasterKeyOptions,
   LegacyEnvelopesMode,
 } from './interfaces/kms-module-options.interface.js';
 import type { MasterKeyProvider } from './master-key/master-key-provider.interface.js';
@@ -29,6 +30,7 @@ export interface ResolvedKmsOptions {
   initializeOnStart: boolean;
   previousMasterKey: string | Buffer | MasterKeyProvider | undefined;
   additionalMasterKeys: (string | Buffer | MasterKeyProvider)[] | undefined;
+  tenantMasterKeys: Required<KmsTenantMasterKeyOptions> | undefined;
   rotationDays: number;
   maxEncryptionsPerKey: number;
   checkIntervalMs: number;
@@ -70,6 +72,7 @@ export function resolveKmsOptions(
     initializeOnStart: options.initializeOnStart ?? true,
     previousMasterKey: options.previousMasterKey ?? (env.KMS_MASTER_KEY_PREVIOUS || undefined),
     additionalMasterKeys: options.additionalMasterKeys,
+    tenantMasterKeys: tenantMasterKeysOf(options.tenantMasterKeys),
     rotationDays: nonNegative('rotation.rotationDays', options.rotation?.rotationDays ?? 90),
     maxEncryptionsPerKey: encryptionLimit(options.rotation?.maxEncryptionsPerKey ?? 2 ** 30),
     checkIntervalMs: nonNegative(
@@ -153,6 +156,20 @@ function encryptionLimit(value: number): number {
     throw new KmsConfigurationError(`${name} must not exceed 2^32 (NIST SP 800-38D)`);
   }
   return value;
+}
+
+function tenantMasterKeysOf(
+  options: KmsTenantMasterKeyOptions | undefined,
+): Required<KmsTenantMasterKeyOptions> | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options.providerFor !== 'function') {
+    throw new KmsConfigurationError('tenantMasterKeys.providerFor must be a function');
+  }
+  const recheckAfterMs = positiveInteger(
+    'tenantMasterKeys.recheckAfterMs',
+    options.recheckAfterMs ?? 300_000,
+  );
+  return { providerFor: (tenant) => options.providerFor(tenant), recheckAfterMs };
 }
 
 const LEGACY_ENVELOPES_MODES: readonly LegacyEnvelopesMode[] = [

@@ -10,6 +10,7 @@ import {
 import { EncryptedColumnsAttachment } from '../columns/encrypted-columns-attachment.js';
 import type { KeyringStore } from '../keyring/keyring-store.interface.js';
 import { Keyring } from '../keyring/keyring.js';
+import { TenantMasterKeys } from '../keyring/tenant-master-keys.js';
 import { KMS_KEYRING_STORE, KMS_RESOLVED_OPTIONS } from '../kms.constants.js';
 import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
 import { MasterKeyUnavailableError } from '../errors/master-key-unavailable.error.js';
@@ -157,6 +158,19 @@ export class KmsBootstrap
     this.guard.startProbing(() => this.keyring.probedMasterKeys());
   }
 
+  /** Tenants' own master keys behind the same call policy as the keyring's; their moves logged. */
+  private tenantMasterKeys(): TenantMasterKeys | undefined {
+    const options = this.options.tenantMasterKeys;
+    if (!options) return undefined;
+    return new TenantMasterKeys(
+      options,
+      (provider) => this.guard.guard(provider),
+      !this.region.replica,
+      (keyIds, masterKeyFingerprint) =>
+        this.logger.log({ event: KMS_EVENTS.tenantKeysRewrapped, keyIds, masterKeyFingerprint }),
+    );
+  }
+
   /**
    * Opens the keyring, trying again while the master key's provider fails transiently, for up to
    * `masterKeyCalls.startupWaitMs`; then refuses to start, naming the provider and the cause.
@@ -178,6 +192,7 @@ export class KmsBootstrap
             : undefined,
           now: this.options.clock,
           newKeyId: (creating) => this.legacy.newKeyId(creating),
+          tenantMasterKeys: this.tenantMasterKeys(),
         });
       } catch (error) {
         if (!(error instanceof MasterKeyUnavailableError)) throw error;

@@ -60,6 +60,12 @@ export interface KmsModuleOptions {
    */
   additionalMasterKeys?: (string | Buffer | MasterKeyProvider)[];
   /**
+   * Tenants whose data keys are wrapped under a master key of their own (bring your own key,
+   * docs/tenants.md): a tenant's AWS KMS key, Key Vault key or HSM key.
+   * @default undefined (every tenant's keys are wrapped under the keyring's master key)
+   */
+  tenantMasterKeys?: KmsTenantMasterKeyOptions;
+  /**
    * The region this application runs in (docs/multi-region.md). A `replica` region receives the
    * keyring and secrets by Postgres logical replication: it reads, encrypts and decrypts, refuses
    * every write with RegionReadOnlyError naming `primary`, and runs no scheduled job.
@@ -85,6 +91,33 @@ export interface KmsModuleOptions {
    * @default Date.now
    */
   clock?: () => number;
+}
+
+export interface KmsTenantMasterKeyOptions {
+  /**
+   * The tenant's own master key, or undefined for a tenant under the keyring's master key.
+   * Asked on the tenant's first use in a process and again each time its keys are unwrapped
+   * anew (see `recheckAfterMs`); it may look the tenant's key up in the application's own
+   * tables. Return the same provider for a tenant each time (cache it): nest-kms puts it behind
+   * `masterKeyCalls` but does not release it, the application that made it does. A list names
+   * the tenant's current key first, then keys it is moving away from: keys wrapped under those
+   * still unwrap, and are re-wrapped under the first.
+   */
+  providerFor(
+    tenant: string,
+  ):
+    | MasterKeyProvider
+    | readonly MasterKeyProvider[]
+    | undefined
+    | Promise<MasterKeyProvider | readonly MasterKeyProvider[] | undefined>;
+  /**
+   * How long a tenant's keys, unwrapped by its own master key, stay in memory before the next
+   * use unwraps them again: the longest a tenant's revocation (disabling its key, withdrawing
+   * a grant) takes to reach a process that holds its keys. Each recheck is one unwrap call per
+   * key of the tenant, per process.
+   * @default 300000 (5 minutes)
+   */
+  recheckAfterMs?: number;
 }
 
 export interface KmsRotationOptions {

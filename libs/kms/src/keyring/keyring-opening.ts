@@ -5,6 +5,7 @@ import { quotedInput } from '../errors/quoted-input.js';
 import { newDataKey } from './data-key.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 import type { KeyringStore } from './keyring-store.interface.js';
+import type { TenantMasterKeys } from './tenant-master-keys.js';
 import {
   masterKeyOf,
   type MasterKey,
@@ -30,6 +31,8 @@ export interface KeyringOptions {
    * failing over, making the index root key); missing additional wraps are left to the primary.
    */
   readonly assertWritable?: (operation: string) => void;
+  /** Tenants' own master keys (bring your own key); without it every tenant is under the keyring's. */
+  readonly tenantMasterKeys?: TenantMasterKeys;
 }
 
 /** What opening the keyring found: whether this process created it, and a rotation it finished. */

@@ -20,6 +20,7 @@ import { masterKeyOf, MasterKeys, type MasterKey, type MasterKeyRotation } from 
 import { isTenantKeyId } from './tenant-ids.js';
 import { KeyringWrites } from './keyring-writes.js';
 import { TenantKeys } from './tenant-keys.js';
+import type { TenantMasterKeys } from './tenant-master-keys.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 
 export type { MasterKey, MasterKeyRotation } from './master-keys.js';
@@ -44,6 +45,7 @@ export class Keyring implements KeySource {
     newKeyId: (creating: boolean) => string | undefined,
     private readonly indexRoot: Buffer,
     replica: boolean,
+    tenantMasterKeys: TenantMasterKeys | undefined,
   ) {
     this.lookups = new KeyLookups(store, now, (row) => this.adopt(row), replica);
     masters.checkPrimaryWith((primary) => this.checkPrimary(primary));
@@ -62,7 +64,14 @@ export class Keyring implements KeySource {
       (id) => this.fetch(id),
     );
     this.tenantKeys = store.tenantKeys
-      ? new TenantKeys(store.tenantKeys, masters, this.additionalWraps, indexRoot, now)
+      ? new TenantKeys(
+          store.tenantKeys,
+          masters,
+          this.additionalWraps,
+          indexRoot,
+          now,
+          tenantMasterKeys,
+        )
       : undefined;
   }
 
@@ -102,7 +111,15 @@ export class Keyring implements KeySource {
     const indexRoot = await loadIndexRootKey(masters, store, assertWritable);
     // Only a replica region opens read-only: its keys arrive by replication, possibly late.
     const replica = assertWritable !== undefined;
-    const keyring = new Keyring(masters, store, now, newKeyId, indexRoot, replica);
+    const keyring = new Keyring(
+      masters,
+      store,
+      now,
+      newKeyId,
+      indexRoot,
+      replica,
+      options.tenantMasterKeys,
+    );
     try {
       await keyring.reload();
       await keyring.wraps.check(keyring.active);

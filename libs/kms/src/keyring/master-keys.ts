@@ -104,7 +104,7 @@ export class MasterKeys {
       if (!master) {
         throw new KeyringIntegrityError(
           row.id,
-          `it is wrapped under master key ${quotedInput(row.masterKeyFingerprint)}, which this process does not hold (restart it with the current KMS_MASTER_KEY)`,
+          `it is wrapped under master key ${quotedInput(row.masterKeyFingerprint)}, which this process does not hold (restart it with the current KMS_MASTER_KEY; for a key of a tenant with its own master key, with tenantMasterKeys naming it)`,
         );
       }
       return this.unwrapWith(master, row);

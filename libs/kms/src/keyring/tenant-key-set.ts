@@ -2,6 +2,7 @@ import { deriveSubkey } from '../crypto/key-derivation.js';
 import { DataKeyNotFoundError } from '../errors/data-key-not-found.error.js';
 import type { DataKey } from './data-key.js';
 import type { KeySource } from './key-source.js';
+import type { MasterKey } from './master-keys.js';
 import { tagOfTenantKeyId } from './tenant-ids.js';
 
 /**
@@ -14,6 +15,13 @@ export class TenantKeySet implements KeySource {
   readonly keys = new Map<string, DataKey>();
   /** When it was last used (TenantKeys' use counter): the cache drops the lowest first. */
   lastUsed = 0;
+  /**
+   * The tenant's own master keys, its current one first (bring your own key); undefined for a
+   * tenant under the keyring's master key.
+   */
+  own: readonly MasterKey[] | undefined;
+  /** When keys unwrapped by the tenant's own master key must be unwrapped again (epoch ms). */
+  expiresAt = Infinity;
   private activeKey: DataKey | undefined;
   private refreshing: Promise<void> | undefined;
   /** Keys derived from the tenant's first key, by label; zeroed with the set. */

@@ -8,12 +8,23 @@ export interface TenantKeyStore {
    * Stores `next` as the tenant's active key, retiring the active one, only while the tenant's
    * active key is still `expectedActiveId` (null: it has none yet), serialised against every
    * other keyring change: false, nothing written, when another process got there first.
-   * MasterKeyMismatchError when the keyring is no longer under `next`'s master key.
+   * MasterKeyMismatchError when the keyring is no longer under `next`'s master key, unless
+   * `underOwnMasterKey` (the tenant's own master key wraps it).
    */
   storeTenantKey(
     tag: string,
     next: StoredDataKey,
     expectedActiveId: string | null,
+    underOwnMasterKey: boolean,
+  ): Promise<boolean>;
+  /**
+   * Moves one tenant key under another master key: its wrap replaced by `to`, and its wraps
+   * under the keyring's additional master keys deleted, in one transaction; only while the row
+   * is still as read (same wrap, same master key), else false and nothing written.
+   */
+  rewrapTenantKey(
+    key: StoredDataKey,
+    to: { readonly wrappedKey: Buffer; readonly masterKeyFingerprint: string },
   ): Promise<boolean>;
   /**
    * Deletes every key of the tenant and their additional wraps in one transaction, telling the

@@ -1,11 +1,14 @@
+import { MasterKeyUnavailableError } from '../errors/master-key-unavailable.error.js';
 import type { DataKeyRotation } from '../interfaces/data-key-rotation.interface.js';
 import type { AdditionalWraps } from './additional-wraps.js';
-import { newDataKey, type DataKey } from './data-key.js';
+import { newDataKey, unwrapDataKey, type DataKey } from './data-key.js';
+import type { StoredDataKey } from './keyring-store.interface.js';
 import { subkeyOf } from './keyring-subkeys.js';
 import { keysOfRows } from './keys-of-rows.js';
-import type { MasterKeys } from './master-keys.js';
+import type { MasterKey, MasterKeys } from './master-keys.js';
 import { TenantKeySet } from './tenant-key-set.js';
 import type { TenantKeyStore } from './tenant-key-store.interface.js';
+import type { TenantMasterKeys } from './tenant-master-keys.js';
 import { newTenantKeyId, tagOfTenantKeyId, tenantTag } from './tenant-ids.js';
 
 /** Tenants whose keys stay in memory at once; the least recently used go beyond it. */
@@ -16,7 +19,8 @@ const EVICTED_SHARE = 16;
 /**
  * Tenants' data keys: loaded on a tenant's first use (made then if it has none, once across
  * replicas), held in a bounded least-recently-used cache, rotated and destroyed per tenant.
- * Nothing is loaded at start-up.
+ * Nothing is loaded at start-up. A tenant with a master key of its own has its keys wrapped
+ * under it, and unwrapped again after `recheckAfterMs` so that its revocation takes hold.
  */
 export class TenantKeys {
   /** By tenant id. */
@@ -33,6 +37,7 @@ export class TenantKeys {
     private readonly wraps: AdditionalWraps,
     indexRoot: Buffer,
     private readonly now: () => number,
+    private readonly ownMasterKeys?: TenantMasterKeys,
     private readonly capacity = TENANT_KEY_SETS_HELD,
   ) {
     this.tagKey = subkeyOf(indexRoot, 'tenant-tags');
@@ -46,7 +51,7 @@ export class TenantKeys {
   /** The tenant's keys if in memory (marked recently used), else an empty set that opens nothing. */
   inMemory(tenant: string): TenantKeySet {
     const set = this.sets.get(tenant);
-    if (set === undefined) return this.emptySet(tenant);
+    if (set === undefined || this.expired(set)) return this.emptySet(tenant);
     // A mark, not a delete and re-insert: on a Map of thousands that costs tens of µs.
     set.lastUsed = ++this.uses;
     return set;
@@ -58,7 +63,9 @@ export class TenantKeys {
    */
   of(tenant: string, create: boolean): TenantKeySet | Promise<TenantKeySet> {
     const set = this.sets.get(tenant);
-    if (set !== undefined && (set.hasActive || !create)) return this.inMemory(tenant);
+    if (set !== undefined && !this.expired(set) && (set.hasActive || !create)) {
+      return this.inMemory(tenant);
+    }
     let load = this.loads.get(tenant);
     if (!load) {
       load = this.load(tenant, create).finally(() => this.loads.delete(tenant));
@@ -108,10 +115,14 @@ export class TenantKeys {
     if (set && !set.drop(keyId)) this.forgetTag(set.tag);
   }
 
-  /** The material of a tenant key in memory (additional wraps catching up). */
+  /**
+   * The material of a tenant key in memory, for additional wraps catching up: never that of a
+   * tenant under its own master key, which the keyring's master keys must not open.
+   */
   material(keyId: string): Buffer | undefined {
     const tag = tagOfTenantKeyId(keyId);
-    return tag === undefined ? undefined : this.byTag.get(tag)?.get(keyId)?.material;
+    const set = tag === undefined ? undefined : this.byTag.get(tag);
+    return set?.own === undefined ? set?.get(keyId)?.material : undefined;
   }
 
   /** Zeroes and drops every tenant's keys (shutdown, or a resync after lost notifications). */
@@ -131,8 +142,22 @@ export class TenantKeys {
     return new TenantKeySet(tenant, tenantTag(this.tagKey, tenant), (set) => this.refresh(set));
   }
 
+  /** Whether keys its own master key unwrapped have been held too long: then dropped here. */
+  private expired(set: TenantKeySet): boolean {
+    if (set.expiresAt === Infinity || set.expiresAt > this.now()) return false;
+    this.forgetTag(set.tag);
+    return true;
+  }
+
   private async load(tenant: string, create: boolean): Promise<TenantKeySet> {
-    const set = this.sets.get(tenant) ?? this.emptySet(tenant);
+    let set = this.sets.get(tenant);
+    if (set === undefined) {
+      set = this.emptySet(tenant);
+      if (this.ownMasterKeys) {
+        set.own = await this.ownMasterKeys.of(tenant, this.masters.current.fingerprint);
+        if (set.own) set.expiresAt = this.now() + this.ownMasterKeys.recheckAfterMs;
+      }
+    }
     await this.refresh(set);
     if (!set.hasActive && create) {
       const key = await this.newKey(set, null);
@@ -145,11 +170,46 @@ export class TenantKeys {
   /** Reads the tenant's stored keys into `set`, unwrapping only those it does not hold. */
   private async refresh(set: TenantKeySet): Promise<void> {
     const rows = await this.store.listTenantKeys(set.tag);
-    const keys = await keysOfRows(rows, set.keys, (row) => this.masters.unwrap(row));
+    const keys = await keysOfRows(rows, set.keys, (row) => this.unwrap(set.own, row));
     set.replace(
       keys,
       rows.map((row) => row.status),
     );
+    if (set.own) await this.moveUnderOwn(set.own[0], rows, keys);
+  }
+
+  /** A tenant's stored key, unwrapped by the tenant's own master key that wrapped it, else the keyring's. */
+  private unwrap(own: readonly MasterKey[] | undefined, row: StoredDataKey): Promise<DataKey> {
+    const master = own?.find((key) => key.fingerprint === row.masterKeyFingerprint);
+    return master ? unwrapDataKey(master.provider, row) : this.masters.unwrap(row);
+  }
+
+  /**
+   * Re-wraps under the tenant's current own master key each of its keys still under another
+   * (the keyring's, from before the tenant brought its key, or one it moves away from), and
+   * deletes their wraps under the keyring's additional master keys, so that the tenant's key
+   * alone opens them. Not in a replica region (it receives the moved rows); a master key that
+   * cannot be reached now leaves the move to the next load.
+   */
+  private async moveUnderOwn(
+    current: MasterKey,
+    rows: readonly StoredDataKey[],
+    keys: readonly DataKey[],
+  ): Promise<void> {
+    if (!this.ownMasterKeys?.writable) return;
+    const moved: string[] = [];
+    for (const [at, row] of rows.entries()) {
+      if (row.masterKeyFingerprint === current.fingerprint) continue;
+      try {
+        const wrappedKey = await current.provider.wrapDataKey(keys[at].material, row.id);
+        const to = { wrappedKey, masterKeyFingerprint: current.fingerprint };
+        if (await this.store.rewrapTenantKey(row, to)) moved.push(row.id);
+      } catch (error) {
+        if (error instanceof MasterKeyUnavailableError) break;
+        throw error;
+      }
+    }
+    if (moved.length > 0) this.ownMasterKeys.rewrapped(moved, current.fingerprint);
   }
 
   /**
@@ -162,12 +222,17 @@ export class TenantKeys {
     set: TenantKeySet,
     expectedActiveId: string | null,
   ): Promise<DataKey | undefined> {
-    const { provider, fingerprint } = await this.masters.verifiedCurrent();
+    const { provider, fingerprint } = set.own?.[0] ?? (await this.masters.verifiedCurrent());
     const createdAt = Math.max(this.now(), set.newestCreatedAt + 1);
     const next = await newDataKey(provider, fingerprint, createdAt, newTenantKeyId(set.tag));
     let stored: boolean;
     try {
-      stored = await this.store.storeTenantKey(set.tag, next.stored, expectedActiveId);
+      stored = await this.store.storeTenantKey(
+        set.tag,
+        next.stored,
+        expectedActiveId,
+        set.own !== undefined,
+      );
     } catch (error) {
       next.material.fill(0);
       throw error;
@@ -184,7 +249,8 @@ export class TenantKeys {
       encryptions: 0,
       pendingEncryptions: 0,
     };
-    await this.wraps.wrapNew(key);
+    // The keyring's additional master keys must not open a key the tenant's own master key wraps.
+    if (!set.own) await this.wraps.wrapNew(key);
     return key;
   }
 

@@ -1,3 +1,4 @@
+import { IsNull, Not, type FindOptionsWhere } from 'typeorm';
 import type { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
 import type { StoredDataKey } from '../keyring/keyring-store.interface.js';
 
@@ -24,4 +25,13 @@ export function fromRow(row: KmsDataKeyEntity): StoredDataKey {
     createdAt: row.createdAt,
     retiredAt: row.retiredAt,
   };
+}
+
+/**
+ * The rows a change of the keyring's master key moves: the keyring's own keys and the tenants'
+ * keys under that master key, not those a tenant's own master key wraps (bring your own key),
+ * which only that key opens.
+ */
+export function underKeyringMasterKey(fingerprint: string): FindOptionsWhere<KmsDataKeyEntity>[] {
+  return [{ tenant: IsNull() }, { tenant: Not(IsNull()), masterKeyFingerprint: fingerprint }];
 }

@@ -14,7 +14,7 @@ import { KEYRING_TOPICS, lockKeyring } from './keyring-lock.js';
 import type { KmsStorage } from './kms-storage.js';
 import { TypeOrmMasterKeyWraps } from './typeorm-master-key-wraps.js';
 import { TypeOrmTenantKeys } from './typeorm-tenant-keys.js';
-import { fromRow, toRow } from './data-key-rows.js';
+import { fromRow, toRow, underKeyringMasterKey } from './data-key-rows.js';
 import type { KmsNotifications } from '../notifications/kms-notifications.js';
 import { isUniqueViolation } from './unique-violation.js';
 
@@ -146,7 +146,10 @@ export class TypeOrmKeyringStore implements KeyringStore {
       const fingerprint = await lockKeyring(manager);
       if (fingerprint === to) return null;
       if (fingerprint !== from) throw new MasterKeyMismatchError(fingerprint ?? '(none)', from);
-      const rows = await manager.find(KmsDataKeyEntity, { order: { createdAt: 'ASC' } });
+      const rows = await manager.find(KmsDataKeyEntity, {
+        where: underKeyringMasterKey(from),
+        order: { createdAt: 'ASC' },
+      });
       for (const row of rows) {
         const wrapped = await rewrap(fromRow(row));
         await manager.update(

@@ -7,6 +7,7 @@ import { quotedInput } from '../errors/quoted-input.js';
 import { INDEX_ROOT_KEY_ID } from '../keyring/index-root-key.js';
 import type { AdditionalWrap } from '../keyring/keyring-store.interface.js';
 import type { KmsNotifications } from '../notifications/kms-notifications.js';
+import { underKeyringMasterKey } from './data-key-rows.js';
 import type { KmsStorage } from './kms-storage.js';
 import { KEYRING_TOPICS, lockKeyring } from './keyring-lock.js';
 
@@ -66,12 +67,15 @@ export class TypeOrmMasterKeyWraps {
 
   async keysWithout(fingerprint: string): Promise<string[]> {
     const rows = await this.storage.queryRows(
+      // Keys a tenant's own master key wraps get no additional wraps (see underKeyringMasterKey).
       `SELECT id FROM kms_data_keys d WHERE NOT EXISTS (
          SELECT 1 FROM kms_master_key_wraps w WHERE w.key_id = d.id AND w.master_key_fingerprint = ?)
+         AND (d.tenant IS NULL OR d.master_key_fingerprint =
+           (SELECT master_key_fingerprint FROM kms_keyring WHERE id = ?))
        UNION ALL
        SELECT ? AS id FROM kms_keyring k WHERE k.index_root_key IS NOT NULL AND NOT EXISTS (
          SELECT 1 FROM kms_master_key_wraps w WHERE w.key_id = ? AND w.master_key_fingerprint = ?)`,
-      [fingerprint, INDEX_ROOT_KEY_ID, INDEX_ROOT_KEY_ID, fingerprint],
+      [fingerprint, KEYRING_ID, INDEX_ROOT_KEY_ID, INDEX_ROOT_KEY_ID, fingerprint],
     );
     return rows.map((row) => String(row.id));
   }
@@ -98,7 +102,10 @@ export class TypeOrmMasterKeyWraps {
           wrap.wrappedKey,
         ]),
       );
-      const rows = await manager.find(KmsDataKeyEntity, { order: { createdAt: 'ASC' } });
+      const rows = await manager.find(KmsDataKeyEntity, {
+        where: underKeyringMasterKey(from),
+        order: { createdAt: 'ASC' },
+      });
       const now = Date.now();
       const swap = async (keyId: string, primaryWrap: string): Promise<string> => {
         const promoted = wraps.get(keyId);

@@ -1,4 +1,4 @@
-import { In } from 'typeorm';
+import { In, IsNull, Not } from 'typeorm';
 import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
 import { KEYRING_ID, KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
 import { KmsMasterKeyWrapEntity } from '../entities/kms-master-key-wrap.entity.js';
@@ -34,10 +34,11 @@ export class TypeOrmTenantKeys implements TenantKeyStore {
     tag: string,
     next: StoredDataKey,
     expectedActiveId: string | null,
+    underOwnMasterKey: boolean,
   ): Promise<boolean> {
     return this.storage.transaction(async (manager) => {
       const fingerprint = await lockKeyring(manager);
-      if (fingerprint !== next.masterKeyFingerprint) {
+      if (!underOwnMasterKey && fingerprint !== next.masterKeyFingerprint) {
         throw new MasterKeyMismatchError(fingerprint ?? '(none)', next.masterKeyFingerprint);
       }
       const active = await manager.findOneBy(KmsDataKeyEntity, { tenant: tag, status: 'active' });
@@ -55,6 +56,31 @@ export class TypeOrmTenantKeys implements TenantKeyStore {
         topic: KEYRING_TOPICS.dataKeyRotated,
         keyId: next.id,
       });
+      return true;
+    });
+  }
+
+  rewrapTenantKey(
+    key: StoredDataKey,
+    to: { readonly wrappedKey: Buffer; readonly masterKeyFingerprint: string },
+  ): Promise<boolean> {
+    return this.storage.transaction(async (manager) => {
+      await lockKeyring(manager);
+      const result = await manager.update(
+        KmsDataKeyEntity,
+        {
+          id: key.id,
+          tenant: Not(IsNull()),
+          masterKeyFingerprint: key.masterKeyFingerprint,
+          wrappedKey: key.wrappedKey.toString('base64'),
+        },
+        {
+          wrappedKey: to.wrappedKey.toString('base64'),
+          masterKeyFingerprint: to.masterKeyFingerprint,
+        },
+      );
+      if (!result.affected) return false;
+      await manager.delete(KmsMasterKeyWrapEntity, { keyId: key.id });
       return true;
     });
   }

@@ -1,0 +1,77 @@
+import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
+import { quotedInput } from '../errors/quoted-input.js';
+import type { KmsTenantMasterKeyOptions } from '../interfaces/kms-module-options.interface.js';
+import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
+import { masterKeyOf, type MasterKey } from './master-keys.js';
+
+/**
+ * Tenants' own master keys (bring your own key): which master key wraps a tenant's data keys
+ * when it is not the keyring's, asked of the application per tenant, and how long keys it
+ * unwrapped may stay in memory.
+ */
+export class TenantMasterKeys {
+  /** One guard per provider the application hands out, so its reachability is tracked across loads. */
+  private readonly guarded = new WeakMap<MasterKeyProvider, MasterKeyProvider>();
+
+  constructor(
+    private readonly options: Required<KmsTenantMasterKeyOptions>,
+    /** Puts a provider behind the call policy (timeouts, retries, metrics). */
+    private readonly guard: (provider: MasterKeyProvider) => MasterKeyProvider,
+    /** False in a replica region: keys under the keyring's master key are not moved there. */
+    readonly writable: boolean,
+    /** Told when a tenant's keys were re-wrapped under its own (current) master key. */
+    readonly rewrapped: (keyIds: readonly string[], fingerprint: string) => void = () => undefined,
+  ) {}
+
+  get recheckAfterMs(): number {
+    return this.options.recheckAfterMs;
+  }
+
+  /**
+   * The tenant's own master keys, its current one first, or undefined for a tenant under the
+   * keyring's. Refused: an answer that is not a provider, and the keyring's own master key
+   * named as a tenant's (its keys would then pass for the keyring's, wrapped under the
+   * keyring's additional master keys).
+   */
+  async of(tenant: string, keyringFingerprint: string): Promise<MasterKey[] | undefined> {
+    const answer = await this.options.providerFor(tenant);
+    if (answer === undefined) return undefined;
+    const providers: readonly unknown[] = Array.isArray(answer) ? answer : [answer];
+    if (providers.length === 0 || !providers.every(isProvider)) {
+      throw new KmsConfigurationError(
+        `tenantMasterKeys.providerFor(${quotedInput(tenant)}) must answer a MasterKeyProvider, a non-empty list of them, or undefined`,
+      );
+    }
+    const keys = await Promise.all(
+      providers.map((provider) => masterKeyOf(this.guardOnce(provider))),
+    );
+    for (const key of keys) {
+      if (key.fingerprint === keyringFingerprint) {
+        throw new KmsConfigurationError(
+          `tenantMasterKeys.providerFor(${quotedInput(tenant)}) named the keyring's own master key ${quotedInput(key.fingerprint)}: answer undefined for a tenant under the keyring's master key`,
+        );
+      }
+    }
+    return keys;
+  }
+
+  private guardOnce(provider: MasterKeyProvider): MasterKeyProvider {
+    let guarded = this.guarded.get(provider);
+    if (guarded === undefined) {
+      guarded = this.guard(provider);
+      this.guarded.set(provider, guarded);
+    }
+    return guarded;
+  }
+}
+
+function isProvider(value: unknown): value is MasterKeyProvider {
+  const candidate = value as Partial<MasterKeyProvider> | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.fingerprint === 'function' &&
+    typeof candidate.wrapDataKey === 'function' &&
+    typeof candidate.unwrapDataKey === 'function'
+  );
+}

@@ -1,0 +1,325 @@
+import { randomBytes } from 'node:crypto';
+import { awsKmsMasterKey, type AwsKmsMasterKeyProvider } from '@nest-kms/aws-kms';
+import {
+  KeyringIntegrityError,
+  KmsConfigurationError,
+  KmsDataKeyEntity,
+  KmsMasterKeyWrapEntity,
+  LocalMasterKeyProvider,
+  MasterKeyProviderError,
+  MasterKeyUnavailableError,
+  type KmsModuleOptions,
+  type KmsTenantMasterKeyOptions,
+  type MasterKeyProvider,
+} from '@nest-kms/kms';
+import { CapturedLogger } from './support/captured-logger.js';
+import { caught } from './support/caught.js';
+import { ENGINES } from './support/databases.js';
+import { FakeAwsKms, KMS_FAULTS } from './support/fake-aws-kms.js';
+import { kmsAppsPerTest, newMasterKey, type KmsApp } from './support/kms-fixture.js';
+import { openKmsTables } from './support/kms-tables.js';
+
+const credentials = {
+  accessKeyId: 'AKIATEST',
+  secretAccessKey: randomBytes(30).toString('base64'),
+};
+const RECHECK_MS = 60_000;
+
+let fake: FakeAwsKms;
+const made: AwsKmsMasterKeyProvider[] = [];
+
+beforeAll(async () => {
+  fake = await FakeAwsKms.start();
+});
+
+afterAll(async () => {
+  for (const provider of made) await provider.destroy?.();
+  await fake.close();
+});
+
+/** A provider for a tenant's own AWS KMS key, on the double. */
+function awsKey(keyArn: string): AwsKmsMasterKeyProvider {
+  const provider = awsKmsMasterKey({
+    keyId: keyArn,
+    region: FakeAwsKms.PRIMARY_REGION,
+    endpoint: fake.endpoint,
+    credentials,
+    connectTimeoutMs: 1_000,
+    requestTimeoutMs: 2_000,
+  });
+  made.push(provider);
+  return provider;
+}
+
+/** tenantMasterKeys answering from `keys` (tenant → its providers), as an application's table would. */
+function tenantKeys(
+  keys: Map<string, MasterKeyProvider | MasterKeyProvider[]>,
+): KmsTenantMasterKeyOptions {
+  return { providerFor: (tenant) => keys.get(tenant), recheckAfterMs: RECHECK_MS };
+}
+
+const fingerprintOf = (arn: string) => `aws-kms:${arn}`;
+
+describe.each(ENGINES)("tenants' own master keys (bring your own key) on %s", (engine) => {
+  const apps = kmsAppsPerTest(engine);
+  let now = Date.now();
+  const clock = () => now;
+  let masterKey: string;
+  let acmeArn: string;
+
+  beforeEach(() => {
+    now = Date.now();
+    masterKey = newMasterKey();
+    acmeArn = fake.addKey({});
+  });
+
+  const start = (options: Partial<KmsModuleOptions> = {}): Promise<KmsApp> =>
+    apps.start(masterKey, {
+      clock,
+      rotation: { checkIntervalMs: 0 },
+      reencryption: { auto: false },
+      masterKeyCalls: { attempts: 1, backoffMs: 0 },
+      ...options,
+    });
+
+  const tables = async <T>(
+    work: (rows: { keys: KmsDataKeyEntity[]; wraps: KmsMasterKeyWrapEntity[] }) => T,
+  ): Promise<T> => {
+    const dataSource = await openKmsTables(apps.db());
+    try {
+      return work({
+        keys: await dataSource.getRepository(KmsDataKeyEntity).find(),
+        wraps: await dataSource.getRepository(KmsMasterKeyWrapEntity).find(),
+      });
+    } finally {
+      await dataSource.destroy();
+    }
+  };
+  const keysOfTenant = (keys: KmsDataKeyEntity[], keyId: string) =>
+    keys.filter((key) => key.tenant !== null && keyId.startsWith(`tk-${key.tenant}-`));
+
+  it("wraps a tenant's keys under its own key alone, others' under the keyring's, and opens both after a restart", async () => {
+    const additional = newMasterKey();
+    const acme = awsKey(acmeArn);
+    const options = {
+      tenantMasterKeys: tenantKeys(new Map([['acme', acme]])),
+      additionalMasterKeys: [additional],
+    };
+    const first = await start(options);
+    const ofAcme = await first.kms.encryptData('invoice of acme', { tenant: 'acme' });
+    const ofGlobex = await first.kms.encryptData('invoice of globex', { tenant: 'globex' });
+    await first.kms.rotateTenantKey('acme');
+    const newerOfAcme = await first.kms.encryptData('newer invoice', { tenant: 'acme' });
+
+    await tables(({ keys, wraps }) => {
+      const acmeKeys = keysOfTenant(keys, ofAcme.keyId);
+      expect(acmeKeys).toHaveLength(2);
+      for (const key of acmeKeys) expect(key.masterKeyFingerprint).toBe(fingerprintOf(acmeArn));
+      const [globexKey] = keysOfTenant(keys, ofGlobex.keyId);
+      expect(globexKey.masterKeyFingerprint).toMatch(/^local:/);
+      // The keyring's additional master key wraps globex's key, never acme's.
+      const wrapped = new Set(wraps.map((wrap) => wrap.keyId));
+      expect(wrapped.has(globexKey.id)).toBe(true);
+      for (const key of acmeKeys) expect(wrapped.has(key.id)).toBe(false);
+    });
+    await first.close();
+
+    const decryptsBefore = fake.calls.Decrypt ?? 0;
+    const second = await start(options);
+    expect(await second.kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('invoice of acme');
+    expect(await second.kms.decryptData(newerOfAcme, { tenant: 'acme' })).toBe('newer invoice');
+    expect(await second.kms.decryptData(ofGlobex, { tenant: 'globex' })).toBe('invoice of globex');
+    // acme's two keys were unwrapped by its key, once each, on acme's first use.
+    expect((fake.calls.Decrypt ?? 0) - decryptsBefore).toBe(2);
+    // The additional wraps' catch-up leaves acme's keys alone.
+    await second.kms.runLifecycle();
+    await tables(({ keys, wraps }) => {
+      const acmeIds = new Set(keysOfTenant(keys, ofAcme.keyId).map((key) => key.id));
+      expect(acmeIds.size).toBe(2);
+      expect(wraps.filter((wrap) => acmeIds.has(wrap.keyId))).toEqual([]);
+    });
+  });
+
+  it("stops a tenant's data from opening once it disables its key and the recheck time passes, touching no other tenant, and opens it again once re-enabled", async () => {
+    const { kms } = await start({
+      tenantMasterKeys: tenantKeys(new Map([['acme', awsKey(acmeArn)]])),
+    });
+    const ofAcme = await kms.encryptData('invoice of acme', { tenant: 'acme' });
+    const ofGlobex = await kms.encryptData('invoice of globex', { tenant: 'globex' });
+    const shared = await kms.encryptData('not a tenant');
+
+    fake.setKeyState(acmeArn, 'Disabled');
+    // Until the recheck, what this process holds still serves (the documented window).
+    expect(await kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('invoice of acme');
+    now += RECHECK_MS;
+
+    const refused = await caught(() => kms.decryptData(ofAcme, { tenant: 'acme' }));
+    expect(refused).toBeInstanceOf(MasterKeyProviderError);
+    expect(refused.message).not.toContain(credentials.secretAccessKey);
+    expect(await caught(() => kms.encryptData('more', { tenant: 'acme' }))).toBeInstanceOf(
+      MasterKeyProviderError,
+    );
+    expect(() => kms.decryptDataSync(ofAcme, { tenant: 'acme' })).toThrow(
+      expect.objectContaining({ code: 'KMS_DATA_KEY_NOT_IN_MEMORY' }),
+    );
+    expect(await kms.decryptData(ofGlobex, { tenant: 'globex' })).toBe('invoice of globex');
+    expect(await kms.decryptData(shared)).toBe('not a tenant');
+
+    fake.setKeyState(acmeArn, 'Enabled');
+    expect(await kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('invoice of acme');
+  });
+
+  it("fails only that tenant, with a retryable error, while its key's service does not answer", async () => {
+    const { kms } = await start({
+      tenantMasterKeys: tenantKeys(new Map([['acme', awsKey(acmeArn)]])),
+    });
+    const ofAcme = await kms.encryptData('invoice of acme', { tenant: 'acme' });
+    const ofGlobex = await kms.encryptData('invoice of globex', { tenant: 'globex' });
+    now += RECHECK_MS;
+
+    fake.inject(KMS_FAULTS.throttling, 1);
+    const unavailable = await caught(() => kms.decryptData(ofAcme, { tenant: 'acme' }));
+    expect(unavailable).toBeInstanceOf(MasterKeyUnavailableError);
+    expect(unavailable).toMatchObject({ retryable: true });
+    expect(await kms.decryptData(ofGlobex, { tenant: 'globex' })).toBe('invoice of globex');
+    expect(await kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('invoice of acme');
+  });
+
+  it("moves a tenant's existing keys under the key it brings, after which the keyring's master key alone no longer opens them", async () => {
+    const additional = newMasterKey();
+    const before = await start({ additionalMasterKeys: [additional] });
+    const ofAcme = await before.kms.encryptData('invoice of acme', { tenant: 'acme' });
+    await before.kms.rotateTenantKey('acme');
+    const newer = await before.kms.encryptData('newer invoice', { tenant: 'acme' });
+    await before.close();
+    const acmeIds = await tables(({ keys }) => keysOfTenant(keys, ofAcme.keyId).map((k) => k.id));
+    expect(acmeIds).toHaveLength(2);
+
+    const since = CapturedLogger.everything.length;
+    const options = {
+      tenantMasterKeys: tenantKeys(new Map([['acme', awsKey(acmeArn)]])),
+      additionalMasterKeys: [additional],
+    };
+    const bringing = await start(options);
+    expect(await bringing.kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('invoice of acme');
+    await tables(({ keys, wraps }) => {
+      for (const key of keysOfTenant(keys, ofAcme.keyId)) {
+        expect(key.masterKeyFingerprint).toBe(fingerprintOf(acmeArn));
+      }
+      expect(wraps.filter((wrap) => acmeIds.includes(wrap.keyId))).toEqual([]);
+    });
+    const moved = CapturedLogger.everything
+      .slice(since)
+      .filter((line) => line.includes('tenant_keys_rewrapped'));
+    expect(moved).toHaveLength(1);
+    expect(JSON.parse(moved[0]).message).toMatchObject({
+      keyIds: expect.arrayContaining(acmeIds),
+      masterKeyFingerprint: fingerprintOf(acmeArn),
+    });
+    await bringing.close();
+
+    // Without the tenant's key, neither the keyring's master key nor its additional one opens them.
+    const without = await start({ additionalMasterKeys: [additional] });
+    expect(await caught(() => without.kms.decryptData(newer, { tenant: 'acme' }))).toBeInstanceOf(
+      KeyringIntegrityError,
+    );
+    await without.close();
+    const again = await start(options);
+    expect(await again.kms.decryptData(newer, { tenant: 'acme' })).toBe('newer invoice');
+  });
+
+  it('moves a tenant from one of its keys to another when it names both, the new one first', async () => {
+    const oldKey = awsKey(acmeArn);
+    const first = await start({ tenantMasterKeys: tenantKeys(new Map([['acme', oldKey]])) });
+    const ofAcme = await first.kms.encryptData('invoice of acme', { tenant: 'acme' });
+    await first.close();
+
+    const newArn = fake.addKey({});
+    const second = await start({
+      tenantMasterKeys: tenantKeys(new Map([['acme', [awsKey(newArn), oldKey]]])),
+    });
+    expect(await second.kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('invoice of acme');
+    await tables(({ keys }) => {
+      for (const key of keysOfTenant(keys, ofAcme.keyId)) {
+        expect(key.masterKeyFingerprint).toBe(fingerprintOf(newArn));
+      }
+    });
+    await second.close();
+
+    fake.setKeyState(acmeArn, 'Disabled');
+    const third = await start({
+      tenantMasterKeys: tenantKeys(new Map([['acme', awsKey(newArn)]])),
+    });
+    expect(await third.kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('invoice of acme');
+    fake.setKeyState(acmeArn, 'Enabled');
+  });
+
+  it("leaves a tenant's own-key rows alone when the keyring's master key rotates or fails over", async () => {
+    const acme = awsKey(acmeArn);
+    const additional = newMasterKey();
+    const tenantMasterKeys = tenantKeys(new Map([['acme', acme]]));
+    const first = await start({ tenantMasterKeys, additionalMasterKeys: [additional] });
+    const ofAcme = await first.kms.encryptData('invoice of acme', { tenant: 'acme' });
+    const ofGlobex = await first.kms.encryptData('invoice of globex', { tenant: 'globex' });
+    await first.close();
+
+    // Master-key rotation: the keyring moves to a new key; acme's rows stay under acme's.
+    const rotatedTo = newMasterKey();
+    const rotated = await apps.start(rotatedTo, {
+      clock,
+      previousMasterKey: masterKey,
+      additionalMasterKeys: [additional],
+      tenantMasterKeys,
+      rotation: { checkIntervalMs: 0 },
+    });
+    expect(await rotated.kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('invoice of acme');
+    expect(await rotated.kms.decryptData(ofGlobex, { tenant: 'globex' })).toBe('invoice of globex');
+    await tables(({ keys }) => {
+      const [acmeKey] = keysOfTenant(keys, ofAcme.keyId);
+      expect(acmeKey.masterKeyFingerprint).toBe(fingerprintOf(acmeArn));
+    });
+    await rotated.close();
+
+    // Failover to the additional master key: acme's rows have no wrap under it, and need none.
+    const failedOver = await apps.start(additional, {
+      clock,
+      tenantMasterKeys,
+      rotation: { checkIntervalMs: 0 },
+    });
+    expect(await failedOver.kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('invoice of acme');
+    expect(await failedOver.kms.decryptData(ofGlobex, { tenant: 'globex' })).toBe(
+      'invoice of globex',
+    );
+  });
+
+  it('destroys a tenant under its own key like any other: its envelopes stop opening for good', async () => {
+    const { kms } = await start({
+      tenantMasterKeys: tenantKeys(new Map([['acme', awsKey(acmeArn)]])),
+    });
+    const ofAcme = await kms.encryptData('invoice of acme', { tenant: 'acme' });
+    const destruction = await kms.destroyTenant('acme', { confirm: 'acme' });
+    expect(destruction).toMatchObject({ tenant: 'acme', keysDestroyed: 1 });
+    expect(await caught(() => kms.decryptData(ofAcme, { tenant: 'acme' }))).toMatchObject({
+      code: 'KMS_DATA_KEY_NOT_FOUND',
+    });
+  });
+
+  it("refuses an answer that is not a provider, and the keyring's own master key named as a tenant's", async () => {
+    const { kms } = await start({
+      tenantMasterKeys: {
+        providerFor: (tenant) =>
+          tenant === 'odd'
+            ? ({ wrapDataKey: 'no' } as unknown as MasterKeyProvider)
+            : tenant === 'empty'
+              ? []
+              : LocalMasterKeyProvider.fromBase64(masterKey, 'the keyring key'),
+      },
+    });
+    for (const tenant of ['odd', 'empty', 'keyrings-own']) {
+      const error = await caught(() => kms.encryptData('x', { tenant }));
+      expect(error).toBeInstanceOf(KmsConfigurationError);
+      expect(error.message).toContain(`tenantMasterKeys.providerFor("${tenant}")`);
+    }
+    expect(await tables(({ keys }) => keys.filter((key) => key.tenant !== null))).toEqual([]);
+  });
+});
