@@ -463,6 +463,92 @@ describe.each(ENGINES)('secrets lifecycle on %s', (engine) => {
       expect(only).toMatchObject({ name: 'MANUAL', currentVersion: 1 });
     });
 
+    it("rotates a tenant's secret with the rotator registered on its view, under the tenant's keys; a destroyed tenant's rotation fails alone", async () => {
+      const { app, kms, secrets } = await start();
+      const acme = secrets.forTenant('acme');
+      const globex = secrets.forTenant('globex');
+      const policy = { rotationPolicy: 'auto', ttlDays: 10 } as const;
+      const originals = { acme: secretValue('acme-db'), globex: secretValue('globex-db') };
+      await acme.setSecret('db/password', originals.acme, policy);
+      await globex.setSecret('db/password', originals.globex, policy);
+      await secrets.setSecret('db/password', secretValue('shared-db'), policy);
+      // One rotator serves both tenants, telling them apart by the context's tenant.
+      const perTenant = recordingRotator('tenant-db');
+      const shared = recordingRotator('shared-db-auto');
+      acme.registerRotator('db/password', perTenant.rotator);
+      globex.registerRotator('db/password', perTenant.rotator);
+      secrets.registerRotator('db/password', shared.rotator);
+      const duplicate = await caught(async () =>
+        acme.registerRotator('db/password', perTenant.rotator),
+      );
+      expect(duplicate).toMatchObject({ code: 'SECRET_INVALID_INPUT', field: 'rotator' });
+      const badName = await caught(async () => acme.registerRotator('~acme/x', shared.rotator));
+      expect(badName).toMatchObject({ code: 'SECRET_INVALID_INPUT', field: 'name' });
+
+      now += 9 * DAY_MS;
+      expect(await secrets.runLifecycle()).toEqual({
+        expired: [],
+        rotated: ['db/password', '~acme/db/password', '~globex/db/password'],
+        failed: [],
+      });
+      const creates = perTenant.calls.filter((call) => call.step === 'create');
+      expect(creates.map((call) => call.context)).toEqual([
+        { name: 'db/password', tenant: 'acme', version: 1, currentValue: originals.acme },
+        { name: 'db/password', tenant: 'globex', version: 1, currentValue: originals.globex },
+      ]);
+      expect(perTenant.calls.filter((call) => call.step === 'finish')).toEqual([
+        expect.objectContaining({ context: expect.objectContaining({ tenant: 'acme' }) }),
+        expect.objectContaining({ context: expect.objectContaining({ tenant: 'globex' }) }),
+      ]);
+      expect('tenant' in shared.calls[0].context).toBe(false);
+      expect(await acme.getSecret('db/password')).toBe(perTenant.made[0]);
+      expect(await globex.getSecret('db/password')).toBe(perTenant.made[1]);
+      expect(await secrets.getSecret('db/password')).toBe(shared.made[0]);
+
+      // The new version is sealed under the tenant's key, as its first one was.
+      const dataSource = await app.get(KmsStorage).dataSource();
+      const keyOf = async (name: string, version: number) =>
+        (
+          (await dataSource.query(
+            `SELECT key_id FROM kms_secret_versions WHERE secret_name = '${name}' AND version = ${version}`,
+          )) as { key_id: string }[]
+        )[0].key_id;
+      expect(await keyOf('~acme/db/password', 2)).toBe(await keyOf('~acme/db/password', 1));
+      expect(await keyOf('~acme/db/password', 2)).toMatch(/^tk-/);
+      expect(await keyOf('~acme/db/password', 2)).not.toBe(await keyOf('~globex/db/password', 2));
+
+      await kms.destroyTenant('acme', { confirm: 'acme' });
+      const tenantKeys = () =>
+        dataSource.query('SELECT id FROM kms_data_keys WHERE tenant IS NOT NULL') as Promise<
+          unknown[]
+        >;
+      const keysBefore = (await tenantKeys()).length;
+      const before = mark();
+      now += 9 * DAY_MS;
+      expect(await secrets.runLifecycle()).toEqual({
+        expired: [],
+        rotated: ['db/password', '~globex/db/password'],
+        failed: ['~acme/db/password'],
+      });
+      expect(events(before, 'secret_rotation_failed')).toEqual([
+        {
+          event: 'secret_rotation_failed',
+          name: '~acme/db/password',
+          version: 2,
+          step: 'context',
+          code: 'KMS_DATA_KEY_NOT_FOUND',
+          error: 'DataKeyNotFoundError',
+        },
+      ]);
+      // acme's rotator was not run, and no key was made for the destroyed tenant.
+      expect(perTenant.calls.filter((call) => call.context.tenant === 'acme')).toHaveLength(3);
+      expect(await globex.getSecret('db/password')).toBe(perTenant.made[2]);
+      expect(await tenantKeys()).toHaveLength(keysBefore);
+      // Retried, and refused again, once its lease ends.
+      now += LEASE_MS;
+      expect((await secrets.runLifecycle()).failed).toEqual(['~acme/db/password']);
+    });
+
     it('says once that a rotator has no schedule, and refuses bad registrations', async () => {
       const { secrets } = await start();
       await secrets.setSecret('NO_SCHEDULE', secretValue('unscheduled'), {

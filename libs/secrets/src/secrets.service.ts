@@ -319,6 +319,7 @@ export class SecretsService
       reader: this.reader,
       listing: this.listing,
       changes: this.changes,
+      rotators: this.rotators,
       region: this.region,
       ready: () => this.ready(),
     };

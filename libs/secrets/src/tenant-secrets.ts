@@ -14,6 +14,8 @@ import type {
   SecretVersionMetadata,
   SetSecretOptions,
 } from './interfaces/secret-operations.interface.js';
+import type { SecretRotator, SecretRotatorOptions } from './lifecycle/secret-rotator.interface.js';
+import type { SecretRotators } from './lifecycle/secret-rotators.js';
 import type { SecretListing } from './listing/secret-listing.js';
 import type { SecretChangeFeed } from './secret-change-feed.js';
 import type { SecretReader } from './secret-reader.js';
@@ -26,6 +28,7 @@ export interface TenantSecretsContext {
   readonly reader: SecretReader;
   readonly listing: SecretListing;
   readonly changes: SecretChangeFeed;
+  readonly rotators: SecretRotators;
   readonly region: KmsRegion;
   /** SecretsNotInitializedError until the service has started. */
   readonly ready: () => void;
@@ -127,6 +130,20 @@ export class TenantSecrets {
   async listSecretVersions(name: string): Promise<SecretVersionMetadata[]> {
     this.context.ready();
     return this.context.listing.listVersions(name, this.scope);
+  }
+
+  /**
+   * As SecretsService.registerRotator, for this tenant's secret `name`: the lifecycle job rotates
+   * it when due, the rotator told the name as the tenant names it and `tenant`, the new value
+   * sealed under the tenant's keys. Once the tenant is destroyed its rotation fails (its value
+   * no longer opens: DataKeyNotFoundError) without running the rotator, and other rotations go on.
+   */
+  registerRotator(
+    name: string,
+    rotator: SecretRotator,
+    options?: SecretRotatorOptions,
+  ): () => void {
+    return this.context.rotators.register(name, rotator, options, this.scope);
   }
 
   /** Changes of this tenant's secrets (or one of them), named as the tenant names them. */

@@ -6,17 +6,14 @@ import { SecretStateError } from '../errors/secret-state.error.js';
 import type { SecretWriter } from '../secret-writer.js';
 import type { SecretsMetrics } from '../secrets-metrics.js';
 import { openSecretValue } from '../secret-values.js';
+import { nameInScope, type SecretScope } from '../secret-scope.js';
 import { SECRETS_EVENTS } from '../secrets.messages.js';
 import type { ResolvedSecretsOptions } from '../secrets.options.js';
 import type { SecretsStore } from '../secrets.store.js';
 import { checkValue } from '../secrets.validation.js';
 import type { LifecycleStore, RotationCandidate } from './lifecycle.store.js';
 import { rotationDueAt } from './rotation-schedule.js';
-import type {
-  SecretRotationContext,
-  SecretRotator,
-  SecretsLifecycleReport,
-} from './secret-rotator.interface.js';
+import type { SecretRotationContext, SecretsLifecycleReport } from './secret-rotator.interface.js';
 import type { RegisteredRotator, SecretRotators } from './secret-rotators.js';
 
 /** The actor of automatic rotations in the audit trail and in secret_rotated. */
@@ -75,7 +72,7 @@ export class AutoRotation {
       const until = now + this.options.rotationLeaseMs;
       if (!(await this.store.claimRotation(candidate.name, candidate.version, now, until)))
         continue;
-      await this.rotate(candidate.name, candidate.version, registered.rotator, report);
+      await this.rotate(candidate.name, candidate.version, registered, report);
     }
   }
 
@@ -84,15 +81,20 @@ export class AutoRotation {
     this.stopped = true;
   }
 
+  /**
+   * Rotates the secret stored as `name` (a tenant's `~<tenant>/<name>`: its value opened and the
+   * new one sealed under the tenant's keys); the rotator is told the name as its scope names it.
+   * Logs and reports name the stored name, as every log line of a tenant's secret does.
+   */
   private async rotate(
     name: string,
     version: number,
-    rotator: SecretRotator,
+    { rotator, scope }: RegisteredRotator,
     report: SecretsLifecycleReport,
   ): Promise<void> {
     let step: RotationStep = 'context';
     try {
-      const context = await this.context(name, version);
+      const context = await this.context(name, version, scope);
       const actor = AUTO_ROTATION_ACTOR;
       const newValue = await this.audit.guard(
         { action: 'rotate', secretName: name, version, actor },
@@ -106,11 +108,12 @@ export class AutoRotation {
         },
       );
       step = 'activate';
-      const rotated = await this.writer.rotateSecret(name, newValue, {
-        actor,
-        expectedVersion: version,
-        reason: 'auto',
-      });
+      const rotated = await this.writer.rotateSecret(
+        context.name,
+        newValue,
+        { actor, expectedVersion: version, reason: 'auto' },
+        scope,
+      );
       this.rotations++;
       this.metrics.autoRotations.inc({ outcome: 'succeeded' });
       report.rotated.push(name);
@@ -121,8 +124,15 @@ export class AutoRotation {
     }
   }
 
-  /** The current value, read past the cache and expiry checks: an expired secret still rotates. */
-  private async context(name: string, version: number): Promise<SecretRotationContext> {
+  /**
+   * The current value, read past the cache and expiry checks: an expired secret still rotates.
+   * A destroyed tenant's value no longer opens (DataKeyNotFoundError): the rotator is not run.
+   */
+  private async context(
+    name: string,
+    version: number,
+    scope: SecretScope,
+  ): Promise<SecretRotationContext> {
     const row = await this.secrets.readCurrent(name);
     if (row === undefined || row.deletedAt !== null || row.currentVersion !== version) {
       throw new SecretStateError(name, 'changed while its automatic rotation started');
@@ -135,7 +145,12 @@ export class AutoRotation {
       actor: AUTO_ROTATION_ACTOR,
       outcome: 'success',
     });
-    return Object.freeze({ name, version, currentValue });
+    const given = nameInScope(scope, name);
+    return Object.freeze(
+      scope.tenant === undefined
+        ? { name: given, version, currentValue }
+        : { name: given, tenant: scope.tenant, version, currentValue },
+    );
   }
 
   private unscheduled(

@@ -1,6 +1,12 @@
 /** What a rotator is told about the secret it rotates. Its value is the only one it sees. */
 export interface SecretRotationContext {
+  /** The secret's name as it was registered: a tenant's as the tenant names it. */
   readonly name: string;
+  /**
+   * The tenant whose secret it is (a rotator registered through `forTenant(tenant)`); absent for
+   * an untenanted secret. One rotator registered for many tenants tells them apart by it.
+   */
+  readonly tenant?: string;
   /** The current version: the new value becomes version + 1. */
   readonly version: number;
   /** The current value, e.g. to log in with and change the credential it names. */
