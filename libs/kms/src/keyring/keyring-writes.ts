@@ -31,19 +31,9 @@ export class KeyringWrites {
     return rotation;
   }
 
-  /** Keyring.flushUsage: a failed write keeps the counts for the next flush. */
-  async flushUsage(): Promise<void> {
-    for (const key of this.held.list()) {
-      const count = key.pendingEncryptions;
-      if (count === 0 && key !== this.held.active) continue;
-      key.pendingEncryptions -= count;
-      try {
-        key.encryptions = await this.store.addEncryptions(key.id, count);
-      } catch (error) {
-        key.pendingEncryptions += count;
-        throw error;
-      }
-    }
+  /** Keyring.flushUsage: the active key's total is read back even when it sealed nothing here. */
+  flushUsage(): Promise<void> {
+    return flushKeyUsage(this.held.list(), this.store, this.held.active);
   }
 
   /** Keyring.importKeys: every refusal comes before anything is written. */
@@ -89,5 +79,28 @@ export class KeyringWrites {
     this.held.activate(key);
     await this.wraps.wrapNew(key);
     return { keyId: key.id, previousKeyId: outcome.previousKeyId };
+  }
+}
+
+/**
+ * Adds each key's pending encryption count to the store and keeps the total it answers (other
+ * replicas count too); keys that sealed nothing are skipped, but for `readBack`. A failed write
+ * keeps the count for the next flush.
+ */
+export async function flushKeyUsage(
+  keys: Iterable<DataKey>,
+  store: Pick<KeyringStore, 'addEncryptions'>,
+  readBack?: DataKey,
+): Promise<void> {
+  for (const key of keys) {
+    const count = key.pendingEncryptions;
+    if (count === 0 && key !== readBack) continue;
+    key.pendingEncryptions -= count;
+    try {
+      key.encryptions = await store.addEncryptions(key.id, count);
+    } catch (error) {
+      key.pendingEncryptions += count;
+      throw error;
+    }
   }
 }

@@ -83,6 +83,11 @@ export class Keyring implements KeySource {
     return !isTenantKeyId(id);
   }
 
+  /** Whether this keyring's store keeps tenants' keys. */
+  get hasTenantKeys(): boolean {
+    return this.tenantKeys !== undefined;
+  }
+
   /** Tenants' data keys, loaded per tenant on first use. */
   get tenants(): TenantKeys {
     if (!this.tenantKeys) {
@@ -225,11 +230,13 @@ export class Keyring implements KeySource {
   }
 
   /**
-   * Adds this process's pending encryption counts to the store, and reads back the active key's
-   * total (other replicas count too). A failed write keeps the counts for the next flush.
+   * Adds this process's pending encryption counts to the store, the tenants' keys' included, and
+   * reads back the active key's total (other replicas count too). A failed write keeps the
+   * counts for the next flush.
    */
-  flushUsage(): Promise<void> {
-    return this.writes.flushUsage();
+  async flushUsage(): Promise<void> {
+    await this.writes.flushUsage();
+    await this.tenantKeys?.flushUsage(this.store);
   }
 
   /**

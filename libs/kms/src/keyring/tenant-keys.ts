@@ -2,7 +2,8 @@ import { MasterKeyUnavailableError } from '../errors/master-key-unavailable.erro
 import type { DataKeyRotation } from '../interfaces/data-key-rotation.interface.js';
 import type { AdditionalWraps } from './additional-wraps.js';
 import { newDataKey, unwrapDataKey, type DataKey } from './data-key.js';
-import type { StoredDataKey } from './keyring-store.interface.js';
+import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
+import { flushKeyUsage } from './keyring-writes.js';
 import { subkeyOf } from './keyring-subkeys.js';
 import { keysOfRows } from './keys-of-rows.js';
 import type { MasterKey, MasterKeys } from './master-keys.js';
@@ -78,14 +79,55 @@ export class TenantKeys {
   async rotate(tenant: string): Promise<DataKeyRotation> {
     const set = await this.of(tenant, false);
     for (;;) {
-      const previous = set.hasActive ? set.active.id : null;
-      const key = await this.newKey(set, previous);
-      if (key) {
-        this.hold(tenant, set).activate(key);
-        return { keyId: key.id, previousKeyId: previous };
-      }
+      const rotation = await this.rotateSet(set);
+      if (rotation) return rotation;
       await this.refresh(set);
     }
+  }
+
+  /**
+   * As rotate, only while `activeId` is still the tenant's active key: null when another
+   * replica rotated it first (its new key is read then), so replicas that find the same key due
+   * make one new key.
+   */
+  async rotateIfActive(tenant: string, activeId: string): Promise<DataKeyRotation | null> {
+    const set = this.sets.get(tenant);
+    if (set?.hasActive !== true || set.active.id !== activeId) return null;
+    const rotation = await this.rotateSet(set);
+    if (!rotation) await this.refresh(set);
+    return rotation ?? null;
+  }
+
+  /**
+   * The tenants in memory whose active key `due` finds due (with its answer), at most `limit`
+   * of them: a tenant not in memory seals nothing, and is looked at once it is loaded again.
+   */
+  due<Reason>(
+    due: (key: DataKey) => Reason | null,
+    limit: number,
+  ): { tenant: string; keyId: string; reason: Reason }[] {
+    const found: { tenant: string; keyId: string; reason: Reason }[] = [];
+    for (const set of this.sets.values()) {
+      if (found.length >= limit) break;
+      // An expired set is unwrapped again (and looked at) on its next use.
+      if (!set.hasActive || set.expiresAt <= this.now()) continue;
+      const reason = due(set.active);
+      if (reason !== null) found.push({ tenant: set.tenant, keyId: set.active.id, reason });
+    }
+    return found;
+  }
+
+  /** Adds the tenants' keys' pending encryption counts to the store (see flushKeyUsage). */
+  async flushUsage(store: Pick<KeyringStore, 'addEncryptions'>): Promise<void> {
+    for (const set of this.sets.values()) await flushKeyUsage(set.keys.values(), store);
+  }
+
+  private async rotateSet(set: TenantKeySet): Promise<DataKeyRotation | undefined> {
+    const previous = set.hasActive ? set.active.id : null;
+    const key = await this.newKey(set, previous);
+    if (!key) return undefined;
+    this.hold(set.tenant, set).activate(key);
+    return { keyId: key.id, previousKeyId: previous };
   }
 
   /** Deletes the tenant's keys for good (store, then memory); returns the ids deleted. */

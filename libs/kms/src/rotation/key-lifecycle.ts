@@ -16,6 +16,9 @@ import { KmsStorage } from '../storage/kms-storage.js';
 import { KMS_DATA_KEY_ROTATION_JOB, KMS_REENCRYPTION_JOB } from './kms-jobs.constants.js';
 import { LifecycleInterval } from './lifecycle-interval.js';
 
+/** Tenants' keys rotated by one scheduled check at most; the rest wait for the next check. */
+export const TENANT_ROTATIONS_PER_CHECK = 100;
+
 /** Why the scheduler rotates; rotateDataKey(reason) records the caller's ('manual' by default). */
 export type RotationReason = 'age' | 'usage_limit';
 
@@ -134,19 +137,44 @@ export class KeyLifecycle {
     await keyring.wraps.catchUp();
     const active = keyring.active;
     const reason = this.rotationReason(active);
-    if (!reason) return;
-    try {
-      const rotation = await keyring.rotate(active.id);
-      if (rotation) this.rotated(rotation.keyId, rotation.previousKeyId, reason);
-    } catch (error) {
-      this.logger.error({
-        event: KMS_EVENTS.dataKeyRotationFailed,
-        keyId: active.id,
-        reason,
-        code: error instanceof KmsError ? error.code : null,
-      });
-      throw error;
+    if (reason) {
+      try {
+        const rotation = await keyring.rotate(active.id);
+        if (rotation) this.rotated(rotation.keyId, rotation.previousKeyId, reason);
+      } catch (error) {
+        this.rotationFailed(active.id, reason, error);
+        throw error;
+      }
     }
+    if (keyring.hasTenantKeys) await this.rotateDueTenants();
+  }
+
+  /**
+   * Tenants' active keys past the same limits as the keyring's (age, usage), for the tenants in
+   * memory, TENANT_ROTATIONS_PER_CHECK at a time so that keys made together and due together
+   * do not hold the keyring lock for one long pass. One tenant's failure (its own master key
+   * refusing) is logged and does not stop the others.
+   */
+  private async rotateDueTenants(): Promise<void> {
+    const tenants = this.keyring.ready().tenants;
+    const due = tenants.due((key) => this.rotationReason(key), TENANT_ROTATIONS_PER_CHECK);
+    for (const { tenant, keyId, reason } of due) {
+      try {
+        const rotation = await tenants.rotateIfActive(tenant, keyId);
+        if (rotation) this.logger.log({ event: KMS_EVENTS.tenantKeyRotated, ...rotation, reason });
+      } catch (error) {
+        this.rotationFailed(keyId, reason, error);
+      }
+    }
+  }
+
+  private rotationFailed(keyId: string, reason: RotationReason, error: unknown): void {
+    this.logger.error({
+      event: KMS_EVENTS.dataKeyRotationFailed,
+      keyId,
+      reason,
+      code: error instanceof KmsError ? error.code : null,
+    });
   }
 
   private rotationReason(active: DataKey): RotationReason | null {
