@@ -69,7 +69,12 @@ export {
   type MasterKeyEnvironment,
 } from './master-key/provider-packages.js';
 export { KMS_MASTER_KEY_PROBE_JOB } from './core/master-key-guard.js';
-export type { ExportedDataKey, ExportedKeyring } from './keyring/exported-keyring.js';
+export type {
+  ExportedDataKey,
+  ExportedKeyring,
+  ExportedTenantKey,
+  TenantKeyUnusable,
+} from './keyring/exported-keyring.js';
 export { LocalMasterKeyProvider } from './master-key/local-master-key.provider.js';
 export { KMS_ENTITIES, KMS_MIGRATIONS } from './storage/kms-schema.js';
 export { KMS_EVENTS } from './kms.messages.js';

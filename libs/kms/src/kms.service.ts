@@ -304,7 +304,7 @@ export class KmsService implements PurposeEnvelopesSource, KeyringSubkeySource {
     return this.keys.listDataKeys();
   }
 
-  /** Every data key in its stored, wrapped form (never plain), for a backup. */
+  /** Every data key in its stored, wrapped form (never plain), tenants' included, for a backup. */
   exportKeyring(): Promise<ExportedKeyring> {
     return this.keys.exportKeyring();
   }
@@ -313,7 +313,8 @@ export class KmsService implements PurposeEnvelopesSource, KeyringSubkeySource {
    * Adds the data keys of an export made under this master key (or the previous one, while it
    * is configured: they are re-wrapped under the current one), as retired keys (they decrypt,
    * never encrypt). Refused whole, before any write, when a key does not unwrap here or an id
-   * already held carries another key. Returns the ids added.
+   * already held carries another key. Returns the ids added. Tenants' keys in the export are
+   * never added: a destroyed tenant's keys must not come back (docs/tenants.md).
    */
   async importKeyring(exported: ExportedKeyring): Promise<string[]> {
     this.region.assertWritable('importKeyring');

@@ -64,6 +64,10 @@ const backupImport: CliCommand = {
       ['restored', result.restored.join(', ') || '-'],
       ['unchanged', result.unchanged.join(', ') || '-'],
       ['data keys added', String(result.dataKeysAdded)],
+      [
+        'not restored',
+        result.notRestored.map(({ name, reason }) => `${name} (${reason})`).join(', ') || '-',
+      ],
     ]);
     if (result.dataKeysAdded > 0) {
       out.line(

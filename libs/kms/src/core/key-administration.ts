@@ -9,7 +9,9 @@ import {
   fromExportedKey,
   toExportedKey,
   type ExportedKeyring,
+  type TenantKeyUnusable,
 } from '../keyring/exported-keyring.js';
+import type { StoredDataKey } from '../keyring/keyring-store.interface.js';
 import type { MasterKeyInfo } from '../interfaces/master-key-info.interface.js';
 import type { MasterKeyRotation } from '../keyring/master-keys.js';
 import { KMS_RESOLVED_OPTIONS } from '../kms.constants.js';
@@ -139,7 +141,39 @@ export class KeyAdministration {
   async exportKeyring(): Promise<ExportedKeyring> {
     const keyring = this.keyring.ready();
     const keys = await keyring.exportKeys();
-    return { masterKeyFingerprint: keyring.fingerprint, dataKeys: keys.map(toExportedKey) };
+    const exported: ExportedKeyring = {
+      masterKeyFingerprint: keyring.fingerprint,
+      dataKeys: keys.map(toExportedKey),
+    };
+    const tenantKeys = keyring.hasTenantKeys ? await keyring.tenants.listStored() : [];
+    if (tenantKeys.length === 0) return exported;
+    return {
+      ...exported,
+      tenantKeys: tenantKeys.map(({ tag, key }) => ({ ...toExportedKey(key), tenant: tag })),
+      tenantTagCheck: keyring.tenants.tagCheck,
+    };
+  }
+
+  /**
+   * Which of an export's tenant keys this keyring cannot use, and why: all of them when another
+   * keyring tagged them (their ids name tenants by that keyring's tags), else those not stored
+   * here (destroyed with their tenant). Never adds one: a destroyed tenant's key brought back
+   * from a backup would undo its crypto-shredding.
+   */
+  async tenantKeysUnusable(exported: ExportedKeyring): Promise<Map<string, TenantKeyUnusable>> {
+    const unusable = new Map<string, TenantKeyUnusable>();
+    const wanted = exported.tenantKeys ?? [];
+    if (wanted.length === 0) return unusable;
+    const keyring = this.keyring.ready();
+    const sameTags = keyring.hasTenantKeys && exported.tenantTagCheck === keyring.tenants.tagCheck;
+    const stored = sameTags
+      ? new Map((await keyring.tenants.listStored()).map(({ key }) => [key.id, key]))
+      : new Map<string, StoredDataKey>();
+    for (const key of wanted) {
+      if (!sameTags) unusable.set(key.id, 'tenant-keys-of-another-keyring');
+      else if (!stored.has(key.id)) unusable.set(key.id, 'tenant-key-not-stored');
+    }
+    return unusable;
   }
 
   async importKeyring(exported: ExportedKeyring): Promise<string[]> {

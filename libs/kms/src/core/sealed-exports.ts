@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import type { ExportedKeyring, TenantKeyUnusable } from '../keyring/exported-keyring.js';
+import { KeyAdministration } from './key-administration.js';
 import { KmsKeyring } from './kms-keyring.js';
 import { openExport, sealExport, type SealedExport } from '../keyring/sealed-export.js';
 
@@ -8,12 +10,20 @@ import { openExport, sealExport, type SealedExport } from '../keyring/sealed-exp
  */
 @Injectable()
 export class SealedExports {
-  constructor(private readonly keyring: KmsKeyring) {}
+  constructor(
+    private readonly keyring: KmsKeyring,
+    private readonly keys: KeyAdministration,
+  ) {}
 
   /** Seals `payload`; `purpose` (e.g. 'secrets-backup') is bound into the encryption. */
   async seal(payload: Buffer, purpose: string): Promise<SealedExport> {
     const { masterKey } = this.keyring.ready();
     return sealExport(masterKey.provider, masterKey.fingerprint, payload, purpose);
+  }
+
+  /** An export's tenant keys that this keyring cannot use, and why (restoring a backup). */
+  tenantKeysUnusable(exported: ExportedKeyring): Promise<Map<string, TenantKeyUnusable>> {
+    return this.keys.tenantKeysUnusable(exported);
   }
 
   /** Opens what seal() made for `purpose`; anything altered or foreign is an InvalidExportError. */

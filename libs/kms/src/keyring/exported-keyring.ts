@@ -13,9 +13,30 @@ export interface ExportedDataKey {
   retiredAt: number | null;
 }
 
+/** A tenant's data key as an export carries it: wrapped, with the tenant's keyed tag (never its name). */
+export interface ExportedTenantKey extends ExportedDataKey {
+  tenant: string;
+}
+
+/**
+ * Why an export's tenant key cannot be used here: another keyring tagged it, or this keyring
+ * no longer stores it (its tenant was destroyed).
+ */
+export type TenantKeyUnusable = 'tenant-keys-of-another-keyring' | 'tenant-key-not-stored';
+
 export interface ExportedKeyring {
   masterKeyFingerprint: string;
   dataKeys: ExportedDataKey[];
+  /**
+   * Tenants' data keys, when the keyring has any: wrapped under the keyring's master key, or a
+   * tenant's own. importKeyring never adds them (see KmsService.importKeyring).
+   */
+  tenantKeys?: ExportedTenantKey[];
+  /**
+   * Names the key that tagged the tenants (a keyed hash of a fixed label): tenant keys are
+   * usable only in a keyring with the same one, since their ids carry the tags.
+   */
+  tenantTagCheck?: string;
 }
 
 export function toExportedKey(key: StoredDataKey): ExportedDataKey {

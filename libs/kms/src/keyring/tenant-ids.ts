@@ -18,6 +18,14 @@ export function tenantTag(tagKey: Buffer, tenant: string): string {
 }
 
 /**
+ * What names a keyring's tenant tag key without revealing it: the tag of a label no tenant id
+ * can be (tenant ids hold no '/'). Two keyrings tag tenants alike exactly when it is equal.
+ */
+export function tenantTagCheck(tagKey: Buffer): string {
+  return tenantTag(tagKey, 'nest-kms/tenant-tag-check');
+}
+
+/**
  * A new tenant data key id: `tk-<tag>-<random>`. The id is bound into the key's wrap under the
  * master key, so the tenant a key belongs to cannot be changed in the database without its
  * unwrap failing; and it is in every envelope's authenticated header.

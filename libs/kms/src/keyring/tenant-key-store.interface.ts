@@ -4,6 +4,8 @@ import type { StoredDataKey } from './keyring-store.interface.js';
 export interface TenantKeyStore {
   /** Every stored key of the tenant with tag `tag`, oldest first. */
   listTenantKeys(tag: string): Promise<StoredDataKey[]>;
+  /** Every stored key of every tenant, with its tenant's tag (an export). */
+  listAllTenantKeys(): Promise<{ readonly tag: string; readonly key: StoredDataKey }[]>;
   /**
    * Stores `next` as the tenant's active key, retiring the active one, only while the tenant's
    * active key is still `expectedActiveId` (null: it has none yet), serialised against every

@@ -10,7 +10,7 @@ import type { MasterKey, MasterKeys } from './master-keys.js';
 import { TenantKeySet } from './tenant-key-set.js';
 import type { TenantKeyStore } from './tenant-key-store.interface.js';
 import type { TenantMasterKeys } from './tenant-master-keys.js';
-import { newTenantKeyId, tagOfTenantKeyId, tenantTag } from './tenant-ids.js';
+import { newTenantKeyId, tagOfTenantKeyId, tenantTag, tenantTagCheck } from './tenant-ids.js';
 
 /** Tenants whose keys stay in memory at once; the least recently used go beyond it. */
 export const TENANT_KEY_SETS_HELD = 10_000;
@@ -136,6 +136,16 @@ export class TenantKeys {
     const ids = await this.store.destroyTenantKeys(tag);
     this.forgetTag(tag);
     return ids;
+  }
+
+  /** See tenantTagCheck: names this keyring's tenant tag key. */
+  get tagCheck(): string {
+    return tenantTagCheck(this.tagKey);
+  }
+
+  /** Every tenant's stored keys, wrapped, with their tags (an export). */
+  listStored(): Promise<{ readonly tag: string; readonly key: StoredDataKey }[]> {
+    return this.store.listAllTenantKeys();
   }
 
   /** Ids of the tenant's stored keys (for counting what uses them before destroying them). */

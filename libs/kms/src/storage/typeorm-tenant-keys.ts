@@ -30,6 +30,15 @@ export class TypeOrmTenantKeys implements TenantKeyStore {
     return rows.map(fromRow);
   }
 
+  async listAllTenantKeys(): Promise<{ tag: string; key: StoredDataKey }[]> {
+    const rows = await this.storage.run((dataSource) =>
+      dataSource
+        .getRepository(KmsDataKeyEntity)
+        .find({ where: { tenant: Not(IsNull()) }, order: { createdAt: 'ASC' } }),
+    );
+    return rows.map((row) => ({ tag: row.tenant!, key: fromRow(row) }));
+  }
+
   storeTenantKey(
     tag: string,
     next: StoredDataKey,

@@ -1,4 +1,9 @@
-import { KmsError, type ExportedDataKey, type ExportedKeyring } from '@nest-kms/kms';
+import {
+  KmsError,
+  type ExportedDataKey,
+  type ExportedKeyring,
+  type ExportedTenantKey,
+} from '@nest-kms/kms';
 import { storeEnvelopeKeyId } from '@nest-kms/kms/extension';
 import { InvalidSecretInputError } from '../errors/invalid-secret-input.error.js';
 import { checkSetOptions } from '../secrets.validation.js';
@@ -23,6 +28,8 @@ import {
 
 const PAYLOAD_FIELDS = ['format', 'v', 'createdAt', 'keyring', 'secrets'] as const;
 const KEYRING_FIELDS = ['masterKeyFingerprint', 'dataKeys'] as const;
+/** A keyring that has tenants' keys carries them too (see ExportedKeyring). */
+const KEYRING_WITH_TENANTS_FIELDS = [...KEYRING_FIELDS, 'tenantKeys', 'tenantTagCheck'] as const;
 const KEY_FIELDS = [
   'id',
   'wrappedKey',
@@ -68,7 +75,7 @@ export function parseBackupPayload(json: Buffer): BackupPayload {
   const createdAt = fields.createdAt;
   if (typeof createdAt !== 'string' || !isIsoDate(createdAt)) fail('createdAt is not an ISO date');
   const keyring = parseKeyring(fields.keyring);
-  const keyIds = new Set(keyring.dataKeys.map((key) => key.id));
+  const keyIds = new Set([...keyring.dataKeys, ...(keyring.tenantKeys ?? [])].map((key) => key.id));
   const secrets = list(fields.secrets, 'secrets').map((secret, index) =>
     parseSecret(secret, `secrets[${index}]`, keyIds),
   );
@@ -80,34 +87,64 @@ export function parseBackupPayload(json: Buffer): BackupPayload {
 }
 
 function parseKeyring(value: unknown): ExportedKeyring {
-  const fields = record(value, 'keyring', KEYRING_FIELDS);
+  const withTenants =
+    value !== null && typeof value === 'object' && Object.hasOwn(value, 'tenantKeys');
+  const fields = record(
+    value,
+    'keyring',
+    withTenants ? KEYRING_WITH_TENANTS_FIELDS : KEYRING_FIELDS,
+  ) as Record<(typeof KEYRING_WITH_TENANTS_FIELDS)[number], unknown>;
   const fingerprint = text(fields.masterKeyFingerprint, 'keyring.masterKeyFingerprint');
   const dataKeys = list(fields.dataKeys, 'keyring.dataKeys').map((entry, index) => {
     const at = `keyring.dataKeys[${index}]`;
-    const key = record(entry, at, KEY_FIELDS);
-    const id = keyId(key.id, `${at}.id`);
-    const wrappedKey = text(key.wrappedKey, `${at}.wrappedKey`);
-    if (Buffer.from(wrappedKey, 'base64').toString('base64') !== wrappedKey) {
-      fail(`${at}.wrappedKey is not canonical base64`);
-    }
-    if (key.status !== 'active' && key.status !== 'retired') fail(`${at}.status is unknown`);
+    const key = parseDataKey(record(entry, at, KEY_FIELDS), at);
     if (key.masterKeyFingerprint !== fingerprint) {
       fail(`${at} was wrapped under another master key than the keyring's`);
     }
-    return {
-      id,
-      wrappedKey,
-      status: key.status,
-      masterKeyFingerprint: fingerprint,
-      createdAt: epoch(key.createdAt, `${at}.createdAt`),
-      retiredAt: nullableEpoch(key.retiredAt, `${at}.retiredAt`),
-    } satisfies ExportedDataKey;
+    return key;
+  });
+  if (!withTenants) {
+    unique(
+      dataKeys.map((key) => key.id),
+      'data key id',
+    );
+    return { masterKeyFingerprint: fingerprint, dataKeys };
+  }
+  // A tenant's keys may be wrapped under the tenant's own master key.
+  const tenantKeys = list(fields.tenantKeys, 'keyring.tenantKeys').map((entry, index) => {
+    const at = `keyring.tenantKeys[${index}]`;
+    const fieldsOfKey = record(entry, at, [...KEY_FIELDS, 'tenant']);
+    const tenant = text(fieldsOfKey.tenant, `${at}.tenant`);
+    const key = parseDataKey(fieldsOfKey, at);
+    if (!key.id.startsWith(`tk-${tenant}-`)) fail(`${at}.id is not a key of its tenant`);
+    return { ...key, tenant } satisfies ExportedTenantKey;
   });
   unique(
-    dataKeys.map((key) => key.id),
+    [...dataKeys, ...tenantKeys].map((key) => key.id),
     'data key id',
   );
-  return { masterKeyFingerprint: fingerprint, dataKeys };
+  const tenantTagCheck = text(fields.tenantTagCheck, 'keyring.tenantTagCheck');
+  return { masterKeyFingerprint: fingerprint, dataKeys, tenantKeys, tenantTagCheck };
+}
+
+function parseDataKey(
+  key: Record<(typeof KEY_FIELDS)[number], unknown>,
+  at: string,
+): ExportedDataKey {
+  const id = keyId(key.id, `${at}.id`);
+  const wrappedKey = text(key.wrappedKey, `${at}.wrappedKey`);
+  if (Buffer.from(wrappedKey, 'base64').toString('base64') !== wrappedKey) {
+    fail(`${at}.wrappedKey is not canonical base64`);
+  }
+  if (key.status !== 'active' && key.status !== 'retired') fail(`${at}.status is unknown`);
+  return {
+    id,
+    wrappedKey,
+    status: key.status,
+    masterKeyFingerprint: text(key.masterKeyFingerprint, `${at}.masterKeyFingerprint`),
+    createdAt: epoch(key.createdAt, `${at}.createdAt`),
+    retiredAt: nullableEpoch(key.retiredAt, `${at}.retiredAt`),
+  };
 }
 
 function parseSecret(value: unknown, at: string, keyIds: ReadonlySet<string>): BackupSecret {

@@ -1,3 +1,4 @@
+import type { TenantKeyUnusable } from '@nest-kms/kms';
 import type { SealedExport } from '@nest-kms/kms/extension';
 import type { SecretMetadata } from '../interfaces/secret-operations.interface.js';
 
@@ -22,4 +23,10 @@ export interface SecretsRestoreResult {
   unchanged: string[];
   /** Data keys of the backup that this keyring did not hold (added as retired keys). */
   dataKeysAdded: number;
+  /**
+   * Tenants' secrets of the backup left out, with why: their tenant's keys are not in this
+   * keyring (the tenant was destroyed: its keys never come back from a backup), or another
+   * keyring made them (tenants' keys open only in the keyring that tagged them).
+   */
+  notRestored: { name: string; reason: TenantKeyUnusable }[];
 }

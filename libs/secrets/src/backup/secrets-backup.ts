@@ -91,13 +91,12 @@ export class SecretsBackup {
       { action: 'restore', actor: options.actor },
       async () => {
         const payload = parseBackupPayload(await this.exports.open(artifact, BACKUP_PURPOSE));
-        const plan = await this.store.transaction((manager) =>
-          planRestore(manager, payload.secrets),
-        );
+        const { restorable, notRestored } = await this.usable(payload);
+        const plan = await this.store.transaction((manager) => planRestore(manager, restorable));
         if (plan.conflicts.length > 0) throw new SecretRestoreConflictError(plan.conflicts);
         // Refuses keys that do not unwrap here before writing any; the secrets need them to decrypt.
         const dataKeysAdded = (await this.kms.importKeyring(payload.keyring)).length;
-        const write = () => this.insert(payload.secrets, options.actor);
+        const write = () => this.insert(restorable, options.actor);
         // A concurrent restore may insert the same names first: the second pass sees them.
         const done = await write().catch((error: unknown) =>
           isUniqueViolation(error) ? write() : Promise.reject(error),
@@ -107,6 +106,7 @@ export class SecretsBackup {
             restored: done.restored.map((secret) => secret.name),
             unchanged: done.unchanged,
             dataKeysAdded,
+            notRestored,
           },
           restored: done.restored,
         };
@@ -118,10 +118,29 @@ export class SecretsBackup {
       restoredCount: result.restored.length,
       unchangedCount: result.unchanged.length,
       dataKeysAdded: result.dataKeysAdded,
+      notRestoredCount: result.notRestored.length,
       restored: result.restored,
       actor: options.actor,
     });
     return result;
+  }
+
+  /** The backup's secrets whose keys this keyring can use, and the tenants' secrets it cannot. */
+  private async usable(payload: BackupPayload): Promise<{
+    restorable: BackupSecret[];
+    notRestored: SecretsRestoreResult['notRestored'];
+  }> {
+    const unusable = await this.exports.tenantKeysUnusable(payload.keyring);
+    const restorable: BackupSecret[] = [];
+    const notRestored: SecretsRestoreResult['notRestored'] = [];
+    for (const secret of payload.secrets) {
+      const reason = secret.versions
+        .map((version) => unusable.get(version.keyId))
+        .find((found) => found !== undefined);
+      if (reason === undefined) restorable.push(secret);
+      else notRestored.push({ name: secret.name, reason });
+    }
+    return { restorable, notRestored };
   }
 
   /**
