@@ -18,27 +18,42 @@ export class AdditionalWraps {
     private readonly store: KeyringStore,
     /** The plain material of a key held in memory (a data key id or INDEX_ROOT_KEY_ID). */
     private readonly material: (keyId: string) => Buffer | undefined,
+    /**
+     * The plain material of a stored key not in memory (a tenant's not loaded here), unwrapped
+     * for one wrap: the caller zeroes it. Undefined when there is no such key.
+     */
+    private readonly unwrapStored: (keyId: string) => Promise<Buffer | undefined> = async () =>
+      undefined,
   ) {}
 
   /**
    * Wraps every key under each additional master key that lacks its wrap: all of them for a
-   * master key just added, those made while one was unreachable. One store write per master
-   * key, so adding one is all or nothing; a master key that does not answer is tried on the
-   * next call. Returns the number of wraps stored.
+   * master key just added, those made while one was unreachable. Keys not in memory (tenants'
+   * not loaded here) are unwrapped from their rows, at most `storedKeysPerPass` per call: none
+   * at start-up (a keyring of many tenants under a remote KMS would take minutes to start), a
+   * bounded batch on each scheduled check until none is left. One store write per master key
+   * per call; a master key that does not answer is tried on the next call. Returns the number
+   * of wraps stored.
    */
-  async catchUp(): Promise<number> {
+  async catchUp(storedKeysPerPass = 0): Promise<number> {
     let stored = 0;
+    let unwrapsLeft = storedKeysPerPass;
     for (const master of this.masters.additional) {
       const wraps: AdditionalWrap[] = [];
       for (const id of await this.store.keysWithoutWrap(master.fingerprint)) {
-        const material = this.material(id);
-        if (!material) continue;
+        const held = this.material(id);
+        let material: Buffer | undefined;
         try {
+          if (held === undefined && unwrapsLeft-- <= 0) continue;
+          material = held ?? (await this.unwrapStored(id));
+          if (!material) continue;
           const wrappedKey = await master.provider.wrapDataKey(material, id);
           wraps.push({ keyId: id, masterKeyFingerprint: master.fingerprint, wrappedKey });
         } catch (error) {
           if (!(error instanceof MasterKeyUnavailableError)) throw error;
           break;
+        } finally {
+          if (!held) material?.fill(0);
         }
       }
       await this.store.insertWraps(wraps);

@@ -49,10 +49,14 @@ export class Keyring implements KeySource {
   ) {
     this.lookups = new KeyLookups(store, now, (row) => this.adopt(row), replica);
     masters.checkPrimaryWith((primary) => this.checkPrimary(primary));
-    this.additionalWraps = new AdditionalWraps(masters, store, (id) =>
-      id === INDEX_ROOT_KEY_ID
-        ? this.indexRoot
-        : (this.held.get(id)?.material ?? this.tenantKeys?.material(id)),
+    this.additionalWraps = new AdditionalWraps(
+      masters,
+      store,
+      (id) =>
+        id === INDEX_ROOT_KEY_ID
+          ? this.indexRoot
+          : (this.held.get(id)?.material ?? this.tenantKeys?.material(id)),
+      (id) => this.unwrapStoredTenantKey(id),
     );
     this.writes = new KeyringWrites(
       this.held,
@@ -292,6 +296,12 @@ export class Keyring implements KeySource {
     this.held.clear();
     this.tenantKeys?.close();
     this.indexRoot.fill(0);
+  }
+
+  /** A tenant's key not in memory, unwrapped from its row (additional wraps catching up). */
+  private async unwrapStoredTenantKey(id: string): Promise<Buffer | undefined> {
+    const row = isTenantKeyId(id) ? await this.store.tenantKeys?.findTenantKey(id) : undefined;
+    return row ? (await this.masters.unwrap(row)).material : undefined;
   }
 
   /**

@@ -4,6 +4,8 @@ import type { StoredDataKey } from './keyring-store.interface.js';
 export interface TenantKeyStore {
   /** Every stored key of the tenant with tag `tag`, oldest first. */
   listTenantKeys(tag: string): Promise<StoredDataKey[]>;
+  /** A tenant's stored key by id, or null. */
+  findTenantKey(id: string): Promise<StoredDataKey | null>;
   /** Every stored key of every tenant, with its tenant's tag (an export). */
   listAllTenantKeys(): Promise<{ readonly tag: string; readonly key: StoredDataKey }[]>;
   /**

@@ -16,6 +16,9 @@ import { KmsStorage } from '../storage/kms-storage.js';
 import { KMS_DATA_KEY_ROTATION_JOB, KMS_REENCRYPTION_JOB } from './kms-jobs.constants.js';
 import { LifecycleInterval } from './lifecycle-interval.js';
 
+/** Keys not in memory (tenants') wrapped under additional master keys per check at most. */
+export const STORED_KEYS_WRAPPED_PER_CHECK = 500;
+
 /** Tenants' keys rotated by one scheduled check at most; the rest wait for the next check. */
 export const TENANT_ROTATIONS_PER_CHECK = 100;
 
@@ -134,7 +137,7 @@ export class KeyLifecycle {
     if (this.options.region.role === 'replica') return;
     const keyring = this.keyring.ready();
     await keyring.flushUsage();
-    await keyring.wraps.catchUp();
+    await keyring.wraps.catchUp(STORED_KEYS_WRAPPED_PER_CHECK);
     const active = keyring.active;
     const reason = this.rotationReason(active);
     if (reason) {

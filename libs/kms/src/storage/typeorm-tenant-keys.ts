@@ -30,6 +30,13 @@ export class TypeOrmTenantKeys implements TenantKeyStore {
     return rows.map(fromRow);
   }
 
+  async findTenantKey(id: string): Promise<StoredDataKey | null> {
+    const row = await this.storage.run((dataSource) =>
+      dataSource.getRepository(KmsDataKeyEntity).findOneBy({ id, tenant: Not(IsNull()) }),
+    );
+    return row ? fromRow(row) : null;
+  }
+
   async listAllTenantKeys(): Promise<{ tag: string; key: StoredDataKey }[]> {
     const rows = await this.storage.run((dataSource) =>
       dataSource
