@@ -20,6 +20,7 @@ import { masterKeyOf, MasterKeys, type MasterKey, type MasterKeyRotation } from 
 import { isTenantKeyId } from './tenant-ids.js';
 import { KeyringWrites } from './keyring-writes.js';
 import { TenantKeys } from './tenant-keys.js';
+import { TenantRewrapKeys } from './tenant-rewrap-keys.js';
 import type { TenantMasterKeys } from './tenant-master-keys.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 
@@ -98,6 +99,11 @@ export class Keyring implements KeySource {
       throw new KmsConfigurationError('this keyring store keeps no tenant keys');
     }
     return this.tenantKeys;
+  }
+
+  /** Tenants' keys by tag for one re-encryption run; undefined where the store keeps none. */
+  tenantRewrapKeys(): TenantRewrapKeys | undefined {
+    return this.tenantKeys && new TenantRewrapKeys(this.tenantKeys, this.store);
   }
 
   /**

@@ -4,6 +4,10 @@ import { createHmac, randomBytes } from 'node:crypto';
 export const TENANT_KEY_PREFIX = 'tk-';
 /** Characters of a tenant tag: 16 bytes of HMAC, base64url. */
 const TAG_CHARS = 22;
+/** Characters of a tenant data key id (`tk-<tag>-<random>`, both 16 bytes in base64url). */
+export const TENANT_KEY_ID_CHARS = TENANT_KEY_PREFIX.length + TAG_CHARS + 1 + 22;
+/** Characters of a tenant key id up to its tag's end (`tk-<tag>`): equal for keys of one tenant. */
+export const TENANT_KEY_TAG_END = TENANT_KEY_PREFIX.length + TAG_CHARS;
 
 /**
  * The keyed tag of a tenant (HMAC-SHA256 under a keyring subkey, 16 bytes, base64url): what

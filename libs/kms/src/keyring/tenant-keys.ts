@@ -154,6 +154,27 @@ export class TenantKeys {
     return rows.map((row) => row.id);
   }
 
+  /**
+   * The keys of the tenant with tag `tag` if in memory (re-encryption knows a tenant by the tag
+   * in its key ids, never by its name), else undefined: see loadByTag.
+   */
+  heldByTag(tag: string): TenantKeySet | undefined {
+    const set = this.byTag.get(tag);
+    return set === undefined || this.expired(set) ? undefined : set;
+  }
+
+  /**
+   * The tenant's stored keys, read by tag and unwrapped under the keyring's master keys into a
+   * set of their own that the cache does not hold: the caller counts its seals and zeroes it.
+   * Never makes a key. A tenant under its own master key does not open here (its provider is
+   * asked by tenant name): KeyringIntegrityError.
+   */
+  async loadByTag(tag: string): Promise<TenantKeySet> {
+    const set = new TenantKeySet('', tag, (loaded) => this.refresh(loaded));
+    await this.refresh(set);
+    return set;
+  }
+
   /** Another replica made `keyId` the tenant's active key: its keys are read again on next use. */
   heardRotated(keyId: string): void {
     const tag = tagOfTenantKeyId(keyId);
