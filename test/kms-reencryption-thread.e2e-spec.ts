@@ -114,4 +114,34 @@ describe.each(ENGINES)('re-encryption on the rewrap thread on %s', (engine) => {
     }
     expect(await kms.reencrypt()).toMatchObject({ ran: true, moved: 0, failed: 1, remaining: 1 });
   });
+
+  it("moves tenants' envelopes beside the thread's, each to its own tenant's active key", async () => {
+    const { kms, notes } = await start(newMasterKey());
+    const written = new Map<string, { tenant?: string; value: string }>();
+    const rows = [];
+    for (let i = 0; i < 600; i++) {
+      // Rows of the keyring and of two tenants alternate in key order, so every batch mixes them.
+      const tenant = [undefined, 'acme', 'globex'][i % 3];
+      const id = `note-${String(i).padStart(4, '0')}`;
+      const value = `note-secret-${i}`;
+      written.set(id, { tenant, value });
+      rows.push({ id, body: await kms.encryptToString(value, { aad: id, tenant }) });
+    }
+    for (let i = 0; i < rows.length; i += 200) await notes.insert(rows.slice(i, i + 200));
+    const acme = (await kms.rotateTenantKey('acme')).keyId;
+    const globex = (await kms.rotateTenantKey('globex')).keyId;
+    const { keyId: active } = await kms.rotateDataKey();
+
+    const result = await kms.reencrypt({ batchSize: 150 });
+
+    expect(result).toMatchObject({ ran: true, moved: 600, failed: 0, remaining: 0 });
+    const under = { acme, globex };
+    for (const row of await notes.find()) {
+      const { tenant, value } = written.get(row.id)!;
+      const keyId = tenant === undefined ? active : under[tenant as keyof typeof under];
+      expect(row.body!.startsWith(`kms1.${keyId}.`)).toBe(true);
+      expect(await kms.decryptData(row.body!, { aad: row.id, tenant })).toBe(value);
+    }
+    expect(await kms.reencrypt()).toMatchObject({ ran: true, moved: 0, failed: 0, remaining: 0 });
+  });
 });

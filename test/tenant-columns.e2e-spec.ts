@@ -380,7 +380,7 @@ describe.each(ENGINES)('encrypted columns per tenant on %s', (engine) => {
     expect(isUniqueViolation(duplicate)).toBe(true);
   });
 
-  it("keeps a tenant's rows readable and findable through its key rotation, on every replica; re-encryption leaves them under the tenant's keys", async () => {
+  it("keeps a tenant's rows readable and findable through its key rotation, on every replica; re-encryption moves them to the tenant's new key", async () => {
     const app = await start();
     const old = await save(app, 'acme', 'old ssn', 'old@acme.test');
     const rawOld = await raw(app, old.id);
@@ -400,13 +400,25 @@ describe.each(ENGINES)('encrypted columns per tenant on %s', (engine) => {
       expect(found.map((row) => row.id)).toEqual([id]);
     }
 
+    const globex = await save(app, 'globex', 'globex ssn', 'ann@globex.test');
+    const rawGlobex = await raw(app, globex.id);
     await app.kms.rotateDataKey();
-    expect(await app.kms.reencrypt()).toMatchObject({ failed: 0, remaining: 0 });
-    expect((await raw(app, old.id)).ssn).toBe(rawOld.ssn);
+    // The old row's two values, under acme's retired key; globex's was not rotated.
+    expect(await app.kms.reencrypt()).toMatchObject({ moved: 2, failed: 0, remaining: 0 });
+    const moved = await raw(app, old.id);
+    const acmeKey = keyIdOf((await raw(app, fresh.id)).ssn);
+    expect([keyIdOf(moved.ssn), keyIdOf(moved.email)]).toEqual([acmeKey, acmeKey]);
+    expect(moved.emailBlindIndex).toBe(rawOld.emailBlindIndex);
+    expect(await raw(app, globex.id)).toEqual(rawGlobex);
     expect(await customers(replica).findOneByOrFail({ id: old.id })).toMatchObject({
       ssn: 'old ssn',
       email: 'old@acme.test',
     });
+    const found = await findByBlindIndex(customers(replica), 'email', 'old@acme.test', {
+      tenant: 'acme',
+    });
+    expect(found.map((row) => row.id)).toEqual([old.id]);
+    expect(await app.kms.reencrypt()).toMatchObject({ moved: 0, failed: 0, remaining: 0 });
   });
 
   it("after destroyTenant a tenant's rows fail to load and cannot be found; other tenants' rows load", async () => {

@@ -18,6 +18,7 @@ import { ENGINES } from './support/databases.js';
 import { FakeAwsKms, KMS_FAULTS } from './support/fake-aws-kms.js';
 import { kmsAppsPerTest, newMasterKey, type KmsApp } from './support/kms-fixture.js';
 import { openKmsTables } from './support/kms-tables.js';
+import { NoteEntity, startNotesApp } from './support/notes-fixture.js';
 
 const credentials = {
   accessKeyId: 'AKIATEST',
@@ -302,6 +303,39 @@ describe.each(ENGINES)("tenants' own master keys (bring your own key) on %s", (e
     expect(await caught(() => kms.decryptData(ofAcme, { tenant: 'acme' }))).toMatchObject({
       code: 'KMS_DATA_KEY_NOT_FOUND',
     });
+  });
+
+  it("re-encryption leaves a tenant under its own master key where it is, and moves the other tenants'", async () => {
+    const notes = await startNotesApp(apps.db(), masterKey, {
+      tenantMasterKeys: tenantKeys(new Map([['acme', awsKey(acmeArn)]])),
+      rotation: { checkIntervalMs: 0 },
+      reencryption: { auto: false },
+      masterKeyCalls: { attempts: 1, backoffMs: 0 },
+    });
+    try {
+      const acmeBody = await notes.kms.encryptToString('acme note', { tenant: 'acme' });
+      const globexBody = await notes.kms.encryptToString('globex note', { tenant: 'globex' });
+      const table = notes.dataSource.getRepository(NoteEntity);
+      await table.insert([
+        { id: 'a', body: acmeBody },
+        { id: 'g', body: globexBody },
+      ]);
+      await notes.kms.rotateTenantKey('acme');
+      const globexKey = (await notes.kms.rotateTenantKey('globex')).keyId;
+      const decryptsBefore = fake.calls.Decrypt ?? 0;
+
+      // Acme's keys open only through providerFor('acme'), and re-encryption knows tags, not
+      // names: acme's envelope is not selected, counted, or opened.
+      expect(await notes.kms.reencrypt()).toMatchObject({ moved: 1, failed: 0, remaining: 0 });
+      expect((await table.findOneByOrFail({ id: 'a' })).body).toBe(acmeBody);
+      const movedGlobex = (await table.findOneByOrFail({ id: 'g' })).body!;
+      expect(movedGlobex.split('.')[1]).toBe(globexKey);
+      expect(fake.calls.Decrypt ?? 0).toBe(decryptsBefore);
+      expect(await notes.kms.decryptData(acmeBody, { tenant: 'acme' })).toBe('acme note');
+      expect(await notes.kms.decryptData(movedGlobex, { tenant: 'globex' })).toBe('globex note');
+    } finally {
+      await notes.close();
+    }
   });
 
   it("refuses an answer that is not a provider, and the keyring's own master key named as a tenant's", async () => {

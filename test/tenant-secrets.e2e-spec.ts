@@ -1,10 +1,16 @@
-import { DataKeyNotFoundError, InvalidTenantError, TenantMismatchError } from '@nest-kms/kms';
+import {
+  DataKeyNotFoundError,
+  InvalidTenantError,
+  KmsDataKeyEntity,
+  TenantMismatchError,
+} from '@nest-kms/kms';
 import { KmsStorage } from '@nest-kms/kms/extension';
 import {
   InvalidSecretInputError,
   SecretAuditEntity,
   SecretEntity,
   SecretNotFoundError,
+  SecretVersionEntity,
   type SecretChange,
 } from '@nest-kms/secrets';
 import { caught } from './support/caught.js';
@@ -189,6 +195,68 @@ describe.each(ENGINES)('secrets per tenant on %s', (engine) => {
     expect(await caught(() => acme.getSecret('db/password', { version: 1 }))).toBeInstanceOf(
       DataKeyNotFoundError,
     );
+  });
+
+  it("re-encryption moves a rotated tenant's versions and current values to its new key, in a process that has not loaded the tenant, and counts a destroyed tenant's as failed", async () => {
+    let app = await start();
+    const acme = app.secrets.forTenant('acme');
+    await acme.setSecret('db/password', 'acme-pw-1');
+    await acme.rotateSecret('db/password', 'acme-pw-2');
+    await acme.setSecret('api/key', 'acme-key');
+    await app.secrets.forTenant('globex').setSecret('db/password', 'globex-pw');
+    await app.secrets.forTenant('initech').setSecret('db/password', 'initech-pw');
+    await app.secrets.setSecret('db/password', 'shared-pw');
+    const acmeKey = (await app.kms.rotateTenantKey('acme')).keyId;
+    await app.kms.destroyTenant('initech', { confirm: 'initech' });
+    const storage = () => app.app.get(KmsStorage);
+    const tables = () =>
+      storage().run(async (dataSource) => ({
+        secrets: await dataSource.getRepository(SecretEntity).find({ order: { name: 'ASC' } }),
+        versions: await dataSource
+          .getRepository(SecretVersionEntity)
+          .find({ order: { secretName: 'ASC', version: 'ASC' } }),
+        keys: await dataSource.getRepository(KmsDataKeyEntity).count(),
+      }));
+    const before = await tables();
+    // A process that never used acme: its keys are read by tag for the run.
+    await app.close();
+    apps.splice(0);
+    app = await start();
+
+    // Acme's three versions rewrapped, its two current values copied from them; initech's
+    // version and current value counted as failed (their key is gone), never read.
+    expect(await app.kms.reencrypt()).toMatchObject({ moved: 5, failed: 2, remaining: 2 });
+    const after = await tables();
+    expect(after.keys).toBe(before.keys);
+    const byName = <Row extends { secretName?: string; name?: string }>(
+      list: Row[],
+      tenant: string,
+    ) => list.filter((row) => (row.secretName ?? row.name)!.startsWith(`~${tenant}/`));
+    for (const version of byName(after.versions, 'acme')) {
+      expect(version.keyId).toBe(acmeKey);
+      expect(version.envelope.startsWith(`kms2.secret.${acmeKey}.`)).toBe(true);
+    }
+    for (const secret of byName(after.secrets, 'acme')) {
+      const current = after.versions.find(
+        (version) =>
+          version.secretName === secret.name && version.version === secret.currentVersion,
+      )!;
+      expect([secret.currentKeyId, secret.currentEnvelope]).toEqual([acmeKey, current.envelope]);
+    }
+    for (const untouched of ['globex', 'initech']) {
+      expect(byName(after.versions, untouched)).toEqual(byName(before.versions, untouched));
+      expect(byName(after.secrets, untouched)).toEqual(byName(before.secrets, untouched));
+    }
+    expect(after.secrets.find((secret) => secret.name === 'db/password')).toEqual(
+      before.secrets.find((secret) => secret.name === 'db/password'),
+    );
+    const moved = app.secrets.forTenant('acme');
+    expect(await moved.getSecret('db/password')).toBe('acme-pw-2');
+    expect(await moved.getSecret('db/password', { version: 1 })).toBe('acme-pw-1');
+    expect(await moved.getSecret('api/key')).toBe('acme-key');
+    expect(await app.secrets.forTenant('globex').getSecret('db/password')).toBe('globex-pw');
+
+    expect(await app.kms.reencrypt()).toMatchObject({ moved: 0, failed: 2, remaining: 2 });
   });
 
   it('stores the longest name under the longest tenant id (194 characters stored)', async () => {

@@ -8,6 +8,7 @@ import {
   TenantMismatchError,
   type EnvelopeV1,
 } from '@nest-kms/kms';
+import { CapturedLogger, loggedEvents } from './support/captured-logger.js';
 import { caught } from './support/caught.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { newMasterKey } from './support/kms-fixture.js';
@@ -246,18 +247,64 @@ describe.each(ENGINES)('per-tenant keys on %s', (engine) => {
     expect(await app.kms.decryptData(ofA2, { tenant: 'acme' })).toBe('acme 2');
   });
 
-  it("re-encryption after a rotation of the keyring's own key leaves tenants' envelopes under their keys", async () => {
+  it("re-encryption moves a rotated tenant's envelopes to its new key, leaves the others' as they are, and counts a destroyed tenant's as failed without retrying them", async () => {
     const app = await start();
     const notes = app.dataSource.getRepository(NoteEntity);
-    const tenantBody = await app.kms.encryptToString('acme note', { tenant: 'acme' });
+    const acmeBody = await app.kms.encryptToString('acme note', { tenant: 'acme' });
+    const globexBody = await app.kms.encryptToString('globex note', { tenant: 'globex' });
+    const initechBody = await app.kms.encryptToString('initech note', { tenant: 'initech' });
     await notes.insert([
-      { id: 't', body: tenantBody },
+      { id: 'a', body: acmeBody },
+      { id: 'g', body: globexBody },
+      { id: 'i', body: initechBody },
       { id: 'o', body: await app.kms.encryptToString('own note') },
     ]);
-    await app.kms.rotateDataKey();
+    const body = async (id: string) => (await notes.findOneByOrFail({ id })).body!;
+    const keyIdOf = (compact: string) => compact.split('.')[1];
+    const acmeKey = (await app.kms.rotateTenantKey('acme')).keyId;
+    const ownKey = (await app.kms.rotateDataKey()).keyId;
+    await app.kms.destroyTenant('initech', { confirm: 'initech' });
+    const keysBefore = (await storedKeys()).length;
+
+    const since = CapturedLogger.everything.length;
     const result = await app.kms.reencrypt();
-    expect(result).toMatchObject({ failed: 0, remaining: 0 });
-    expect((await notes.findOneByOrFail({ id: 't' })).body).toBe(tenantBody);
-    expect(await app.kms.decryptData(tenantBody, { tenant: 'acme' })).toBe('acme note');
+    // Acme's and the keyring's own note moved; initech's (its keys gone) failed, left as it is.
+    expect(result).toMatchObject({ ran: true, moved: 2, failed: 1, remaining: 1 });
+    expect(keyIdOf(await body('a'))).toBe(acmeKey);
+    expect(keyIdOf(await body('o'))).toBe(ownKey);
+    expect(await body('g')).toBe(globexBody);
+    expect(await body('i')).toBe(initechBody);
+    const movedAcme = await body('a');
+    expect(await app.kms.decryptData(movedAcme, { tenant: 'acme' })).toBe('acme note');
+    for (const other of [{ tenant: 'globex' }, {}]) {
+      const error = await caught(() => app.kms.decryptData(movedAcme, other));
+      expect(error).toBeInstanceOf(TenantMismatchError);
+    }
+    expect(await app.kms.decryptData(await body('g'), { tenant: 'globex' })).toBe('globex note');
+    expect(await app.kms.decryptData(await body('o'))).toBe('own note');
+    // Nothing made: re-encryption reads tenants' keys, it never makes one.
+    expect(await storedKeys()).toHaveLength(keysBefore);
+    const failures = loggedEvents('reencryption_failed', since);
+    expect(failures).toEqual([
+      expect.objectContaining({
+        column: 'test_notes.body',
+        code: 'KMS_DATA_KEY_NOT_FOUND',
+        envelopes: 1,
+      }),
+    ]);
+
+    // A second run moves nothing, counts initech's envelope again, and does not log it again.
+    expect(await app.kms.reencrypt()).toMatchObject({ moved: 0, failed: 1, remaining: 1 });
+    expect(loggedEvents('reencryption_failed', since)).toHaveLength(1);
+    // The scheduler rests: the last run left nothing it could move.
+    const last = app.kms.getStatus().lastReencryption;
+    await app.kms.runLifecycle();
+    expect(app.kms.getStatus().lastReencryption).toBe(last);
+    // Until a tenant's key is rotated again.
+    await app.kms.rotateTenantKey('globex');
+    await app.kms.runLifecycle();
+    expect(app.kms.getStatus().lastReencryption).toMatchObject({ moved: 1, failed: 1 });
+    expect(await app.kms.decryptData(await body('g'), { tenant: 'globex' })).toBe('globex note');
+    expect(await body('g')).not.toBe(globexBody);
   });
 });

@@ -61,6 +61,7 @@ export class KmsTenants {
     this.region.assertWritable('rotateTenantKey');
     const rotation = await keyring.tenants.rotate(tenant);
     this.logger.log({ event: KMS_EVENTS.tenantKeyRotated, ...rotation });
+    this.lifecycle.tenantKeyRotated();
     return rotation;
   }
 

@@ -2,8 +2,14 @@ import type { DataSource } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { COMPACT_PREFIX, PURPOSE_COMPACT_PREFIX } from '../envelope/envelope.constants.js';
 import type { EnvelopePurpose } from '../envelope/envelope.interface.js';
+import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
+import { KEYRING_ID, KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
-import { TENANT_KEY_PREFIX } from '../keyring/tenant-ids.js';
+import {
+  TENANT_KEY_ID_CHARS,
+  TENANT_KEY_PREFIX,
+  TENANT_KEY_TAG_END,
+} from '../keyring/tenant-ids.js';
 import type { EnvelopeColumn } from './envelope-column.js';
 
 /** A registered column, resolved against the DataSource's metadata into quoted SQL names. */
@@ -17,6 +23,9 @@ export interface ColumnPlan {
   readonly postgres: boolean;
   /** Where the column's values are copies of another column's (EnvelopeColumn.copyOf). */
   readonly copy: CopyPlan | undefined;
+  /** The data keys' table (kms_data_keys) and the keyring's (kms_data_keys' master key), quoted. */
+  readonly dataKeys: string;
+  readonly keyring: string;
 }
 
 /** The source of a column's copies, in quoted SQL names. */
@@ -63,6 +72,8 @@ export function planColumn(
     purpose: column.purpose,
     postgres,
     copy: column.copyOf ? planCopy(dataSource, column, registered) : undefined,
+    dataKeys: tableName(dataSource, KmsDataKeyEntity),
+    keyring: tableName(dataSource, KmsKeyringEntity),
   };
 }
 
@@ -164,8 +175,9 @@ function anyKeyCondition(
 }
 
 /**
- * anyKeyCondition, where the envelopes not under `keyId` leave tenants' envelopes out: those
- * stay under their tenant's keys, so moving the keyring's envelopes never touches them.
+ * anyKeyCondition, where "to move" (not `using`) means: the keyring's own envelopes not under
+ * `keyId`, and tenants' envelopes under a retired key of their tenant (tenantToMove). A tenant's
+ * envelope never counts as off the keyring's active key: it moves within its tenant's keys.
  */
 export function keyCondition(
   plan: ColumnPlan,
@@ -178,11 +190,79 @@ export function keyCondition(
   const condition = anyKeyCondition(plan, keyId, using, legacy, parameters, alias);
   if (using) return condition;
   const column = (name: string) => (alias ? `${alias}.${name}` : name);
-  if (plan.keyId)
-    return `(${condition}) AND ${column(plan.keyId)} NOT LIKE '${TENANT_KEY_PREFIX}%'`;
-  const format =
-    plan.purpose === undefined ? COMPACT_PREFIX : `${PURPOSE_COMPACT_PREFIX}.${plan.purpose}`;
-  return `(${condition}) AND ${column(plan.envelope)} NOT LIKE '${format}.${TENANT_KEY_PREFIX}%'`;
+  const notTenant = plan.keyId
+    ? `${column(plan.keyId)} NOT LIKE '${TENANT_KEY_PREFIX}%'`
+    : `${column(plan.envelope)} NOT LIKE '${formatPrefix(plan)}${TENANT_KEY_PREFIX}%'`;
+  return `(((${condition}) AND ${notTenant}) OR (${tenantToMove(plan, alias)}))`;
+}
+
+/**
+ * A tenant's envelope (in the column's format) under a retired key of its tenant, where every
+ * key of that tenant is wrapped under the keyring's master key: one primary-key lookup in
+ * kms_data_keys per tenant envelope, whatever the number of tenants. A tenant under its own
+ * master key is left out (its keys open only through its provider, asked by tenant name, which
+ * re-encryption does not know); so is an envelope whose key is gone (unmovable).
+ */
+function tenantToMove(plan: ColumnPlan, alias?: string): string {
+  const owner = alias ?? plan.table;
+  return `${underTenantKey(plan, owner)} AND EXISTS (SELECT 1 FROM ${plan.dataKeys} kr WHERE kr.id = ${tenantKeyId(plan, owner)} AND kr.status = 'retired' AND kr.tenant IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${plan.dataKeys} ko WHERE ko.tenant = kr.tenant AND ko.master_key_fingerprint <> (SELECT kk.master_key_fingerprint FROM ${plan.keyring} kk WHERE kk.id = '${KEYRING_ID}')))`;
+}
+
+/**
+ * A tenant's envelope whose key no longer exists (its tenant destroyed): no run can move it, so
+ * a run counts it as failed without reading it.
+ */
+export function unmovableCondition(plan: ColumnPlan): string {
+  return `${underTenantKey(plan, plan.table)} AND NOT EXISTS (SELECT 1 FROM ${plan.dataKeys} kd WHERE kd.id = ${tenantKeyId(plan, plan.table)})`;
+}
+
+/**
+ * For a column of copies (alias `t`, its source `c`): what a row is set to (the source's
+ * envelope, and its key id where the table keeps one), and when: the source's envelope is in the
+ * column's format under the keyring's `active` key, or under the active key of the tenant whose
+ * key the row's own envelope names.
+ */
+export function copyFromSource(
+  plan: ColumnPlan,
+  active: string,
+  parameters: StatementParameters,
+): { sets: string[]; condition: string } {
+  const source = `c.${plan.copy!.envelope}`;
+  const prefix = formatPrefix(plan);
+  const sourceKey = `substr(${source}, ${prefix.length + 1}, ${TENANT_KEY_ID_CHARS})`;
+  const sourceIsTenant = `${source} LIKE '${prefix}${TENANT_KEY_PREFIX}%'`;
+  // Bound in the order they appear in the statement: the sets before the WHERE.
+  const sets = [`${plan.envelope} = ${source}`];
+  if (plan.keyId) {
+    const keyId = `CASE WHEN ${sourceIsTenant} THEN ${sourceKey} ELSE ${parameters.bind(active)} END`;
+    sets.push(`${plan.keyId} = ${keyId}`);
+  }
+  const underActive = `${source} LIKE ${parameters.bind(currentFormatUnder(plan, active))} ESCAPE '\\'`;
+  const sameTenant = `substr(${sourceKey}, 1, ${TENANT_KEY_TAG_END}) = substr(${tenantKeyId(plan, 't')}, 1, ${TENANT_KEY_TAG_END})`;
+  const underTenantActive = `${sourceIsTenant} AND ${sameTenant} AND EXISTS (SELECT 1 FROM ${plan.dataKeys} ka WHERE ka.id = ${sourceKey} AND ka.status = 'active')`;
+  return { sets, condition: `(${underActive} OR (${underTenantActive}))` };
+}
+
+/** Whether the row (of table or alias `owner`) holds a tenant's envelope in the column's format. */
+function underTenantKey(plan: ColumnPlan, owner: string): string {
+  if (plan.keyId) return `${owner}.${plan.keyId} LIKE '${TENANT_KEY_PREFIX}%'`;
+  const envelope = `${owner}.${plan.envelope}`;
+  const prefix = formatPrefix(plan);
+  // The id's end checked too: its place in the envelope (tenantKeyId) is then exactly the id.
+  return `${envelope} LIKE '${prefix}${TENANT_KEY_PREFIX}%' AND substr(${envelope}, ${prefix.length + TENANT_KEY_ID_CHARS + 1}, 1) = '.'`;
+}
+
+/** A tenant envelope's key id: its key id column, or its place in the envelope (fixed length). */
+function tenantKeyId(plan: ColumnPlan, owner: string): string {
+  if (plan.keyId) return `${owner}.${plan.keyId}`;
+  return `substr(${owner}.${plan.envelope}, ${formatPrefix(plan).length + 1}, ${TENANT_KEY_ID_CHARS})`;
+}
+
+/** What precedes the key id in the column's own format: `kms1.`, or `kms2.<purpose>.`. */
+function formatPrefix(plan: ColumnPlan): string {
+  return plan.purpose === undefined
+    ? `${COMPACT_PREFIX}.`
+    : `${PURPOSE_COMPACT_PREFIX}.${plan.purpose}.`;
 }
 
 /**

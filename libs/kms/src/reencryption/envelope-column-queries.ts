@@ -24,11 +24,17 @@ export class EnvelopeColumnQueries {
   }
 
   /** The `n` a counting statement selects. */
-  async count([sql, parameters]: Statement): Promise<number> {
-    const rows = (await this.storage.run((ds) => ds.query(sql, parameters))) as {
-      n: number | string;
-    }[];
-    return Number(rows[0].n);
+  async count(statement: Statement): Promise<number> {
+    return (await this.counts(statement)).n;
+  }
+
+  /** Every count a counting statement selects (`n`, …), as numbers (pg reads bigint as text). */
+  async counts([sql, parameters]: Statement): Promise<Record<string, number>> {
+    const rows = (await this.storage.run((ds) => ds.query(sql, parameters))) as Record<
+      string,
+      number | string
+    >[];
+    return Object.fromEntries(Object.entries(rows[0]).map(([name, n]) => [name, Number(n)]));
   }
 
   /** The rows a select statement of `column` reads. */

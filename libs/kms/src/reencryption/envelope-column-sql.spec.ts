@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { Column, DataSource, Entity, PrimaryColumn } from 'typeorm';
+import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
+import { KEYRING_ID, KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
 import type { EnvelopeColumn } from './envelope-column.js';
 import { EnvelopeColumnSql } from './envelope-column-sql.js';
@@ -48,7 +50,7 @@ describe('EnvelopeColumnSql.copy (SQLite)', () => {
     dataSource = new DataSource({
       type: 'better-sqlite3',
       database: ':memory:',
-      entities: [Original, Copy],
+      entities: [Original, Copy, KmsDataKeyEntity, KmsKeyringEntity],
       synchronize: true,
     });
     await dataSource.initialize();
@@ -135,6 +137,57 @@ describe('EnvelopeColumnSql.copy (SQLite)', () => {
     ]);
     const column = EnvelopeColumnSql.of(dataSource, COPIES, [ORIGINALS, COPIES]);
     expect(await run(column.copy('new', undefined, ['zzz'], true))).toBe(0);
+  });
+
+  it("sets a tenant's row from an original under its own tenant's active key, and no other tenant's", async () => {
+    // Tenant key ids: tk-<22-character tag>-<22 characters>.
+    const keyOf = (tag: string, n: string) => `tk-${tag.repeat(22)}-${n.repeat(22)}`;
+    const [retired, active, otherActive] = [keyOf('A', '1'), keyOf('A', '2'), keyOf('B', '3')];
+    await dataSource.getRepository(KmsKeyringEntity).insert({
+      id: KEYRING_ID,
+      masterKeyFingerprint: 'local:k',
+      createdAt: 1,
+      updatedAt: 1,
+    });
+    const keyRow = (id: string, tenant: string, status: 'active' | 'retired') => ({
+      id,
+      tenant,
+      status,
+      wrappedKey: 'w',
+      masterKeyFingerprint: 'local:k',
+      createdAt: 1,
+      retiredAt: null,
+    });
+    await dataSource
+      .getRepository(KmsDataKeyEntity)
+      .insert([
+        keyRow(retired, 'A'.repeat(22), 'retired'),
+        keyRow(active, 'A'.repeat(22), 'active'),
+        keyRow(otherActive, 'B'.repeat(22), 'active'),
+      ]);
+    // a: its original moved to the tenant's active key; b: its original swapped for another
+    // tenant's envelope; c: its original still under the retired key.
+    await put('a', { version: 1, envelope: sealed(retired, 'a'), keyId: retired }, [
+      { version: 1, envelope: sealed(active, 'a'), keyId: active },
+    ]);
+    await put('b', { version: 1, envelope: sealed(retired, 'b'), keyId: retired }, [
+      { version: 1, envelope: sealed(otherActive, 'b'), keyId: otherActive },
+    ]);
+    await put('c', { version: 1, envelope: sealed(retired, 'c'), keyId: retired }, [
+      { version: 1, envelope: sealed(retired, 'c'), keyId: retired },
+    ]);
+    const column = EnvelopeColumnSql.of(dataSource, COPIES, [ORIGINALS, COPIES]);
+
+    expect(await run(column.copy('dk-new', undefined, ['zzz']))).toBe(1);
+    expect(await copies()).toEqual({
+      a: sealed(active, 'a'),
+      b: sealed(retired, 'b'),
+      c: sealed(retired, 'c'),
+    });
+    const [copied] = await dataSource.query(
+      `SELECT current_key_id AS keyId FROM spec_copies WHERE name = 'a'`,
+    );
+    expect(copied.keyId).toBe(active);
   });
 
   it('refuses a copy whose source is not a registered column of the same purpose', () => {

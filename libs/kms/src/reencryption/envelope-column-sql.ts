@@ -4,10 +4,11 @@ import type { EnvelopePurpose } from '../envelope/envelope.interface.js';
 import type { EnvelopeColumn } from './envelope-column.js';
 import {
   type ColumnPlan,
-  currentFormatUnder,
+  copyFromSource,
   keyCondition,
   planColumn,
   StatementParameters,
+  unmovableCondition,
 } from './envelope-column-plan.js';
 
 export type { ColumnPlan } from './envelope-column-plan.js';
@@ -66,6 +67,20 @@ export class EnvelopeColumnSql {
     return [`SELECT COUNT(*) AS n FROM ${this.plan.table} WHERE ${condition}`, parameters.values];
   }
 
+  /**
+   * After a run: rows still to move (`n`, see count()) and, counted among them, tenants' values
+   * whose key no longer exists (`unmovable`: a destroyed tenant's), which no run can move.
+   */
+  countLeft(active: string, legacy = false): Statement {
+    const parameters = this.parameters();
+    const unmovable = unmovableCondition(this.plan);
+    const toMove = keyCondition(this.plan, active, false, legacy, parameters);
+    return [
+      `SELECT COUNT(*) AS n, COUNT(CASE WHEN ${unmovable} THEN 1 END) AS unmovable FROM ${this.plan.table} WHERE ${toMove} OR (${unmovable})`,
+      parameters.values,
+    ];
+  }
+
   /** A store's values still in format v1, counted. */
   countLegacy(): Statement {
     return [
@@ -118,8 +133,9 @@ export class EnvelopeColumnSql {
   /**
    * For a column of copies: the rows to move with a primary key after `after` (none: from the
    * first) up to `last`, set to their source row's envelope where that is under `active` in the
-   * column's format. A row still to move when the statement runs is the only kind it changes, so
-   * a concurrent write is never overwritten; what it cannot copy is left for a rewrap.
+   * column's format (a tenant's row: under its tenant's active key). A row still to move when the
+   * statement runs is the only kind it changes, so a concurrent write is never overwritten; what
+   * it cannot copy is left for a rewrap.
    */
   copy(
     active: string,
@@ -130,11 +146,10 @@ export class EnvelopeColumnSql {
     const { plan } = this;
     const source = plan.copy!;
     const parameters = this.parameters();
-    const sets = [`${plan.envelope} = c.${source.envelope}`];
-    if (plan.keyId) sets.push(`${plan.keyId} = ${parameters.bind(active)}`);
+    const { sets, condition } = copyFromSource(plan, active, parameters);
     const where = [
       ...source.join.map(({ target, source: from }) => `c.${from} = t.${target}`),
-      `c.${source.envelope} LIKE ${parameters.bind(currentFormatUnder(plan, active))} ESCAPE '\\'`,
+      condition,
       keyCondition(plan, active, false, legacy, parameters, 't'),
       this.keyCompared('<=', last, parameters, 't'),
     ];

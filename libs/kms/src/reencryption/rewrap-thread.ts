@@ -95,6 +95,27 @@ export class RewrapThread {
     });
   }
 
+  /** As rewrap, for the envelopes `sent` accepts only; null in place of each of the others. */
+  async rewrapWhere(
+    envelopes: readonly string[],
+    purpose: EnvelopePurpose | undefined,
+    sent: (envelope: string) => boolean,
+  ): Promise<readonly (string | null)[]> {
+    const at: number[] = [];
+    for (let i = 0; i < envelopes.length; i++) if (sent(envelopes[i])) at.push(i);
+    if (at.length === envelopes.length) return this.rewrap(envelopes, purpose);
+    const replies =
+      at.length > 0
+        ? await this.rewrap(
+            at.map((i) => envelopes[i]),
+            purpose,
+          )
+        : [];
+    const rewrapped: (string | null)[] = envelopes.map(() => null);
+    at.forEach((i, reply) => (rewrapped[i] = replies[reply]));
+    return rewrapped;
+  }
+
   /** Lets the thread zero its keys and exit; resolves once it has. */
   async close(): Promise<void> {
     if (!this.failed) this.worker.postMessage({ kind: 'end' } satisfies RewrapThreadRequest, []);

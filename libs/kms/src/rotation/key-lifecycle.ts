@@ -39,11 +39,13 @@ export class KeyLifecycle {
   rotations = 0;
   lastReencryption: ReencryptionResult | null = null;
   /**
-   * The active key as of the last run that left nothing movable: until the active key changes
-   * (or keys are imported), the scheduler has nothing to do, and neither scans the tables nor
-   * logs the same unopenable envelopes again.
+   * The keys as of the last run that left nothing movable (settledKeys()): until the active key
+   * changes, a tenant's key is rotated here, or keys are imported, the scheduler has nothing to
+   * do, and neither scans the tables nor fails the same unopenable envelopes again.
    */
   private settledUnder: string | undefined;
+  /** Tenants' keys rotated by this process: each leaves envelopes to move. */
+  private tenantRotations = 0;
 
   constructor(
     @Inject(KMS_SCHEDULER_REGISTRY) scheduler: SchedulerRegistry,
@@ -100,8 +102,17 @@ export class KeyLifecycle {
     if (this.options.autoReencrypt) void this.reencryptionJob.tick();
   }
 
+  /**
+   * Records a rotation of a tenant's key by this process, and starts moving its envelopes off
+   * the retired key. (A rotation by another replica is moved by that replica's job.)
+   */
+  tenantKeyRotated(): void {
+    this.tenantRotations++;
+    if (this.options.autoReencrypt) void this.reencryptionJob.tick();
+  }
+
   async reencrypt(options: ReencryptOptions = {}): Promise<ReencryptionResult> {
-    const activeAtStart = this.keyring.ready().active.id;
+    const keysAtStart = this.settledKeys();
     const { reencryptedEnvelopes, reencryptionRemaining } = this.metrics;
     let counted = { moved: 0, failed: 0 };
     const result = await this.reencryption.run({
@@ -119,7 +130,7 @@ export class KeyLifecycle {
       this.lastReencryption = result;
       reencryptionRemaining.set(result.remaining);
       // Only a run over every column may let the scheduler rest.
-      if (!options.entities && result.remaining <= result.failed) this.settledUnder = activeAtStart;
+      if (!options.entities && result.remaining <= result.failed) this.settledUnder = keysAtStart;
     }
     // A store that just stopped accepting format v1 gets a data key whose id says so.
     if (this.legacy.rotationDueAfterRefusal(this.keyring.ready().active.id)) {
@@ -164,7 +175,9 @@ export class KeyLifecycle {
     for (const { tenant, keyId, reason } of due) {
       try {
         const rotation = await tenants.rotateIfActive(tenant, keyId);
-        if (rotation) this.logger.log({ event: KMS_EVENTS.tenantKeyRotated, ...rotation, reason });
+        if (!rotation) continue;
+        this.logger.log({ event: KMS_EVENTS.tenantKeyRotated, ...rotation, reason });
+        this.tenantKeyRotated();
       } catch (error) {
         this.rotationFailed(keyId, reason, error);
       }
@@ -198,7 +211,12 @@ export class KeyLifecycle {
 
   private async reencryptIfRegistered(): Promise<void> {
     if (this.storage.envelopeColumns().length === 0) return;
-    if (this.settledUnder === this.keyring.ready().active.id) return;
+    if (this.settledUnder === this.settledKeys()) return;
     await this.reencrypt();
+  }
+
+  /** What a settled run is settled under: the active key, and the tenants' rotations here. */
+  private settledKeys(): string {
+    return `${this.keyring.ready().active.id}/${this.tenantRotations}`;
   }
 }
