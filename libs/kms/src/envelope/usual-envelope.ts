@@ -1,4 +1,4 @@
-import { createDecipheriv, timingSafeEqual } from 'node:crypto';
+import { createDecipheriv } from 'node:crypto';
 import { AES_256_GCM } from '../crypto/aes-256-gcm.js';
 import { canonicalDecodedLength, decodeCanonicalInto } from '../crypto/base64.js';
 import {
@@ -31,9 +31,13 @@ type Encoding = 'base64' | 'base64url';
 const IV = Buffer.alloc(AES_256_GCM.ivBytes);
 const TAG = Buffer.alloc(AES_256_GCM.tagBytes);
 const CIPHERTEXT = Buffer.alloc(4 * 1024);
+/** The last view of CIPHERTEXT handed out: a caller's values tend to repeat their size. */
+let ciphertextView = CIPHERTEXT.subarray(0, 0);
 const DECIPHER_OPTIONS = Object.freeze({ authTagLength: AES_256_GCM.tagBytes });
-const TIMESTAMP_DIGITS = /^(?:0|[1-9][0-9]{0,15})$/;
-const FIELDS = new Set(['v', 'alg', 'keyId', 'iv', 'tag', 'ciphertext', 'aad', 'timestamp']);
+const COMPACT_HEAD = `${COMPACT_PREFIX}.`;
+const PURPOSE_COMPACT_HEAD = `${PURPOSE_COMPACT_PREFIX}.`;
+const DOT = 0x2e;
+const ZERO = 0x30;
 /** Key ids already checked against KEY_ID_PATTERN (a keyring holds few; this bounds a surprise). */
 const CHECKED_KEY_IDS = new Set<string>();
 const CHECKED_KEY_IDS_MAX = 1_024;
@@ -59,16 +63,37 @@ export function openUsualEnvelope(
   let v, alg, keyId, iv, tag, ciphertext, aad, timestamp: unknown;
   for (const name of Object.getOwnPropertyNames(input)) {
     const property = Object.getOwnPropertyDescriptor(input, name)!;
-    if (!FIELDS.has(name) || !property.enumerable || !('value' in property)) return undefined;
+    if (!property.enumerable || !('value' in property)) return undefined;
     const value: unknown = property.value;
-    if (name === 'v') v = value;
-    else if (name === 'alg') alg = value;
-    else if (name === 'keyId') keyId = value;
-    else if (name === 'iv') iv = value;
-    else if (name === 'tag') tag = value;
-    else if (name === 'ciphertext') ciphertext = value;
-    else if (name === 'aad') aad = value;
-    else timestamp = value;
+    // A switch on the name, not a Set of names: the names are interned, so each case is one compare.
+    switch (name) {
+      case 'v':
+        v = value;
+        break;
+      case 'alg':
+        alg = value;
+        break;
+      case 'keyId':
+        keyId = value;
+        break;
+      case 'iv':
+        iv = value;
+        break;
+      case 'tag':
+        tag = value;
+        break;
+      case 'ciphertext':
+        ciphertext = value;
+        break;
+      case 'aad':
+        aad = value;
+        break;
+      case 'timestamp':
+        timestamp = value;
+        break;
+      default:
+        return undefined;
+    }
   }
   if (Object.getOwnPropertySymbols(input).length > 0) return undefined;
   if (v !== ENVELOPE_VERSION || alg !== ENVELOPE_ALG) return undefined;
@@ -95,32 +120,65 @@ function openCompact(
   materialOf: (keyId: string) => Buffer | undefined,
   expectedAad: Buffer | undefined,
 ): Buffer | undefined {
-  const parts = text.split('.');
-  let first = 1;
+  // The fields are found by index: split('.') would allocate an array and a string per field.
+  let from: number;
   if (purpose === undefined) {
-    if (parts[0] !== COMPACT_PREFIX) return undefined;
+    if (!text.startsWith(COMPACT_HEAD)) return undefined;
+    from = COMPACT_HEAD.length;
   } else {
-    if (parts[0] !== PURPOSE_COMPACT_PREFIX || parts[1] !== purpose) return undefined;
-    first = 2;
+    from = PURPOSE_COMPACT_HEAD.length;
+    if (
+      !text.startsWith(PURPOSE_COMPACT_HEAD) ||
+      !text.startsWith(purpose, from) ||
+      text.charCodeAt(from + purpose.length) !== DOT
+    ) {
+      return undefined;
+    }
+    from += purpose.length + 1;
   }
-  const fields = parts.length - first;
-  if (fields !== 5 && fields !== 6) return undefined;
-  const timestamp = parts[first + 1];
-  if (!TIMESTAMP_DIGITS.test(timestamp) || !Number.isSafeInteger(Number(timestamp))) {
-    return undefined;
+  const keyIdEnd = text.indexOf('.', from);
+  const timestampEnd = keyIdEnd < 0 ? -1 : text.indexOf('.', keyIdEnd + 1);
+  const ivEnd = timestampEnd < 0 ? -1 : text.indexOf('.', timestampEnd + 1);
+  const tagEnd = ivEnd < 0 ? -1 : text.indexOf('.', ivEnd + 1);
+  if (tagEnd < 0) return undefined;
+  let ciphertextEnd = text.indexOf('.', tagEnd + 1);
+  let aad: string | undefined;
+  if (ciphertextEnd < 0) {
+    ciphertextEnd = text.length;
+  } else {
+    if (text.indexOf('.', ciphertextEnd + 1) >= 0) return undefined;
+    aad = text.slice(ciphertextEnd + 1);
   }
+  const timestamp = compactTimestamp(text, keyIdEnd + 1, timestampEnd);
+  if (timestamp < 0) return undefined;
   return openFields(
     purpose,
-    parts[first],
-    Number(timestamp),
-    parts[first + 2],
-    parts[first + 3],
-    parts[first + 4],
-    parts[first + 5],
+    text.slice(from, keyIdEnd),
+    timestamp,
+    text.slice(timestampEnd + 1, ivEnd),
+    text.slice(ivEnd + 1, tagEnd),
+    text.slice(tagEnd + 1, ciphertextEnd),
+    aad,
     'base64url',
     materialOf,
     expectedAad,
   );
+}
+
+/**
+ * The compact form's timestamp, text[from, to): decimal digits without a leading zero, a safe
+ * integer; -1 for anything else. (Past 2^53 the sum rounds, but never down to a safe integer.)
+ */
+function compactTimestamp(text: string, from: number, to: number): number {
+  const digits = to - from;
+  if (digits < 1 || digits > 16 || (digits > 1 && text.charCodeAt(from) === ZERO)) return -1;
+  let value = 0;
+  for (let at = from; at < to; at++) {
+    const digit = text.charCodeAt(at) - ZERO;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return Number.isSafeInteger(value) ? value : -1;
 }
 
 function openFields(
@@ -160,9 +218,11 @@ function openFields(
   }
   if (expectedAad !== undefined && header.length - aadAt !== expectedAad.length) return undefined;
   const bytes =
-    ciphertextBytes <= CIPHERTEXT.length
-      ? CIPHERTEXT.subarray(0, ciphertextBytes)
-      : Buffer.allocUnsafe(ciphertextBytes);
+    ciphertextBytes > CIPHERTEXT.length
+      ? Buffer.allocUnsafe(ciphertextBytes)
+      : ciphertextBytes === ciphertextView.length
+        ? ciphertextView
+        : (ciphertextView = CIPHERTEXT.subarray(0, ciphertextBytes));
   if (
     !decodeCanonicalInto(iv, encoding, IV, 0, AES_256_GCM.ivBytes) ||
     !decodeCanonicalInto(tag, encoding, TAG, 0, AES_256_GCM.tagBytes) ||
@@ -182,7 +242,7 @@ function openFields(
     return undefined;
   }
   const plaintext = tail.length === 0 ? head : Buffer.concat([head, tail]);
-  if (expectedAad !== undefined && !timingSafeEqual(header.subarray(aadAt), expectedAad)) {
+  if (expectedAad !== undefined && !sameBytesAt(header, aadAt, expectedAad)) {
     plaintext.fill(0);
     return undefined;
   }
@@ -195,4 +255,15 @@ function checkedKeyId(keyId: string): boolean {
   if (CHECKED_KEY_IDS.size >= CHECKED_KEY_IDS_MAX) CHECKED_KEY_IDS.clear();
   CHECKED_KEY_IDS.add(keyId);
   return true;
+}
+
+/**
+ * Whether `bytes` from `at` to its end equal `expected`, in time that depends on the lengths
+ * alone: timingSafeEqual's comparison without a view and a call into Node for a short AAD.
+ */
+function sameBytesAt(bytes: Buffer, at: number, expected: Buffer): boolean {
+  if (bytes.length - at !== expected.length) return false;
+  let difference = 0;
+  for (let i = 0; i < expected.length; i++) difference |= bytes[at + i] ^ expected[i];
+  return difference === 0;
 }
