@@ -90,8 +90,9 @@ function decodeShortInto(
   const table = encoding === 'base64' ? BASE64_SEXTET : BASE64URL_SEXTET;
   const dataChars = encoding === 'base64' ? text.length - paddingOf(text) : text.length;
   const whole = dataChars - (dataChars % 4);
-  // Codes above 127 read past the tables (undefined, i.e. 0, in the arithmetic): `codes` rules
-  // them out at the end, and `sextets` turns negative for any character outside the alphabet.
+  // Codes are looked up by their low 7 bits, so no read leaves the tables: `codes` rules out
+  // anything above 127 at the end, and `sextets` turns negative for any character outside the
+  // alphabet.
   let codes = 0;
   let sextets = 0;
   let at = offset;
@@ -102,8 +103,12 @@ function decodeShortInto(
     const c = text.charCodeAt(i + 2);
     const d = text.charCodeAt(i + 3);
     codes |= a | b | c | d;
-    const bits = (table[a] << 18) | (table[b] << 12) | (table[c] << 6) | table[d];
-    sextets |= table[a] | table[b] | table[c] | table[d];
+    const sa = table[a & 0x7f];
+    const sb = table[b & 0x7f];
+    const sc = table[c & 0x7f];
+    const sd = table[d & 0x7f];
+    sextets |= sa | sb | sc | sd;
+    const bits = (sa << 18) | (sb << 12) | (sc << 6) | sd;
     target[at++] = bits >>> 16;
     target[at++] = (bits >>> 8) & 0xff;
     target[at++] = bits & 0xff;
@@ -116,9 +121,9 @@ function decodeShortInto(
     const b = text.charCodeAt(i + 1);
     const c = rest === 3 ? text.charCodeAt(i + 2) : 0x41;
     codes |= a | b | c;
-    const sa = table[a];
-    const sb = table[b];
-    const sc = table[c];
+    const sa = table[a & 0x7f];
+    const sb = table[b & 0x7f];
+    const sc = table[c & 0x7f];
     sextets |= sa | sb | sc;
     target[at++] = ((sa << 2) | (sb >>> 4)) & 0xff;
     if (rest === 3) target[at++] = ((sb << 4) | (sc >>> 2)) & 0xff;
