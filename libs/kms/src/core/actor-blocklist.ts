@@ -23,15 +23,18 @@ export class ActorBlocklist {
   }
 
   /** ActorBlockedError while `actor` is blocked; nothing for an unnamed caller. */
-  assertAllowed(actor: string | null | undefined, now = Date.now()): void {
+  assertAllowed(actor: string | null | undefined, now?: number): void {
     const refusal = this.refusal(actor, now);
     if (refusal !== undefined) throw refusal;
   }
 
   /** The error refusing `actor` while it is blocked, for a caller that records it first. */
-  refusal(actor: string | null | undefined, now = Date.now()): ActorBlockedError | undefined {
+  refusal(actor: string | null | undefined, now?: number): ActorBlockedError | undefined {
     if (this.blocked.size === 0 || actor === undefined || actor === null) return undefined;
     const until = this.blocked.get(actor);
-    return until !== undefined && until > now ? new ActorBlockedError(actor, until) : undefined;
+    // The clock is read only for a blocked actor: every decrypt and secret read passes here.
+    return until !== undefined && until > (now ?? Date.now())
+      ? new ActorBlockedError(actor, until)
+      : undefined;
   }
 }
