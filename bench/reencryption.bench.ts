@@ -32,6 +32,13 @@
  * envelope and its key id). Rates are given both ways: secrets/s (100,000 ÷ time) and values/s
  * (200,000 ÷ time); the ratio is the same.
  *
+ * The tenant case, per engine, on a database of its own: the same number of secrets, stored as
+ * tenants' (`~tenant-0007/…`, spread over BENCH_REENCRYPTION_TENANTS tenants, default 100) and
+ * sealed under their tenants' keys; per round every tenant's key is rotated (untimed), then
+ * `kms.reencrypt()` is timed. Tenants' values are rewrapped on the main thread (the rewrap thread
+ * holds the keyring's keys only); the line after the table gives their rate against the
+ * keyring's own run's and the floor's of the same engine.
+ *
  * A round, per engine: rotate the data key → rewrap every value untimed → VACUUM (Postgres) →
  * time the floor's UPDATEs; rotate → VACUUM → time kms.reencrypt(). Every state in between is
  * valid (the floor writes real envelopes), so each library run moves what the floor wrote under
@@ -79,7 +86,13 @@ import {
   startApp,
 } from './bench-support.js';
 import { KmsModule, KmsService, type KmsConnectionOptions } from '@nest-kms/kms';
-import { KmsStorage, purposeEnvelopes, type PurposeEnvelopes } from '@nest-kms/kms/extension';
+import {
+  KmsStorage,
+  purposeEnvelopes,
+  tenantPurposeEnvelopes,
+  type PurposeEnvelopes,
+  type PurposeSealer,
+} from '@nest-kms/kms/extension';
 import { SecretsModule, SecretsService } from '@nest-kms/secrets';
 
 type EngineName = 'sqlite' | 'postgres';
@@ -89,6 +102,8 @@ const TARGET_RATIO = 0.5;
 
 const ROUNDS = positiveInt('BENCH_REENCRYPTION_ROUNDS', 3);
 const SECRETS = positiveInt('BENCH_REENCRYPTION_SECRETS', 100_000);
+/** The tenant case: the same number of secrets, spread over this many tenants. */
+const TENANTS = positiveInt('BENCH_REENCRYPTION_TENANTS', 100);
 /** The job's default (`reencryption.batchSize`), set explicitly so the floor uses the same. */
 const BATCH_SIZE = 500;
 /** As the job (reencryption.job.ts): SQLite statements hold at most this many rows. */
@@ -151,8 +166,12 @@ interface Fixture {
   readonly secrets: SecretsService;
   /** A query through the engine's driver, bypassing TypeORM; `?` placeholders on both engines. */
   rows(sql: string, parameters?: readonly unknown[]): Promise<Record<string, unknown>[]>;
-  /** Inserts the seeded secrets (`names[i]` holds `envelopes[i]`, all under `keyId`). */
-  seed(names: readonly string[], envelopes: readonly string[], keyId: string): Promise<void>;
+  /** Inserts the seeded secrets (`names[i]` holds `envelopes[i]`, under `keyIds[i]`). */
+  seed(
+    names: readonly string[],
+    envelopes: readonly string[],
+    keyIds: readonly string[],
+  ): Promise<void>;
   /** The floor: one batch's UPDATE in its own transaction; returns the rows it changed. */
   update(batch: FloorBatch): Promise<number>;
   /** Before each timed part: VACUUM ANALYZE on Postgres; nothing on SQLite. */
@@ -207,7 +226,7 @@ async function sqliteFixture(): Promise<Fixture> {
       secrets: app.get(SecretsService),
       rows: async (sql, parameters = []) =>
         db.prepare(sql).all([...parameters]) as Record<string, unknown>[],
-      seed: async (names, envelopes, keyId) => {
+      seed: async (names, envelopes, keyIds) => {
         const now = Date.now();
         const secret = db.prepare(
           `INSERT INTO kms_secrets (name, current_version, current_envelope, current_key_id, rotation_policy, tags, created_at, updated_at) VALUES (?, 1, ?, ?, 'manual', '{}', ?, ?)`,
@@ -217,8 +236,8 @@ async function sqliteFixture(): Promise<Fixture> {
         );
         db.transaction(() => {
           for (let i = 0; i < names.length; i++) {
-            version.run(names[i], envelopes[i], keyId, now);
-            secret.run(names[i], envelopes[i], keyId, now, now);
+            version.run(names[i], envelopes[i], keyIds[i], now);
+            secret.run(names[i], envelopes[i], keyIds[i], now, now);
           }
         })();
       },
@@ -310,18 +329,19 @@ async function postgresFixture(): Promise<Fixture | undefined> {
           string,
           unknown
         >[],
-      seed: async (names, envelopes, keyId) => {
+      seed: async (names, envelopes, keyIds) => {
         const now = Date.now();
         for (let start = 0; start < names.length; start += INSERT_CHUNK) {
-          const chunkNames = names.slice(start, start + INSERT_CHUNK);
-          const chunkEnvelopes = envelopes.slice(start, start + INSERT_CHUNK);
-          await opened.client.query(
-            `INSERT INTO kms_secret_versions (secret_name, version, envelope, key_id, created_at) SELECT n, 1, e, $3, $4 FROM unnest($1::varchar[], $2::text[]) AS u(n, e)`,
-            [chunkNames, chunkEnvelopes, keyId, now],
+          const chunk = [names, envelopes, keyIds].map((column) =>
+            column.slice(start, start + INSERT_CHUNK),
           );
           await opened.client.query(
-            `INSERT INTO kms_secrets (name, current_version, current_envelope, current_key_id, rotation_policy, tags, created_at, updated_at) SELECT n, 1, e, $3, 'manual', '{}', $4, $4 FROM unnest($1::varchar[], $2::text[]) AS u(n, e)`,
-            [chunkNames, chunkEnvelopes, keyId, now],
+            `INSERT INTO kms_secret_versions (secret_name, version, envelope, key_id, created_at) SELECT n, 1, e, k, $4 FROM unnest($1::varchar[], $2::text[], $3::varchar[]) AS u(n, e, k)`,
+            [...chunk, now],
+          );
+          await opened.client.query(
+            `INSERT INTO kms_secrets (name, current_version, current_envelope, current_key_id, rotation_policy, tags, created_at, updated_at) SELECT n, 1, e, k, 'manual', '{}', $4, $4 FROM unnest($1::varchar[], $2::text[], $3::varchar[]) AS u(n, e, k)`,
+            [...chunk, now],
           );
         }
       },
@@ -388,7 +408,11 @@ async function seed(fixture: Fixture, seeded: Seeded): Promise<number> {
     }
     envelopes.push(envelope);
   }
-  await fixture.seed(seeded.names, envelopes, keyId);
+  await fixture.seed(
+    seeded.names,
+    envelopes,
+    envelopes.map(() => keyId),
+  );
   await fixture.settle();
   const using = await kms.countEnvelopesUsing(keyId);
   if (using !== 2 * seeded.names.length) {
@@ -497,6 +521,96 @@ async function sameCopies(fixture: Fixture): Promise<number> {
 
 /* ------------------------------------------------------------------------------------------ */
 
+/** The tenant case's secrets: secret i is tenant (i mod TENANTS)'s, stored as `~<tenant>/<name>`. */
+interface TenantSeeded {
+  readonly tenants: readonly string[];
+  readonly tenantOf: readonly string[];
+}
+
+/** Seeds SECRETS tenants' secrets, each sealed as the secrets store seals a tenant's value. */
+async function seedTenants(fixture: Fixture, seeded: Seeded): Promise<TenantSeeded> {
+  const tenants = Array.from({ length: TENANTS }, (_, k) => `tenant-${String(k).padStart(4, '0')}`);
+  const tenantOf = seeded.names.map((_, i) => tenants[i % TENANTS]);
+  const stored = seeded.names.map((name, i) => `~${tenantOf[i]}/${name}`);
+  const sealers = new Map<string, PurposeSealer>();
+  for (const tenant of tenants) {
+    sealers.set(tenant, await tenantPurposeEnvelopes(fixture.kms, 'secret', tenant).sealer());
+  }
+  const sealed = stored.map((name, i) =>
+    sealers.get(tenantOf[i])!.seal(seeded.values[i], {
+      ...secretBinding(name, 1),
+      tenant: tenantOf[i],
+    }),
+  );
+  await fixture.seed(
+    stored,
+    sealed.map((value) => value.envelope),
+    sealed.map((value) => value.keyId),
+  );
+  await fixture.settle();
+  return { tenants, tenantOf };
+}
+
+/**
+ * One run of the tenant case: every tenant's key rotated (untimed; the tenants are then in
+ * memory, as after a scheduled rotation), then kms.reencrypt() timed, which moves each tenant's
+ * values to its tenant's new key on the main thread and copies the current envelopes in SQL.
+ */
+async function tenantRound(fixture: Fixture, seeded: Seeded, tenants: TenantSeeded): Promise<Run> {
+  const { kms, secrets } = fixture;
+  for (const tenant of tenants.tenants) await kms.rotateTenantKey(tenant);
+  await fixture.settle();
+  let result: Awaited<ReturnType<KmsService['reencrypt']>> | undefined;
+  const run = await timed(async () => {
+    result = await kms.reencrypt();
+  });
+  if (!result?.ran || result.moved !== 2 * SECRETS || result.failed !== 0 || result.remaining) {
+    throw new Error(`${fixture.engine} tenants' reencrypt: ${JSON.stringify(result)}`);
+  }
+  for (const plan of TABLES) {
+    const [row] = await fixture.rows(
+      `SELECT COUNT(*) AS n FROM "${plan.table}" WHERE "${plan.keyId}" IN (SELECT id FROM kms_data_keys WHERE status = 'active' AND tenant IS NOT NULL)`,
+    );
+    if (Number(row.n) !== SECRETS) {
+      throw new Error(
+        `${fixture.engine} tenants: ${plan.table} has ${row.n} rows under active keys`,
+      );
+    }
+  }
+  if ((await sameCopies(fixture)) !== SECRETS) {
+    throw new Error(`${fixture.engine} tenants: current envelopes no longer equal their versions'`);
+  }
+  secrets.clearCache();
+  for (let n = 0; n < Math.min(SAMPLE, SECRETS); n++) {
+    const i = randomInt(SECRETS);
+    const value = await secrets.forTenant(tenants.tenantOf[i]).getSecret(seeded.names[i]);
+    if (value !== seeded.values[i]) {
+      throw new Error(`${fixture.engine} tenants: ${seeded.names[i]} did not read back its value`);
+    }
+  }
+  secrets.clearCache();
+  await secrets.beforeApplicationShutdown();
+  return run;
+}
+
+/** The tenant case on a database of its own: ROUNDS runs of kms.reencrypt(). */
+async function measureTenants(
+  fixture: Fixture,
+  seeded: Seeded,
+  measurements: Measurements,
+): Promise<void> {
+  const tenants = await seedTenants(fixture, seeded);
+  for (let round = 1; round <= ROUNDS; round++) {
+    const run = await tenantRound(fixture, seeded, tenants);
+    measurements.tenants.push(run);
+    process.stdout.write(
+      `${fixture.engine} tenants round ${round}/${ROUNDS}: reencrypt() ${(run.ms / 1000).toFixed(2)} s over ${TENANTS} tenants\n`,
+    );
+  }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
 interface Run {
   readonly ms: number;
   /** This process's CPU (user + system, V8's helper threads included), in ms. */
@@ -513,6 +627,8 @@ interface Measurements {
   jobRate: number[];
   /** After each library run: secrets whose current_envelope equals their version's envelope. */
   sameCopies: number[];
+  /** The tenant case's runs of kms.reencrypt() (on a database of its own). */
+  tenants: Run[];
 }
 
 async function timed(work: () => Promise<void>): Promise<Run> {
@@ -578,6 +694,7 @@ async function measure(fixture: Fixture, seeded: Seeded): Promise<Measurements> 
     jobDurationMs: [],
     jobRate: [],
     sameCopies: [],
+    tenants: [],
   };
   measurements.seedMs = await seed(fixture, seeded);
   process.stdout.write(
@@ -603,19 +720,23 @@ async function main(): Promise<void> {
   );
   const seeded = makeSecrets(SECRETS);
   const results: Measurements[] = [];
-  const sqlite = await sqliteFixture();
-  try {
-    results.push(await measure(sqlite, seeded));
-  } finally {
-    await sqlite.close();
-  }
-  const postgres = await postgresFixture();
-  if (postgres) {
+  for (const open of [sqliteFixture, postgresFixture]) {
+    const fixture = await open();
+    if (!fixture) continue;
+    let measurements: Measurements;
     try {
-      results.push(await measure(postgres, seeded));
+      measurements = await measure(fixture, seeded);
     } finally {
-      await postgres.close();
+      await fixture.close();
     }
+    // The tenant case on a fresh database: the keyring case's checks count every row as its.
+    const tenantFixture = (await open())!;
+    try {
+      await measureTenants(tenantFixture, seeded, measurements);
+    } finally {
+      await tenantFixture.close();
+    }
+    results.push(measurements);
   }
   printTable(results);
 }
@@ -667,6 +788,14 @@ function printTable(results: readonly Measurements[]): void {
       const cpuRatios = m.library.map((run, i) => m.floor[i].cpuMs / run.cpuMs);
       verdicts.push(
         `sqlite: by this process's CPU, reencrypt() at ${(median(cpuRatios) * 100).toFixed(1)} % of the floor (${(Math.min(...cpuRatios) * 100).toFixed(1)}–${(Math.max(...cpuRatios) * 100).toFixed(1)} %)`,
+      );
+    }
+    if (m.tenants.length > 0) {
+      const tenantRate = median(m.tenants.map(rate));
+      const floorRate = median(m.floor.map(rate));
+      const ownRate = median(m.library.map(rate));
+      verdicts.push(
+        `${m.engine}: tenants' secrets (${TENANTS} tenants, each rotated): reencrypt() ${formatOps(tenantRate)} secrets/s (${m.tenants.map((run) => formatOps(rate(run))).join(' / ')}), ${((tenantRate / ownRate) * 100).toFixed(1)} % of the keyring's own rate, ${((tenantRate / floorRate) * 100).toFixed(1)} % of the floor's`,
       );
     }
   }
