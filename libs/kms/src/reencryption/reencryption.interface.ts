@@ -31,11 +31,10 @@ export interface ReencryptionResult {
   /** False when another replica holds the job: nothing was done here. */
   readonly ran: boolean;
   readonly moved: number;
-  /** Envelopes left because they did not open, and destroyed tenants' envelopes (unmovable). */
   readonly failed: number;
   /**
    * Envelopes still under retired keys after the run (failures, or written meanwhile), with
-   * destroyed tenants' envelopes (under keys that no longer exist).
+   * destroyed tenants' envelopes (under keys that no longer exist), which `failed` counts too.
    */
   readonly remaining: number;
   readonly durationMs: number;
