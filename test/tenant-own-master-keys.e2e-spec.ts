@@ -170,6 +170,41 @@ describe.each(ENGINES)("tenants' own master keys (bring your own key) on %s", (e
     expect(await kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('invoice of acme');
   });
 
+  it("zeroes a tenant's keys on the scheduled check once the recheck time has passed, without waiting for its next call", async () => {
+    const { kms } = await start({
+      tenantMasterKeys: tenantKeys(new Map([['acme', awsKey(acmeArn)]])),
+    });
+    const ofAcme = await kms.encryptData('invoice of acme', { tenant: 'acme' });
+    await kms.encryptData('invoice of globex', { tenant: 'globex' });
+    expect(kms.getStatus().tenantsInMemory).toBe(2);
+    now += RECHECK_MS - 1;
+    await kms.runLifecycle();
+    expect(kms.getStatus().tenantsInMemory).toBe(2);
+    now += 1;
+    await kms.runLifecycle();
+    // acme's keys are gone from memory; globex, under the keyring's master key, stays.
+    expect(kms.getStatus().tenantsInMemory).toBe(1);
+    expect(await kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('invoice of acme');
+    expect(kms.getStatus().tenantsInMemory).toBe(2);
+  });
+
+  it('counts the seals of keys dropped from memory before their flush', async () => {
+    const { kms } = await start({
+      tenantMasterKeys: tenantKeys(new Map([['acme', awsKey(acmeArn)]])),
+      rotation: { checkIntervalMs: 0, usageFlushEvery: 1_000 },
+    });
+    const first = await kms.encryptData('one', { tenant: 'acme' });
+    await kms.encryptData('two', { tenant: 'acme' });
+    now += RECHECK_MS;
+    // acme's keys expire on this call and are read again; the two seals before must not vanish.
+    await kms.encryptData('three', { tenant: 'acme' });
+    await kms.runLifecycle();
+    const encryptions = await tables(({ keys }) =>
+      Number(keys.find((key) => key.id === first.keyId)!.encryptions),
+    );
+    expect(encryptions).toBe(3);
+  });
+
   it("fails only that tenant, with a retryable error, while its key's service does not answer", async () => {
     const { kms } = await start({
       tenantMasterKeys: tenantKeys(new Map([['acme', awsKey(acmeArn)]])),

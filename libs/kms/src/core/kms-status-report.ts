@@ -43,6 +43,7 @@ export class KmsStatusReport {
       decryptionFailures: this.activity.decryptionFailures,
       replicaNotifications: this.notifications.listening,
       lastReencryption: this.lifecycle.lastReencryption,
+      tenantsInMemory: keyring?.hasTenantKeys ? keyring.tenants.size : 0,
     };
   }
 }

@@ -23,4 +23,6 @@ export interface KmsStatus {
   replicaNotifications: boolean;
   /** The last re-encryption run by this process, or null. */
   lastReencryption: ReencryptionResult | null;
+  /** Tenants whose keys this process holds in memory (loaded on first use, at most 10,000). */
+  tenantsInMemory: number;
 }

@@ -14,6 +14,8 @@ import { newTenantKeyId, tagOfTenantKeyId, tenantTag, tenantTagCheck } from './t
 
 /** Tenants whose keys stay in memory at once; the least recently used go beyond it. */
 export const TENANT_KEY_SETS_HELD = 10_000;
+/** Stands in for the material of a dropped key whose seal count is still to be written. */
+const EMPTY = Buffer.alloc(0);
 /** The share of the cache dropped at once when it is full, so that dropping is rare. */
 const EVICTED_SHARE = 16;
 
@@ -30,6 +32,8 @@ export class TenantKeys {
   private uses = 0;
   private readonly byTag = new Map<string, TenantKeySet>();
   private readonly loads = new Map<string, Promise<TenantKeySet>>();
+  /** Seal counts of keys dropped from memory before their flush (without their material). */
+  private readonly uncounted: DataKey[] = [];
   private readonly tagKey: Buffer;
 
   constructor(
@@ -119,6 +123,12 @@ export class TenantKeys {
 
   /** Adds the tenants' keys' pending encryption counts to the store (see flushKeyUsage). */
   async flushUsage(store: Pick<KeyringStore, 'addEncryptions'>): Promise<void> {
+    const uncounted = this.uncounted.splice(0);
+    try {
+      await flushKeyUsage(uncounted, store);
+    } finally {
+      this.uncounted.push(...uncounted.filter((key) => key.pendingEncryptions > 0));
+    }
     for (const set of this.sets.values()) await flushKeyUsage(set.keys.values(), store);
   }
 
@@ -196,6 +206,15 @@ export class TenantKeys {
     const tag = tagOfTenantKeyId(keyId);
     const set = tag === undefined ? undefined : this.byTag.get(tag);
     return set?.own === undefined ? set?.get(keyId)?.material : undefined;
+  }
+
+  /**
+   * Zeroes the keys that tenants' own master keys unwrapped longer than `recheckAfterMs` ago
+   * (they would be unwrapped again before any use): a revoked tenant's keys do not stay in
+   * memory until its next call. Run by the scheduled check.
+   */
+  dropExpired(): void {
+    for (const set of [...this.sets.values()]) this.expired(set);
   }
 
   /** Zeroes and drops every tenant's keys (shutdown, or a resync after lost notifications). */
@@ -351,6 +370,10 @@ export class TenantKeys {
     if (!set) return;
     this.byTag.delete(tag);
     if (this.sets.get(set.tenant) === set) this.sets.delete(set.tenant);
+    // Its seals since the last flush still count towards its keys' limits.
+    for (const key of set.keys.values()) {
+      if (key.pendingEncryptions > 0) this.uncounted.push({ ...key, material: EMPTY });
+    }
     set.zero();
   }
 }

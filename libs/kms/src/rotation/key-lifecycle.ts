@@ -147,7 +147,9 @@ export class KeyLifecycle {
     // The usage batch calls this too: a replica region counts but writes nothing.
     if (this.options.region.role === 'replica') return;
     const keyring = this.keyring.ready();
+    // Counts first: keys about to be dropped may have sealed since the last flush.
     await keyring.flushUsage();
+    if (keyring.hasTenantKeys) keyring.tenants.dropExpired();
     await keyring.wraps.catchUp(STORED_KEYS_WRAPPED_PER_CHECK);
     const active = keyring.active;
     const reason = this.rotationReason(active);
