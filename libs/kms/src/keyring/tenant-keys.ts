@@ -214,7 +214,7 @@ export class TenantKeys {
    * memory until its next call. Run by the scheduled check.
    */
   dropExpired(): void {
-    for (const set of [...this.sets.values()]) this.expired(set);
+    for (const set of this.sets.values()) this.expired(set);
   }
 
   /** Zeroes and drops every tenant's keys (shutdown, or a resync after lost notifications). */
