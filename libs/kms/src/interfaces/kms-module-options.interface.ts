@@ -93,6 +93,7 @@ export interface KmsModuleOptions {
   clock?: () => number;
 }
 
+/** Tenants' own master keys (bring your own key); see KmsModuleOptions.tenantMasterKeys. */
 export interface KmsTenantMasterKeyOptions {
   /**
    * The tenant's own master key, or undefined for a tenant under the keyring's master key.

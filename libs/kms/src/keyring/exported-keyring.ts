@@ -15,6 +15,7 @@ export interface ExportedDataKey {
 
 /** A tenant's data key as an export carries it: wrapped, with the tenant's keyed tag (never its name). */
 export interface ExportedTenantKey extends ExportedDataKey {
+  /** The tenant's keyed tag, as its key id carries it. */
   tenant: string;
 }
 
