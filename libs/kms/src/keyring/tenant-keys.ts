@@ -1,16 +1,15 @@
-import { MasterKeyUnavailableError } from '../errors/master-key-unavailable.error.js';
 import type { DataKeyRotation } from '../interfaces/data-key-rotation.interface.js';
 import type { AdditionalWraps } from './additional-wraps.js';
-import { newDataKey, unwrapDataKey, type DataKey } from './data-key.js';
+import type { DataKey } from './data-key.js';
 import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
 import { flushKeyUsage } from './keyring-writes.js';
 import { subkeyOf } from './keyring-subkeys.js';
-import { keysOfRows } from './keys-of-rows.js';
-import type { MasterKey, MasterKeys } from './master-keys.js';
+import type { MasterKeys } from './master-keys.js';
+import { TenantKeyRows } from './tenant-key-rows.js';
 import { TenantKeySet } from './tenant-key-set.js';
 import type { TenantKeyStore } from './tenant-key-store.interface.js';
 import type { TenantMasterKeys } from './tenant-master-keys.js';
-import { newTenantKeyId, tagOfTenantKeyId, tenantTag, tenantTagCheck } from './tenant-ids.js';
+import { tagOfTenantKeyId, tenantTag, tenantTagCheck } from './tenant-ids.js';
 
 /** Tenants whose keys stay in memory at once; the least recently used go beyond it. */
 export const TENANT_KEY_SETS_HELD = 10_000;
@@ -36,16 +35,19 @@ export class TenantKeys {
   private readonly uncounted: DataKey[] = [];
   private readonly tagKey: Buffer;
 
+  private readonly rows: TenantKeyRows;
+
   constructor(
     private readonly store: TenantKeyStore,
     private readonly masters: MasterKeys,
-    private readonly wraps: AdditionalWraps,
+    wraps: AdditionalWraps,
     indexRoot: Buffer,
     private readonly now: () => number,
     private readonly ownMasterKeys?: TenantMasterKeys,
     private readonly capacity = TENANT_KEY_SETS_HELD,
   ) {
     this.tagKey = subkeyOf(indexRoot, 'tenant-tags');
+    this.rows = new TenantKeyRows(store, masters, wraps, now, ownMasterKeys);
   }
 
   /** Tenants whose keys are in memory. */
@@ -85,7 +87,7 @@ export class TenantKeys {
     for (;;) {
       const rotation = await this.rotateSet(set);
       if (rotation) return rotation;
-      await this.refresh(set);
+      await this.rows.refresh(set);
     }
   }
 
@@ -98,7 +100,7 @@ export class TenantKeys {
     const set = this.sets.get(tenant);
     if (set?.hasActive !== true || set.active.id !== activeId) return null;
     const rotation = await this.rotateSet(set);
-    if (!rotation) await this.refresh(set);
+    if (!rotation) await this.rows.refresh(set);
     return rotation ?? null;
   }
 
@@ -134,7 +136,7 @@ export class TenantKeys {
 
   private async rotateSet(set: TenantKeySet): Promise<DataKeyRotation | undefined> {
     const previous = set.hasActive ? set.active.id : null;
-    const key = await this.newKey(set, previous);
+    const key = await this.rows.newKey(set, previous);
     if (!key) return undefined;
     this.hold(set.tenant, set).activate(key);
     return { keyId: key.id, previousKeyId: previous };
@@ -180,8 +182,8 @@ export class TenantKeys {
    * asked by tenant name): KeyringIntegrityError.
    */
   async loadByTag(tag: string): Promise<TenantKeySet> {
-    const set = new TenantKeySet('', tag, (loaded) => this.refresh(loaded));
-    await this.refresh(set);
+    const set = new TenantKeySet('', tag, (loaded) => this.rows.refresh(loaded));
+    await this.rows.refresh(set);
     return set;
   }
 
@@ -231,7 +233,9 @@ export class TenantKeys {
   }
 
   private emptySet(tenant: string): TenantKeySet {
-    return new TenantKeySet(tenant, tenantTag(this.tagKey, tenant), (set) => this.refresh(set));
+    return new TenantKeySet(tenant, tenantTag(this.tagKey, tenant), (set) =>
+      this.rows.refresh(set),
+    );
   }
 
   /** Whether keys its own master key unwrapped have been held too long: then dropped here. */
@@ -250,100 +254,13 @@ export class TenantKeys {
         if (set.own) set.expiresAt = this.now() + this.ownMasterKeys.recheckAfterMs;
       }
     }
-    await this.refresh(set);
+    await this.rows.refresh(set);
     if (!set.hasActive && create) {
-      const key = await this.newKey(set, null);
+      const key = await this.rows.newKey(set, null);
       if (key) set.activate(key);
-      else await this.refresh(set);
+      else await this.rows.refresh(set);
     }
     return set.keys.size > 0 ? this.hold(tenant, set) : set;
-  }
-
-  /** Reads the tenant's stored keys into `set`, unwrapping only those it does not hold. */
-  private async refresh(set: TenantKeySet): Promise<void> {
-    const rows = await this.store.listTenantKeys(set.tag);
-    const keys = await keysOfRows(rows, set.keys, (row) => this.unwrap(set.own, row));
-    set.replace(
-      keys,
-      rows.map((row) => row.status),
-    );
-    if (set.own) await this.moveUnderOwn(set.own[0], rows, keys);
-  }
-
-  /** A tenant's stored key, unwrapped by the tenant's own master key that wrapped it, else the keyring's. */
-  private unwrap(own: readonly MasterKey[] | undefined, row: StoredDataKey): Promise<DataKey> {
-    const master = own?.find((key) => key.fingerprint === row.masterKeyFingerprint);
-    return master ? unwrapDataKey(master.provider, row) : this.masters.unwrap(row);
-  }
-
-  /**
-   * Re-wraps under the tenant's current own master key each of its keys still under another
-   * (the keyring's, from before the tenant brought its key, or one it moves away from), and
-   * deletes their wraps under the keyring's additional master keys, so that the tenant's key
-   * alone opens them. Not in a replica region (it receives the moved rows); a master key that
-   * cannot be reached now leaves the move to the next load.
-   */
-  private async moveUnderOwn(
-    current: MasterKey,
-    rows: readonly StoredDataKey[],
-    keys: readonly DataKey[],
-  ): Promise<void> {
-    if (!this.ownMasterKeys?.writable) return;
-    const moved: string[] = [];
-    for (const [at, row] of rows.entries()) {
-      if (row.masterKeyFingerprint === current.fingerprint) continue;
-      try {
-        const wrappedKey = await current.provider.wrapDataKey(keys[at].material, row.id);
-        const to = { wrappedKey, masterKeyFingerprint: current.fingerprint };
-        if (await this.store.rewrapTenantKey(row, to)) moved.push(row.id);
-      } catch (error) {
-        if (error instanceof MasterKeyUnavailableError) break;
-        throw error;
-      }
-    }
-    if (moved.length > 0) this.ownMasterKeys.rewrapped(moved, current.fingerprint);
-  }
-
-  /**
-   * A new active key for the tenant, stored only while `expectedActiveId` is still its active
-   * key; undefined (nothing kept) when another process stored one first. It is made after every
-   * key the set holds, whatever this machine's clock says, so the tenant's first key stays its
-   * oldest (its subkeys derive from it).
-   */
-  private async newKey(
-    set: TenantKeySet,
-    expectedActiveId: string | null,
-  ): Promise<DataKey | undefined> {
-    const { provider, fingerprint } = set.own?.[0] ?? (await this.masters.verifiedCurrent());
-    const createdAt = Math.max(this.now(), set.newestCreatedAt + 1);
-    const next = await newDataKey(provider, fingerprint, createdAt, newTenantKeyId(set.tag));
-    let stored: boolean;
-    try {
-      stored = await this.store.storeTenantKey(
-        set.tag,
-        next.stored,
-        expectedActiveId,
-        set.own !== undefined,
-      );
-    } catch (error) {
-      next.material.fill(0);
-      throw error;
-    }
-    if (!stored) {
-      next.material.fill(0);
-      return undefined;
-    }
-    const key: DataKey = {
-      id: next.stored.id,
-      material: next.material,
-      status: 'active',
-      createdAt: next.stored.createdAt,
-      encryptions: 0,
-      pendingEncryptions: 0,
-    };
-    // The keyring's additional master keys must not open a key the tenant's own master key wraps.
-    if (!set.own) await this.wraps.wrapNew(key);
-    return key;
   }
 
   /** Keeps `set` as the tenant's, most recently used; the least recently used beyond capacity goes. */

@@ -1,0 +1,109 @@
+import { MasterKeyUnavailableError } from '../errors/master-key-unavailable.error.js';
+import type { AdditionalWraps } from './additional-wraps.js';
+import { newDataKey, unwrapDataKey, type DataKey } from './data-key.js';
+import type { StoredDataKey } from './keyring-store.interface.js';
+import { keysOfRows } from './keys-of-rows.js';
+import type { MasterKey, MasterKeys } from './master-keys.js';
+import type { TenantKeySet } from './tenant-key-set.js';
+import type { TenantKeyStore } from './tenant-key-store.interface.js';
+import type { TenantMasterKeys } from './tenant-master-keys.js';
+import { newTenantKeyId } from './tenant-ids.js';
+
+/**
+ * A tenant's stored keys, for TenantKeys: read and unwrapped into its set (by the tenant's own
+ * master key where one wraps them, else the keyring's), moved under the tenant's own master key
+ * where it has one, and a new active key made and stored.
+ */
+export class TenantKeyRows {
+  constructor(
+    private readonly store: TenantKeyStore,
+    private readonly masters: MasterKeys,
+    private readonly wraps: AdditionalWraps,
+    private readonly now: () => number,
+    private readonly ownMasterKeys?: TenantMasterKeys,
+  ) {}
+
+  /** Reads the tenant's stored keys into `set`, unwrapping only those it does not hold. */
+  async refresh(set: TenantKeySet): Promise<void> {
+    const rows = await this.store.listTenantKeys(set.tag);
+    const keys = await keysOfRows(rows, set.keys, (row) => this.unwrap(set.own, row));
+    set.replace(
+      keys,
+      rows.map((row) => row.status),
+    );
+    if (set.own) await this.moveUnderOwn(set.own[0], rows, keys);
+  }
+
+  /** A tenant's stored key, unwrapped by the tenant's own master key that wrapped it, else the keyring's. */
+  private unwrap(own: readonly MasterKey[] | undefined, row: StoredDataKey): Promise<DataKey> {
+    const master = own?.find((key) => key.fingerprint === row.masterKeyFingerprint);
+    return master ? unwrapDataKey(master.provider, row) : this.masters.unwrap(row);
+  }
+
+  /**
+   * Re-wraps under the tenant's current own master key each of its keys still under another
+   * (the keyring's, from before the tenant brought its key, or one it moves away from), and
+   * deletes their wraps under the keyring's additional master keys, so that the tenant's key
+   * alone opens them. Not in a replica region (it receives the moved rows); a master key that
+   * cannot be reached now leaves the move to the next load.
+   */
+  private async moveUnderOwn(
+    current: MasterKey,
+    rows: readonly StoredDataKey[],
+    keys: readonly DataKey[],
+  ): Promise<void> {
+    if (!this.ownMasterKeys?.writable) return;
+    const moved: string[] = [];
+    for (const [at, row] of rows.entries()) {
+      if (row.masterKeyFingerprint === current.fingerprint) continue;
+      try {
+        const wrappedKey = await current.provider.wrapDataKey(keys[at].material, row.id);
+        const to = { wrappedKey, masterKeyFingerprint: current.fingerprint };
+        if (await this.store.rewrapTenantKey(row, to)) moved.push(row.id);
+      } catch (error) {
+        if (error instanceof MasterKeyUnavailableError) break;
+        throw error;
+      }
+    }
+    if (moved.length > 0) this.ownMasterKeys.rewrapped(moved, current.fingerprint);
+  }
+
+  /**
+   * A new active key for the tenant, stored only while `expectedActiveId` is still its active
+   * key; undefined (nothing kept) when another process stored one first. It is made after every
+   * key the set holds, whatever this machine's clock says, so the tenant's first key stays its
+   * oldest (its subkeys derive from it).
+   */
+  async newKey(set: TenantKeySet, expectedActiveId: string | null): Promise<DataKey | undefined> {
+    const { provider, fingerprint } = set.own?.[0] ?? (await this.masters.verifiedCurrent());
+    const createdAt = Math.max(this.now(), set.newestCreatedAt + 1);
+    const next = await newDataKey(provider, fingerprint, createdAt, newTenantKeyId(set.tag));
+    let stored: boolean;
+    try {
+      stored = await this.store.storeTenantKey(
+        set.tag,
+        next.stored,
+        expectedActiveId,
+        set.own !== undefined,
+      );
+    } catch (error) {
+      next.material.fill(0);
+      throw error;
+    }
+    if (!stored) {
+      next.material.fill(0);
+      return undefined;
+    }
+    const key: DataKey = {
+      id: next.stored.id,
+      material: next.material,
+      status: 'active',
+      createdAt: next.stored.createdAt,
+      encryptions: 0,
+      pendingEncryptions: 0,
+    };
+    // The keyring's additional master keys must not open a key the tenant's own master key wraps.
+    if (!set.own) await this.wraps.wrapNew(key);
+    return key;
+  }
+}
