@@ -1,26 +1,11 @@
 import { KmsDataKeyEntity, type KmsModuleOptions } from '@nest-kms/kms';
 import { DAY_MS } from './support/clock.js';
-import { ENGINES } from './support/databases.js';
+import { ENGINES, type Engine } from './support/databases.js';
 import { KmsFixture, kmsAppsPerTest, newMasterKey, type KmsApp } from './support/kms-fixture.js';
 import { openKmsTables } from './support/kms-tables.js';
 
 describe.each(ENGINES)("scheduled rotation of tenants' keys on %s", (engine) => {
-  const apps = kmsAppsPerTest(engine);
-  let now = Date.now();
-  const clock = () => now;
-  let masterKey: string;
-
-  beforeEach(() => {
-    now = Date.now();
-    masterKey = newMasterKey();
-  });
-
-  const start = (rotation: KmsModuleOptions['rotation'] = {}): Promise<KmsApp> =>
-    apps.start(masterKey, {
-      clock,
-      rotation: { checkIntervalMs: 0, ...rotation },
-      reencryption: { auto: false },
-    });
+  const { apps, start, passes } = rotationApps(engine);
 
   const storedKey = async (id: string): Promise<KmsDataKeyEntity> => {
     const dataSource = await openKmsTables(apps.db());
@@ -70,10 +55,10 @@ describe.each(ENGINES)("scheduled rotation of tenants' keys on %s", (engine) => 
     const first = await start({ rotationDays: 1 });
     const ofAcme = await first.kms.encryptData('a', { tenant: 'acme' });
     const ofGlobex = await first.kms.encryptData('g', { tenant: 'globex' });
-    now += DAY_MS - 1;
+    passes(DAY_MS - 1);
     await first.kms.runLifecycle();
     expect((await first.kms.encryptData('a', { tenant: 'acme' })).keyId).toBe(ofAcme.keyId);
-    now += 1;
+    passes(1);
     await first.kms.runLifecycle();
     const rotated = first.logger.events('tenant_key_rotated');
     expect(rotated.map((event) => event.previousKeyId).sort()).toEqual(
@@ -83,7 +68,7 @@ describe.each(ENGINES)("scheduled rotation of tenants' keys on %s", (engine) => 
     await first.close();
 
     // After a restart nothing of the tenants is in memory: acme is looked at once it is used.
-    now += DAY_MS;
+    passes(DAY_MS);
     const second = await start({ rotationDays: 1 });
     await second.kms.runLifecycle();
     expect(second.logger.events('tenant_key_rotated')).toEqual([]);
@@ -100,36 +85,16 @@ describe.each(ENGINES)("scheduled rotation of tenants' keys on %s", (engine) => 
 describe.each(ENGINES.filter((engine) => engine === 'postgres'))(
   "rotation of tenants' keys across replicas on %s",
   (engine) => {
-    const apps = kmsAppsPerTest(engine);
-    let now = Date.now();
-    const clock = () => now;
-    let masterKey: string;
-
-    beforeEach(() => {
-      now = Date.now();
-      masterKey = newMasterKey();
-    });
-
-    const start = (rotation: KmsModuleOptions['rotation'] = {}): Promise<KmsApp> =>
-      apps.start(masterKey, {
-        clock,
-        rotation: { checkIntervalMs: 0, ...rotation },
-        reencryption: { auto: false },
-      });
+    const { apps, start, passes, options, masterKey } = rotationApps(engine);
 
     it('makes one new key when two replicas find the same tenant key due', async () => {
-      const options = { rotationDays: 1, checkIntervalMs: 0 };
-      const one = await start(options);
-      const two = await KmsFixture.start(apps.db(), masterKey, {
-        clock,
-        rotation: options,
-        reencryption: { auto: false },
-      });
+      const one = await start({ rotationDays: 1 });
+      const two = await KmsFixture.start(apps.db(), masterKey(), options({ rotationDays: 1 }));
       try {
         const sealed = await one.kms.encryptData('a', { tenant: 'acme' });
         expect(await two.kms.decryptData(sealed, { tenant: 'acme' })).toBe('a');
         await two.kms.encryptData('b', { tenant: 'acme' });
-        now += DAY_MS;
+        passes(DAY_MS);
         await Promise.all([one.kms.runLifecycle(), two.kms.runLifecycle()]);
         const made = [
           ...one.logger.events('tenant_key_rotated'),
@@ -148,3 +113,32 @@ describe.each(ENGINES.filter((engine) => engine === 'postgres'))(
     });
   },
 );
+
+/**
+ * Apps on a fresh database per test, under one master key and an injected clock (`passes(ms)`
+ * moves it), the scheduler off: a test runs the checks itself.
+ */
+function rotationApps(engine: Engine) {
+  const apps = kmsAppsPerTest(engine);
+  let now = Date.now();
+  let masterKey: string;
+  beforeEach(() => {
+    now = Date.now();
+    masterKey = newMasterKey();
+  });
+  const options = (rotation: KmsModuleOptions['rotation'] = {}): Partial<KmsModuleOptions> => ({
+    clock: () => now,
+    rotation: { checkIntervalMs: 0, ...rotation },
+    reencryption: { auto: false },
+  });
+  return {
+    apps,
+    options,
+    masterKey: () => masterKey,
+    passes: (ms: number) => {
+      now += ms;
+    },
+    start: (rotation?: KmsModuleOptions['rotation']): Promise<KmsApp> =>
+      apps.start(masterKey, options(rotation)),
+  };
+}
