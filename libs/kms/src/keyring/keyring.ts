@@ -304,6 +304,14 @@ export class Keyring implements KeySource {
     this.indexRoot.fill(0);
   }
 
+  /**
+   * A stored key's material, unwrapped by the master key that wrapped it (one this process
+   * holds, or an additional one): an export's key, for one use. The caller zeroes it.
+   */
+  unwrapRow(row: StoredDataKey): Promise<DataKey> {
+    return this.masters.unwrap(row);
+  }
+
   /** A tenant's key not in memory, unwrapped from its row (additional wraps catching up). */
   private async unwrapStoredTenantKey(id: string): Promise<Buffer | undefined> {
     const row = isTenantKeyId(id) ? await this.store.tenantKeys?.findTenantKey(id) : undefined;

@@ -124,7 +124,8 @@ export function keyringPurposeEnvelopes(
   };
 }
 
-const sealedValue = (parsed: ParsedEnvelope): SealedStoreValue => ({
+/** A sealed envelope as a store keeps it. */
+export const sealedValue = (parsed: ParsedEnvelope): SealedStoreValue => ({
   envelope: formatCompactEnvelope(parsed),
   keyId: parsed.keyId,
 });

@@ -21,12 +21,14 @@ const ROWS_PER_INSERT = 100;
 
 /**
  * Compares a backup's secrets with the rows this database holds for their names. A secret is
- * unchanged only when its row and every version row are identical (envelopes byte for byte);
- * orphan version rows without a secret row count as a conflict too.
+ * unchanged only when its row and every version row are identical (envelopes byte for byte;
+ * for those in `sealedAnew`, whose values this restore sealed anew, everything but the
+ * envelopes); orphan version rows without a secret row count as a conflict too.
  */
 export async function planRestore(
   manager: EntityManager,
   secrets: readonly BackupSecret[],
+  sealedAnew: ReadonlySet<string> = new Set(),
 ): Promise<RestorePlan> {
   const rows = new Map<string, SecretEntity>();
   const versions = new Map<string, SecretVersionEntity[]>();
@@ -50,8 +52,9 @@ export async function planRestore(
     const row = rows.get(secret.name);
     const held = versions.get(secret.name) ?? [];
     if (row === undefined && held.length === 0) plan.missing.push(secret);
-    else if (row !== undefined && same(secret, row, held)) plan.unchanged.push(secret.name);
-    else plan.conflicts.push(secret.name);
+    else if (row !== undefined && same(secret, row, held, !sealedAnew.has(secret.name))) {
+      plan.unchanged.push(secret.name);
+    } else plan.conflicts.push(secret.name);
   }
   return plan;
 }
@@ -73,14 +76,28 @@ export async function insertSecrets(
   );
 }
 
-function same(secret: BackupSecret, row: SecretEntity, versions: SecretVersionEntity[]): boolean {
+function same(
+  secret: BackupSecret,
+  row: SecretEntity,
+  versions: SecretVersionEntity[],
+  envelopes: boolean,
+): boolean {
   const incoming = toSecretRow(secret);
   // Both sides through toBackupSecret: one field order, so equal rows give equal text.
+  const text = (candidate: BackupSecret) =>
+    JSON.stringify(
+      envelopes
+        ? candidate
+        : {
+            ...candidate,
+            versions: candidate.versions.map(({ envelope: _e, keyId: _k, ...rest }) => rest),
+          },
+    );
   return (
-    row.currentEnvelope === incoming.currentEnvelope &&
-    row.currentKeyId === incoming.currentKeyId &&
-    JSON.stringify(toBackupSecret(row, versions)) ===
-      JSON.stringify(toBackupSecret(incoming, toVersionRows(secret)))
+    (!envelopes ||
+      (row.currentEnvelope === incoming.currentEnvelope &&
+        row.currentKeyId === incoming.currentKeyId)) &&
+    text(toBackupSecret(row, versions)) === text(toBackupSecret(incoming, toVersionRows(secret)))
   );
 }
 

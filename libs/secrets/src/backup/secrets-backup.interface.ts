@@ -24,9 +24,11 @@ export interface SecretsRestoreResult {
   /** Data keys of the backup that this keyring did not hold (added as retired keys). */
   dataKeysAdded: number;
   /**
-   * Tenants' secrets of the backup left out, with why: their tenant's keys are not in this
-   * keyring (the tenant was destroyed: its keys never come back from a backup), or another
-   * keyring made them (tenants' keys open only in the keyring that tagged them).
+   * Tenants' secrets of the backup left out, with why: `tenant-key-not-stored`, the tenant was
+   * destroyed here since the backup (its keys never come back from one); or
+   * `tenant-keys-of-another-keyring`, a backup of another keyring whose tenant's own master key
+   * wraps them. (Other tenants' secrets of another keyring are sealed anew under this keyring's
+   * keys of the same tenant, and restored.)
    */
   notRestored: { name: string; reason: TenantKeyUnusable }[];
 }

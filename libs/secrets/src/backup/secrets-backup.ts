@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { type KmsService } from '@nest-kms/kms';
+import { KeyringIntegrityError, type KmsService } from '@nest-kms/kms';
 import { isUniqueViolation, purposeEnvelopes, type SealedExports } from '@nest-kms/kms/extension';
 import type { EntityManager } from 'typeorm';
 import type { SecretsAudit } from '../audit/secrets-audit.js';
@@ -91,12 +91,14 @@ export class SecretsBackup {
       { action: 'restore', actor: options.actor },
       async () => {
         const payload = parseBackupPayload(await this.exports.open(artifact, BACKUP_PURPOSE));
-        const { restorable, notRestored } = await this.usable(payload);
-        const plan = await this.store.transaction((manager) => planRestore(manager, restorable));
+        const { restorable, sealedAnew, notRestored } = await this.usable(payload);
+        const plan = await this.store.transaction((manager) =>
+          planRestore(manager, restorable, sealedAnew),
+        );
         if (plan.conflicts.length > 0) throw new SecretRestoreConflictError(plan.conflicts);
         // Refuses keys that do not unwrap here before writing any; the secrets need them to decrypt.
         const dataKeysAdded = (await this.kms.importKeyring(payload.keyring)).length;
-        const write = () => this.insert(restorable, options.actor);
+        const write = () => this.insert(restorable, sealedAnew, options.actor);
         // A concurrent restore may insert the same names first: the second pass sees them.
         const done = await write().catch((error: unknown) =>
           isUniqueViolation(error) ? write() : Promise.reject(error),
@@ -126,21 +128,75 @@ export class SecretsBackup {
   }
 
   /** The backup's secrets whose keys this keyring can use, and the tenants' secrets it cannot. */
+  /**
+   * The backup's secrets this keyring can take: as they are; or, for a tenant's secret of another
+   * keyring, with its values sealed anew under this keyring's keys of that tenant (`sealedAnew`
+   * names them). The others (a tenant destroyed here, a tenant under its own master key in
+   * another keyring) are reported.
+   */
   private async usable(payload: BackupPayload): Promise<{
     restorable: BackupSecret[];
+    sealedAnew: Set<string>;
     notRestored: SecretsRestoreResult['notRestored'];
   }> {
     const unusable = await this.exports.tenantKeysUnusable(payload.keyring);
     const restorable: BackupSecret[] = [];
+    const sealedAnew = new Set<string>();
     const notRestored: SecretsRestoreResult['notRestored'] = [];
     for (const secret of payload.secrets) {
       const reason = secret.versions
         .map((version) => unusable.get(version.keyId))
         .find((found) => found !== undefined);
-      if (reason === undefined) restorable.push(secret);
-      else notRestored.push({ name: secret.name, reason });
+      if (reason === undefined) {
+        restorable.push(secret);
+        continue;
+      }
+      const resealed =
+        reason === 'tenant-keys-of-another-keyring'
+          ? await this.sealedAnew(payload, secret)
+          : undefined;
+      if (resealed) {
+        restorable.push(resealed);
+        sealedAnew.add(secret.name);
+      } else notRestored.push({ name: secret.name, reason });
     }
-    return { restorable, notRestored };
+    return { restorable, sealedAnew, notRestored };
+  }
+
+  /**
+   * A tenant's secret from another keyring with every version sealed anew under this keyring's
+   * keys of the tenant, each bound as before to its name, version and tenant; undefined when the
+   * backup's keys do not unwrap here (the tenant's own master key wraps them).
+   */
+  private async sealedAnew(
+    payload: BackupPayload,
+    secret: BackupSecret,
+  ): Promise<BackupSecret | undefined> {
+    const tenant = tenantOfStoredName(secret.name);
+    if (tenant === undefined) return undefined;
+    let sealed;
+    try {
+      sealed = await this.exports.resealTenantValues(
+        payload.keyring,
+        'secret',
+        tenant,
+        secret.versions.map((version) => ({
+          envelope: version.envelope,
+          aad: secretBinding(secret.name, version.version, tenant),
+        })),
+      );
+    } catch (error) {
+      if (error instanceof KeyringIntegrityError) return undefined;
+      throw error;
+    }
+    return {
+      ...secret,
+      versions: secret.versions.map((version, at) => ({
+        ...version,
+        envelope: sealed[at].envelope,
+        keyId: sealed[at].keyId,
+      })),
+    };
   }
 
   /**
@@ -159,10 +215,11 @@ export class SecretsBackup {
   /** The writes of a restore and its audit record, in one transaction, conflicts checked again inside it. */
   private insert(
     secrets: readonly BackupSecret[],
+    sealedAnew: ReadonlySet<string>,
     actor: string | undefined,
   ): Promise<{ restored: BackupSecret[]; unchanged: string[] }> {
     return this.store.transaction(async (manager) => {
-      const plan = await planRestore(manager, secrets);
+      const plan = await planRestore(manager, secrets, sealedAnew);
       if (plan.conflicts.length > 0) throw new SecretRestoreConflictError(plan.conflicts);
       await insertSecrets(
         manager,
