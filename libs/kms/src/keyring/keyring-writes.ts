@@ -82,15 +82,18 @@ export class KeyringWrites {
   }
 }
 
+/** A key's encryption counts (a DataKey, or what is left of one dropped before its flush). */
+export type KeyUsage = Pick<DataKey, 'id' | 'encryptions' | 'pendingEncryptions'>;
+
 /**
  * Adds each key's pending encryption count to the store and keeps the total it answers (other
  * replicas count too); keys that sealed nothing are skipped, but for `readBack`. A failed write
  * keeps the count for the next flush.
  */
 export async function flushKeyUsage(
-  keys: Iterable<DataKey>,
+  keys: Iterable<KeyUsage>,
   store: Pick<KeyringStore, 'addEncryptions'>,
-  readBack?: DataKey,
+  readBack?: KeyUsage,
 ): Promise<void> {
   for (const key of keys) {
     const count = key.pendingEncryptions;

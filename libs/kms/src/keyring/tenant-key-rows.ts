@@ -1,6 +1,6 @@
 import { MasterKeyUnavailableError } from '../errors/master-key-unavailable.error.js';
 import type { AdditionalWraps } from './additional-wraps.js';
-import { newDataKey, unwrapDataKey, type DataKey } from './data-key.js';
+import { heldDataKey, newDataKey, unwrapDataKey, type DataKey } from './data-key.js';
 import type { StoredDataKey } from './keyring-store.interface.js';
 import { keysOfRows } from './keys-of-rows.js';
 import type { MasterKey, MasterKeys } from './master-keys.js';
@@ -94,14 +94,7 @@ export class TenantKeyRows {
       next.material.fill(0);
       return undefined;
     }
-    const key: DataKey = {
-      id: next.stored.id,
-      material: next.material,
-      status: 'active',
-      createdAt: next.stored.createdAt,
-      encryptions: 0,
-      pendingEncryptions: 0,
-    };
+    const key = heldDataKey(next.stored, next.material);
     // The keyring's additional master keys must not open a key the tenant's own master key wraps.
     if (!set.own) await this.wraps.wrapNew(key);
     return key;

@@ -2,7 +2,7 @@ import type { DataKeyRotation } from '../interfaces/data-key-rotation.interface.
 import type { AdditionalWraps } from './additional-wraps.js';
 import type { DataKey } from './data-key.js';
 import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
-import { flushKeyUsage } from './keyring-writes.js';
+import { flushKeyUsage, type KeyUsage } from './keyring-writes.js';
 import { subkeyOf } from './keyring-subkeys.js';
 import type { MasterKeys } from './master-keys.js';
 import { TenantKeyRows } from './tenant-key-rows.js';
@@ -13,8 +13,6 @@ import { tagOfTenantKeyId, tenantTag, tenantTagCheck } from './tenant-ids.js';
 
 /** Tenants whose keys stay in memory at once; the least recently used go beyond it. */
 export const TENANT_KEY_SETS_HELD = 10_000;
-/** Stands in for the material of a dropped key whose seal count is still to be written. */
-const EMPTY = Buffer.alloc(0);
 /** The share of the cache dropped at once when it is full, so that dropping is rare. */
 const EVICTED_SHARE = 16;
 
@@ -32,7 +30,7 @@ export class TenantKeys {
   private readonly byTag = new Map<string, TenantKeySet>();
   private readonly loads = new Map<string, Promise<TenantKeySet>>();
   /** Seal counts of keys dropped from memory before their flush (without their material). */
-  private readonly uncounted: DataKey[] = [];
+  private readonly uncounted: KeyUsage[] = [];
   private readonly tagKey: Buffer;
 
   private readonly rows: TenantKeyRows;
@@ -289,7 +287,10 @@ export class TenantKeys {
     if (this.sets.get(set.tenant) === set) this.sets.delete(set.tenant);
     // Its seals since the last flush still count towards its keys' limits.
     for (const key of set.keys.values()) {
-      if (key.pendingEncryptions > 0) this.uncounted.push({ ...key, material: EMPTY });
+      if (key.pendingEncryptions > 0) {
+        const { id, encryptions, pendingEncryptions } = key;
+        this.uncounted.push({ id, encryptions, pendingEncryptions });
+      }
     }
     set.zero();
   }
