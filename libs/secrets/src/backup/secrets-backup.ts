@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { KeyringIntegrityError, type KmsService } from '@nest-kms/kms';
+import { type KmsService } from '@nest-kms/kms';
 import { isUniqueViolation, purposeEnvelopes, type SealedExports } from '@nest-kms/kms/extension';
 import type { EntityManager } from 'typeorm';
 import type { SecretsAudit } from '../audit/secrets-audit.js';
@@ -21,13 +21,15 @@ import {
   type BackupSecret,
 } from './backup-payload.js';
 import { parseBackupPayload } from './parse-backup-payload.js';
+import { restorableSecrets } from './restorable-secrets.js';
 import { insertSecrets, planRestore } from './restore-plan.js';
 import type { SecretsBackupResult, SecretsRestoreResult } from './secrets-backup.interface.js';
 
 /**
- * Backups as sealed exports and their restore. Values are never decrypted: envelopes travel
- * as stored, with the wrapped data keys that open them, so a backup is as safe to keep as the
- * database it came from and opens only under the same master key.
+ * Backups as sealed exports and their restore. Values are never decrypted to make a backup:
+ * envelopes travel as stored, with the wrapped data keys that open them, so a backup is as safe
+ * to keep as the database it came from and opens only under the same master key. (Restored into
+ * another keyring, a tenant's values are sealed anew there: see restorableSecrets.)
  */
 export class SecretsBackup {
   private readonly logger = new Logger('SecretsService');
@@ -91,7 +93,10 @@ export class SecretsBackup {
       { action: 'restore', actor: options.actor },
       async () => {
         const payload = parseBackupPayload(await this.exports.open(artifact, BACKUP_PURPOSE));
-        const { restorable, sealedAnew, notRestored } = await this.usable(payload);
+        const { restorable, sealedAnew, notRestored } = await restorableSecrets(
+          this.exports,
+          payload,
+        );
         const plan = await this.store.transaction((manager) =>
           planRestore(manager, restorable, sealedAnew),
         );
@@ -125,78 +130,6 @@ export class SecretsBackup {
       actor: options.actor,
     });
     return result;
-  }
-
-  /** The backup's secrets whose keys this keyring can use, and the tenants' secrets it cannot. */
-  /**
-   * The backup's secrets this keyring can take: as they are; or, for a tenant's secret of another
-   * keyring, with its values sealed anew under this keyring's keys of that tenant (`sealedAnew`
-   * names them). The others (a tenant destroyed here, a tenant under its own master key in
-   * another keyring) are reported.
-   */
-  private async usable(payload: BackupPayload): Promise<{
-    restorable: BackupSecret[];
-    sealedAnew: Set<string>;
-    notRestored: SecretsRestoreResult['notRestored'];
-  }> {
-    const unusable = await this.exports.tenantKeysUnusable(payload.keyring);
-    const restorable: BackupSecret[] = [];
-    const sealedAnew = new Set<string>();
-    const notRestored: SecretsRestoreResult['notRestored'] = [];
-    for (const secret of payload.secrets) {
-      const reason = secret.versions
-        .map((version) => unusable.get(version.keyId))
-        .find((found) => found !== undefined);
-      if (reason === undefined) {
-        restorable.push(secret);
-        continue;
-      }
-      const resealed =
-        reason === 'tenant-keys-of-another-keyring'
-          ? await this.sealedAnew(payload, secret)
-          : undefined;
-      if (resealed) {
-        restorable.push(resealed);
-        sealedAnew.add(secret.name);
-      } else notRestored.push({ name: secret.name, reason });
-    }
-    return { restorable, sealedAnew, notRestored };
-  }
-
-  /**
-   * A tenant's secret from another keyring with every version sealed anew under this keyring's
-   * keys of the tenant, each bound as before to its name, version and tenant; undefined when the
-   * backup's keys do not unwrap here (the tenant's own master key wraps them).
-   */
-  private async sealedAnew(
-    payload: BackupPayload,
-    secret: BackupSecret,
-  ): Promise<BackupSecret | undefined> {
-    const tenant = tenantOfStoredName(secret.name);
-    if (tenant === undefined) return undefined;
-    let sealed;
-    try {
-      sealed = await this.exports.resealTenantValues(
-        payload.keyring,
-        'secret',
-        tenant,
-        secret.versions.map((version) => ({
-          envelope: version.envelope,
-          aad: secretBinding(secret.name, version.version, tenant),
-        })),
-      );
-    } catch (error) {
-      if (error instanceof KeyringIntegrityError) return undefined;
-      throw error;
-    }
-    return {
-      ...secret,
-      versions: secret.versions.map((version, at) => ({
-        ...version,
-        envelope: sealed[at].envelope,
-        keyId: sealed[at].keyId,
-      })),
-    };
   }
 
   /**
