@@ -312,10 +312,14 @@ export class Keyring implements KeySource {
     return this.masters.unwrap(row);
   }
 
-  /** A tenant's key not in memory, unwrapped from its row (additional wraps catching up). */
+  /**
+   * A tenant's key not in memory, unwrapped from its row (additional wraps catching up); none
+   * for a row the keyring's master key does not wrap (moved under its tenant's own meanwhile).
+   */
   private async unwrapStoredTenantKey(id: string): Promise<Buffer | undefined> {
     const row = isTenantKeyId(id) ? await this.store.tenantKeys?.findTenantKey(id) : undefined;
-    return row ? (await this.masters.unwrap(row)).material : undefined;
+    if (!row || !this.masters.held(row.masterKeyFingerprint)) return undefined;
+    return (await this.masters.unwrap(row)).material;
   }
 
   /**
