@@ -147,8 +147,7 @@ export class ReencryptionJob {
    */
   private reportUnmovable(column: string, envelopes: number): void {
     if ((this.unmovableReported.get(column) ?? 0) === envelopes) return;
-    if (envelopes === 0) this.unmovableReported.delete(column);
-    else this.unmovableReported.set(column, envelopes);
+    this.unmovableReported.set(column, envelopes);
     if (envelopes === 0) return;
     this.logger.warn({
       event: KMS_EVENTS.reencryptionFailed,
