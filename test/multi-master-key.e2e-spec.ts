@@ -157,9 +157,11 @@ for (const engine of ENGINES) {
       const replica = await start(replicaPrimary, [replicaRegion]);
 
       replicaPrimary.down = true;
+      // Counted from before the rotation: on Postgres its notification may load the key in the
+      // replica before the decryption asks for it; either way the key is unwrapped once.
+      const unwrapsBefore = replicaRegion.calls.unwrap;
       await writer.kms.rotateDataKey();
       const sealed = await writer.kms.encryptToString('written in the first region');
-      const unwrapsBefore = replicaRegion.calls.unwrap;
 
       expect(await replica.kms.decryptData(sealed)).toBe('written in the first region');
       expect(replicaRegion.calls.unwrap).toBe(unwrapsBefore + 1);
