@@ -373,6 +373,51 @@ describe.each(ENGINES)("tenants' own master keys (bring your own key) on %s", (e
     }
   });
 
+  it("fails a tenant not in memory, typed and retryable, while the application's providerFor throws, and never repeats what it threw", async () => {
+    const leakedInLookup = `tenant table password ${randomBytes(9).toString('hex')}`;
+    let lookupDown = false;
+    const acmeKey = awsKey(acmeArn);
+    const since = CapturedLogger.everything.length;
+    const { kms } = await start({
+      tenantMasterKeys: {
+        providerFor: (tenant) => {
+          if (lookupDown) throw new TypeError(leakedInLookup);
+          return tenant === 'acme' ? acmeKey : undefined;
+        },
+        recheckAfterMs: RECHECK_MS,
+      },
+    });
+    const ofAcme = await kms.encryptData('invoice of acme', { tenant: 'acme' });
+    const ofGlobex = await kms.encryptData('invoice of globex', { tenant: 'globex' });
+    const tenantKeyCount = () =>
+      tables(({ keys }) => keys.filter((key) => key.tenant !== null).length);
+    const keysBefore = await tenantKeyCount();
+    now += RECHECK_MS;
+    lookupDown = true;
+
+    const error = await caught(() => kms.decryptData(ofAcme, { tenant: 'acme' }));
+    expect(error).toBeInstanceOf(MasterKeyUnavailableError);
+    expect(error).toMatchObject({
+      code: 'KMS_MASTER_KEY_UNAVAILABLE',
+      retryable: true,
+      provider: 'tenantMasterKeys.providerFor',
+    });
+    expect(error.message).toContain('TypeError thrown for tenant "acme"');
+    expect(error.message).not.toContain(leakedInLookup);
+    // Globex, under the keyring's key and in memory, is not asked again; a new tenant is, and
+    // gets no key while the answer is missing.
+    expect(await kms.decryptData(ofGlobex, { tenant: 'globex' })).toBe('invoice of globex');
+    const newTenant = await caught(() =>
+      kms.encryptData('first of initech', { tenant: 'initech' }),
+    );
+    expect(newTenant).toBeInstanceOf(MasterKeyUnavailableError);
+    expect(await tenantKeyCount()).toBe(keysBefore);
+
+    lookupDown = false;
+    expect(await kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('invoice of acme');
+    expect(JSON.stringify(CapturedLogger.everything.slice(since))).not.toContain(leakedInLookup);
+  });
+
   it("refuses an answer that is not a provider, and the keyring's own master key named as a tenant's", async () => {
     const { kms } = await start({
       tenantMasterKeys: {

@@ -102,7 +102,8 @@ export interface KmsTenantMasterKeyOptions {
    * tables. Return the same provider for a tenant each time (cache it): nest-kms puts it behind
    * `masterKeyCalls` but does not release it, the application that made it does. A list names
    * the tenant's current key first, then keys it is moving away from: keys wrapped under those
-   * still unwrap, and are re-wrapped under the first.
+   * still unwrap, and are re-wrapped under the first. Throwing fails that tenant's call with
+   * MasterKeyUnavailableError (retryable); the next call asks again.
    */
   providerFor(
     tenant: string,

@@ -1,4 +1,6 @@
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
+import { MasterKeyUnavailableError } from '../errors/master-key-unavailable.error.js';
+import { NestKmsError } from '../errors/nest-kms.error.js';
 import { quotedInput } from '../errors/quoted-input.js';
 import type { KmsTenantMasterKeyOptions } from '../interfaces/kms-module-options.interface.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
@@ -31,10 +33,12 @@ export class TenantMasterKeys {
    * The tenant's own master keys, its current one first, or undefined for a tenant under the
    * keyring's. Refused: an answer that is not a provider, and the keyring's own master key
    * named as a tenant's (its keys would then pass for the keyring's, wrapped under the
-   * keyring's additional master keys).
+   * keyring's additional master keys). An exception from providerFor (the application's own
+   * lookup failing) is MasterKeyUnavailableError: that tenant's call fails, retryable, and the
+   * next one asks again; its message is not repeated, since it is the application's text.
    */
   async of(tenant: string, keyringFingerprint: string): Promise<MasterKey[] | undefined> {
-    const answer = await this.options.providerFor(tenant);
+    const answer = await this.ask(tenant);
     if (answer === undefined) return undefined;
     const providers: readonly unknown[] = Array.isArray(answer) ? answer : [answer];
     if (providers.length === 0 || !providers.every(isProvider)) {
@@ -53,6 +57,21 @@ export class TenantMasterKeys {
       }
     }
     return keys;
+  }
+
+  private async ask(
+    tenant: string,
+  ): Promise<Awaited<ReturnType<KmsTenantMasterKeyOptions['providerFor']>>> {
+    try {
+      return await this.options.providerFor(tenant);
+    } catch (error) {
+      if (error instanceof NestKmsError) throw error;
+      const name = error instanceof Error ? error.name : typeof error;
+      throw new MasterKeyUnavailableError(
+        'tenantMasterKeys.providerFor',
+        `${name} thrown for tenant ${quotedInput(tenant)}`,
+      );
+    }
   }
 
   private guardOnce(provider: MasterKeyProvider): MasterKeyProvider {
