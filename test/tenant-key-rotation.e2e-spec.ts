@@ -1,4 +1,4 @@
-import { KmsDataKeyEntity, type KmsModuleOptions } from '@nest-kms/kms';
+import { KmsDataKeyEntity, KmsMetrics, type KmsModuleOptions } from '@nest-kms/kms';
 import { DAY_MS } from './support/clock.js';
 import { ENGINES, type Engine } from './support/databases.js';
 import { KmsFixture, kmsAppsPerTest, newMasterKey, type KmsApp } from './support/kms-fixture.js';
@@ -17,7 +17,10 @@ describe.each(ENGINES)("scheduled rotation of tenants' keys on %s", (engine) => 
   };
 
   it("rotates a tenant's key once it has sealed maxEncryptionsPerKey envelopes, counting them in the store, and no other tenant's", async () => {
-    const { kms, logger } = await start({ maxEncryptionsPerKey: 10, usageFlushEvery: 1_000 });
+    const { app, kms, logger } = await start({
+      maxEncryptionsPerKey: 10,
+      usageFlushEvery: 1_000,
+    });
     const ofAcme = [];
     for (let i = 0; i < 10; i++) ofAcme.push(await kms.encryptData(`a${i}`, { tenant: 'acme' }));
     const ofGlobex = await kms.encryptData('g', { tenant: 'globex' });
@@ -41,6 +44,13 @@ describe.each(ENGINES)("scheduled rotation of tenants' keys on %s", (engine) => 
         reason: 'usage_limit',
       },
     ]);
+    await kms.rotateTenantKey('globex');
+    const metrics = await app.get(KmsMetrics).registry.metrics();
+    // Tenants' rotations are counted apart from the keyring's own.
+    expect(metrics).toContain('kms_tenant_key_rotations_total{reason="usage_limit"} 1');
+    expect(metrics).toContain('kms_tenant_key_rotations_total{reason="manual"} 1');
+    expect(metrics).not.toMatch(/^key_rotation_frequency\{/m);
+    expect(logger.events('tenant_key_rotated').at(-1)).toMatchObject({ reason: 'manual' });
   });
 
   it("checks early once a tenant's key has sealed usageFlushEvery envelopes, without waiting for the interval", async () => {

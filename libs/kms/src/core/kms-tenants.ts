@@ -60,8 +60,7 @@ export class KmsTenants {
     checkTenant(tenant);
     this.region.assertWritable('rotateTenantKey');
     const rotation = await keyring.tenants.rotate(tenant);
-    this.logger.log({ event: KMS_EVENTS.tenantKeyRotated, ...rotation });
-    this.lifecycle.tenantKeyRotated();
+    this.lifecycle.tenantKeyRotated(rotation, 'manual');
     return rotation;
   }
 

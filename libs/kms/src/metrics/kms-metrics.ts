@@ -39,6 +39,14 @@ export class KmsMetrics {
     registers: [this.registry],
   });
 
+  /** Tenants' data-key rotations, apart: thousands of tenants would swamp the keyring's figure. */
+  readonly tenantKeyRotations = new Counter({
+    name: 'kms_tenant_key_rotations_total',
+    help: "Tenants' data-key rotations made by this process, by reason (manual, age, usage_limit)",
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly reencryptedEnvelopes = new Counter({
     name: 'kms_reencryption_envelopes_total',
     help: 'Envelopes the re-encryption job moved to the active key (moved) or could not open (failed)',

@@ -106,8 +106,10 @@ export class KeyLifecycle {
    * Records a rotation of a tenant's key by this process, and starts moving its envelopes off
    * the retired key. (A rotation by another replica is moved by that replica's job.)
    */
-  tenantKeyRotated(): void {
+  tenantKeyRotated(rotation: DataKeyRotation, reason: string): void {
     this.tenantRotations++;
+    this.metrics.tenantKeyRotations.inc({ reason });
+    this.logger.log({ event: KMS_EVENTS.tenantKeyRotated, ...rotation, reason });
     if (this.options.autoReencrypt) void this.reencryptionJob.tick();
   }
 
@@ -177,9 +179,7 @@ export class KeyLifecycle {
     for (const { tenant, keyId, reason } of due) {
       try {
         const rotation = await tenants.rotateIfActive(tenant, keyId);
-        if (!rotation) continue;
-        this.logger.log({ event: KMS_EVENTS.tenantKeyRotated, ...rotation, reason });
-        this.tenantKeyRotated();
+        if (rotation) this.tenantKeyRotated(rotation, reason);
       } catch (error) {
         this.rotationFailed(keyId, reason, error);
       }
