@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { awsKmsMasterKey, type AwsKmsMasterKeyProvider } from '@nest-kms/aws-kms';
 import {
+  KEYRING_MASTER_KEY,
   KeyringIntegrityError,
   KmsConfigurationError,
   KmsDataKeyEntity,
@@ -11,6 +12,7 @@ import {
   type KmsModuleOptions,
   type KmsTenantMasterKeyOptions,
   type MasterKeyProvider,
+  type TenantMasterKeyAnswer,
 } from '@nest-kms/kms';
 import { CapturedLogger } from './support/captured-logger.js';
 import { caught } from './support/caught.js';
@@ -53,9 +55,7 @@ function awsKey(keyArn: string): AwsKmsMasterKeyProvider {
 }
 
 /** tenantMasterKeys answering from `keys` (tenant → its providers), as an application's table would. */
-function tenantKeys(
-  keys: Map<string, MasterKeyProvider | MasterKeyProvider[]>,
-): KmsTenantMasterKeyOptions {
+function tenantKeys(keys: Map<string, TenantMasterKeyAnswer>): KmsTenantMasterKeyOptions {
   return { providerFor: (tenant) => keys.get(tenant), recheckAfterMs: RECHECK_MS };
 }
 
@@ -288,6 +288,80 @@ describe.each(ENGINES)("tenants' own master keys (bring your own key) on %s", (e
     });
     expect(await third.kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('invoice of acme');
     fake.setKeyState(acmeArn, 'Enabled');
+  });
+
+  it("moves a tenant back under the keyring's master key when KEYRING_MASTER_KEY comes first, wrapped under the additional master keys too, after which its own key is not needed", async () => {
+    const acme = awsKey(acmeArn);
+    const additional = newMasterKey();
+    const first = await start({
+      tenantMasterKeys: tenantKeys(new Map([['acme', acme]])),
+      additionalMasterKeys: [additional],
+    });
+    const ofAcme = await first.kms.encryptData('invoice of acme', { tenant: 'acme' });
+    await first.kms.rotateTenantKey('acme');
+    const newer = await first.kms.encryptData('newer invoice', { tenant: 'acme' });
+    const ofGlobex = await first.kms.encryptData('invoice of globex', { tenant: 'globex' });
+    await first.close();
+    const keyringFingerprint = await tables(
+      ({ keys }) => keysOfTenant(keys, ofGlobex.keyId)[0].masterKeyFingerprint,
+    );
+
+    const since = CapturedLogger.everything.length;
+    const leaving = await start({
+      tenantMasterKeys: tenantKeys(
+        new Map<string, TenantMasterKeyAnswer>([['acme', [KEYRING_MASTER_KEY, acme]]]),
+      ),
+      additionalMasterKeys: [additional],
+    });
+    expect(await leaving.kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('invoice of acme');
+    const acmeIds = await tables(({ keys, wraps }) => {
+      const acmeKeys = keysOfTenant(keys, ofAcme.keyId);
+      expect(acmeKeys).toHaveLength(2);
+      for (const key of acmeKeys) {
+        expect(key.masterKeyFingerprint).toBe(keyringFingerprint);
+        expect(wraps.filter((wrap) => wrap.keyId === key.id)).toHaveLength(1);
+      }
+      return acmeKeys.map((key) => key.id);
+    });
+    const moved = CapturedLogger.everything
+      .slice(since)
+      .filter((line) => line.includes('tenant_keys_rewrapped'));
+    expect(moved).toHaveLength(1);
+    expect(JSON.parse(moved[0]).message).toMatchObject({
+      keyIds: expect.arrayContaining(acmeIds),
+      masterKeyFingerprint: keyringFingerprint,
+    });
+    await leaving.close();
+
+    // The tenant's key is switched off; the keyring's master key, or a failover to its
+    // additional one, opens acme's data with no tenantMasterKeys at all.
+    fake.setKeyState(acmeArn, 'Disabled');
+    try {
+      const after = await start({ additionalMasterKeys: [additional] });
+      expect(await after.kms.decryptData(newer, { tenant: 'acme' })).toBe('newer invoice');
+      await after.close();
+      const failedOver = await apps.start(additional, { clock, rotation: { checkIntervalMs: 0 } });
+      expect(await failedOver.kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('invoice of acme');
+      expect(await failedOver.kms.decryptData(newer, { tenant: 'acme' })).toBe('newer invoice');
+    } finally {
+      fake.setKeyState(acmeArn, 'Enabled');
+    }
+  });
+
+  it('refuses KEYRING_MASTER_KEY anywhere but first in the answer', async () => {
+    const acme = awsKey(acmeArn);
+    const { kms } = await start({
+      tenantMasterKeys: {
+        providerFor: () => [acme, KEYRING_MASTER_KEY] as unknown as MasterKeyProvider[],
+      },
+    });
+    const error = await caught(() => kms.encryptData('x', { tenant: 'acme' }));
+    expect(error).toBeInstanceOf(KmsConfigurationError);
+    expect(error.message).toContain('KEYRING_MASTER_KEY allowed first only');
+    // Alone, it means the keyring's master key, as undefined does.
+    const alone = await start({ tenantMasterKeys: { providerFor: () => [KEYRING_MASTER_KEY] } });
+    const sealed = await alone.kms.encryptData('y', { tenant: 'acme' });
+    expect(await alone.kms.decryptData(sealed, { tenant: 'acme' })).toBe('y');
   });
 
   it("leaves a tenant's own-key rows alone when the keyring's master key rotates or fails over", async () => {

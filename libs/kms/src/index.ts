@@ -21,7 +21,9 @@ export type {
   KmsRotationOptions,
   KmsTenantMasterKeyOptions,
   LegacyEnvelopesMode,
+  TenantMasterKeyAnswer,
 } from './interfaces/kms-module-options.interface.js';
+export { KEYRING_MASTER_KEY } from './keyring/keyring-master-key.js';
 export {
   KmsMetrics,
   type MasterKeyCallLabels,

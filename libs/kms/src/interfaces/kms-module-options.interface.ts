@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { BetterSqlite3DataSourceOptions } from 'typeorm/driver/better-sqlite3/BetterSqlite3DataSourceOptions.js';
 import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions.js';
+import type { KEYRING_MASTER_KEY } from '../keyring/keyring-master-key.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
 
 /** Connection options for a DataSource nest-kms opens itself; its entities and migrations are added. */
@@ -93,6 +94,17 @@ export interface KmsModuleOptions {
   clock?: () => number;
 }
 
+/**
+ * What `tenantMasterKeys.providerFor` answers for a tenant: its own master key; a list of them,
+ * its current one first (KEYRING_MASTER_KEY first moves it back under the keyring's); or
+ * `undefined` for a tenant under the keyring's master key.
+ */
+export type TenantMasterKeyAnswer =
+  | MasterKeyProvider
+  | readonly [MasterKeyProvider | typeof KEYRING_MASTER_KEY, ...MasterKeyProvider[]]
+  | readonly MasterKeyProvider[]
+  | undefined;
+
 /** Tenants' own master keys (bring your own key); see KmsModuleOptions.tenantMasterKeys. */
 export interface KmsTenantMasterKeyOptions {
   /**
@@ -102,16 +114,11 @@ export interface KmsTenantMasterKeyOptions {
    * tables. Return the same provider for a tenant each time (cache it): nest-kms puts it behind
    * `masterKeyCalls` but does not release it, the application that made it does. A list names
    * the tenant's current key first, then keys it is moving away from: keys wrapped under those
-   * still unwrap, and are re-wrapped under the first. Throwing fails that tenant's call with
-   * MasterKeyUnavailableError (retryable); the next call asks again.
+   * still unwrap, and are re-wrapped under the first. KEYRING_MASTER_KEY first in the list
+   * moves the tenant back under the keyring's master key. Throwing fails that tenant's call
+   * with MasterKeyUnavailableError (retryable); the next call asks again.
    */
-  providerFor(
-    tenant: string,
-  ):
-    | MasterKeyProvider
-    | readonly MasterKeyProvider[]
-    | undefined
-    | Promise<MasterKeyProvider | readonly MasterKeyProvider[] | undefined>;
+  providerFor(tenant: string): TenantMasterKeyAnswer | Promise<TenantMasterKeyAnswer>;
   /**
    * How long a tenant's keys, unwrapped by its own master key, stay in memory before the next
    * use unwraps them again: the longest a tenant's revocation (disabling its key, withdrawing

@@ -26,46 +26,72 @@ export class TenantKeyRows {
   /** Reads the tenant's stored keys into `set`, unwrapping only those it does not hold. */
   async refresh(set: TenantKeySet): Promise<void> {
     const rows = await this.store.listTenantKeys(set.tag);
-    const keys = await keysOfRows(rows, set.keys, (row) => this.unwrap(set.own, row));
+    const keys = await keysOfRows(rows, set.keys, (row) => this.unwrap(set, row));
     set.replace(
       keys,
       rows.map((row) => row.status),
     );
-    if (set.own) await this.moveUnderOwn(set.own[0], rows, keys);
+    if (set.own) {
+      const current = set.own[0];
+      await this.move(
+        rows,
+        keys,
+        current,
+        (row) => row.masterKeyFingerprint !== current.fingerprint,
+      );
+    } else if (set.leaving.length > 0) {
+      const leaving = new Set(set.leaving.map((key) => key.fingerprint));
+      const isLeaving = (row: StoredDataKey) => leaving.has(row.masterKeyFingerprint);
+      if (rows.some(isLeaving)) {
+        await this.move(rows, keys, await this.masters.verifiedCurrent(), isLeaving);
+      }
+    }
   }
 
-  /** A tenant's stored key, unwrapped by the tenant's own master key that wrapped it, else the keyring's. */
-  private unwrap(own: readonly MasterKey[] | undefined, row: StoredDataKey): Promise<DataKey> {
-    const master = own?.find((key) => key.fingerprint === row.masterKeyFingerprint);
+  /**
+   * A tenant's stored key, unwrapped by the tenant's own master key that wrapped it (one it
+   * has, or one it is leaving), else the keyring's.
+   */
+  private unwrap(set: TenantKeySet, row: StoredDataKey): Promise<DataKey> {
+    const byFingerprint = (key: MasterKey) => key.fingerprint === row.masterKeyFingerprint;
+    const master = set.own?.find(byFingerprint) ?? set.leaving.find(byFingerprint);
     return master ? unwrapDataKey(master.provider, row) : this.masters.unwrap(row);
   }
 
   /**
-   * Re-wraps under the tenant's current own master key each of its keys still under another
-   * (the keyring's, from before the tenant brought its key, or one it moves away from), and
-   * deletes their wraps under the keyring's additional master keys, so that the tenant's key
-   * alone opens them. Not in a replica region (it receives the moved rows); a master key that
-   * cannot be reached now leaves the move to the next load.
+   * Re-wraps under `target` each of the tenant's keys `toMove` selects:
+   * - under the tenant's current own master key, its keys still under another (the keyring's,
+   *   from before the tenant brought its key, or an own key it moves away from), their wraps
+   *   under the keyring's additional master keys deleted, so that the tenant's key alone
+   *   opens them;
+   * - under the keyring's master key, the keys of a tenant leaving its own (wrapped under the
+   *   keyring's additional master keys too, as the keyring's keys are).
+   * Not in a replica region (it receives the moved rows); a master key that cannot be reached
+   * now leaves the move to the next load.
    */
-  private async moveUnderOwn(
-    current: MasterKey,
+  private async move(
     rows: readonly StoredDataKey[],
     keys: readonly DataKey[],
+    target: MasterKey,
+    toMove: (row: StoredDataKey) => boolean,
   ): Promise<void> {
     if (!this.ownMasterKeys?.writable) return;
+    const underKeyring = target.fingerprint === this.masters.current.fingerprint;
     const moved: string[] = [];
     for (const [at, row] of rows.entries()) {
-      if (row.masterKeyFingerprint === current.fingerprint) continue;
+      if (!toMove(row)) continue;
       try {
-        const wrappedKey = await current.provider.wrapDataKey(keys[at].material, row.id);
-        const to = { wrappedKey, masterKeyFingerprint: current.fingerprint };
-        if (await this.store.rewrapTenantKey(row, to)) moved.push(row.id);
+        const wrappedKey = await target.provider.wrapDataKey(keys[at].material, row.id);
+        const to = { wrappedKey, masterKeyFingerprint: target.fingerprint };
+        if (!(await this.store.rewrapTenantKey(row, to, !underKeyring))) continue;
+        moved.push(row.id);
+        if (underKeyring) await this.wraps.wrapNew(keys[at]);
       } catch (error) {
         if (error instanceof MasterKeyUnavailableError) break;
         throw error;
       }
     }
-    if (moved.length > 0) this.ownMasterKeys.rewrapped(moved, current.fingerprint);
+    if (moved.length > 0) this.ownMasterKeys.rewrapped(moved, target.fingerprint);
   }
 
   /**

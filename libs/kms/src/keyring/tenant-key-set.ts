@@ -20,6 +20,8 @@ export class TenantKeySet implements KeySource {
    * tenant under the keyring's master key.
    */
   own: readonly MasterKey[] | undefined;
+  /** Own master keys of a tenant moving back under the keyring's: they unwrap its keys until moved. */
+  leaving: readonly MasterKey[] = [];
   /** When keys unwrapped by the tenant's own master key must be unwrapped again (epoch ms). */
   expiresAt = Infinity;
   private activeKey: DataKey | undefined;

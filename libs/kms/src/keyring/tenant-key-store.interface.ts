@@ -24,11 +24,14 @@ export interface TenantKeyStore {
   /**
    * Moves one tenant key under another master key: its wrap replaced by `to`, and its wraps
    * under the keyring's additional master keys deleted, in one transaction; only while the row
-   * is still as read (same wrap, same master key), else false and nothing written.
+   * is still as read (same wrap, same master key), else false and nothing written. Moved under
+   * the keyring's (not `underOwnMasterKey`), refused with MasterKeyMismatchError unless `to` is
+   * the keyring's current master key.
    */
   rewrapTenantKey(
     key: StoredDataKey,
     to: { readonly wrappedKey: Buffer; readonly masterKeyFingerprint: string },
+    underOwnMasterKey: boolean,
   ): Promise<boolean>;
   /**
    * Deletes every key of the tenant and their additional wraps in one transaction, telling the

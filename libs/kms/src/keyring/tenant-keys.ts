@@ -248,8 +248,13 @@ export class TenantKeys {
     if (set === undefined) {
       set = this.emptySet(tenant);
       if (this.ownMasterKeys) {
-        set.own = await this.ownMasterKeys.of(tenant, this.masters.current.fingerprint);
-        if (set.own) set.expiresAt = this.now() + this.ownMasterKeys.recheckAfterMs;
+        const { own, leaving } = await this.ownMasterKeys.of(
+          tenant,
+          this.masters.current.fingerprint,
+        );
+        set.own = own;
+        set.leaving = leaving;
+        if (own) set.expiresAt = this.now() + this.ownMasterKeys.recheckAfterMs;
       }
     }
     await this.rows.refresh(set);

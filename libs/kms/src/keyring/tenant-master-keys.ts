@@ -4,7 +4,14 @@ import { NestKmsError } from '../errors/nest-kms.error.js';
 import { quotedInput } from '../errors/quoted-input.js';
 import type { KmsTenantMasterKeyOptions } from '../interfaces/kms-module-options.interface.js';
 import type { MasterKeyProvider } from '../master-key/master-key-provider.interface.js';
+import { KEYRING_MASTER_KEY } from './keyring-master-key.js';
 import { masterKeyOf, type MasterKey } from './master-keys.js';
+
+/** The master keys of one tenant: see TenantMasterKeys.of. */
+export interface TenantMasterKeyChoice {
+  readonly own: readonly MasterKey[] | undefined;
+  readonly leaving: readonly MasterKey[];
+}
 
 /**
  * Tenants' own master keys (bring your own key): which master key wraps a tenant's data keys
@@ -30,20 +37,24 @@ export class TenantMasterKeys {
   }
 
   /**
-   * The tenant's own master keys, its current one first, or undefined for a tenant under the
-   * keyring's. Refused: an answer that is not a provider, and the keyring's own master key
-   * named as a tenant's (its keys would then pass for the keyring's, wrapped under the
-   * keyring's additional master keys). An exception from providerFor (the application's own
-   * lookup failing) is MasterKeyUnavailableError: that tenant's call fails, retryable, and the
-   * next one asks again; its message is not repeated, since it is the application's text.
+   * Which master keys wrap the tenant's data keys: its own, its current one first (`own`), or
+   * none (under the keyring's), with `leaving` its own keys it moves away from back to the
+   * keyring's (KEYRING_MASTER_KEY first in the answer). Refused: an answer that is not a
+   * provider, and the keyring's own master key named as a tenant's (its keys would then pass
+   * for the keyring's, wrapped under the keyring's additional master keys). An exception from
+   * providerFor (the application's own lookup failing) is MasterKeyUnavailableError: that
+   * tenant's call fails, retryable, and the next one asks again; its message is not repeated,
+   * since it is the application's text.
    */
-  async of(tenant: string, keyringFingerprint: string): Promise<MasterKey[] | undefined> {
+  async of(tenant: string, keyringFingerprint: string): Promise<TenantMasterKeyChoice> {
     const answer = await this.ask(tenant);
-    if (answer === undefined) return undefined;
-    const providers: readonly unknown[] = Array.isArray(answer) ? answer : [answer];
-    if (providers.length === 0 || !providers.every(isProvider)) {
+    if (answer === undefined) return { own: undefined, leaving: [] };
+    const listed: readonly unknown[] = Array.isArray(answer) ? answer : [answer];
+    const backToKeyring = listed[0] === KEYRING_MASTER_KEY;
+    const providers = backToKeyring ? listed.slice(1) : listed;
+    if ((!backToKeyring && providers.length === 0) || !providers.every(isProvider)) {
       throw new KmsConfigurationError(
-        `tenantMasterKeys.providerFor(${quotedInput(tenant)}) must answer a MasterKeyProvider, a non-empty list of them, or undefined`,
+        `tenantMasterKeys.providerFor(${quotedInput(tenant)}) must answer a MasterKeyProvider, a non-empty list of them (KEYRING_MASTER_KEY allowed first only), or undefined`,
       );
     }
     const keys = await Promise.all(
@@ -56,7 +67,7 @@ export class TenantMasterKeys {
         );
       }
     }
-    return keys;
+    return backToKeyring ? { own: undefined, leaving: keys } : { own: keys, leaving: [] };
   }
 
   private async ask(

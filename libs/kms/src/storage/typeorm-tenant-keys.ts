@@ -79,9 +79,13 @@ export class TypeOrmTenantKeys implements TenantKeyStore {
   rewrapTenantKey(
     key: StoredDataKey,
     to: { readonly wrappedKey: Buffer; readonly masterKeyFingerprint: string },
+    underOwnMasterKey: boolean,
   ): Promise<boolean> {
     return this.storage.transaction(async (manager) => {
-      await lockKeyring(manager);
+      const fingerprint = await lockKeyring(manager);
+      if (!underOwnMasterKey && fingerprint !== to.masterKeyFingerprint) {
+        throw new MasterKeyMismatchError(fingerprint ?? '(none)', to.masterKeyFingerprint);
+      }
       const result = await manager.update(
         KmsDataKeyEntity,
         {
