@@ -1,6 +1,7 @@
 import {
   DataKeyNotFoundError,
   DataKeyNotInMemoryError,
+  InvalidExportError,
   InvalidTenantError,
   KeyringIntegrityError,
   KmsDataKeyEntity,
@@ -185,6 +186,85 @@ describe.each(ENGINES)('per-tenant keys on %s', (engine) => {
     );
     const own = await app.kms.encryptData('own');
     expect(await app.kms.decryptData(own)).toBe('own');
+  });
+
+  it("refuses a key row whose tenant column alone an attacker changed: to another tenant's, to the keyring's own, or a keyring key's to a tenant's", async () => {
+    let app = await start();
+    const ofA = await app.kms.encryptData('secret of acme', { tenant: 'acme' });
+    const ofB = await app.kms.encryptData('of globex', { tenant: 'globex' });
+    const ofInitech = await app.kms.encryptData('of initech', { tenant: 'initech' });
+    const own = await app.kms.encryptData('keyring secret');
+    await app.kms.rotateDataKey();
+    await app.kms.rotateTenantKey('initech');
+    // With write access to the tables, ids untouched (retired keys: the tables allow one active
+    // key per tenant and one for the keyring).
+    const relabel = async (id: string, tenant: string | null) => {
+      const tables = await openKmsTables(db);
+      await tables.getRepository(KmsDataKeyEntity).update({ id }, { tenant, status: 'retired' });
+      await tables.destroy();
+    };
+    const tagOf = async (id: string) =>
+      (await storedKeys()).find((key) => key.id === id)!.tenant ?? null;
+    const globexTag = await tagOf(ofB.keyId);
+    const initechTag = await tagOf(ofInitech.keyId);
+
+    // Acme's key labelled globex's: globex's keys are refused, as a whole.
+    await relabel(ofA.keyId, globexTag);
+    app = await restart(app);
+    for (const envelope of [ofA, ofB]) {
+      expect(
+        await caught(() => app.kms.decryptData(envelope, { tenant: 'globex' })),
+      ).toBeInstanceOf(KeyringIntegrityError);
+    }
+    // The batch's tenant is one for all its items: its refusal is the batch's.
+    expect(await caught(() => app.kms.decryptMany([ofA], { tenant: 'globex' }))).toBeInstanceOf(
+      KeyringIntegrityError,
+    );
+    expect(await caught(() => app.kms.decryptData(ofA, { tenant: 'acme' }))).toBeInstanceOf(
+      DataKeyNotFoundError,
+    );
+
+    // The keyring's retired key labelled initech's: initech's keys are refused.
+    await relabel(own.keyId, initechTag);
+    app = await restart(app);
+    expect(await caught(() => app.kms.decryptData(own, { tenant: 'initech' }))).toBeInstanceOf(
+      KeyringIntegrityError,
+    );
+    expect(
+      await caught(() => app.kms.decryptData(ofInitech, { tenant: 'initech' })),
+    ).toBeInstanceOf(KeyringIntegrityError);
+    await relabel(own.keyId, null);
+
+    // Initech's key labelled the keyring's own: the keyring refuses to start.
+    await relabel(ofInitech.keyId, null);
+    apps.splice(apps.indexOf(app), 1);
+    await app.close();
+    expect(await caught(() => start())).toBeInstanceOf(KeyringIntegrityError);
+  });
+
+  it("refuses to import a tenant's key as the keyring's: a destroyed tenant stays destroyed", async () => {
+    const { kms } = await start();
+    const ofA = await kms.encryptData('secret of acme', { tenant: 'acme' });
+    const exported = await kms.exportKeyring();
+    await kms.destroyTenant('acme', { confirm: 'acme' });
+    const tenantKeysAsTheKeyrings = (exported.tenantKeys ?? []).map(
+      ({ tenant: _tenant, ...key }) => key,
+    );
+    expect(tenantKeysAsTheKeyrings).toHaveLength(1);
+
+    const error = await caught(() =>
+      kms.importKeyring({
+        ...exported,
+        dataKeys: [...exported.dataKeys, ...tenantKeysAsTheKeyrings],
+      }),
+    );
+    expect(error).toBeInstanceOf(InvalidExportError);
+    expect(error).toMatchObject({ code: 'KMS_INVALID_EXPORT' });
+    expect(await caught(() => kms.decryptData(ofA))).toBeInstanceOf(TenantMismatchError);
+    expect(await caught(() => kms.decryptData(ofA, { tenant: 'acme' }))).toBeInstanceOf(
+      DataKeyNotFoundError,
+    );
+    expect((await storedKeys()).filter((key) => key.id === ofA.keyId)).toEqual([]);
   });
 
   it("destroys a tenant's keys only when confirmed: its envelopes become unreadable for good, others' are untouched", async () => {

@@ -1,4 +1,5 @@
 import type { DataKey } from './data-key.js';
+import { assertKeyOwner } from './tenant-ids.js';
 
 /**
  * The keyring's own data keys in memory, unwrapped, exactly one of them active. Every key it
@@ -37,6 +38,7 @@ export class HeldKeys {
    * active key, so another replica rotated and new envelopes go under its key.
    */
   adopt(key: DataKey): void {
+    assertKeyOwner(key.id, null);
     this.keys.set(key.id, key);
     if (key.status === 'active' && key !== this.activeKey) {
       this.activeKey.status = 'retired';
@@ -46,6 +48,7 @@ export class HeldKeys {
 
   /** Holds `key`, just made, as the only active key. */
   activate(key: DataKey): void {
+    assertKeyOwner(key.id, null);
     for (const held of this.keys.values()) {
       if (held.status === 'active') held.status = 'retired';
     }
@@ -58,6 +61,7 @@ export class HeldKeys {
    * returns the ids of the keys let go of.
    */
   replace(loaded: ReadonlyMap<string, DataKey>, active: DataKey): string[] {
+    for (const id of loaded.keys()) assertKeyOwner(id, null);
     const dropped: string[] = [];
     for (const [id, key] of this.keys) {
       if (loaded.has(id)) continue;

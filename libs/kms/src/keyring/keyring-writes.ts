@@ -1,3 +1,5 @@
+import { InvalidExportError } from '../errors/invalid-export.error.js';
+import { quotedInput } from '../errors/quoted-input.js';
 import type { DataKeyRotation } from '../interfaces/data-key-rotation.interface.js';
 import type { AdditionalWraps } from './additional-wraps.js';
 import { heldDataKey, newDataKey, type DataKey } from './data-key.js';
@@ -5,6 +7,7 @@ import type { HeldKeys } from './held-keys.js';
 import { freshImportedKeys } from './key-import.js';
 import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
 import type { MasterKeys } from './master-keys.js';
+import { isTenantKeyId } from './tenant-ids.js';
 
 /**
  * What the keyring writes to its store: new active keys, encryption counts, imported keys.
@@ -36,8 +39,18 @@ export class KeyringWrites {
     return flushKeyUsage(this.held.list(), this.store, this.held.active);
   }
 
-  /** Keyring.importKeys: every refusal comes before anything is written. */
+  /**
+   * Keyring.importKeys: every refusal comes before anything is written. A tenant's key is never
+   * taken as the keyring's (it would open that tenant's envelopes with no tenant named, and
+   * bring back a tenant destroyed since the export).
+   */
   async importKeys(rows: readonly StoredDataKey[]): Promise<string[]> {
+    const tenantKey = rows.find((row) => isTenantKeyId(row.id));
+    if (tenantKey) {
+      throw new InvalidExportError(
+        `data key ${quotedInput(tenantKey.id)} is a tenant's key, never imported as the keyring's`,
+      );
+    }
     const fresh = await freshImportedKeys(
       rows,
       (row) => this.masters.unwrap(row),

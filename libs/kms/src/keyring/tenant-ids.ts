@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { KeyringIntegrityError } from '../errors/keyring-integrity.error.js';
 
 /** Every tenant data key id starts with this; no other key id does. */
 export const TENANT_KEY_PREFIX = 'tk-';
@@ -49,4 +50,20 @@ export function tagOfTenantKeyId(keyId: string): string | undefined {
     return undefined;
   }
   return keyId.slice(TENANT_KEY_PREFIX.length, TENANT_KEY_PREFIX.length + TAG_CHARS);
+}
+
+/**
+ * Refuses (KeyringIntegrityError) a key about to be held as `tag`'s (null: the keyring's own)
+ * whose id names another owner. A key's wrap binds its id, not the row's `tenant` column, so a
+ * row moved between tenants, or into or out of the keyring's own keys, by that column alone
+ * would otherwise open another owner's envelopes.
+ */
+export function assertKeyOwner(keyId: string, tag: string | null): void {
+  if (tag === null ? !isTenantKeyId(keyId) : tagOfTenantKeyId(keyId) === tag) return;
+  throw new KeyringIntegrityError(
+    keyId,
+    tag === null
+      ? "a tenant's key id among the keyring's own keys"
+      : 'held as the key of a tenant its id does not name',
+  );
 }

@@ -3,7 +3,7 @@ import { DataKeyNotFoundError } from '../errors/data-key-not-found.error.js';
 import type { DataKey } from './data-key.js';
 import type { KeySource } from './key-source.js';
 import type { MasterKey } from './master-keys.js';
-import { tagOfTenantKeyId } from './tenant-ids.js';
+import { assertKeyOwner, tagOfTenantKeyId } from './tenant-ids.js';
 
 /**
  * One tenant's data keys in memory (the active one and the retired ones still stored). Held by
@@ -103,6 +103,7 @@ export class TenantKeySet implements KeySource {
    * the objects already held, so only keys no longer stored are zeroed.
    */
   replace(keys: readonly DataKey[], statuses: readonly DataKey['status'][]): void {
+    for (const key of keys) assertKeyOwner(key.id, this.tag);
     const kept = new Set(keys.map((key) => key.id));
     this.zeroSubkeys();
     for (const [id, key] of this.keys) if (!kept.has(id)) key.material.fill(0);
@@ -117,6 +118,7 @@ export class TenantKeySet implements KeySource {
 
   /** A key this process just made active (the previous active one is retired). */
   activate(key: DataKey): void {
+    assertKeyOwner(key.id, this.tag);
     if (this.activeKey) this.activeKey.status = 'retired';
     this.keys.set(key.id, key);
     this.activeKey = key;

@@ -1,6 +1,7 @@
 import { IsNull, Not, type FindOptionsWhere } from 'typeorm';
 import type { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
 import type { StoredDataKey } from '../keyring/keyring-store.interface.js';
+import { assertKeyOwner } from '../keyring/tenant-ids.js';
 
 /** A stored key as its row (a tenant's key with its tenant tag). */
 export function toRow(key: StoredDataKey, tenant: string | null = null): KmsDataKeyEntity {
@@ -15,8 +16,12 @@ export function toRow(key: StoredDataKey, tenant: string | null = null): KmsData
   };
 }
 
-/** A row as the keyring's stored key (wrapped, never plain). */
+/**
+ * A row as the keyring's stored key (wrapped, never plain), refused unless its `tenant` column is
+ * the tenant its id names (none for the keyring's own keys).
+ */
 export function fromRow(row: KmsDataKeyEntity): StoredDataKey {
+  assertKeyOwner(row.id, row.tenant ?? null);
   return {
     id: row.id,
     wrappedKey: Buffer.from(row.wrappedKey, 'base64'),
