@@ -364,6 +364,51 @@ describe.each(ENGINES)("tenants' own master keys (bring your own key) on %s", (e
     expect(await alone.kms.decryptData(sealed, { tenant: 'acme' })).toBe('y');
   });
 
+  it("never stores an additional wrap of a tenant's key that its own key took over while the wrap was being made", async () => {
+    const first = await start();
+    const ofAcme = await first.kms.encryptData('invoice of acme', { tenant: 'acme' });
+    await first.close();
+
+    // An additional master key whose wraps of tenants' keys wait for the test's word.
+    const additional = LocalMasterKeyProvider.fromBase64(newMasterKey(), 'additional');
+    let reached!: () => void;
+    const wrapReached = new Promise<void>((resolve) => (reached = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const gated: MasterKeyProvider = {
+      name: 'gated',
+      fingerprint: () => additional.fingerprint(),
+      unwrapDataKey: (wrapped, keyId) => additional.unwrapDataKey(wrapped, keyId),
+      wrapDataKey: async (dataKey, keyId) => {
+        const wrapped = await additional.wrapDataKey(dataKey, keyId);
+        if (keyId.startsWith('tk-')) {
+          reached();
+          await released;
+        }
+        return wrapped;
+      },
+    };
+    const acmeOwn = awsKey(acmeArn);
+    const app = await start({
+      additionalMasterKeys: [gated],
+      tenantMasterKeys: tenantKeys(new Map([['acme', acmeOwn]])),
+    });
+
+    // The scheduled check wraps acme's stored key (still under the keyring's master key)...
+    const check = app.kms.runLifecycle();
+    await wrapReached;
+    // ...while acme's first use moves it under acme's own key.
+    expect(await app.kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('invoice of acme');
+    release();
+    await check;
+
+    await tables(({ keys, wraps }) => {
+      const [acmeKey] = keysOfTenant(keys, ofAcme.keyId);
+      expect(acmeKey.masterKeyFingerprint).toBe(fingerprintOf(acmeArn));
+      expect(wraps.filter((wrap) => wrap.keyId === acmeKey.id)).toEqual([]);
+    });
+  });
+
   it("leaves a tenant's own-key rows alone when the keyring's master key rotates or fails over", async () => {
     const acme = awsKey(acmeArn);
     const additional = newMasterKey();

@@ -39,13 +39,18 @@ export class TypeOrmMasterKeyWraps {
   async insert(wraps: readonly AdditionalWrap[]): Promise<void> {
     if (wraps.length === 0) return;
     await this.storage.transaction(async (manager) => {
-      await lockKeyring(manager);
+      const keyringFingerprint = await lockKeyring(manager);
       const now = Date.now();
       for (const wrap of wraps) {
-        // A data key destroyed since it was wrapped leaves no wrap behind.
+        // A data key destroyed since it was wrapped leaves no wrap behind; nor does a tenant's
+        // key that its own master key took over meanwhile (only that key may open it).
+        const stillWrappable = underKeyringMasterKey(keyringFingerprint ?? '').map((where) => ({
+          ...where,
+          id: wrap.keyId,
+        }));
         if (
           wrap.keyId !== INDEX_ROOT_KEY_ID &&
-          !(await manager.existsBy(KmsDataKeyEntity, { id: wrap.keyId }))
+          !(await manager.existsBy(KmsDataKeyEntity, stillWrappable))
         ) {
           continue;
         }
