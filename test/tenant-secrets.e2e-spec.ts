@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import {
   DataKeyNotFoundError,
   InvalidTenantError,
   KmsDataKeyEntity,
+  MasterKeyUnavailableError,
   TenantMismatchError,
 } from '@nest-kms/kms';
 import { KmsStorage } from '@nest-kms/kms/extension';
@@ -16,6 +18,7 @@ import {
 import { caught } from './support/caught.js';
 import { ENGINES, type TestDatabase } from './support/databases.js';
 import { eventually } from './support/eventually.js';
+import { FaultyMasterKey } from './support/faulty-master-key.js';
 import { newMasterKey } from './support/kms-fixture.js';
 import { createMigratedTestDatabase } from './support/migrated-databases.js';
 import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
@@ -43,6 +46,53 @@ describe.each(ENGINES)('secrets per tenant on %s', (engine) => {
   afterEach(async () => {
     for (const app of apps.splice(0)) await app.close();
     await db.drop();
+  });
+
+  it("stops serving a tenant's cached secrets when the keys its own master key unwrapped are due for a recheck, so revoking that key reaches them", async () => {
+    let now = Date.now();
+    const clock = () => now;
+    const acmeOwn = new FaultyMasterKey(randomBytes(32));
+    const app = await startSecretsApp(db, {
+      masterKey,
+      kms: {
+        clock,
+        rotation: { checkIntervalMs: 0 },
+        reencryption: { auto: false },
+        masterKeyCalls: { attempts: 1, backoffMs: 0 },
+        tenantMasterKeys: {
+          providerFor: (tenant) => (tenant === 'acme' ? acmeOwn : undefined),
+          recheckAfterMs: 60_000,
+        },
+      },
+      secrets: { clock, cacheTtlMs: 300_000 },
+    });
+    apps.push(app);
+    const acme = app.secrets.forTenant('acme');
+    const globex = app.secrets.forTenant('globex');
+    await acme.setSecret('smtp/password', 'acme-smtp-pw');
+    await globex.setSecret('smtp/password', 'globex-smtp-pw');
+    expect(await acme.getSecret('smtp/password')).toBe('acme-smtp-pw');
+    expect(await globex.getSecret('smtp/password')).toBe('globex-smtp-pw');
+
+    // Acme revokes its key. Until the recheck its keys (and so its values) are still held...
+    acmeOwn.down = true;
+    now += 30_000;
+    expect(await acme.getSecret('smtp/password')).toBe('acme-smtp-pw');
+    // ...after it, neither its keys nor its cached values are, well before the cache's TTL.
+    now += 31_000;
+    for (const read of [
+      () => acme.getSecret('smtp/password'),
+      async () => {
+        const [result] = await acme.getSecrets(['smtp/password']);
+        if (!result.ok) throw result.error;
+      },
+    ]) {
+      expect(await caught(read)).toBeInstanceOf(MasterKeyUnavailableError);
+    }
+    expect(await globex.getSecret('smtp/password')).toBe('globex-smtp-pw');
+
+    acmeOwn.down = false;
+    expect(await acme.getSecret('smtp/password')).toBe('acme-smtp-pw');
   });
 
   it("keeps each tenant's names its own: the same name holds three values, each listed only in its scope", async () => {

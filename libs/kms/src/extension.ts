@@ -14,6 +14,7 @@ export {
   purposeEnvelopes,
   storeEnvelopeKeyId,
   tenantPurposeEnvelopes,
+  type KeptPlaintext,
   type PurposeEnvelopes,
   type PurposeSealer,
   type SealedStoreValue,

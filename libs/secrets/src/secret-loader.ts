@@ -7,7 +7,7 @@ import { SecretNotFoundError } from './errors/secret-not-found.error.js';
 import { SecretVersionNotFoundError } from './errors/secret-version-not-found.error.js';
 import { dateOf } from './secret.mapping.js';
 import { storedName, UNTENANTED, type SecretScope } from './secret-scope.js';
-import { openSecretValue } from './secret-values.js';
+import { openSecretValue, openSecretValueKept } from './secret-values.js';
 import { SECRETS_EVENTS } from './secrets.messages.js';
 import type { ResolvedSecretsOptions } from './secrets.options.js';
 import type { CurrentSecretRow, SecretsStore } from './secrets.store.js';
@@ -126,9 +126,17 @@ export class SecretLoader {
     if (row === undefined) throw new SecretNotFoundError(name);
     if (row.deletedAt !== null) throw new SecretDeletedError(name, dateOf(row.recoverableUntil));
     this.checkExpiry(name, row.currentVersion, row.expiresAt);
-    const value = await openSecretValue(this.kms, name, row.currentVersion, row.currentEnvelope);
-    if (this.writes === writesBefore)
-      this.cache.set(name, value, row.currentVersion, row.expiresAt, row.currentKeyId);
+    const { value, keepUntil } = await openSecretValueKept(
+      this.kms,
+      name,
+      row.currentVersion,
+      row.currentEnvelope,
+    );
+    if (this.writes === writesBefore) {
+      const staleAt = Math.min(row.expiresAt ?? Infinity, keepUntil);
+      const until = staleAt === Infinity ? null : staleAt;
+      this.cache.set(name, value, row.currentVersion, until, row.currentKeyId);
+    }
     this.logger.debug({ event: SECRETS_EVENTS.read, name, version: row.currentVersion });
     return { value, version: row.currentVersion };
   }

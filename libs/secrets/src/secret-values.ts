@@ -2,6 +2,7 @@ import { type KmsService } from '@nest-kms/kms';
 import {
   purposeEnvelopes,
   tenantPurposeEnvelopes,
+  type KeptPlaintext,
   type PurposeSealer,
   type SealedStoreValue,
 } from '@nest-kms/kms/extension';
@@ -42,15 +43,29 @@ export function sealSecretValue(
  * The value of a stored secret version; refused unless sealed for the store and this version,
  * and for a tenant's secret, under that tenant's keys (DataKeyNotFoundError once destroyed).
  */
-export function openSecretValue(
+export async function openSecretValue(
   kms: KmsService,
   name: string,
   version: number,
   envelope: string,
 ): Promise<string> {
+  return (await openSecretValueKept(kms, name, version, envelope)).value;
+}
+
+/**
+ * As openSecretValue, with until when the value may be cached (epoch ms): a tenant under its own
+ * master key has its values dropped when its keys are due to be unwrapped again, so that its
+ * revoking the key reaches cached values as it reaches the keys; Infinity otherwise.
+ */
+export async function openSecretValueKept(
+  kms: KmsService,
+  name: string,
+  version: number,
+  envelope: string,
+): Promise<KeptPlaintext> {
   const tenant = tenantOfStoredName(name);
   const binding = secretBinding(name, version, tenant);
   return tenant === undefined
-    ? purposeEnvelopes(kms, 'secret').open(envelope, binding)
-    : tenantPurposeEnvelopes(kms, 'secret', tenant).open(envelope, binding);
+    ? { value: await purposeEnvelopes(kms, 'secret').open(envelope, binding), keepUntil: Infinity }
+    : tenantPurposeEnvelopes(kms, 'secret', tenant).openKept(envelope, binding);
 }

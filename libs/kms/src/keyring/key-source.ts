@@ -17,4 +17,9 @@ export interface KeySource {
   readonly materialOf: (keyId: string) => Buffer | undefined;
   /** Whether these are a tenant's keys (for the error a foreign envelope gets). */
   readonly forTenant: boolean;
+  /**
+   * When keys a tenant's own master key unwrapped are due to be unwrapped again (epoch ms), and
+   * what they opened stops being kept; absent or Infinity otherwise.
+   */
+  readonly expiresAt?: number;
 }

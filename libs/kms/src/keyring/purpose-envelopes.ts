@@ -55,6 +55,18 @@ export interface TenantPurposeEnvelopes {
    * loaded, never made (a destroyed tenant's values: DataKeyNotFoundError).
    */
   open(envelope: string, aad: AadInput): Promise<string>;
+  /**
+   * As open, with until when (epoch ms) the plaintext may be kept in memory: until the tenant's
+   * keys, unwrapped by its own master key, are due to be unwrapped again (a revocation by the
+   * tenant takes hold then); Infinity for a tenant under the keyring's master key.
+   */
+  openKept(envelope: string, aad: AadInput): Promise<KeptPlaintext>;
+}
+
+/** A plaintext, and until when it may be kept in memory (epoch ms). */
+export interface KeptPlaintext {
+  readonly value: string;
+  readonly keepUntil: number;
 }
 
 /** What a KmsService offers its sibling libraries for one store. */
@@ -97,6 +109,11 @@ export function keyringTenantPurposeEnvelopes(
   purpose: EnvelopePurpose,
   keys: TenantKeySources,
 ): TenantPurposeEnvelopes {
+  const openKept = async (envelope: string, aad: AadInput): Promise<KeptPlaintext> => {
+    const source = await keys.opening();
+    const opened = await envelopes.open(envelope, encodeAad(aad), purpose, undefined, source);
+    return { value: textOf(opened), keepUntil: source.expiresAt ?? Infinity };
+  };
   return {
     sealer: async () => {
       const source = await keys.sealing();
@@ -104,10 +121,8 @@ export function keyringTenantPurposeEnvelopes(
         seal: (plaintext, aad) => sealedValue(envelopes.seal(plaintext, { aad }, purpose, source)),
       };
     },
-    open: async (envelope, aad) =>
-      textOf(
-        await envelopes.open(envelope, encodeAad(aad), purpose, undefined, await keys.opening()),
-      ),
+    open: async (envelope, aad) => (await openKept(envelope, aad)).value,
+    openKept,
   };
 }
 
