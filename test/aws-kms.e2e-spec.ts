@@ -20,6 +20,7 @@ import { createTestDatabase, ENGINES, type TestDatabase } from './support/databa
 import { FakeAwsKms, KMS_FAULTS, type FakeKmsFault } from './support/fake-aws-kms.js';
 import { KmsFixture, type KmsApp } from './support/kms-fixture.js';
 import { masterKeyProviderContract } from './support/master-key-provider-contract.js';
+import { eventually } from './support/eventually.js';
 
 const secretAccessKey = randomBytes(30).toString('base64');
 const credentials = { accessKeyId: 'AKIATEST', secretAccessKey };
@@ -304,7 +305,7 @@ describe('AwsKmsMasterKeyProvider', () => {
       const during = failure(() =>
         subject.wrapDataKey(newDataKey(), 'dk-abort', { signal: controller.signal }),
       );
-      await vi.waitFor(() => expect(fake.requests.length).toBeGreaterThan(sent));
+      await eventually(() => expect(fake.requests.length).toBeGreaterThan(sent));
       controller.abort();
       expect(await during).toBeInstanceOf(MasterKeyUnavailableError);
     });

@@ -11,6 +11,7 @@ import {
 } from './support/config-fixture.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { newMasterKey } from './support/kms-fixture.js';
+import { eventually } from './support/eventually.js';
 
 const leaks = new LeakWatch();
 
@@ -95,7 +96,7 @@ describe('migrating secrets from the environment', () => {
     });
     expect(await versions('JWT_SECRET')).toBe(1);
     expect(await versions('DATABASE_URL')).toBe(1);
-    await vi.waitFor(() => expect(switched).toHaveLength(2));
+    await eventually(() => expect(switched).toHaveLength(2));
     expect(
       switched.map(({ field, source, previousSource, reason }) => [
         field,

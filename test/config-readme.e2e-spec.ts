@@ -7,6 +7,7 @@ import { CapturedLogger } from './support/captured-logger.js';
 import { LeakWatch, isolateEnv, seedSecrets } from './support/config-fixture.js';
 import { ENGINES, createTestDatabase } from './support/databases.js';
 import { newMasterKey } from './support/kms-fixture.js';
+import { eventually } from './support/eventually.js';
 
 const example = readFileSync(
   new URL('./support/config-readme-example.ts', import.meta.url),
@@ -59,7 +60,7 @@ describe.each(ENGINES.filter((engine) => engine === 'postgres'))(
 
           const rotated = leaks.value('jwt-v2');
           await app.get(SecretsService).rotateSecret('JWT_SECRET', rotated);
-          await vi.waitFor(() => expect(app.get(TokenSigner).signingKey()).toBe(rotated));
+          await eventually(() => expect(app.get(TokenSigner).signingKey()).toBe(rotated));
         } finally {
           await app.close();
         }

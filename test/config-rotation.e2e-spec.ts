@@ -13,6 +13,7 @@ import {
 } from './support/config-fixture.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { newMasterKey } from './support/kms-fixture.js';
+import { eventually } from './support/eventually.js';
 
 const leaks = new LeakWatch();
 
@@ -107,7 +108,7 @@ describe.each(ENGINES)('rotation of bound secrets on %s', (engine) => {
 
     await app.secrets.rotateSecret('JWT_SECRET', leaks.value('short', 4));
 
-    await vi.waitFor(() =>
+    await eventually(() =>
       expect(loggedEvents('config_field_rejected')).toHaveLength(rejectedBefore + 1),
     );
     const [rejected] = loggedEvents('config_field_rejected').slice(-1);
@@ -118,7 +119,7 @@ describe.each(ENGINES)('rotation of bound secrets on %s', (engine) => {
 
     const valid = leaks.value('jwt-v3');
     await app.secrets.rotateSecret('JWT_SECRET', valid);
-    await vi.waitFor(() => expect(app.config.jwtSecret).toBe(valid));
+    await eventually(() => expect(app.config.jwtSecret).toBe(valid));
     expect(changes.map((change) => change.field)).toEqual(['jwtSecret']);
   });
 
@@ -128,7 +129,7 @@ describe.each(ENGINES)('rotation of bound secrets on %s', (engine) => {
 
     await app.secrets.deleteSecret('JWT_SECRET');
 
-    await vi.waitFor(() =>
+    await eventually(() =>
       expect(loggedEvents('config_field_rejected')).toHaveLength(rejectedBefore + 1),
     );
     expect(loggedEvents('config_field_rejected').at(-1)).toMatchObject({
@@ -144,7 +145,7 @@ describe.each(ENGINES)('rotation of bound secrets on %s', (engine) => {
     const next = leaks.value('jwt-v4');
     await app.secrets.rotateSecret('JWT_SECRET', next);
 
-    await vi.waitFor(() => expect(app.config.jwtSecret).toBe(next));
+    await eventually(() => expect(app.config.jwtSecret).toBe(next));
     expect(changes).toHaveLength(1);
   });
 
@@ -156,7 +157,7 @@ describe.each(ENGINES)('rotation of bound secrets on %s', (engine) => {
 
     await app.secrets.deleteSecret('API_KEY');
     await app.secrets.destroySecret('API_KEY');
-    await vi.waitFor(() => expect(app.config.apiKey).toBe(fromEnv));
+    await eventually(() => expect(app.config.apiKey).toBe(fromEnv));
     expect(changes.at(-1)).toMatchObject({
       field: 'apiKey',
       reason: 'destroyed',
@@ -166,7 +167,7 @@ describe.each(ENGINES)('rotation of bound secrets on %s', (engine) => {
 
     const stored = leaks.value('api-stored');
     await app.secrets.setSecret('API_KEY', stored);
-    await vi.waitFor(() => expect(app.config.apiKey).toBe(stored));
+    await eventually(() => expect(app.config.apiKey).toBe(stored));
     expect(changes.at(-1)).toMatchObject({ field: 'apiKey', reason: 'created', source: 'secret' });
   });
 

@@ -21,7 +21,8 @@ import { newMasterKey } from './support/kms-fixture.js';
 import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
 
 /** Buffered records are written only when the app closes (which flushes them). */
-const FLUSH_AT_CLOSE = { flushIntervalMs: 3_600_000 };
+// No timed write at all: a timed seal flushes the buffer first.
+const FLUSH_AT_CLOSE = { flushIntervalMs: 3_600_000, sealIntervalMs: 0 };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** Every value this suite stores or tries to store: no log line may contain one. */
@@ -266,7 +267,7 @@ describe.each(ENGINES)('secrets audit trail on %s', (engine) => {
     await secrets.listSecrets({ actor: 'r4' });
 
     const tables = await appTables(app);
-    await vi.waitFor(async () => {
+    await eventually(async () => {
       const rows = await auditRowsOf(tables);
       expect(rows.filter((row) => row.action !== 'write').map((row) => row.actor)).toEqual([
         'r1',

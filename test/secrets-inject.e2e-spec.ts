@@ -27,6 +27,7 @@ import { ENGINES, createTestDatabase, type TestDatabase } from './support/databa
 import { newMasterKey } from './support/kms-fixture.js';
 import { asyncRegistration, type Registration } from './support/registration.js';
 import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
+import { eventually } from './support/eventually.js';
 
 /** Every value this suite stores: no log line may contain one. */
 const values = new Set<string>();
@@ -162,11 +163,11 @@ describe.each(ENGINES)('@InjectSecret on %s', (engine) => {
       await secrets.rotateSecret('API_KEY', second);
       expect(await provider.ref.value()).toBe(second);
       expect(provider.changes).toEqual([{ name: 'API_KEY', version: 2, reason: 'rotated' }]);
-      await vi.waitFor(() => expect(provider.client).toEqual({ apiKey: second, build: 2 }));
+      await eventually(() => expect(provider.client).toEqual({ apiKey: second, build: 2 }));
 
       const third = secretValue('third');
       await secrets.rotateSecret('API_KEY', third);
-      await vi.waitFor(() => expect(provider.client).toEqual({ apiKey: third, build: 3 }));
+      await eventually(() => expect(provider.client).toEqual({ apiKey: third, build: 3 }));
       expect(provider.changes.map((change) => change.version)).toEqual([2, 3]);
       expect(provider.rebuildFailures).toEqual([]);
     },
@@ -179,11 +180,11 @@ describe.each(ENGINES)('@InjectSecret on %s', (engine) => {
     await secrets.setSecret('OTHER_KEY', secretValue('other'));
     const updated = secretValue('updated');
     await secrets.setSecret('API_KEY', updated);
-    await vi.waitFor(() => expect(provider.client).toEqual({ apiKey: updated, build: 2 }));
+    await eventually(() => expect(provider.client).toEqual({ apiKey: updated, build: 2 }));
     await secrets.deleteSecret('API_KEY');
     await expect(provider.ref.value()).rejects.toBeInstanceOf(SecretDeletedError);
     // The rebuild after the delete fails as it should: "Secret not found".
-    await vi.waitFor(() =>
+    await eventually(() =>
       expect(provider.rebuildFailures).toEqual([expect.any(SecretDeletedError)]),
     );
     await secrets.recoverSecret('API_KEY');
@@ -194,7 +195,7 @@ describe.each(ENGINES)('@InjectSecret on %s', (engine) => {
       { name: 'API_KEY', version: null, reason: 'deleted' },
       { name: 'API_KEY', version: 2, reason: 'recovered' },
     ]);
-    await vi.waitFor(() => expect(provider.client).toEqual({ apiKey: updated, build: 3 }));
+    await eventually(() => expect(provider.client).toEqual({ apiKey: updated, build: 3 }));
     expect(provider.rebuildFailures).toHaveLength(1);
   });
 

@@ -3,6 +3,7 @@ import { DAY_MS } from './support/clock.js';
 import { ENGINES, type Engine } from './support/databases.js';
 import { KmsFixture, kmsAppsPerTest, newMasterKey, type KmsApp } from './support/kms-fixture.js';
 import { openKmsTables } from './support/kms-tables.js';
+import { eventually } from './support/eventually.js';
 
 describe.each(ENGINES)("scheduled rotation of tenants' keys on %s", (engine) => {
   const { apps, start, passes } = rotationApps(engine);
@@ -57,7 +58,7 @@ describe.each(ENGINES)("scheduled rotation of tenants' keys on %s", (engine) => 
     const { kms, logger } = await start({ maxEncryptionsPerKey: 4, usageFlushEvery: 4 });
     const first = await kms.encryptData('a0', { tenant: 'acme' });
     for (let i = 1; i < 4; i++) await kms.encryptData(`a${i}`, { tenant: 'acme' });
-    await vi.waitFor(() => expect(logger.events('tenant_key_rotated')).toHaveLength(1));
+    await eventually(() => expect(logger.events('tenant_key_rotated')).toHaveLength(1));
     expect((await kms.encryptData('a4', { tenant: 'acme' })).keyId).not.toBe(first.keyId);
   });
 
