@@ -13,7 +13,8 @@ import { newMasterKey } from './support/kms-fixture.js';
 import { startSecretsApp } from './support/secrets-fixture.js';
 
 /** Buffered records are written only when the app closes (which flushes them). */
-const FLUSH_AT_CLOSE = { flushIntervalMs: 3_600_000 };
+// No timed write at all: a timed seal flushes the buffer first.
+const FLUSH_AT_CLOSE = { flushIntervalMs: 3_600_000, sealIntervalMs: 0 };
 
 /** Names a caller may send and the text the audit trail keeps of each: the same on every engine. */
 const HOSTILE_NAMES: readonly [sent: string, stored: string][] = [

@@ -192,7 +192,11 @@ describe.each(ENGINES)('audit records through a database outage on %s', (engine)
   });
 
   it('says how many records it could not write when the app closes during an outage', async () => {
-    const { secrets } = await start({ flushIntervalMs: 3_600_000, retryIntervalMs: 3_600_000 });
+    const { secrets } = await start({
+      flushIntervalMs: 3_600_000,
+      retryIntervalMs: 3_600_000,
+      sealIntervalMs: 0,
+    });
     const since = CapturedLogger.everything.length;
     await secrets.getSecret('API_KEY', { actor: 'unwritten-1' });
     await secrets.getSecret('API_KEY', { actor: 'unwritten-2' });

@@ -11,7 +11,8 @@ import { SqlRecorder } from './support/sql-recorder.js';
 /** What the cacheMaxBytes documentation says each entry counts besides its value's UTF-8 bytes. */
 const ENTRY_OVERHEAD = 160;
 /** Keeps buffered audit records out of the SQL a test counts (they are flushed at close). */
-const NO_TIMED_FLUSH = { flushIntervalMs: 3_600_000 };
+// No timed write at all: a timed seal flushes the buffer first.
+const NO_TIMED_FLUSH = { flushIntervalMs: 3_600_000, sealIntervalMs: 0 };
 
 /** A distinctive ASCII value of exactly `bytes` bytes. */
 const valueOf = (bytes: number): string => randomBytes(bytes).toString('hex').slice(0, bytes);

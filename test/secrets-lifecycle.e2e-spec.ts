@@ -73,7 +73,7 @@ describe.each(ENGINES)('secrets lifecycle on %s', (engine) => {
       secrets: {
         clock,
         // No timed audit flush: on SQLite it could write while the other app holds a transaction.
-        audit: { flushIntervalMs: 3_600_000 },
+        audit: { flushIntervalMs: 3_600_000, sealIntervalMs: 0 },
         ...secrets,
         lifecycle: { checkIntervalMs: 0, rotationLeaseMs: LEASE_MS, ...secrets.lifecycle },
       },

@@ -48,7 +48,7 @@ describe.each(ENGINES)('secret_retrieval_latency on %s', (engine) => {
     db = await createMigratedTestDatabase(engine);
     app = await startSecretsApp(db, {
       masterKey: newMasterKey(),
-      secrets: { audit: { flushIntervalMs: 3_600_000 } },
+      secrets: { audit: { flushIntervalMs: 3_600_000, sealIntervalMs: 0 } },
     });
   });
 

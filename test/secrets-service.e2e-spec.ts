@@ -26,7 +26,8 @@ import { startSecretsApp, type SecretsApp } from './support/secrets-fixture.js';
 import { SqlRecorder } from './support/sql-recorder.js';
 
 /** Keeps buffered audit records out of the SQL a test counts (they are flushed at close). */
-const NO_TIMED_FLUSH = { flushIntervalMs: 3_600_000 };
+// No timed write at all: a timed seal flushes the buffer first.
+const NO_TIMED_FLUSH = { flushIntervalMs: 3_600_000, sealIntervalMs: 0 };
 
 /** Every value this suite stores or tries to store: no log line may contain one. */
 const values = new Set<string>(['my-secret-key', 'new-secret-key']);
