@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { awsKmsMasterKey, type AwsKmsMasterKeyProvider } from '@nest-kms/aws-kms';
 import {
+  DataKeyNotFoundError,
   KEYRING_MASTER_KEY,
   KeyringIntegrityError,
   KmsConfigurationError,
@@ -11,16 +12,18 @@ import {
   MasterKeyUnavailableError,
   type KmsModuleOptions,
   type KmsTenantMasterKeyOptions,
+  TenantMismatchError,
   type MasterKeyProvider,
   type TenantMasterKeyAnswer,
 } from '@nest-kms/kms';
-import { CapturedLogger } from './support/captured-logger.js';
+import { CapturedLogger, loggedEvents } from './support/captured-logger.js';
 import { caught } from './support/caught.js';
 import { ENGINES } from './support/databases.js';
 import { FakeAwsKms, KMS_FAULTS } from './support/fake-aws-kms.js';
 import { kmsAppsPerTest, newMasterKey, type KmsApp } from './support/kms-fixture.js';
 import { openKmsTables } from './support/kms-tables.js';
 import { NoteEntity, startNotesApp } from './support/notes-fixture.js';
+import { SqlRecorder } from './support/sql-recorder.js';
 
 const credentials = {
   accessKeyId: 'AKIATEST',
@@ -244,14 +247,12 @@ describe.each(ENGINES)("tenants' own master keys (bring your own key) on %s", (e
       }
       expect(wraps.filter((wrap) => acmeIds.includes(wrap.keyId))).toEqual([]);
     });
-    const moved = CapturedLogger.everything
-      .slice(since)
-      .filter((line) => line.includes('tenant_keys_rewrapped'));
-    expect(moved).toHaveLength(1);
-    expect(JSON.parse(moved[0]).message).toMatchObject({
-      keyIds: expect.arrayContaining(acmeIds),
-      masterKeyFingerprint: fingerprintOf(acmeArn),
-    });
+    expect(loggedEvents('tenant_keys_rewrapped', since)).toEqual([
+      expect.objectContaining({
+        keyIds: expect.arrayContaining(acmeIds),
+        masterKeyFingerprint: fingerprintOf(acmeArn),
+      }),
+    ]);
     await bringing.close();
 
     // Without the tenant's key, neither the keyring's master key nor its additional one opens them.
@@ -323,14 +324,12 @@ describe.each(ENGINES)("tenants' own master keys (bring your own key) on %s", (e
       }
       return acmeKeys.map((key) => key.id);
     });
-    const moved = CapturedLogger.everything
-      .slice(since)
-      .filter((line) => line.includes('tenant_keys_rewrapped'));
-    expect(moved).toHaveLength(1);
-    expect(JSON.parse(moved[0]).message).toMatchObject({
-      keyIds: expect.arrayContaining(acmeIds),
-      masterKeyFingerprint: keyringFingerprint,
-    });
+    expect(loggedEvents('tenant_keys_rewrapped', since)).toEqual([
+      expect.objectContaining({
+        keyIds: expect.arrayContaining(acmeIds),
+        masterKeyFingerprint: keyringFingerprint,
+      }),
+    ]);
     await leaving.close();
 
     // The tenant's key is switched off; the keyring's master key, or a failover to its
@@ -407,6 +406,49 @@ describe.each(ENGINES)("tenants' own master keys (bring your own key) on %s", (e
       expect(acmeKey.masterKeyFingerprint).toBe(fingerprintOf(acmeArn));
       expect(wraps.filter((wrap) => wrap.keyId === acmeKey.id)).toEqual([]);
     });
+  });
+
+  it("reads the store once, and asks no tenant's KMS, for repeated envelopes naming a forged key id of a tenant or a tenant without keys", async () => {
+    const sql = new SqlRecorder();
+    const asked: string[] = [];
+    const acmeKey = awsKey(acmeArn);
+    const { kms } = await start({
+      connection: sql.attach(apps.db().connection),
+      tenantMasterKeys: {
+        providerFor: (tenant) => {
+          asked.push(tenant);
+          return tenant === 'acme' ? acmeKey : undefined;
+        },
+        recheckAfterMs: RECHECK_MS,
+      },
+    });
+    const ofAcme = await kms.encryptData('invoice of acme', { tenant: 'acme' });
+    const forged = { ...ofAcme, keyId: `${ofAcme.keyId.slice(0, 26)}${'A'.repeat(22)}` };
+    const keyReads = sql.mark();
+    const readsOfKeys = () =>
+      keyReads().filter(({ query }) => query.includes('kms_data_keys')).length;
+    const decryptsBefore = fake.calls.Decrypt ?? 0;
+    asked.length = 0;
+
+    for (let i = 0; i < 20; i++) {
+      expect(await caught(() => kms.decryptData(forged, { tenant: 'acme' }))).toBeInstanceOf(
+        DataKeyNotFoundError,
+      );
+      expect(await caught(() => kms.decryptData(ofAcme, { tenant: 'nobody' }))).toBeInstanceOf(
+        TenantMismatchError,
+      );
+    }
+    expect(readsOfKeys()).toBe(2);
+    expect(asked).toEqual(['nobody']);
+    expect((fake.calls.Decrypt ?? 0) - decryptsBefore).toBe(0);
+
+    // Remembered for a few seconds only.
+    now += 5_001;
+    await caught(() => kms.decryptData(forged, { tenant: 'acme' }));
+    expect(readsOfKeys()).toBe(3);
+    // A tenant found without keys gets its first on its first seal, at once.
+    const ofNobody = await kms.encryptData('first of nobody', { tenant: 'nobody' });
+    expect(await kms.decryptData(ofNobody, { tenant: 'nobody' })).toBe('first of nobody');
   });
 
   it("leaves a tenant's own-key rows alone when the keyring's master key rotates or fails over", async () => {

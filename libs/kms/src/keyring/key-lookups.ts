@@ -2,10 +2,8 @@ import { DataKeyNotFoundError } from '../errors/data-key-not-found.error.js';
 import { DataKeyNotReplicatedError } from '../errors/data-key-not-replicated.error.js';
 import type { DataKey } from './data-key.js';
 import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
+import { RecentMisses } from './recent-misses.js';
 
-/** How long an id that the database did not have is answered from memory (bounds DB reads for junk ids). */
-const MISSING_TTL_MS = 5_000;
-const MISSING_MAX = 1_024;
 /** Destroyed key ids a replica region remembers (ids of keys it heard were destroyed). */
 const DESTROYED_MAX = 1_024;
 
@@ -18,17 +16,19 @@ const DESTROYED_MAX = 1_024;
  */
 export class KeyLookups {
   private readonly lookups = new Map<string, Promise<DataKey>>();
-  private readonly missing = new Map<string, number>();
+  private readonly missing: RecentMisses;
   private readonly destroyedIds = new Set<string>();
 
   constructor(
     private readonly store: KeyringStore,
-    private readonly now: () => number,
+    now: () => number,
     /** Unwraps a found row and adds it to the keyring. */
     private readonly adopt: (row: StoredDataKey) => Promise<DataKey>,
     /** A replica region: its rows arrive by replication, possibly late. */
     private readonly replica = false,
-  ) {}
+  ) {
+    this.missing = new RecentMisses(now);
+  }
 
   /**
    * The key `id` from the store, or DataKeyNotFoundError (DataKeyNotReplicatedError in a
@@ -37,10 +37,7 @@ export class KeyLookups {
    */
   find(id: string, heardOf = false): Promise<DataKey> {
     if (heardOf) this.missing.delete(id);
-    const missedAt = this.missing.get(id);
-    if (missedAt !== undefined && this.now() - missedAt < MISSING_TTL_MS) {
-      return Promise.reject(this.notFound(id));
-    }
+    if (this.missing.has(id)) return Promise.reject(this.notFound(id));
     let lookup = this.lookups.get(id);
     if (!lookup) {
       lookup = this.lookUp(id).finally(() => this.lookups.delete(id));
@@ -52,8 +49,7 @@ export class KeyLookups {
   private async lookUp(id: string): Promise<DataKey> {
     const row = await this.store.findKey(id);
     if (!row) {
-      if (this.missing.size >= MISSING_MAX) this.missing.clear();
-      this.missing.set(id, this.now());
+      this.missing.add(id);
       throw this.notFound(id);
     }
     return this.adopt(row);

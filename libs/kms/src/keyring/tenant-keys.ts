@@ -5,6 +5,7 @@ import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
 import { flushKeyUsage, type KeyUsage } from './keyring-writes.js';
 import { subkeyOf } from './keyring-subkeys.js';
 import type { MasterKeys } from './master-keys.js';
+import { RecentMisses } from './recent-misses.js';
 import { TenantKeyRows } from './tenant-key-rows.js';
 import { TenantKeySet } from './tenant-key-set.js';
 import type { TenantKeyStore } from './tenant-key-store.interface.js';
@@ -32,6 +33,13 @@ export class TenantKeys {
   /** Seal counts of keys dropped from memory before their flush (without their material). */
   private readonly uncounted: KeyUsage[] = [];
   private readonly tagKey: Buffer;
+  /**
+   * Tags whose keys were read for a key not held, or found none: not read again for that
+   * within MISS_REMEMBERED_MS, so envelopes naming unknown tenants or forged key ids cannot
+   * turn into a database read (and, for a tenant under its own master key, a call to its KMS)
+   * each. Forgotten when this process or another makes a key of the tenant.
+   */
+  private readonly misses: RecentMisses;
 
   private readonly rows: TenantKeyRows;
 
@@ -45,6 +53,7 @@ export class TenantKeys {
     private readonly capacity = TENANT_KEY_SETS_HELD,
   ) {
     this.tagKey = subkeyOf(indexRoot, 'tenant-tags');
+    this.misses = new RecentMisses(now);
     this.rows = new TenantKeyRows(store, masters, wraps, now, ownMasterKeys);
   }
 
@@ -136,6 +145,7 @@ export class TenantKeys {
     const previous = set.hasActive ? set.active.id : null;
     const key = await this.rows.newKey(set, previous);
     if (!key) return undefined;
+    this.misses.delete(set.tag);
     this.hold(set.tenant, set).activate(key);
     return { keyId: key.id, previousKeyId: previous };
   }
@@ -188,7 +198,9 @@ export class TenantKeys {
   /** Another replica made `keyId` the tenant's active key: its keys are read again on next use. */
   heardRotated(keyId: string): void {
     const tag = tagOfTenantKeyId(keyId);
-    if (tag !== undefined && this.byTag.get(tag)?.get(keyId) === undefined) this.forgetTag(tag);
+    if (tag === undefined) return;
+    this.misses.delete(tag);
+    if (this.byTag.get(tag)?.get(keyId) === undefined) this.forgetTag(tag);
   }
 
   /** Another replica destroyed `keyId`: zeroed here (with its tenant's set, if it was active). */
@@ -231,9 +243,14 @@ export class TenantKeys {
   }
 
   private emptySet(tenant: string): TenantKeySet {
-    return new TenantKeySet(tenant, tenantTag(this.tagKey, tenant), (set) =>
-      this.rows.refresh(set),
-    );
+    return new TenantKeySet(tenant, tenantTag(this.tagKey, tenant), (set) => this.reread(set));
+  }
+
+  /** A key the set does not hold was asked for: the tenant's keys are read again, unless just read for that. */
+  private async reread(set: TenantKeySet): Promise<void> {
+    if (this.misses.has(set.tag)) return;
+    this.misses.add(set.tag);
+    await this.rows.refresh(set);
   }
 
   /** Whether keys its own master key unwrapped have been held too long: then dropped here. */
@@ -247,6 +264,8 @@ export class TenantKeys {
     let set = this.sets.get(tenant);
     if (set === undefined) {
       set = this.emptySet(tenant);
+      // Found without keys moments ago: opening needs none made, and reads nothing.
+      if (!create && this.misses.has(set.tag)) return set;
       if (this.ownMasterKeys) {
         const { own, leaving } = await this.ownMasterKeys.of(
           tenant,
@@ -263,7 +282,12 @@ export class TenantKeys {
       if (key) set.activate(key);
       else await this.rows.refresh(set);
     }
-    return set.keys.size > 0 ? this.hold(tenant, set) : set;
+    if (set.keys.size === 0) {
+      this.misses.add(set.tag);
+      return set;
+    }
+    this.misses.delete(set.tag);
+    return this.hold(tenant, set);
   }
 
   /** Keeps `set` as the tenant's, most recently used; the least recently used beyond capacity goes. */
