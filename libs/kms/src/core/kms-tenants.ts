@@ -42,7 +42,7 @@ export class KmsTenants {
   /** A tenant's keys, to seal with (its first made now) or to open with (loaded, never made). */
   keysOf(tenant: string, sealing: boolean): TenantKeySet | Promise<TenantKeySet> {
     const tenants = this.keyring.ready().tenants;
-    if (!sealing) return tenants.of(tenant, false);
+    if (!sealing) return tenants.forOpening(tenant);
     const held = tenants.inMemory(tenant);
     if (held.hasActive) return held;
     this.region.assertWritable("a tenant's first data key");

@@ -1,3 +1,4 @@
+import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
 import { MasterKeyUnavailableError } from '../errors/master-key-unavailable.error.js';
 import type { AdditionalWraps } from './additional-wraps.js';
 import { heldDataKey, newDataKey, unwrapDataKey, type DataKey } from './data-key.js';
@@ -33,17 +34,14 @@ export class TenantKeyRows {
     );
     if (set.own) {
       const current = set.own[0];
-      await this.move(
-        rows,
-        keys,
-        current,
-        (row) => row.masterKeyFingerprint !== current.fingerprint,
-      );
+      const notUnderCurrent = (row: StoredDataKey) =>
+        row.masterKeyFingerprint !== current.fingerprint;
+      await this.move(rows, keys, async () => current, notUnderCurrent);
     } else if (set.leaving.length > 0) {
       const leaving = new Set(set.leaving.map((key) => key.fingerprint));
       const isLeaving = (row: StoredDataKey) => leaving.has(row.masterKeyFingerprint);
       if (rows.some(isLeaving)) {
-        await this.move(rows, keys, await this.masters.verifiedCurrent(), isLeaving);
+        await this.move(rows, keys, () => this.masters.verifiedCurrent(), isLeaving);
       }
     }
   }
@@ -66,32 +64,36 @@ export class TenantKeyRows {
    *   opens them;
    * - under the keyring's master key, the keys of a tenant leaving its own (wrapped under the
    *   keyring's additional master keys too, as the keyring's keys are).
-   * Not in a replica region (it receives the moved rows); a master key that cannot be reached
-   * now leaves the move to the next load.
+   * Not in a replica region (it receives the moved rows). The keys opened already: a target
+   * that cannot be reached now, or a keyring master key rotated by another replica meanwhile,
+   * leaves the move to the next load instead of failing the call.
    */
   private async move(
     rows: readonly StoredDataKey[],
     keys: readonly DataKey[],
-    target: MasterKey,
+    target: () => Promise<MasterKey>,
     toMove: (row: StoredDataKey) => boolean,
   ): Promise<void> {
     if (!this.ownMasterKeys?.writable) return;
-    const underKeyring = target.fingerprint === this.masters.current.fingerprint;
     const moved: string[] = [];
-    for (const [at, row] of rows.entries()) {
-      if (!toMove(row)) continue;
-      try {
-        const wrappedKey = await target.provider.wrapDataKey(keys[at].material, row.id);
-        const to = { wrappedKey, masterKeyFingerprint: target.fingerprint };
-        if (!(await this.store.rewrapTenantKey(row, to, !underKeyring))) continue;
+    let to: MasterKey | undefined;
+    try {
+      to = await target();
+      const underKeyring = to.fingerprint === this.masters.current.fingerprint;
+      for (const [at, row] of rows.entries()) {
+        if (!toMove(row)) continue;
+        const wrappedKey = await to.provider.wrapDataKey(keys[at].material, row.id);
+        const wrap = { wrappedKey, masterKeyFingerprint: to.fingerprint };
+        if (!(await this.store.rewrapTenantKey(row, wrap, !underKeyring))) continue;
         moved.push(row.id);
         if (underKeyring) await this.wraps.wrapNew(keys[at]);
-      } catch (error) {
-        if (error instanceof MasterKeyUnavailableError) break;
-        throw error;
       }
+    } catch (error) {
+      const leftToNextLoad =
+        error instanceof MasterKeyUnavailableError || error instanceof MasterKeyMismatchError;
+      if (!leftToNextLoad) throw error;
     }
-    if (moved.length > 0) this.ownMasterKeys.rewrapped(moved, target.fingerprint);
+    if (to !== undefined && moved.length > 0) this.ownMasterKeys.rewrapped(moved, to.fingerprint);
   }
 
   /**

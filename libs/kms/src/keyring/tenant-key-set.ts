@@ -3,6 +3,7 @@ import { DataKeyNotFoundError } from '../errors/data-key-not-found.error.js';
 import type { DataKey } from './data-key.js';
 import type { KeySource } from './key-source.js';
 import type { MasterKey } from './master-keys.js';
+import type { RecentMisses } from './recent-misses.js';
 import { assertKeyOwner, tagOfTenantKeyId } from './tenant-ids.js';
 
 /**
@@ -37,6 +38,8 @@ export class TenantKeySet implements KeySource {
     readonly tag: string,
     /** Reads the tenant's keys again into this set (another replica rotated them). */
     private readonly reload: (set: TenantKeySet) => Promise<void>,
+    /** Key ids a reload did not find moments ago: not read again for them meanwhile. */
+    private readonly missing?: RecentMisses,
   ) {}
 
   get active(): DataKey {
@@ -91,11 +94,14 @@ export class TenantKeySet implements KeySource {
 
   /** A key of this tenant made by another replica since the set was loaded: read once more. */
   async fetch(id: string): Promise<DataKey> {
+    if (this.missing?.has(id)) throw new DataKeyNotFoundError(id);
     this.refreshing ??= this.reload(this).finally(() => (this.refreshing = undefined));
+    // A read that failed (the store, the tenant's KMS) records no miss: it says nothing of the key.
     await this.refreshing;
     const key = this.keys.get(id);
-    if (!key) throw new DataKeyNotFoundError(id);
-    return key;
+    if (key) return key;
+    this.missing?.add(id);
+    throw new DataKeyNotFoundError(id);
   }
 
   /**

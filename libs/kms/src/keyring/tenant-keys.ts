@@ -34,12 +34,15 @@ export class TenantKeys {
   private readonly uncounted: KeyUsage[] = [];
   private readonly tagKey: Buffer;
   /**
-   * Tags whose keys were read for a key not held, or found none: not read again for that
-   * within MISS_REMEMBERED_MS, so envelopes naming unknown tenants or forged key ids cannot
-   * turn into a database read (and, for a tenant under its own master key, a call to its KMS)
-   * each. Forgotten when this process or another makes a key of the tenant.
+   * Tenants (by tag) found without keys, and tenants' key ids a read did not find, moments ago:
+   * not read again for those within MISS_REMEMBERED_MS, so envelopes naming unknown tenants or
+   * forged key ids cannot turn into a database read (and, for a tenant under its own master
+   * key, a call to its KMS) each. Forgotten when a key of the tenant is made here or heard of.
    */
-  private readonly misses: RecentMisses;
+  private readonly tenantsWithoutKeys: RecentMisses;
+  private readonly missingKeys: RecentMisses;
+  /** Counts what other replicas announced: a miss read before an announcement is not kept. */
+  private announced = 0;
 
   private readonly rows: TenantKeyRows;
 
@@ -53,7 +56,8 @@ export class TenantKeys {
     private readonly capacity = TENANT_KEY_SETS_HELD,
   ) {
     this.tagKey = subkeyOf(indexRoot, 'tenant-tags');
-    this.misses = new RecentMisses(now);
+    this.tenantsWithoutKeys = new RecentMisses(now);
+    this.missingKeys = new RecentMisses(now);
     this.rows = new TenantKeyRows(store, masters, wraps, now, ownMasterKeys);
   }
 
@@ -69,6 +73,21 @@ export class TenantKeys {
     // A mark, not a delete and re-insert: on a Map of thousands that costs tens of µs.
     set.lastUsed = ++this.uses;
     return set;
+  }
+
+  /**
+   * The tenant's keys to open with: as of(tenant, false), except that a tenant found without
+   * keys moments ago is answered, without reading, with a set that opens nothing. (Never for
+   * a caller that may make keys: that set's master keys were not asked for.)
+   */
+  forOpening(tenant: string): TenantKeySet | Promise<TenantKeySet> {
+    if (!this.sets.has(tenant)) {
+      const tag = tenantTag(this.tagKey, tenant);
+      if (this.tenantsWithoutKeys.has(tag)) {
+        return new TenantKeySet(tenant, tag, () => Promise.resolve());
+      }
+    }
+    return this.of(tenant, false);
   }
 
   /**
@@ -145,7 +164,7 @@ export class TenantKeys {
     const previous = set.hasActive ? set.active.id : null;
     const key = await this.rows.newKey(set, previous);
     if (!key) return undefined;
-    this.misses.delete(set.tag);
+    this.tenantsWithoutKeys.delete(set.tag);
     this.hold(set.tenant, set).activate(key);
     return { keyId: key.id, previousKeyId: previous };
   }
@@ -199,7 +218,9 @@ export class TenantKeys {
   heardRotated(keyId: string): void {
     const tag = tagOfTenantKeyId(keyId);
     if (tag === undefined) return;
-    this.misses.delete(tag);
+    this.announced++;
+    this.tenantsWithoutKeys.delete(tag);
+    this.missingKeys.delete(keyId);
     if (this.byTag.get(tag)?.get(keyId) === undefined) this.forgetTag(tag);
   }
 
@@ -243,14 +264,12 @@ export class TenantKeys {
   }
 
   private emptySet(tenant: string): TenantKeySet {
-    return new TenantKeySet(tenant, tenantTag(this.tagKey, tenant), (set) => this.reread(set));
-  }
-
-  /** A key the set does not hold was asked for: the tenant's keys are read again, unless just read for that. */
-  private async reread(set: TenantKeySet): Promise<void> {
-    if (this.misses.has(set.tag)) return;
-    this.misses.add(set.tag);
-    await this.rows.refresh(set);
+    return new TenantKeySet(
+      tenant,
+      tenantTag(this.tagKey, tenant),
+      (set) => this.rows.refresh(set),
+      this.missingKeys,
+    );
   }
 
   /** Whether keys its own master key unwrapped have been held too long: then dropped here. */
@@ -264,8 +283,6 @@ export class TenantKeys {
     let set = this.sets.get(tenant);
     if (set === undefined) {
       set = this.emptySet(tenant);
-      // Found without keys moments ago: opening needs none made, and reads nothing.
-      if (!create && this.misses.has(set.tag)) return set;
       if (this.ownMasterKeys) {
         const { own, leaving } = await this.ownMasterKeys.of(
           tenant,
@@ -273,9 +290,13 @@ export class TenantKeys {
         );
         set.own = own;
         set.leaving = leaving;
-        if (own) set.expiresAt = this.now() + this.ownMasterKeys.recheckAfterMs;
+        // A tenant leaving its own key is rechecked too, until its keys are moved.
+        if (own || leaving.length > 0) {
+          set.expiresAt = this.now() + this.ownMasterKeys.recheckAfterMs;
+        }
       }
     }
+    const announcedBefore = this.announced;
     await this.rows.refresh(set);
     if (!set.hasActive && create) {
       const key = await this.rows.newKey(set, null);
@@ -283,10 +304,10 @@ export class TenantKeys {
       else await this.rows.refresh(set);
     }
     if (set.keys.size === 0) {
-      this.misses.add(set.tag);
+      if (!create && announcedBefore === this.announced) this.tenantsWithoutKeys.add(set.tag);
       return set;
     }
-    this.misses.delete(set.tag);
+    this.tenantsWithoutKeys.delete(set.tag);
     return this.hold(tenant, set);
   }
 
