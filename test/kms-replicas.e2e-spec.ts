@@ -1,5 +1,10 @@
 import pg from 'pg';
-import { KmsDataKeyEntity, MasterKeyMismatchError, type EnvelopeV1 } from '@nest-kms/kms';
+import {
+  KmsDataKeyEntity,
+  MasterKeyMismatchError,
+  TenantMismatchError,
+  type EnvelopeV1,
+} from '@nest-kms/kms';
 import { KmsNotifications } from '@nest-kms/kms/extension';
 import { loggedEvents } from './support/captured-logger.js';
 import { caught } from './support/caught.js';
@@ -121,6 +126,23 @@ describe.each(ENGINES.filter((engine) => engine === 'postgres'))('replicas on %s
     expect(notifications.listening).toBe(true);
     expect(notifications.listenerPid).not.toBe(pid);
     expect(b.logger.events('kms_notifications_lost')).toHaveLength(1);
+  });
+
+  it("forgets on a resync that a tenant had no keys: a tenant's first key made while the listener was lost opens at once", async () => {
+    const masterKey = newMasterKey();
+    const a = await replica(masterKey);
+    const b = await replica(masterKey);
+    // B finds acme without keys (and remembers it for a few seconds).
+    const probe = await a.kms.encryptData('not acme');
+    expect(await caught(() => b.kms.decryptData(probe, { tenant: 'acme' }))).toBeInstanceOf(
+      TenantMismatchError,
+    );
+    await adminQuery('SELECT pg_terminate_backend($1)', [b.app.get(KmsNotifications).listenerPid]);
+    // Made while B may not be listening: its notification may be lost.
+    const ofAcme = await a.kms.encryptData('first of acme', { tenant: 'acme' });
+    await eventually(() => expect(b.logger.events('keyring_resynced')).toHaveLength(1));
+
+    expect(await b.kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('first of acme');
   });
 
   it('after a master-key rotation elsewhere, a replica with the old key keeps decrypting but refuses to rotate', async () => {

@@ -136,6 +136,42 @@ describe.skipIf(!pgClustersAvailable)('two regions while replication lags', () =
         await resumeSubscription(urlB, SUBSCRIPTION);
       }
     });
+
+    it("refuses in region B a tenant's envelope under a key it has not received (a new tenant's, a rotated one's) as retryable, and opens it once the key arrives", async () => {
+      const before = await regionA.kms.encryptToString('globex before', { tenant: 'globex' });
+      await waitForSubscription(urlB, SUBSCRIPTION, urlA);
+      expect(await regionB.kms.decryptData(before, { tenant: 'globex' })).toBe('globex before');
+
+      await pauseSubscription(urlB, SUBSCRIPTION);
+      try {
+        const ofAcme = await regionA.kms.encryptToString('first of acme', { tenant: 'acme' });
+        await regionA.kms.rotateTenantKey('globex');
+        const ofGlobex = await regionA.kms.encryptToString('globex after', { tenant: 'globex' });
+        // Asked again at once, the refusal comes from the remembered miss: the same typed error.
+        for (let attempt = 0; attempt < 2; attempt++) {
+          for (const [sealed, tenant] of [
+            [ofAcme, 'acme'],
+            [ofGlobex, 'globex'],
+          ]) {
+            const refused = await caught(() => regionB.kms.decryptData(sealed, { tenant }));
+            expect(refused).toBeInstanceOf(DataKeyNotReplicatedError);
+            expect(refused).toMatchObject({ retryable: true });
+          }
+        }
+
+        await resumeSubscription(urlB, SUBSCRIPTION);
+        await eventually(async () =>
+          expect(await regionB.kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('first of acme'),
+        );
+        await eventually(async () =>
+          expect(await regionB.kms.decryptData(ofGlobex, { tenant: 'globex' })).toBe(
+            'globex after',
+          ),
+        );
+      } finally {
+        await resumeSubscription(urlB, SUBSCRIPTION);
+      }
+    });
   });
 
   describe('with the secrets on a subscription of their own, ahead of the keyring', () => {

@@ -8,9 +8,15 @@ import {
   type KmsModuleOptions,
 } from '@nest-kms/kms';
 import { caught } from './support/caught.js';
+import { eventually } from './support/eventually.js';
 import { ENGINES } from './support/databases.js';
 import { FaultyMasterKey } from './support/faulty-master-key.js';
-import { kmsAppsPerTest, newMasterKey, type KmsApp } from './support/kms-fixture.js';
+import {
+  kmsAppsPerTest,
+  lifecycleByHand,
+  newMasterKey,
+  type KmsApp,
+} from './support/kms-fixture.js';
 import { openKmsTables } from './support/kms-tables.js';
 import { SqlRecorder } from './support/sql-recorder.js';
 
@@ -30,13 +36,7 @@ describe.each(ENGINES)("misses of tenants' keys on %s", (engine) => {
   });
 
   const start = (options: Partial<KmsModuleOptions> = {}): Promise<KmsApp> =>
-    apps.start(masterKey, {
-      clock,
-      rotation: { checkIntervalMs: 0 },
-      reencryption: { auto: false },
-      masterKeyCalls: { attempts: 1, backoffMs: 0 },
-      ...options,
-    });
+    apps.start(masterKey, { ...lifecycleByHand(clock), ...options });
 
   /** A tenant key of acme's own, over `bytes` (two instances: two replicas' view of one key). */
   const acmeOnly = (key: FaultyMasterKey, recheckAfterMs = 600_000) => ({
@@ -137,5 +137,29 @@ describe.each(ENGINES)("misses of tenants' keys on %s", (engine) => {
     }
     mine.down = false;
     expect(await a.kms.decryptData(newest, { tenant: 'acme' })).toBe('newest invoice');
+  });
+
+  it("holds no key a load read before a destroyTenant that ended while the load was under way: the tenant's next seal gets a new key", async () => {
+    const bytes = randomBytes(32);
+    const mine = new FaultyMasterKey(bytes);
+    const a = await start(acmeOnly(mine));
+    const b = await start(acmeOnly(new FaultyMasterKey(bytes)));
+    const before = await b.kms.encryptData('before', { tenant: 'acme' });
+
+    // A's load of acme has read its rows and waits on the tenant's KMS to unwrap them...
+    mine.latencyMs = 300;
+    const unwrapsBefore = mine.calls.unwrap;
+    const opening = caught(() => a.kms.decryptData(before, { tenant: 'acme' }));
+    await eventually(() => expect(mine.calls.unwrap).toBeGreaterThan(unwrapsBefore));
+    // ...while A destroys the tenant.
+    expect(await a.kms.destroyTenant('acme', { confirm: 'acme' })).toMatchObject({
+      keysDestroyed: 1,
+    });
+    mine.latencyMs = 0;
+
+    expect(await opening).toBeInstanceOf(DataKeyNotFoundError);
+    const after = await a.kms.encryptData('after', { tenant: 'acme' });
+    expect(after.keyId).not.toBe(before.keyId);
+    expect(await b.kms.decryptData(after, { tenant: 'acme' })).toBe('after');
   });
 });

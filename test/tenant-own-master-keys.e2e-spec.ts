@@ -19,7 +19,12 @@ import { caught } from './support/caught.js';
 import { ENGINES } from './support/databases.js';
 import { FakeAwsKms, KMS_FAULTS } from './support/fake-aws-kms.js';
 import { FaultyMasterKey } from './support/faulty-master-key.js';
-import { kmsAppsPerTest, newMasterKey, type KmsApp } from './support/kms-fixture.js';
+import {
+  kmsAppsPerTest,
+  lifecycleByHand,
+  newMasterKey,
+  type KmsApp,
+} from './support/kms-fixture.js';
 import { openKmsTables } from './support/kms-tables.js';
 import { NoteEntity, startNotesApp } from './support/notes-fixture.js';
 
@@ -76,13 +81,7 @@ describe.each(ENGINES)("tenants' own master keys (bring your own key) on %s", (e
   });
 
   const start = (options: Partial<KmsModuleOptions> = {}): Promise<KmsApp> =>
-    apps.start(masterKey, {
-      clock,
-      rotation: { checkIntervalMs: 0 },
-      reencryption: { auto: false },
-      masterKeyCalls: { attempts: 1, backoffMs: 0 },
-      ...options,
-    });
+    apps.start(masterKey, { ...lifecycleByHand(clock), ...options });
 
   const tables = async <T>(
     work: (rows: { keys: KmsDataKeyEntity[]; wraps: KmsMasterKeyWrapEntity[] }) => T,

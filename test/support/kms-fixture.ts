@@ -82,3 +82,16 @@ export function kmsAppsPerTest(engine: Engine): KmsAppsPerTest {
     },
   };
 }
+
+/**
+ * Options of a test that runs the lifecycle itself on its own `clock`, with no scheduled check,
+ * no automatic re-encryption, and one attempt per master-key call (a failure shows at once).
+ */
+export function lifecycleByHand(clock: () => number): Partial<KmsModuleOptions> {
+  return {
+    clock,
+    rotation: { checkIntervalMs: 0 },
+    reencryption: { auto: false },
+    masterKeyCalls: { attempts: 1, backoffMs: 0 },
+  };
+}

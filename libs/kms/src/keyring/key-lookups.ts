@@ -62,7 +62,11 @@ export class KeyLookups {
     this.destroyedIds.add(id);
   }
 
-  private notFound(id: string): DataKeyNotFoundError | DataKeyNotReplicatedError {
+  /**
+   * What a key the store does not have is refused with: not replicated yet (retryable) in a
+   * replica region, unless heard destroyed; else not found.
+   */
+  notFound(id: string): DataKeyNotFoundError | DataKeyNotReplicatedError {
     return this.replica && !this.destroyedIds.has(id)
       ? new DataKeyNotReplicatedError(id)
       : new DataKeyNotFoundError(id);

@@ -75,6 +75,7 @@ export class Keyring implements KeySource {
           this.additionalWraps,
           indexRoot,
           now,
+          this.lookups,
           tenantMasterKeys,
         )
       : undefined;

@@ -14,7 +14,10 @@ export class RecentMisses {
 
   has(key: string): boolean {
     const at = this.missedAt.get(key);
-    return at !== undefined && this.now() - at < MISS_REMEMBERED_MS;
+    if (at === undefined) return false;
+    // A clock stepped back does not stretch a miss.
+    const age = this.now() - at;
+    return age >= 0 && age < MISS_REMEMBERED_MS;
   }
 
   add(key: string): void {
@@ -24,5 +27,10 @@ export class RecentMisses {
 
   delete(key: string): void {
     this.missedAt.delete(key);
+  }
+
+  /** Forgets every miss (what they said may have changed unheard). */
+  clear(): void {
+    this.missedAt.clear();
   }
 }

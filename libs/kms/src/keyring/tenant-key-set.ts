@@ -1,10 +1,18 @@
 import { deriveSubkey } from '../crypto/key-derivation.js';
 import { DataKeyNotFoundError } from '../errors/data-key-not-found.error.js';
+import type { NestKmsError } from '../errors/nest-kms.error.js';
 import type { DataKey } from './data-key.js';
 import type { KeySource } from './key-source.js';
 import type { MasterKey } from './master-keys.js';
 import type { RecentMisses } from './recent-misses.js';
 import { assertKeyOwner, tagOfTenantKeyId } from './tenant-ids.js';
+
+/** Tenants' key ids recently not found, and what such a key is refused with. */
+export interface TenantKeyMisses {
+  readonly missing: RecentMisses;
+  /** DataKeyNotFoundError, or in a replica region DataKeyNotReplicatedError (on its way). */
+  notFound(id: string): NestKmsError;
+}
 
 /**
  * One tenant's data keys in memory (the active one and the retired ones still stored). Held by
@@ -38,8 +46,8 @@ export class TenantKeySet implements KeySource {
     readonly tag: string,
     /** Reads the tenant's keys again into this set (another replica rotated them). */
     private readonly reload: (set: TenantKeySet) => Promise<void>,
-    /** Key ids a reload did not find moments ago: not read again for them meanwhile. */
-    private readonly missing?: RecentMisses,
+    /** Key ids a reload did not find moments ago (not read again for them meanwhile), and their refusal. */
+    private readonly misses?: TenantKeyMisses,
   ) {}
 
   get active(): DataKey {
@@ -94,14 +102,15 @@ export class TenantKeySet implements KeySource {
 
   /** A key of this tenant made by another replica since the set was loaded: read once more. */
   async fetch(id: string): Promise<DataKey> {
-    if (this.missing?.has(id)) throw new DataKeyNotFoundError(id);
+    if (this.misses?.missing.has(id)) throw this.misses.notFound(id);
     this.refreshing ??= this.reload(this).finally(() => (this.refreshing = undefined));
     // A read that failed (the store, the tenant's KMS) records no miss: it says nothing of the key.
     await this.refreshing;
     const key = this.keys.get(id);
     if (key) return key;
-    this.missing?.add(id);
-    throw new DataKeyNotFoundError(id);
+    if (!this.misses) throw new DataKeyNotFoundError(id);
+    this.misses.missing.add(id);
+    throw this.misses.notFound(id);
   }
 
   /**

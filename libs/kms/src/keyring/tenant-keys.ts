@@ -5,9 +5,10 @@ import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
 import { flushKeyUsage, type KeyUsage } from './keyring-writes.js';
 import { subkeyOf } from './keyring-subkeys.js';
 import type { MasterKeys } from './master-keys.js';
+import type { KeyLookups } from './key-lookups.js';
 import { RecentMisses } from './recent-misses.js';
 import { TenantKeyRows } from './tenant-key-rows.js';
-import { TenantKeySet } from './tenant-key-set.js';
+import { TenantKeySet, type TenantKeyMisses } from './tenant-key-set.js';
 import type { TenantKeyStore } from './tenant-key-store.interface.js';
 import type { TenantMasterKeys } from './tenant-master-keys.js';
 import { tagOfTenantKeyId, tenantTag, tenantTagCheck } from './tenant-ids.js';
@@ -40,9 +41,11 @@ export class TenantKeys {
    * key, a call to its KMS) each. Forgotten when a key of the tenant is made here or heard of.
    */
   private readonly tenantsWithoutKeys: RecentMisses;
-  private readonly missingKeys: RecentMisses;
-  /** Counts what other replicas announced: a miss read before an announcement is not kept. */
+  private readonly keyMisses: TenantKeyMisses;
+  /** Counts keys other replicas announced: a miss read before an announcement is not kept. */
   private announced = 0;
+  /** Counts destructions (here, heard, or a resync): keys read before one are not held. */
+  private destructions = 0;
 
   private readonly rows: TenantKeyRows;
 
@@ -52,12 +55,14 @@ export class TenantKeys {
     wraps: AdditionalWraps,
     indexRoot: Buffer,
     private readonly now: () => number,
+    /** The keyring's: how a key not found is refused, and which keys were heard destroyed. */
+    private readonly lookups: Pick<KeyLookups, 'notFound' | 'destroyed'>,
     private readonly ownMasterKeys?: TenantMasterKeys,
     private readonly capacity = TENANT_KEY_SETS_HELD,
   ) {
     this.tagKey = subkeyOf(indexRoot, 'tenant-tags');
     this.tenantsWithoutKeys = new RecentMisses(now);
-    this.missingKeys = new RecentMisses(now);
+    this.keyMisses = { missing: new RecentMisses(now), notFound: (id) => lookups.notFound(id) };
     this.rows = new TenantKeyRows(store, masters, wraps, now, ownMasterKeys);
   }
 
@@ -84,7 +89,7 @@ export class TenantKeys {
     if (!this.sets.has(tenant)) {
       const tag = tenantTag(this.tagKey, tenant);
       if (this.tenantsWithoutKeys.has(tag)) {
-        return new TenantKeySet(tenant, tag, () => Promise.resolve());
+        return new TenantKeySet(tenant, tag, () => Promise.resolve(), this.keyMisses);
       }
     }
     return this.of(tenant, false);
@@ -173,6 +178,7 @@ export class TenantKeys {
   async destroy(tenant: string): Promise<string[]> {
     const tag = tenantTag(this.tagKey, tenant);
     const ids = await this.store.destroyTenantKeys(tag);
+    this.destructions++;
     this.forgetTag(tag);
     return ids;
   }
@@ -220,12 +226,14 @@ export class TenantKeys {
     if (tag === undefined) return;
     this.announced++;
     this.tenantsWithoutKeys.delete(tag);
-    this.missingKeys.delete(keyId);
+    this.keyMisses.missing.delete(keyId);
     if (this.byTag.get(tag)?.get(keyId) === undefined) this.forgetTag(tag);
   }
 
   /** Another replica destroyed `keyId`: zeroed here (with its tenant's set, if it was active). */
   heardDestroyed(keyId: string): void {
+    this.destructions++;
+    this.lookups.destroyed(keyId);
     const tag = tagOfTenantKeyId(keyId);
     const set = tag === undefined ? undefined : this.byTag.get(tag);
     if (set && !set.drop(keyId)) this.forgetTag(set.tag);
@@ -255,6 +263,11 @@ export class TenantKeys {
     for (const set of this.sets.values()) set.zero();
     this.sets.clear();
     this.byTag.clear();
+    // What was missed, and what is being read, may have changed unheard.
+    this.tenantsWithoutKeys.clear();
+    this.keyMisses.missing.clear();
+    this.announced++;
+    this.destructions++;
   }
 
   /** clear(), and the tag key zeroed: the keyring is closing. */
@@ -268,7 +281,7 @@ export class TenantKeys {
       tenant,
       tenantTag(this.tagKey, tenant),
       (set) => this.rows.refresh(set),
-      this.missingKeys,
+      this.keyMisses,
     );
   }
 
@@ -297,12 +310,17 @@ export class TenantKeys {
       }
     }
     const announcedBefore = this.announced;
-    await this.rows.refresh(set);
-    if (!set.hasActive && create) {
-      const key = await this.rows.newKey(set, null);
-      if (key) set.activate(key);
-      else await this.rows.refresh(set);
-    }
+    let destructionsBefore: number;
+    do {
+      // Keys read before a destruction that happened meanwhile are read again, never held.
+      destructionsBefore = this.destructions;
+      await this.rows.refresh(set);
+      if (!set.hasActive && create) {
+        const key = await this.rows.newKey(set, null);
+        if (key) set.activate(key);
+        else await this.rows.refresh(set);
+      }
+    } while (destructionsBefore !== this.destructions);
     if (set.keys.size === 0) {
       if (!create && announcedBefore === this.announced) this.tenantsWithoutKeys.add(set.tag);
       return set;
