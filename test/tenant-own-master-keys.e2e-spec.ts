@@ -305,10 +305,15 @@ describe.each(ENGINES)("tenants' own master keys (bring your own key) on %s", (e
     );
 
     const since = CapturedLogger.everything.length;
+    let asked = 0;
     const leaving = await start({
-      tenantMasterKeys: tenantKeys(
-        new Map<string, TenantMasterKeyAnswer>([['acme', [KEYRING_MASTER_KEY, acme]]]),
-      ),
+      tenantMasterKeys: {
+        providerFor: () => {
+          asked++;
+          return [KEYRING_MASTER_KEY, acme];
+        },
+        recheckAfterMs: RECHECK_MS,
+      },
       additionalMasterKeys: [additional],
     });
     expect(await leaving.kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('invoice of acme');
@@ -327,6 +332,17 @@ describe.each(ENGINES)("tenants' own master keys (bring your own key) on %s", (e
         masterKeyFingerprint: keyringFingerprint,
       }),
     ]);
+    // Moved, its keys are the keyring's: past the recheck time, this process neither asks for
+    // the tenant's key again nor needs it (switched off meanwhile).
+    const askedOnLoad = asked;
+    now += RECHECK_MS + 1;
+    fake.setKeyState(acmeArn, 'Disabled');
+    try {
+      expect(await leaving.kms.decryptData(newer, { tenant: 'acme' })).toBe('newer invoice');
+    } finally {
+      fake.setKeyState(acmeArn, 'Enabled');
+    }
+    expect(asked).toBe(askedOnLoad);
     await leaving.close();
 
     // The tenant's key is switched off; the keyring's master key, or a failover to its

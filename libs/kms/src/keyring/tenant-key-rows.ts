@@ -40,8 +40,13 @@ export class TenantKeyRows {
     } else if (set.leaving.length > 0) {
       const leaving = new Set(set.leaving.map((key) => key.fingerprint));
       const isLeaving = (row: StoredDataKey) => leaving.has(row.masterKeyFingerprint);
-      if (rows.some(isLeaving)) {
-        await this.move(rows, keys, () => this.masters.verifiedCurrent(), isLeaving);
+      const moved = rows.some(isLeaving)
+        ? await this.move(rows, keys, () => this.masters.verifiedCurrent(), isLeaving)
+        : [];
+      if (rows.every((row) => !isLeaving(row) || moved.includes(row.id))) {
+        // Every key is the keyring's now: the tenant's key is needed, and rechecked, no more.
+        set.leaving = [];
+        set.expiresAt = Infinity;
       }
     }
   }
@@ -57,7 +62,7 @@ export class TenantKeyRows {
   }
 
   /**
-   * Re-wraps under `target` each of the tenant's keys `toMove` selects:
+   * Re-wraps under `target` each of the tenant's keys `toMove` selects (returns the ids moved):
    * - under the tenant's current own master key, its keys still under another (the keyring's,
    *   from before the tenant brought its key, or an own key it moves away from), their wraps
    *   under the keyring's additional master keys deleted, so that the tenant's key alone
@@ -73,8 +78,8 @@ export class TenantKeyRows {
     keys: readonly DataKey[],
     target: () => Promise<MasterKey>,
     toMove: (row: StoredDataKey) => boolean,
-  ): Promise<void> {
-    if (!this.ownMasterKeys?.writable) return;
+  ): Promise<string[]> {
+    if (!this.ownMasterKeys?.writable) return [];
     const moved: string[] = [];
     let to: MasterKey | undefined;
     try {
@@ -94,6 +99,7 @@ export class TenantKeyRows {
       if (!leftToNextLoad) throw error;
     }
     if (to !== undefined && moved.length > 0) this.ownMasterKeys.rewrapped(moved, to.fingerprint);
+    return moved;
   }
 
   /**
