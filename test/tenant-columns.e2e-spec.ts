@@ -6,6 +6,7 @@ import {
   InvalidTenantError,
   KmsConfigurationError,
   KmsDataKeyEntity,
+  TenantMismatchError,
   blindIndexOf,
   encryptExistingRows,
   findByBlindIndex,
@@ -378,6 +379,35 @@ describe.each(ENGINES)('encrypted columns per tenant on %s', (engine) => {
 
     const duplicate = await caught(() => save(app, 'acme', 's3', 'Same@Example.com'));
     expect(isUniqueViolation(duplicate)).toBe(true);
+  });
+
+  it("refuses a lookup for one tenant that finds another tenant's row carrying its index (copied there in the database)", async () => {
+    const app = await start();
+    const acme = await save(app, 'acme', 'acme-ssn', 'ann@acme.test');
+    const globex = await save(app, 'globex', 'globex-ssn', 'zed@globex.test');
+    const { emailBlindIndex } = await raw(app, acme.id);
+    await query(app.dataSource, `UPDATE ${TABLE} SET "emailBlindIndex" = NULL WHERE id = ?`, [
+      acme.id,
+    ]);
+    await query(app.dataSource, `UPDATE ${TABLE} SET "emailBlindIndex" = ? WHERE id = ?`, [
+      emailBlindIndex,
+      globex.id,
+    ]);
+
+    for (const lookup of [
+      () => findByBlindIndex(customers(app), 'email', 'ann@acme.test', { tenant: 'acme' }),
+      () => findOneByBlindIndex(customers(app), 'email', 'ann@acme.test', { tenant: 'acme' }),
+    ]) {
+      const error = await caught(lookup);
+      expect(error).toBeInstanceOf(TenantMismatchError);
+      expect(error.message).not.toContain('zed@globex.test');
+    }
+    // Named in where, the tenant is a condition of the query: the foreign row is not found.
+    expect(
+      await findByBlindIndex(customers(app), 'email', 'ann@acme.test', {
+        where: { tenantId: 'acme' },
+      }),
+    ).toEqual([]);
   });
 
   it("keeps a tenant's rows readable and findable through its key rotation, on every replica; re-encryption moves them to the tenant's new key", async () => {

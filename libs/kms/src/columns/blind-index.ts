@@ -8,6 +8,7 @@ import {
 } from 'typeorm';
 import { checkTenant } from '../envelope/tenant-id.js';
 import { KmsConfigurationError } from '../errors/kms-configuration.error.js';
+import { TenantMismatchError } from '../errors/tenant-mismatch.error.js';
 import { BlindIndexKey } from './blind-index-key.js';
 import { EncryptedColumns } from './encrypted-columns.js';
 import type { ColumnPlan, EntityPlan } from './entity-plan.js';
@@ -72,7 +73,7 @@ export async function findByBlindIndex<Entity extends ObjectLiteral>(
   value: unknown,
   options: BlindIndexFindOptions<Entity> = {},
 ): Promise<Entity[]> {
-  const { column } = blindIndexed(repository, property);
+  const { plan, column } = blindIndexed(repository, property);
   const { tenant: given, ...find } = options;
   const tenant = given ?? tenantInWhere(column, options.where);
   const index =
@@ -80,7 +81,13 @@ export async function findByBlindIndex<Entity extends ObjectLiteral>(
       ? blindIndexOf(repository, property, value)
       : await blindIndexOf(repository, property, value, { tenant });
   const where = { ...find.where, [column.blindIndex!.property]: index } as FindOptionsWhere<Entity>;
-  return repository.find({ ...find, where });
+  const rows = await repository.find({ ...find, where });
+  // An index cell is not bound to its row: a row of another tenant carrying this tenant's index
+  // (copied there by someone with write access to the table) is refused, never answered.
+  if (tenant !== undefined && rows.some((row) => plan.tenantOf(column, row) !== tenant)) {
+    throw new TenantMismatchError(true);
+  }
+  return rows;
 }
 
 /** The row whose `property` equals `value`, or null (`tenant`: as for findByBlindIndex). */
