@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import {
   ColumnDecryptionError,
@@ -11,9 +12,11 @@ import {
   encryptExistingRows,
   findByBlindIndex,
   findOneByBlindIndex,
+  type KmsModuleOptions,
 } from '@nest-kms/kms';
 import { isUniqueViolation } from '@nest-kms/kms/extension';
 import { caught } from './support/caught.js';
+import { FaultyMasterKey } from './support/faulty-master-key.js';
 import { ENGINES, createTestDatabase, type TestDatabase } from './support/databases.js';
 import { newMasterKey } from './support/kms-fixture.js';
 import { sqlQuery as query } from './support/kms-tables.js';
@@ -84,12 +87,12 @@ describe.each(ENGINES)('encrypted columns per tenant on %s', (engine) => {
   let masterKey: string;
   let sql: SqlRecorder;
   const apps: ProfilesApp[] = [];
-  const start = async (): Promise<ProfilesApp> => {
+  const start = async (options: Partial<KmsModuleOptions> = {}): Promise<ProfilesApp> => {
     const app = await startProfilesApp(
       db,
       masterKey,
       sql,
-      { reencryption: { auto: false }, rotation: { checkIntervalMs: 0 } },
+      { reencryption: { auto: false }, rotation: { checkIntervalMs: 0 }, ...options },
       [TenantCustomer, LegacyTenantCustomer],
     );
     apps.push(app);
@@ -379,6 +382,33 @@ describe.each(ENGINES)('encrypted columns per tenant on %s', (engine) => {
 
     const duplicate = await caught(() => save(app, 'acme', 's3', 'Same@Example.com'));
     expect(isUniqueViolation(duplicate)).toBe(true);
+  });
+
+  it("says a load failed for a while, not for good, when a tenant's own master key does not answer (retryable), and loads once it does", async () => {
+    const acmeKey = new FaultyMasterKey(randomBytes(32));
+    const ownKeys: Partial<KmsModuleOptions> = {
+      tenantMasterKeys: { providerFor: (tenant) => (tenant === 'acme' ? acmeKey : undefined) },
+      masterKeyCalls: { attempts: 1, backoffMs: 0 },
+    };
+    const first = await start(ownKeys);
+    const byAcme = { id: (await save(first, 'acme', 'acme-ssn')).id };
+    apps.splice(apps.indexOf(first), 1);
+    await first.close();
+    // A process that has not loaded acme's keys yet.
+    const app = await start(ownKeys);
+    acmeKey.down = true;
+
+    const error = await caught(() => customers(app).findOneByOrFail(byAcme));
+    expect(error).toBeInstanceOf(ColumnDecryptionError);
+    expect(error).toMatchObject({ reason: 'KMS_MASTER_KEY_UNAVAILABLE', retryable: true });
+    expect(error.message).not.toContain('acme-ssn');
+    // A value that does not open is not retryable.
+    expect(new ColumnDecryptionError('e', 'c', '1', 'KMS_AAD_MISMATCH', '')).toMatchObject({
+      retryable: false,
+    });
+
+    acmeKey.down = false;
+    expect((await customers(app).findOneByOrFail(byAcme)).ssn).toBe('acme-ssn');
   });
 
   it("refuses a lookup for one tenant that finds another tenant's row carrying its index (copied there in the database)", async () => {

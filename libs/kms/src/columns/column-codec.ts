@@ -287,5 +287,13 @@ function failure(plan: EntityPlan, column: ColumnPlan, rowId: string, error: unk
   if (error instanceof ColumnDecryptionError || !(error instanceof KmsError)) {
     return error as Error;
   }
-  return unreadable(plan, column, rowId, error.code, error.message);
+  const retryable = (error as { retryable?: unknown }).retryable === true;
+  return new ColumnDecryptionError(
+    plan.name,
+    column.property,
+    rowId,
+    error.code,
+    error.message,
+    retryable,
+  );
 }

@@ -15,6 +15,11 @@ export class ColumnDecryptionError extends KmsError {
     /** The underlying error's code, e.g. KMS_AAD_MISMATCH or KMS_PLAINTEXT_REFUSED. */
     readonly reason: string,
     detail: string,
+    /**
+     * Whether the same load may succeed later: the underlying error was transient (a master key,
+     * a tenant's KMS or a replicated key not there yet), not the value.
+     */
+    readonly retryable = false,
   ) {
     super(`Cannot decrypt ${entity}.${column} of row ${quotedInput(rowId)}: ${detail} (${reason})`);
   }
