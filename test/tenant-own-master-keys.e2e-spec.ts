@@ -16,6 +16,7 @@ import {
 } from '@nest-kms/kms';
 import { CapturedLogger, loggedEvents } from './support/captured-logger.js';
 import { caught } from './support/caught.js';
+import { eventually } from './support/eventually.js';
 import { ENGINES } from './support/databases.js';
 import { FakeAwsKms, KMS_FAULTS } from './support/fake-aws-kms.js';
 import { FaultyMasterKey } from './support/faulty-master-key.js';
@@ -262,6 +263,59 @@ describe.each(ENGINES)("tenants' own master keys (bring your own key) on %s", (e
     expect(await again.kms.decryptData(newer, { tenant: 'acme' })).toBe('newer invoice');
   });
 
+  it("asks again every recheckAfterMs whether a tenant held under the keyring's key has brought its own: its keys move under it, and its revocation then reaches this process", async () => {
+    const answers = new Map<string, TenantMasterKeyAnswer>();
+    const { kms } = await start({
+      additionalMasterKeys: [newMasterKey()],
+      tenantMasterKeys: tenantKeys(answers),
+    });
+    const ofAcme = await kms.encryptData('invoice of acme', { tenant: 'acme' });
+    const acmeRows = () =>
+      tables(({ keys, wraps }) =>
+        keysOfTenant(keys, ofAcme.keyId).map((key) => ({
+          fingerprint: key.masterKeyFingerprint,
+          wraps: wraps.filter((wrap) => wrap.keyId === key.id).length,
+        })),
+      );
+
+    // The tenant brings its key (the application's table says so from now on).
+    answers.set('acme', awsKey(acmeArn));
+    now += RECHECK_MS;
+    await eventually(async () => {
+      expect(await kms.decryptData(ofAcme, { tenant: 'acme' })).toBe('invoice of acme');
+      expect(await acmeRows()).toEqual([{ fingerprint: fingerprintOf(acmeArn), wraps: 0 }]);
+    });
+
+    fake.setKeyState(acmeArn, 'Disabled');
+    try {
+      now += RECHECK_MS + 1;
+      expect(await caught(() => kms.decryptData(ofAcme, { tenant: 'acme' }))).toBeInstanceOf(
+        MasterKeyProviderError,
+      );
+    } finally {
+      fake.setKeyState(acmeArn, 'Enabled');
+    }
+  });
+
+  it("makes a rotated key under the key a tenant held under the keyring's has brought since, without waiting for the recheck", async () => {
+    const answers = new Map<string, TenantMasterKeyAnswer>();
+    const { kms } = await start({
+      additionalMasterKeys: [newMasterKey()],
+      tenantMasterKeys: tenantKeys(answers),
+    });
+    await kms.encryptData('invoice of acme', { tenant: 'acme' });
+    answers.set('acme', awsKey(acmeArn));
+
+    const { keyId } = await kms.rotateTenantKey('acme');
+
+    await tables(({ keys, wraps }) => {
+      expect(keys.find((key) => key.id === keyId)!.masterKeyFingerprint).toBe(
+        fingerprintOf(acmeArn),
+      );
+      expect(wraps.filter((wrap) => wrap.keyId === keyId)).toEqual([]);
+    });
+  });
+
   it('moves a tenant from one of its keys to another when it names both, the new one first', async () => {
     const oldKey = awsKey(acmeArn);
     const first = await start({ tenantMasterKeys: tenantKeys(new Map([['acme', oldKey]])) });
@@ -332,9 +386,10 @@ describe.each(ENGINES)("tenants' own master keys (bring your own key) on %s", (e
         masterKeyFingerprint: keyringFingerprint,
       }),
     ]);
-    // Moved, its keys are the keyring's: past the recheck time, this process neither asks for
-    // the tenant's key again nor needs it (switched off meanwhile).
+    // Moved, its keys are the keyring's: past the recheck time, this process does not need the
+    // tenant's key (switched off meanwhile) and keeps its keys.
     const askedOnLoad = asked;
+    const decryptsBefore = fake.calls.Decrypt ?? 0;
     now += RECHECK_MS + 1;
     fake.setKeyState(acmeArn, 'Disabled');
     try {
@@ -342,7 +397,11 @@ describe.each(ENGINES)("tenants' own master keys (bring your own key) on %s", (e
     } finally {
       fake.setKeyState(acmeArn, 'Enabled');
     }
-    expect(asked).toBe(askedOnLoad);
+    expect(fake.calls.Decrypt ?? 0).toBe(decryptsBefore);
+    // Its answer is asked again (a local call), and names no key of its own to move to.
+    await eventually(() => expect(asked).toBeGreaterThan(askedOnLoad));
+    expect(await leaving.kms.decryptData(newer, { tenant: 'acme' })).toBe('newer invoice');
+    expect(fake.calls.Decrypt ?? 0).toBe(decryptsBefore);
     await leaving.close();
 
     // The tenant's key is switched off; the keyring's master key, or a failover to its

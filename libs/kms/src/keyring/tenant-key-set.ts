@@ -33,6 +33,11 @@ export class TenantKeySet implements KeySource {
   leaving: readonly MasterKey[] = [];
   /** When keys unwrapped by the tenant's own master key must be unwrapped again (epoch ms). */
   expiresAt = Infinity;
+  /**
+   * For a tenant under the keyring's master key while tenants may bring their own: when to ask
+   * again whether it has brought one (epoch ms).
+   */
+  answerDueAt = Infinity;
   private activeKey: DataKey | undefined;
   private refreshing: Promise<void> | undefined;
   /** Keys derived from the tenant's first key, by label; zeroed with the set. */

@@ -75,6 +75,7 @@ export class TenantKeys {
   inMemory(tenant: string): TenantKeySet {
     const set = this.sets.get(tenant);
     if (set === undefined || this.expired(set)) return this.emptySet(tenant);
+    if (set.answerDueAt !== Infinity && set.answerDueAt <= this.now()) this.askAgain(set);
     // A mark, not a delete and re-insert: on a Map of thousands that costs tens of µs.
     set.lastUsed = ++this.uses;
     return set;
@@ -114,7 +115,8 @@ export class TenantKeys {
 
   /** A new active key for the tenant (its first if it has none); the previous one keeps opening. */
   async rotate(tenant: string): Promise<DataKeyRotation> {
-    const set = await this.of(tenant, false);
+    let set = await this.of(tenant, false);
+    if (await this.broughtOwnKey(set)) set = await this.of(tenant, false);
     for (;;) {
       const rotation = await this.rotateSet(set);
       if (rotation) return rotation;
@@ -130,6 +132,8 @@ export class TenantKeys {
   async rotateIfActive(tenant: string, activeId: string): Promise<DataKeyRotation | null> {
     const set = this.sets.get(tenant);
     if (set?.hasActive !== true || set.active.id !== activeId) return null;
+    // Brought its own key since: rotated once it is loaded under it.
+    if (await this.broughtOwnKey(set)) return null;
     const rotation = await this.rotateSet(set);
     if (!rotation) await this.rows.refresh(set);
     return rotation ?? null;
@@ -285,6 +289,35 @@ export class TenantKeys {
     );
   }
 
+  /**
+   * Asks `providerFor` again, in the background, about a tenant held under the keyring's master
+   * key: one that has brought its own key since is dropped, so that its next use loads it under
+   * that key (and moves its keys there). Until asked, the held keys serve; the answer is asked
+   * at most every `recheckAfterMs` per tenant, and costs no call to any KMS.
+   */
+  private askAgain(set: TenantKeySet): void {
+    set.answerDueAt = Infinity;
+    void this.broughtOwnKey(set).then(
+      (brought) => {
+        if (!brought) set.answerDueAt = this.now() + this.ownMasterKeys!.recheckAfterMs;
+      },
+      () => {
+        // The application's lookup failed: the held keys keep serving; asked again later.
+        set.answerDueAt = this.now() + this.ownMasterKeys!.recheckAfterMs;
+      },
+    );
+  }
+
+  /** Whether a tenant held under the keyring's master key has brought its own since: then dropped. */
+  private async broughtOwnKey(set: TenantKeySet): Promise<boolean> {
+    if (!this.ownMasterKeys || set.own !== undefined || set.leaving.length > 0) return false;
+    const { own } = await this.ownMasterKeys.of(set.tenant, this.masters.current.fingerprint);
+    // Still under the keyring's, or leaving its own for it: the held keys are where they belong.
+    if (own === undefined) return false;
+    if (this.byTag.get(set.tag) === set) this.forgetTag(set.tag);
+    return true;
+  }
+
   /** Whether keys its own master key unwrapped have been held too long: then dropped here. */
   private expired(set: TenantKeySet): boolean {
     if (set.expiresAt === Infinity || set.expiresAt > this.now()) return false;
@@ -326,6 +359,9 @@ export class TenantKeys {
       return set;
     }
     this.tenantsWithoutKeys.delete(set.tag);
+    if (this.ownMasterKeys && set.own === undefined && set.answerDueAt === Infinity) {
+      set.answerDueAt = this.now() + this.ownMasterKeys.recheckAfterMs;
+    }
     return this.hold(tenant, set);
   }
 
