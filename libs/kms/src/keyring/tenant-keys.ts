@@ -2,9 +2,9 @@ import type { DataKeyRotation } from '../interfaces/data-key-rotation.interface.
 import type { AdditionalWraps } from './additional-wraps.js';
 import type { DataKey } from './data-key.js';
 import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
-import { flushKeyUsage, type KeyUsage } from './keyring-writes.js';
 import { subkeyOf } from './keyring-subkeys.js';
 import type { MasterKeys } from './master-keys.js';
+import { HeldTenantKeys, TENANT_KEY_SETS_HELD } from './held-tenant-keys.js';
 import type { KeyLookups } from './key-lookups.js';
 import { RecentMisses } from './recent-misses.js';
 import { TenantKeyRows } from './tenant-key-rows.js';
@@ -13,11 +13,6 @@ import type { TenantKeyStore } from './tenant-key-store.interface.js';
 import type { TenantMasterKeys } from './tenant-master-keys.js';
 import { tagOfTenantKeyId, tenantTag, tenantTagCheck } from './tenant-ids.js';
 
-/** Tenants whose keys stay in memory at once; the least recently used go beyond it. */
-export const TENANT_KEY_SETS_HELD = 10_000;
-/** The share of the cache dropped at once when it is full, so that dropping is rare. */
-const EVICTED_SHARE = 16;
-
 /**
  * Tenants' data keys: loaded on a tenant's first use (made then if it has none, once across
  * replicas), held in a bounded least-recently-used cache, rotated and destroyed per tenant.
@@ -25,14 +20,8 @@ const EVICTED_SHARE = 16;
  * under it, and unwrapped again after `recheckAfterMs` so that its revocation takes hold.
  */
 export class TenantKeys {
-  /** By tenant id. */
-  private readonly sets = new Map<string, TenantKeySet>();
-  /** Marks each use; the sets with the lowest marks are the least recently used. */
-  private uses = 0;
-  private readonly byTag = new Map<string, TenantKeySet>();
+  private readonly held: HeldTenantKeys;
   private readonly loads = new Map<string, Promise<TenantKeySet>>();
-  /** Seal counts of keys dropped from memory before their flush (without their material). */
-  private readonly uncounted: KeyUsage[] = [];
   private readonly tagKey: Buffer;
   /**
    * Tenants (by tag) found without keys, and tenants' key ids a read did not find, moments ago:
@@ -58,8 +47,9 @@ export class TenantKeys {
     /** The keyring's: how a key not found is refused, and which keys were heard destroyed. */
     private readonly lookups: Pick<KeyLookups, 'notFound' | 'destroyed'>,
     private readonly ownMasterKeys?: TenantMasterKeys,
-    private readonly capacity = TENANT_KEY_SETS_HELD,
+    capacity = TENANT_KEY_SETS_HELD,
   ) {
+    this.held = new HeldTenantKeys(capacity);
     this.tagKey = subkeyOf(indexRoot, 'tenant-tags');
     this.tenantsWithoutKeys = new RecentMisses(now);
     this.keyMisses = { missing: new RecentMisses(now), notFound: (id) => lookups.notFound(id) };
@@ -68,16 +58,15 @@ export class TenantKeys {
 
   /** Tenants whose keys are in memory. */
   get size(): number {
-    return this.sets.size;
+    return this.held.size;
   }
 
   /** The tenant's keys if in memory (marked recently used), else an empty set that opens nothing. */
   inMemory(tenant: string): TenantKeySet {
-    const set = this.sets.get(tenant);
+    const set = this.held.get(tenant);
     if (set === undefined || this.expired(set)) return this.emptySet(tenant);
     if (set.answerDueAt !== Infinity && set.answerDueAt <= this.now()) this.askAgain(set);
-    // A mark, not a delete and re-insert: on a Map of thousands that costs tens of µs.
-    set.lastUsed = ++this.uses;
+    this.held.touch(set);
     return set;
   }
 
@@ -87,7 +76,7 @@ export class TenantKeys {
    * a caller that may make keys: that set's master keys were not asked for.)
    */
   forOpening(tenant: string): TenantKeySet | Promise<TenantKeySet> {
-    if (!this.sets.has(tenant)) {
+    if (this.held.get(tenant) === undefined) {
       const tag = tenantTag(this.tagKey, tenant);
       if (this.tenantsWithoutKeys.has(tag)) {
         return new TenantKeySet(tenant, tag, () => Promise.resolve(), this.keyMisses);
@@ -101,7 +90,7 @@ export class TenantKeys {
    * (for sealing); otherwise it answers an empty set (opening needs no new key).
    */
   of(tenant: string, create: boolean): TenantKeySet | Promise<TenantKeySet> {
-    const set = this.sets.get(tenant);
+    const set = this.held.get(tenant);
     if (set !== undefined && !this.expired(set) && (set.hasActive || !create)) {
       return this.inMemory(tenant);
     }
@@ -130,7 +119,7 @@ export class TenantKeys {
    * make one new key.
    */
   async rotateIfActive(tenant: string, activeId: string): Promise<DataKeyRotation | null> {
-    const set = this.sets.get(tenant);
+    const set = this.held.get(tenant);
     if (set?.hasActive !== true || set.active.id !== activeId) return null;
     // Brought its own key since: rotated once it is loaded under it.
     if (await this.broughtOwnKey(set)) return null;
@@ -148,7 +137,7 @@ export class TenantKeys {
     limit: number,
   ): { tenant: string; keyId: string; reason: Reason }[] {
     const found: { tenant: string; keyId: string; reason: Reason }[] = [];
-    for (const set of this.sets.values()) {
+    for (const set of this.held.values()) {
       if (found.length >= limit) break;
       // An expired set is unwrapped again (and looked at) on its next use.
       if (!set.hasActive || set.expiresAt <= this.now()) continue;
@@ -159,14 +148,8 @@ export class TenantKeys {
   }
 
   /** Adds the tenants' keys' pending encryption counts to the store (see flushKeyUsage). */
-  async flushUsage(store: Pick<KeyringStore, 'addEncryptions'>): Promise<void> {
-    const uncounted = this.uncounted.splice(0);
-    try {
-      await flushKeyUsage(uncounted, store);
-    } finally {
-      this.uncounted.push(...uncounted.filter((key) => key.pendingEncryptions > 0));
-    }
-    for (const set of this.sets.values()) await flushKeyUsage(set.keys.values(), store);
+  flushUsage(store: Pick<KeyringStore, 'addEncryptions'>): Promise<void> {
+    return this.held.flushUsage(store);
   }
 
   private async rotateSet(set: TenantKeySet): Promise<DataKeyRotation | undefined> {
@@ -174,7 +157,7 @@ export class TenantKeys {
     const key = await this.rows.newKey(set, previous);
     if (!key) return undefined;
     this.tenantsWithoutKeys.delete(set.tag);
-    this.hold(set.tenant, set).activate(key);
+    this.held.hold(set.tenant, set).activate(key);
     return { keyId: key.id, previousKeyId: previous };
   }
 
@@ -183,7 +166,7 @@ export class TenantKeys {
     const tag = tenantTag(this.tagKey, tenant);
     const ids = await this.store.destroyTenantKeys(tag);
     this.destructions++;
-    this.forgetTag(tag);
+    this.held.forget(tag);
     return ids;
   }
 
@@ -208,7 +191,7 @@ export class TenantKeys {
    * in its key ids, never by its name), else undefined: see loadByTag.
    */
   heldByTag(tag: string): TenantKeySet | undefined {
-    const set = this.byTag.get(tag);
+    const set = this.held.ofTag(tag);
     return set === undefined || this.expired(set) ? undefined : set;
   }
 
@@ -231,7 +214,7 @@ export class TenantKeys {
     this.announced++;
     this.tenantsWithoutKeys.delete(tag);
     this.keyMisses.missing.delete(keyId);
-    if (this.byTag.get(tag)?.get(keyId) === undefined) this.forgetTag(tag);
+    if (this.held.ofTag(tag)?.get(keyId) === undefined) this.held.forget(tag);
   }
 
   /** Another replica destroyed `keyId`: zeroed here (with its tenant's set, if it was active). */
@@ -239,8 +222,8 @@ export class TenantKeys {
     this.destructions++;
     this.lookups.destroyed(keyId);
     const tag = tagOfTenantKeyId(keyId);
-    const set = tag === undefined ? undefined : this.byTag.get(tag);
-    if (set && !set.drop(keyId)) this.forgetTag(set.tag);
+    const set = tag === undefined ? undefined : this.held.ofTag(tag);
+    if (set && !set.drop(keyId)) this.held.forget(set.tag);
   }
 
   /**
@@ -249,7 +232,7 @@ export class TenantKeys {
    */
   material(keyId: string): Buffer | undefined {
     const tag = tagOfTenantKeyId(keyId);
-    const set = tag === undefined ? undefined : this.byTag.get(tag);
+    const set = tag === undefined ? undefined : this.held.ofTag(tag);
     return set?.own === undefined ? set?.get(keyId)?.material : undefined;
   }
 
@@ -259,14 +242,12 @@ export class TenantKeys {
    * memory until its next call. Run by the scheduled check.
    */
   dropExpired(): void {
-    for (const set of this.sets.values()) this.expired(set);
+    for (const set of this.held.values()) this.expired(set);
   }
 
   /** Zeroes and drops every tenant's keys (shutdown, or a resync after lost notifications). */
   clear(): void {
-    for (const set of this.sets.values()) set.zero();
-    this.sets.clear();
-    this.byTag.clear();
+    this.held.clear();
     // What was missed, and what is being read, may have changed unheard.
     this.tenantsWithoutKeys.clear();
     this.keyMisses.missing.clear();
@@ -314,19 +295,19 @@ export class TenantKeys {
     const { own } = await this.ownMasterKeys.of(set.tenant, this.masters.current.fingerprint);
     // Still under the keyring's, or leaving its own for it: the held keys are where they belong.
     if (own === undefined) return false;
-    if (this.byTag.get(set.tag) === set) this.forgetTag(set.tag);
+    if (this.held.ofTag(set.tag) === set) this.held.forget(set.tag);
     return true;
   }
 
   /** Whether keys its own master key unwrapped have been held too long: then dropped here. */
   private expired(set: TenantKeySet): boolean {
     if (set.expiresAt === Infinity || set.expiresAt > this.now()) return false;
-    this.forgetTag(set.tag);
+    this.held.forget(set.tag);
     return true;
   }
 
   private async load(tenant: string, create: boolean): Promise<TenantKeySet> {
-    let set = this.sets.get(tenant);
+    let set = this.held.get(tenant);
     if (set === undefined) {
       set = this.emptySet(tenant);
       if (this.ownMasterKeys) {
@@ -362,40 +343,6 @@ export class TenantKeys {
     if (this.ownMasterKeys && set.own === undefined && set.answerDueAt === Infinity) {
       set.answerDueAt = this.now() + this.ownMasterKeys.recheckAfterMs;
     }
-    return this.hold(tenant, set);
-  }
-
-  /** Keeps `set` as the tenant's, most recently used; the least recently used beyond capacity goes. */
-  private hold(tenant: string, set: TenantKeySet): TenantKeySet {
-    set.lastUsed = ++this.uses;
-    if (this.sets.get(tenant) !== set) {
-      if (this.sets.size >= this.capacity) this.evict();
-      this.sets.set(tenant, set);
-    }
-    this.byTag.set(set.tag, set);
-    return set;
-  }
-
-  /** Drops (and zeroes) the least recently used sixteenth of the cache. */
-  private evict(): void {
-    const oldest = [...this.sets.values()]
-      .sort((a, b) => a.lastUsed - b.lastUsed)
-      .slice(0, Math.max(1, Math.floor(this.capacity / EVICTED_SHARE)));
-    for (const set of oldest) this.forgetTag(set.tag);
-  }
-
-  private forgetTag(tag: string): void {
-    const set = this.byTag.get(tag);
-    if (!set) return;
-    this.byTag.delete(tag);
-    if (this.sets.get(set.tenant) === set) this.sets.delete(set.tenant);
-    // Its seals since the last flush still count towards its keys' limits.
-    for (const key of set.keys.values()) {
-      if (key.pendingEncryptions > 0) {
-        const { id, encryptions, pendingEncryptions } = key;
-        this.uncounted.push({ id, encryptions, pendingEncryptions });
-      }
-    }
-    set.zero();
+    return this.held.hold(tenant, set);
   }
 }
