@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { KEYRING_ID, KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
+import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
 
 /** Topics the keyring publishes to the other replicas. */
 export const KEYRING_TOPICS = {
@@ -20,4 +21,19 @@ export async function lockKeyring(manager: EntityManager): Promise<string | null
   if (manager.connection.options.type === 'postgres') query.setLock('pessimistic_write');
   const row = await query.getOne();
   return row?.masterKeyFingerprint ?? null;
+}
+
+/**
+ * lockKeyring, only while `fingerprint` is still the keyring's master key (a key wrapped under
+ * it must not land after another replica rotated it), else MasterKeyMismatchError. Without a
+ * fingerprint (a key under a tenant's own master key), the lock alone.
+ */
+export async function lockKeyringUnder(
+  manager: EntityManager,
+  fingerprint: string | undefined,
+): Promise<void> {
+  const current = await lockKeyring(manager);
+  if (fingerprint !== undefined && current !== fingerprint) {
+    throw new MasterKeyMismatchError(current ?? '(none)', fingerprint);
+  }
 }

@@ -10,7 +10,7 @@ import type {
   RotationOutcome,
   StoredDataKey,
 } from '../keyring/keyring-store.interface.js';
-import { KEYRING_TOPICS, lockKeyring } from './keyring-lock.js';
+import { KEYRING_TOPICS, lockKeyring, lockKeyringUnder } from './keyring-lock.js';
 import type { KmsStorage } from './kms-storage.js';
 import { TypeOrmMasterKeyWraps } from './typeorm-master-key-wraps.js';
 import { TypeOrmTenantKeys } from './typeorm-tenant-keys.js';
@@ -74,10 +74,7 @@ export class TypeOrmKeyringStore implements KeyringStore {
 
   rotate(next: StoredDataKey, expectedActiveId?: string): Promise<RotationOutcome> {
     return this.storage.transaction(async (manager) => {
-      const fingerprint = await lockKeyring(manager);
-      if (fingerprint !== next.masterKeyFingerprint) {
-        throw new MasterKeyMismatchError(fingerprint ?? '(none)', next.masterKeyFingerprint);
-      }
+      await lockKeyringUnder(manager, next.masterKeyFingerprint);
       const previous = await manager.findOneBy(KmsDataKeyEntity, {
         status: 'active',
         tenant: IsNull(),
@@ -123,10 +120,7 @@ export class TypeOrmKeyringStore implements KeyringStore {
 
   storeIndexRootKey(fingerprint: string, wrapped: Buffer): Promise<boolean> {
     return this.storage.transaction(async (manager) => {
-      const current = await lockKeyring(manager);
-      if (current !== fingerprint) {
-        throw new MasterKeyMismatchError(current ?? '(none)', fingerprint);
-      }
+      await lockKeyringUnder(manager, fingerprint);
       const result = await manager
         .createQueryBuilder()
         .update(KmsKeyringEntity)

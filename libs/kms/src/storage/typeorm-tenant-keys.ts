@@ -2,11 +2,10 @@ import { In, IsNull, Not } from 'typeorm';
 import { KmsDataKeyEntity } from '../entities/kms-data-key.entity.js';
 import { KEYRING_ID, KmsKeyringEntity } from '../entities/kms-keyring.entity.js';
 import { KmsMasterKeyWrapEntity } from '../entities/kms-master-key-wrap.entity.js';
-import { MasterKeyMismatchError } from '../errors/master-key-mismatch.error.js';
 import type { StoredDataKey } from '../keyring/keyring-store.interface.js';
 import type { TenantKeyStore } from '../keyring/tenant-key-store.interface.js';
 import type { KmsNotifications } from '../notifications/kms-notifications.js';
-import { KEYRING_TOPICS, lockKeyring } from './keyring-lock.js';
+import { KEYRING_TOPICS, lockKeyring, lockKeyringUnder } from './keyring-lock.js';
 import type { KmsStorage } from './kms-storage.js';
 import { fromRow, toRow } from './data-key-rows.js';
 
@@ -53,10 +52,7 @@ export class TypeOrmTenantKeys implements TenantKeyStore {
     underOwnMasterKey: boolean,
   ): Promise<boolean> {
     return this.storage.transaction(async (manager) => {
-      const fingerprint = await lockKeyring(manager);
-      if (!underOwnMasterKey && fingerprint !== next.masterKeyFingerprint) {
-        throw new MasterKeyMismatchError(fingerprint ?? '(none)', next.masterKeyFingerprint);
-      }
+      await lockKeyringUnder(manager, underOwnMasterKey ? undefined : next.masterKeyFingerprint);
       const active = await manager.findOneBy(KmsDataKeyEntity, { tenant: tag, status: 'active' });
       if ((active?.id ?? null) !== expectedActiveId) return false;
       if (active) {
@@ -82,10 +78,7 @@ export class TypeOrmTenantKeys implements TenantKeyStore {
     underOwnMasterKey: boolean,
   ): Promise<boolean> {
     return this.storage.transaction(async (manager) => {
-      const fingerprint = await lockKeyring(manager);
-      if (!underOwnMasterKey && fingerprint !== to.masterKeyFingerprint) {
-        throw new MasterKeyMismatchError(fingerprint ?? '(none)', to.masterKeyFingerprint);
-      }
+      await lockKeyringUnder(manager, underOwnMasterKey ? undefined : to.masterKeyFingerprint);
       const result = await manager.update(
         KmsDataKeyEntity,
         {
