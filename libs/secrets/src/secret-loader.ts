@@ -134,8 +134,7 @@ export class SecretLoader {
     );
     if (this.writes === writesBefore) {
       const staleAt = Math.min(row.expiresAt ?? Infinity, keepUntil);
-      const until = staleAt === Infinity ? null : staleAt;
-      this.cache.set(name, value, row.currentVersion, until, row.currentKeyId);
+      this.cache.set(name, value, row.currentVersion, staleAt, row.currentKeyId);
     }
     this.logger.debug({ event: SECRETS_EVENTS.read, name, version: row.currentVersion });
     return { value, version: row.currentVersion };

@@ -43,13 +43,17 @@ export function sealSecretValue(
  * The value of a stored secret version; refused unless sealed for the store and this version,
  * and for a tenant's secret, under that tenant's keys (DataKeyNotFoundError once destroyed).
  */
-export async function openSecretValue(
+export function openSecretValue(
   kms: KmsService,
   name: string,
   version: number,
   envelope: string,
 ): Promise<string> {
-  return (await openSecretValueKept(kms, name, version, envelope)).value;
+  const tenant = tenantOfStoredName(name);
+  const binding = secretBinding(name, version, tenant);
+  return tenant === undefined
+    ? purposeEnvelopes(kms, 'secret').open(envelope, binding)
+    : tenantPurposeEnvelopes(kms, 'secret', tenant).open(envelope, binding);
 }
 
 /**

@@ -30,7 +30,9 @@ export type BlindIndexFindOptions<Entity extends ObjectLiteral> = Omit<
  * `repo.find({ where: { emailBlindIndex: blindIndexOf(repo, 'email', value) } })`. Matches
  * indexes made under the master key in use and, while it is held, the previous one. A column
  * keyed per tenant needs `{ tenant }`, and then answers a Promise (the tenant's keys may have to
- * be loaded); a tenant without keys (never written, or destroyed) matches nothing.
+ * be loaded); a tenant without keys (never written, or destroyed) matches nothing. An index cell
+ * is not bound to its row: put the tenant in the same query's `where` too (findByBlindIndex
+ * checks the rows it finds instead).
  */
 export function blindIndexOf<Entity extends ObjectLiteral>(
   repository: Repository<Entity>,

@@ -279,8 +279,9 @@ export function unreadable(
   rowId: string,
   reason: string,
   detail: string,
+  retryable = false,
 ): ColumnDecryptionError {
-  return new ColumnDecryptionError(plan.name, column.property, rowId, reason, detail);
+  return new ColumnDecryptionError(plan.name, column.property, rowId, reason, detail, retryable);
 }
 
 function failure(plan: EntityPlan, column: ColumnPlan, rowId: string, error: unknown): Error {
@@ -288,12 +289,5 @@ function failure(plan: EntityPlan, column: ColumnPlan, rowId: string, error: unk
     return error as Error;
   }
   const retryable = (error as { retryable?: unknown }).retryable === true;
-  return new ColumnDecryptionError(
-    plan.name,
-    column.property,
-    rowId,
-    error.code,
-    error.message,
-    retryable,
-  );
+  return unreadable(plan, column, rowId, error.code, error.message, retryable);
 }

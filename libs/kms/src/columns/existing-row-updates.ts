@@ -68,8 +68,11 @@ export function batchKeys(
   const sealing = new Set<string>();
   const tenants = new Set<string>();
   for (const { sealing: sealed, opening } of work) {
-    for (const tenant of sealed ?? []) sealing.add(tenant);
-    for (const tenant of [...sealing, ...opening]) tenants.add(tenant);
+    for (const tenant of sealed ?? []) {
+      sealing.add(tenant);
+      tenants.add(tenant);
+    }
+    for (const tenant of opening) tenants.add(tenant);
   }
   return tenantKeySets(tenants, (tenant) => codec.tenantKeys(tenant, sealing.has(tenant)));
 }

@@ -269,7 +269,7 @@ function formatPrefix(plan: ColumnPlan): string {
  * A `LIKE` pattern for the envelopes in the column's own format under `keyId`: `kms2.<purpose>.`
  * for a store's column, `kms1.` for an application's.
  */
-export function currentFormatUnder(plan: ColumnPlan, keyId: string): string {
+function currentFormatUnder(plan: ColumnPlan, keyId: string): string {
   return plan.purpose === undefined
     ? `${COMPACT_PREFIX}.${escapeLike(keyId)}.%`
     : purposePrefix(plan.purpose, keyId);

@@ -28,7 +28,7 @@ const ROWS_PER_INSERT = 100;
 export async function planRestore(
   manager: EntityManager,
   secrets: readonly BackupSecret[],
-  sealedAnew: ReadonlySet<string> = new Set(),
+  sealedAnew: ReadonlySet<string>,
 ): Promise<RestorePlan> {
   const rows = new Map<string, SecretEntity>();
   const versions = new Map<string, SecretVersionEntity[]>();
