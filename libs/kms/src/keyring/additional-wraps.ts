@@ -22,8 +22,7 @@ export class AdditionalWraps {
      * The plain material of a stored key not in memory (a tenant's not loaded here), unwrapped
      * for one wrap: the caller zeroes it. Undefined when there is no such key.
      */
-    private readonly unwrapStored: (keyId: string) => Promise<Buffer | undefined> = async () =>
-      undefined,
+    private readonly unwrapStored: (keyId: string) => Promise<Buffer | undefined>,
   ) {}
 
   /**

@@ -3,9 +3,9 @@ import { flushKeyUsage, type KeyUsage } from './keyring-writes.js';
 import type { TenantKeySet } from './tenant-key-set.js';
 
 /** Tenants whose keys stay in memory at once; the least recently used go beyond it. */
-export const TENANT_KEY_SETS_HELD = 10_000;
+const TENANT_KEY_SETS_HELD = 10_000;
 /** The share of the cache dropped at once when it is full, so that dropping is rare. */
-const EVICTED_SHARE = 16;
+export const EVICTED_SHARE = 16;
 
 /**
  * The tenants' key sets in memory, by tenant and by tag: a bounded least-recently-used cache.
@@ -19,8 +19,6 @@ export class HeldTenantKeys {
   private uses = 0;
   /** Seal counts of keys dropped from memory before their flush (without their material). */
   private readonly uncounted: KeyUsage[] = [];
-
-  constructor(private readonly capacity = TENANT_KEY_SETS_HELD) {}
 
   get size(): number {
     return this.sets.size;
@@ -47,7 +45,7 @@ export class HeldTenantKeys {
   hold(tenant: string, set: TenantKeySet): TenantKeySet {
     this.touch(set);
     if (this.sets.get(tenant) !== set) {
-      if (this.sets.size >= this.capacity) this.evict();
+      if (this.sets.size >= TENANT_KEY_SETS_HELD) this.evict();
       this.sets.set(tenant, set);
     }
     this.byTag.set(set.tag, set);
@@ -92,7 +90,7 @@ export class HeldTenantKeys {
   private evict(): void {
     const oldest = [...this.sets.values()]
       .sort((a, b) => a.lastUsed - b.lastUsed)
-      .slice(0, Math.max(1, Math.floor(this.capacity / EVICTED_SHARE)));
+      .slice(0, Math.max(1, Math.floor(TENANT_KEY_SETS_HELD / EVICTED_SHARE)));
     for (const set of oldest) this.forget(set.tag);
   }
 }

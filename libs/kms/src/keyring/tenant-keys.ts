@@ -4,7 +4,7 @@ import type { DataKey } from './data-key.js';
 import type { KeyringStore, StoredDataKey } from './keyring-store.interface.js';
 import { subkeyOf } from './keyring-subkeys.js';
 import type { MasterKeys } from './master-keys.js';
-import { HeldTenantKeys, TENANT_KEY_SETS_HELD } from './held-tenant-keys.js';
+import { HeldTenantKeys } from './held-tenant-keys.js';
 import type { KeyLookups } from './key-lookups.js';
 import { RecentMisses } from './recent-misses.js';
 import { TenantKeyRows } from './tenant-key-rows.js';
@@ -47,9 +47,8 @@ export class TenantKeys {
     /** The keyring's: how a key not found is refused, and which keys were heard destroyed. */
     private readonly lookups: Pick<KeyLookups, 'notFound' | 'destroyed'>,
     private readonly ownMasterKeys?: TenantMasterKeys,
-    capacity = TENANT_KEY_SETS_HELD,
   ) {
-    this.held = new HeldTenantKeys(capacity);
+    this.held = new HeldTenantKeys();
     this.tagKey = subkeyOf(indexRoot, 'tenant-tags');
     this.tenantsWithoutKeys = new RecentMisses(now);
     this.keyMisses = { missing: new RecentMisses(now), notFound: (id) => lookups.notFound(id) };
@@ -64,7 +63,11 @@ export class TenantKeys {
   /** The tenant's keys if in memory (marked recently used), else an empty set that opens nothing. */
   inMemory(tenant: string): TenantKeySet {
     const set = this.held.get(tenant);
-    if (set === undefined || this.expired(set)) return this.emptySet(tenant);
+    return set === undefined || this.expired(set) ? this.emptySet(tenant) : this.used(set);
+  }
+
+  /** `set`, held and current, marked used (and its tenant's answer asked again when due). */
+  private used(set: TenantKeySet): TenantKeySet {
     if (set.answerDueAt !== Infinity && set.answerDueAt <= this.now()) this.askAgain(set);
     this.held.touch(set);
     return set;
@@ -92,7 +95,7 @@ export class TenantKeys {
   of(tenant: string, create: boolean): TenantKeySet | Promise<TenantKeySet> {
     const set = this.held.get(tenant);
     if (set !== undefined && !this.expired(set) && (set.hasActive || !create)) {
-      return this.inMemory(tenant);
+      return this.used(set);
     }
     let load = this.loads.get(tenant);
     if (!load) {
@@ -278,15 +281,12 @@ export class TenantKeys {
    */
   private askAgain(set: TenantKeySet): void {
     set.answerDueAt = Infinity;
-    void this.broughtOwnKey(set).then(
-      (brought) => {
+    // The application's lookup failing leaves the held keys serving: asked again later.
+    void this.broughtOwnKey(set)
+      .catch(() => false)
+      .then((brought) => {
         if (!brought) set.answerDueAt = this.now() + this.ownMasterKeys!.recheckAfterMs;
-      },
-      () => {
-        // The application's lookup failed: the held keys keep serving; asked again later.
-        set.answerDueAt = this.now() + this.ownMasterKeys!.recheckAfterMs;
-      },
-    );
+      });
   }
 
   /** Whether a tenant held under the keyring's master key has brought its own since: then dropped. */

@@ -29,7 +29,7 @@ export class TenantMasterKeys {
     /** False in a replica region: keys under the keyring's master key are not moved there. */
     readonly writable: boolean,
     /** Told when a tenant's keys were re-wrapped under its own (current) master key. */
-    readonly rewrapped: (keyIds: readonly string[], fingerprint: string) => void = () => undefined,
+    readonly rewrapped: (keyIds: readonly string[], fingerprint: string) => void,
   ) {}
 
   get recheckAfterMs(): number {

@@ -1,4 +1,5 @@
 import type { KeyringStore } from './keyring-store.interface.js';
+import { EVICTED_SHARE } from './held-tenant-keys.js';
 import { flushKeyUsage } from './keyring-writes.js';
 import type { TenantKeySet } from './tenant-key-set.js';
 import type { TenantKeys } from './tenant-keys.js';
@@ -27,7 +28,7 @@ export class TenantRewrapKeys {
     if (held !== undefined) return held;
     let set = this.read.get(tag);
     if (set === undefined) {
-      if (this.read.size >= REWRAP_TENANTS_HELD) await this.letGo(this.read.size / 16);
+      if (this.read.size >= REWRAP_TENANTS_HELD) await this.letGo(this.read.size / EVICTED_SHARE);
       set = this.tenants.loadByTag(tag);
       // Read once: a tenant that failed to load fails each of its envelopes the same way.
       set.catch(() => undefined);
