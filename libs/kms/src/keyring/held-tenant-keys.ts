@@ -68,11 +68,9 @@ export class HeldTenantKeys {
     set.zero();
   }
 
-  /** Zeroes and drops every set. */
+  /** Drops (and zeroes) every set; their seals since the last flush still count, as in forget. */
   clear(): void {
-    for (const set of this.sets.values()) set.zero();
-    this.sets.clear();
-    this.byTag.clear();
+    for (const tag of [...this.byTag.keys()]) this.forget(tag);
   }
 
   /** Adds the held keys' pending encryption counts, and those of keys let go of, to the store. */
